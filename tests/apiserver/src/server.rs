@@ -1,0 +1,401 @@
+//! The server: shared state, the request log, and request routing, exposed as a `tower::Service`
+//! that a `kube::Client` can use directly and that `http` serves over TCP.
+
+use crate::catalog::Catalog;
+use crate::discovery;
+use crate::faults::{Fault, FaultAction, Faults};
+use crate::handlers::{self, Request};
+use crate::openapi;
+use crate::sim::Simulation;
+use crate::status::ApiError;
+use crate::store::Store;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::sync::Notify;
+
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the server answers as its version; picks the kubectl the dispatcher runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub git_version: String,
+    pub aggregated_discovery: bool,
+    /// Bearer token required on every request when set.
+    pub token: Option<String>,
+    /// Address advertised in `/api` (`serverAddressByClientCIDRs`).
+    pub server_address: String,
+    /// Interval of watch bookmarks.
+    pub bookmark_interval: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            git_version: "v1.32.4".into(),
+            aggregated_discovery: true,
+            token: None,
+            server_address: "127.0.0.1:6443".into(),
+            bookmark_interval: std::time::Duration::from_secs(1),
+        }
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub user_agent: Option<String>,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    pub authorization: Option<String>,
+    pub body: Option<Value>,
+    pub status: u16,
+}
+
+impl LoggedRequest {
+    pub fn is_write(&self) -> bool {
+        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        handlers::query_pairs(&self.query).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+pub struct Shared {
+    pub catalog: Catalog,
+    pub store: Mutex<Store>,
+    pub settings: Mutex<Settings>,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    pub faults: Mutex<Faults>,
+    pub sim: Mutex<Simulation>,
+    /// Wakes every open watch so it ends (the "watch drop" fault).
+    pub drop_watches: Notify,
+}
+
+/// A handle to one simulated API server. Cheap to clone; all clones share state.
+#[derive(Clone)]
+pub struct ApiServer {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl ApiServer {
+    /// An empty server (only the `default` namespace exists) with the given settings.
+    pub fn new(settings: Settings) -> Self {
+        let catalog = Catalog::standard().expect("the vendored CRDs parse");
+        let shared = Arc::new(Shared {
+            catalog,
+            store: Mutex::new(Store::default()),
+            settings: Mutex::new(settings),
+            log: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
+            sim: Mutex::new(Simulation::default()),
+            drop_watches: Notify::new(),
+        });
+        let server = ApiServer { shared };
+        server.seed_base();
+        server
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.shared.catalog
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.shared.settings.lock().unwrap().clone()
+    }
+
+    pub fn update_settings(&self, f: impl FnOnce(&mut Settings)) {
+        f(&mut self.shared.settings.lock().unwrap());
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Writes (POST, PUT, PATCH, DELETE) so far, oldest first.
+    pub fn writes(&self) -> Vec<LoggedRequest> {
+        self.requests().into_iter().filter(LoggedRequest::is_write).collect()
+    }
+
+    pub fn clear_log(&self) {
+        self.shared.log.lock().unwrap().clear();
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.shared.faults.lock().unwrap().add(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().unwrap().clear();
+    }
+
+    /// Ends every open watch stream, as an apiserver restart or a load balancer would.
+    pub fn drop_watches(&self) {
+        self.shared.drop_watches.notify_waiters();
+    }
+
+    /// Forgets watch history: resuming from any earlier resourceVersion now gets 410 Expired.
+    pub fn compact(&self) {
+        self.shared.store.lock().unwrap().compact();
+    }
+
+    /// How many changes watches can resume across; older positions get 410 Expired.
+    pub fn set_watch_history(&self, changes: usize) {
+        self.shared.store.lock().unwrap().set_history_limit(changes);
+    }
+
+    pub fn simulation(&self, f: impl FnOnce(&mut Simulation)) {
+        f(&mut self.shared.sim.lock().unwrap());
+    }
+
+    /// Handles one request with a fully read body.
+    pub async fn handle(&self, req: http::Request<Bytes>) -> Result<Response<Body>, BoxError> {
+        let (parts, body) = req.into_parts();
+        let method = parts.method.as_str().to_string();
+        let path = parts.uri.path().to_string();
+        let query = parts.uri.query().unwrap_or_default().to_string();
+        let actions = self.shared.faults.lock().unwrap().take(&method, &path);
+        let mut injected: Option<ApiError> = None;
+        for action in actions {
+            match action {
+                FaultAction::Latency(d) => tokio::time::sleep(d).await,
+                FaultAction::ServerError { code, retry_after_seconds } => {
+                    let mut e = ApiError::service_unavailable(retry_after_seconds);
+                    e.code = code;
+                    if code != 503 {
+                        e.reason = "InternalError";
+                        e.message = "an error on the server has prevented the request from succeeding".into();
+                    }
+                    injected = Some(e);
+                }
+                FaultAction::Conflict => injected = Some(ApiError::new(409, "Conflict", conflict_message(&path))),
+                FaultAction::DropConnection => {
+                    self.log(&parts.headers, &method, &path, &query, &body, 0);
+                    return Err("connection dropped by injected fault".into());
+                }
+            }
+        }
+        let response = match injected {
+            Some(e) => error_response(&e),
+            None => self.route(&parts.method, &path, &query, &parts.headers, body.clone()).await,
+        };
+        self.log(&parts.headers, &method, &path, &query, &body, response.status().as_u16());
+        Ok(response)
+    }
+
+    fn log(&self, headers: &HeaderMap, method: &str, path: &str, query: &str, body: &Bytes, status: u16) {
+        let h = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let parsed = if body.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(body).ok().or_else(|| Some(Value::String(String::from_utf8_lossy(body).into_owned())))
+        };
+        self.shared.log.lock().unwrap().push(LoggedRequest {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: query.to_string(),
+            user_agent: h(header::USER_AGENT),
+            content_type: h(header::CONTENT_TYPE),
+            accept: h(header::ACCEPT),
+            authorization: h(header::AUTHORIZATION),
+            body: parsed,
+            status,
+        });
+    }
+
+    async fn route(&self, method: &Method, path: &str, query: &str, headers: &HeaderMap, body: Bytes) -> Response<Body> {
+        let settings = self.settings();
+        if let Some(token) = &settings.token {
+            let expected = format!("Bearer {token}");
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            if given != Some(expected.as_str()) {
+                return error_response(&ApiError::unauthorized());
+            }
+        }
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        let catalog = &self.shared.catalog;
+        let aggregated = if settings.aggregated_discovery { discovery::aggregated_version(accept) } else { None };
+        if method != Method::GET && segs.first().is_some_and(|s| matches!(*s, "version" | "openapi" | "healthz" | "readyz" | "livez"))
+        {
+            return error_response(&ApiError::method_not_allowed(method.as_str()));
+        }
+        match segs.as_slice() {
+            ["version"] => json_response(StatusCode::OK, &version_info(&settings.git_version)),
+            ["healthz" | "readyz" | "livez"] => text_response(StatusCode::OK, "ok"),
+            ["api"] => match aggregated {
+                Some(v) => discovery_response(&discovery::aggregated(catalog, true, v), v),
+                None => json_response(StatusCode::OK, &discovery::api_versions(&settings.server_address)),
+            },
+            ["apis"] => match aggregated {
+                Some(v) => discovery_response(&discovery::aggregated(catalog, false, v), v),
+                None => json_response(StatusCode::OK, &discovery::api_group_list(catalog)),
+            },
+            ["api", v] => optional(discovery::api_resource_list(catalog, "", v)),
+            ["apis", g] => optional(discovery::api_group_doc(catalog, g)),
+            ["apis", g, v] => optional(discovery::api_resource_list(catalog, g, v)),
+            ["openapi", "v3"] => json_response(StatusCode::OK, &openapi::index(catalog, &settings.git_version)),
+            ["openapi", "v3", "api", v] => {
+                optional(known_gv(catalog, "", v).then(|| openapi::document(catalog, "", v, &settings.git_version)))
+            }
+            ["openapi", "v3", "apis", g, v] => {
+                optional(known_gv(catalog, g, v).then(|| openapi::document(catalog, g, v, &settings.git_version)))
+            }
+            ["api", v, rest @ ..] => self.resource(method, "", v, rest, query, headers, body).await,
+            ["apis", g, v, rest @ ..] => self.resource(method, g, v, rest, query, headers, body).await,
+            _ => error_response(&ApiError::path_not_found()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn resource(
+        &self,
+        method: &Method,
+        group: &str,
+        version: &str,
+        rest: &[&str],
+        query: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Response<Body> {
+        let catalog = &self.shared.catalog;
+        let namespaced_kind = |plural: &str| catalog.find(group, version, plural).filter(|k| k.namespaced);
+        let (namespace, plural, name, sub) = match rest {
+            ["namespaces", ns, plural, tail @ ..] if namespaced_kind(plural).is_some() => {
+                (Some(ns.to_string()), *plural, tail.first().copied(), tail.get(1).copied())
+            }
+            [plural, tail @ ..] => (None, *plural, tail.first().copied(), tail.get(1).copied()),
+            [] => return error_response(&ApiError::path_not_found()),
+        };
+        let Some(kind) = catalog.find(group, version, plural) else {
+            return error_response(&ApiError::path_not_found());
+        };
+        if rest.len() > 5 || (kind.namespaced && namespace.is_none() && name.is_some()) {
+            return error_response(&ApiError::path_not_found());
+        }
+        if let Some(s) = sub
+            && !(s == "status" && kind.status_subresource)
+        {
+            return error_response(&ApiError::path_not_found());
+        }
+        let request = Request {
+            kind,
+            namespace,
+            name: name.map(str::to_string),
+            subresource: sub.map(str::to_string),
+            query: handlers::query_pairs(query),
+            headers: headers.clone(),
+            body,
+        };
+        handlers::dispatch(self, method, request).await
+    }
+}
+
+fn known_gv(catalog: &Catalog, group: &str, version: &str) -> bool {
+    !catalog.kinds_in(group, version).is_empty()
+}
+
+fn conflict_message(path: &str) -> String {
+    format!(
+        "Operation cannot be fulfilled on {path}: the object has been modified; please apply your changes to the latest version and try again"
+    )
+}
+
+pub fn version_info(git_version: &str) -> Value {
+    let trimmed = git_version.trim_start_matches('v');
+    let mut parts = trimmed.split('.');
+    let major = parts.next().unwrap_or("1");
+    let minor = parts.next().unwrap_or("0");
+    json!({
+        "major": major,
+        "minor": minor,
+        "gitVersion": git_version,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed_unsync()
+}
+
+pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("Audit-Id", uuid::Uuid::new_v4().to_string())
+        .body(full(serde_json::to_vec(value).expect("serialisable")))
+        .expect("valid response")
+}
+
+fn text_response(status: StatusCode, text: &'static str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(full(text))
+        .expect("valid response")
+}
+
+fn discovery_response(value: &Value, version: &str) -> Response<Body> {
+    let mut r = json_response(StatusCode::OK, value);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        discovery::aggregated_content_type(version).parse().expect("valid header"),
+    );
+    r
+}
+
+fn optional(doc: Option<Value>) -> Response<Body> {
+    match doc {
+        Some(d) => json_response(StatusCode::OK, &d),
+        None => error_response(&ApiError::path_not_found()),
+    }
+}
+
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    let mut r = json_response(StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &e.to_status());
+    if let Some(s) = e.retry_after {
+        r.headers_mut().insert(header::RETRY_AFTER, s.to_string().parse().expect("valid header"));
+    }
+    r
+}
+
+impl<B> tower::Service<http::Request<B>> for ApiServer
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let server = self.clone();
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let bytes = body.collect().await.map_err(Into::into)?.to_bytes();
+            server.handle(http::Request::from_parts(parts, bytes)).await
+        })
+    }
+}
