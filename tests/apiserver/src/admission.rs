@@ -31,7 +31,12 @@ impl FieldValidation {
 
 /// On the main resource of a kind with a status subresource, status changes are ignored; on
 /// `/status`, everything but status is.
-pub fn scope_to_subresource(kind: &ResourceKind, subresource: Option<&str>, old: Option<&Value>, mut new: Value) -> Value {
+pub fn scope_to_subresource(
+    kind: &ResourceKind,
+    subresource: Option<&str>,
+    old: Option<&Value>,
+    mut new: Value,
+) -> Value {
     let old_status = old.and_then(|o| o.get("status")).cloned();
     match subresource {
         Some("status") => {
@@ -61,12 +66,21 @@ pub fn scope_to_subresource(kind: &ResourceKind, subresource: Option<&str>, old:
 
 /// Keeps what clients cannot set (uid, creationTimestamp, deletion marks) and assigns it on create.
 pub fn keep_system_metadata(old: Option<&Value>, new: &mut Value, now: &str) {
-    let meta = new.get_mut("metadata").and_then(Value::as_object_mut).expect("metadata is an object");
+    let meta = new
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .expect("metadata is an object");
     meta.remove("resourceVersion");
     meta.remove("selfLink");
     match old {
         Some(old) => {
-            for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            for field in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ] {
                 match old.pointer(&format!("/metadata/{field}")) {
                     Some(v) => meta.insert(field.into(), v.clone()),
                     None => meta.remove(field),
@@ -83,11 +97,18 @@ pub fn keep_system_metadata(old: Option<&Value>, new: &mut Value, now: &str) {
     }
 }
 
-fn unknown_field_outcome(kind: &ResourceKind, unknown: &[String], validation: FieldValidation) -> ApiResult<Vec<String>> {
+fn unknown_field_outcome(
+    kind: &ResourceKind,
+    unknown: &[String],
+    validation: FieldValidation,
+) -> ApiResult<Vec<String>> {
     if unknown.is_empty() || validation == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let described: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    let described: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
     if validation == FieldValidation::Strict {
         return Err(ApiError::bad_request(format!(
             "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
@@ -101,9 +122,19 @@ fn unknown_field_outcome(kind: &ResourceKind, unknown: &[String], validation: Fi
 }
 
 /// Prunes unknown fields and applies the `fieldValidation` policy, without validating values.
-pub fn prune_only(catalog: &Catalog, kind: &ResourceKind, obj: &mut Value, validation: FieldValidation) -> ApiResult<Vec<String>> {
+pub fn prune_only(
+    catalog: &Catalog,
+    kind: &ResourceKind,
+    obj: &mut Value,
+    validation: FieldValidation,
+) -> ApiResult<Vec<String>> {
     let mut unknown = Vec::new();
-    catalog.schemas.prune(catalog.schema_of(kind), obj, &FieldPath::root(), &mut unknown);
+    catalog.schemas.prune(
+        catalog.schema_of(kind),
+        obj,
+        &FieldPath::root(),
+        &mut unknown,
+    );
     unknown_field_outcome(kind, &unknown, validation)
 }
 
@@ -120,20 +151,29 @@ pub fn admit(
     catalog.schemas.apply_defaults(schema, obj);
     let mut errors = Vec::new();
     validate_name(kind, obj, &mut errors);
-    catalog.schemas.validate(schema, obj, &FieldPath::root(), &mut errors);
+    catalog
+        .schemas
+        .validate(schema, obj, &FieldPath::root(), &mut errors);
     if !errors.is_empty() {
-        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         return Err(ApiError::invalid(kind, name, &errors));
     }
     Ok(warnings)
 }
 
-static DNS_SUBDOMAIN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap());
-static DNS_LABEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap());
+static DNS_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap()
+});
+static DNS_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap());
 
 fn validate_name(kind: &ResourceKind, obj: &Value, errors: &mut Vec<FieldError>) {
-    let Some(name) = obj.pointer("/metadata/name").and_then(Value::as_str) else { return };
+    let Some(name) = obj.pointer("/metadata/name").and_then(Value::as_str) else {
+        return;
+    };
     let path = FieldPath::root().child("metadata").child("name");
     let label = matches!(kind.plural.as_str(), "namespaces" | "services");
     let (re, max, detail) = if label {
@@ -156,7 +196,11 @@ fn validate_name(kind: &ResourceKind, obj: &Value, errors: &mut Vec<FieldError>)
     if !re.is_match(name) {
         errors.push(FieldError::invalid(&path, &json!(name), detail));
     } else if name.len() > max {
-        errors.push(FieldError::invalid(&path, &json!(name), format!("must be no more than {max} characters")));
+        errors.push(FieldError::invalid(
+            &path,
+            &json!(name),
+            format!("must be no more than {max} characters"),
+        ));
     }
 }
 
@@ -183,10 +227,15 @@ pub fn bump_generation(kind: &ResourceKind, old: Option<&Value>, new: &mut Value
         None => 1,
         Some(old) => {
             let previous = meta(old).unwrap_or(1);
-            let spec_changed = without(old, &["metadata", "status"]) != without(new, &["metadata", "status"]);
+            let spec_changed =
+                without(old, &["metadata", "status"]) != without(new, &["metadata", "status"]);
             let deleting = old.pointer("/metadata/deletionTimestamp").is_none()
                 && new.pointer("/metadata/deletionTimestamp").is_some();
-            if spec_changed || deleting { previous + 1 } else { previous }
+            if spec_changed || deleting {
+                previous + 1
+            } else {
+                previous
+            }
         }
     };
     new["metadata"]["generation"] = json!(generation);

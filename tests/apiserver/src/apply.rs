@@ -42,16 +42,41 @@ fn ignored(names: &[&str]) -> bool {
     matches!(names, ["apiVersion"] | ["kind"])
         || matches!(
             names,
-            ["metadata", "name" | "namespace" | "uid" | "resourceVersion" | "generation" | "creationTimestamp"
-                | "managedFields" | "deletionTimestamp" | "deletionGracePeriodSeconds" | "selfLink" | "generateName"]
+            [
+                "metadata",
+                "name"
+                    | "namespace"
+                    | "uid"
+                    | "resourceVersion"
+                    | "generation"
+                    | "creationTimestamp"
+                    | "managedFields"
+                    | "deletionTimestamp"
+                    | "deletionGracePeriodSeconds"
+                    | "selfLink"
+                    | "generateName"
+            ]
         )
 }
 
 /// The leaf fields `value` sets.
-pub fn field_set(value: &Value, lists: &ListSemantics, schema: Option<&Value>, skip_status: bool) -> FieldSet {
+pub fn field_set(
+    value: &Value,
+    lists: &ListSemantics,
+    schema: Option<&Value>,
+    skip_status: bool,
+) -> FieldSet {
     let mut set = FieldSet::new();
     let mut names = Vec::new();
-    collect(value, lists, schema, &mut names, &mut Vec::new(), &mut set, skip_status);
+    collect(
+        value,
+        lists,
+        schema,
+        &mut names,
+        &mut Vec::new(),
+        &mut set,
+        skip_status,
+    );
     set
 }
 
@@ -73,7 +98,15 @@ fn collect<'a>(
                     continue;
                 }
                 path.push(format!("f:{k}"));
-                collect(v, lists, lists.child_schema(schema, k), names, path, set, skip_status);
+                collect(
+                    v,
+                    lists,
+                    lists.child_schema(schema, k),
+                    names,
+                    path,
+                    set,
+                    skip_status,
+                );
                 path.pop();
                 names.pop();
             }
@@ -118,7 +151,9 @@ fn key_json(item: &Value, keys: &[String]) -> String {
 }
 
 fn key_matches(item: &Value, key: &str) -> bool {
-    let Ok(Value::Object(k)) = serde_json::from_str::<Value>(key) else { return false };
+    let Ok(Value::Object(k)) = serde_json::from_str::<Value>(key) else {
+        return false;
+    };
     k.iter().all(|(name, v)| item.get(name) == Some(v))
 }
 
@@ -142,13 +177,16 @@ pub fn get_at<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
 
 /// Removes the field at `path`, pruning objects it leaves empty.
 fn remove_at(value: &mut Value, path: &[String]) {
-    let Some((last, parent_path)) = path.split_last() else { return };
+    let Some((last, parent_path)) = path.split_last() else {
+        return;
+    };
     let mut cur = value;
     for elem in parent_path {
         let next = if let Some(f) = elem.strip_prefix("f:") {
             cur.get_mut(f)
         } else if let Some(k) = elem.strip_prefix("k:") {
-            cur.as_array_mut().and_then(|a| a.iter_mut().find(|i| key_matches(i, k)))
+            cur.as_array_mut()
+                .and_then(|a| a.iter_mut().find(|i| key_matches(i, k)))
         } else {
             None
         };
@@ -187,8 +225,15 @@ fn merge_applied<'a>(
             }
             for (k, v) in map {
                 names.push(k);
-                if !ignored(names) || names.as_slice() == ["apiVersion"] || names.as_slice() == ["kind"] {
-                    let slot = live.as_object_mut().expect("object").entry(k.clone()).or_insert(Value::Null);
+                if !ignored(names)
+                    || names.as_slice() == ["apiVersion"]
+                    || names.as_slice() == ["kind"]
+                {
+                    let slot = live
+                        .as_object_mut()
+                        .expect("object")
+                        .entry(k.clone())
+                        .or_insert(Value::Null);
                     merge_applied(slot, v, lists, lists.child_schema(schema, k), names);
                 } else if let Some(meta) = live.as_object_mut() {
                     meta.entry(k.clone()).or_insert_with(|| v.clone());
@@ -228,13 +273,20 @@ pub fn fields_v1(set: &FieldSet) -> Value {
     for path in set {
         let mut cur = &mut root;
         for elem in path {
-            cur = cur.entry(elem.clone()).or_insert_with(|| json!({})).as_object_mut().expect("object");
+            cur = cur
+                .entry(elem.clone())
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("object");
         }
     }
     for path in set {
         let mut cur = &mut root;
         for elem in path {
-            cur = cur.get_mut(elem).and_then(Value::as_object_mut).expect("built above");
+            cur = cur
+                .get_mut(elem)
+                .and_then(Value::as_object_mut)
+                .expect("built above");
         }
         if !cur.is_empty() {
             cur.insert(".".into(), json!({}));
@@ -245,10 +297,8 @@ pub fn fields_v1(set: &FieldSet) -> Value {
 
 fn parse_fields_v1(v: &Value, prefix: &mut FieldPath, set: &mut FieldSet) {
     let Some(map) = v.as_object() else { return };
-    if map.is_empty() || map.contains_key(".") {
-        if !prefix.is_empty() {
-            set.insert(prefix.clone());
-        }
+    if (map.is_empty() || map.contains_key(".")) && !prefix.is_empty() {
+        set.insert(prefix.clone());
     }
     for (k, child) in map {
         if k == "." {
@@ -261,13 +311,21 @@ fn parse_fields_v1(v: &Value, prefix: &mut FieldPath, set: &mut FieldSet) {
 }
 
 pub fn read_managed(object: &Value) -> Vec<ManagedEntry> {
-    let Some(entries) = object.pointer("/metadata/managedFields").and_then(Value::as_array) else {
+    let Some(entries) = object
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
         return Vec::new();
     };
     entries
         .iter()
         .map(|e| {
-            let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let s = |k: &str| {
+                e.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             let mut fields = FieldSet::new();
             if let Some(f) = e.get("fieldsV1") {
                 parse_fields_v1(f, &mut Vec::new(), &mut fields);
@@ -276,7 +334,10 @@ pub fn read_managed(object: &Value) -> Vec<ManagedEntry> {
                 manager: s("manager"),
                 operation: s("operation"),
                 api_version: s("apiVersion"),
-                subresource: e.get("subresource").and_then(Value::as_str).map(str::to_string),
+                subresource: e
+                    .get("subresource")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 time: s("time"),
                 fields,
             }
@@ -285,7 +346,11 @@ pub fn read_managed(object: &Value) -> Vec<ManagedEntry> {
 }
 
 pub fn write_managed(object: &mut Value, entries: &[ManagedEntry]) {
-    let list: Vec<Value> = entries.iter().filter(|e| !e.fields.is_empty()).map(ManagedEntry::to_json).collect();
+    let list: Vec<Value> = entries
+        .iter()
+        .filter(|e| !e.fields.is_empty())
+        .map(ManagedEntry::to_json)
+        .collect();
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         if list.is_empty() {
             meta.remove("managedFields");
@@ -305,10 +370,18 @@ pub struct Writer<'a> {
 
 /// Records a non-apply write: the writer takes ownership of every field it changed; fields that
 /// vanished are released by everyone.
-pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer, lists: &ListSemantics, schema: Option<&Value>) {
+pub fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    writer: &Writer,
+    lists: &ListSemantics,
+    schema: Option<&Value>,
+) {
     let mut entries = old.map(read_managed).unwrap_or_default();
     let new_set = field_set(new, lists, schema, false);
-    let old_set = old.map(|o| field_set(o, lists, schema, false)).unwrap_or_default();
+    let old_set = old
+        .map(|o| field_set(o, lists, schema, false))
+        .unwrap_or_default();
     let changed: FieldSet = new_set
         .iter()
         .filter(|p| old.is_none_or(|o| get_at(o, p) != get_at(new, p)))
@@ -316,7 +389,8 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer, list
         .collect();
     let gone: FieldSet = old_set.difference(&new_set).cloned().collect();
     for e in &mut entries {
-        e.fields.retain(|p| !changed.contains(p) && !gone.contains(p));
+        e.fields
+            .retain(|p| !changed.contains(p) && !gone.contains(p));
     }
     if !changed.is_empty() {
         let entry = find_or_add(&mut entries, writer, "Update");
@@ -326,9 +400,15 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer, list
     write_managed(new, &entries);
 }
 
-fn find_or_add<'e>(entries: &'e mut Vec<ManagedEntry>, writer: &Writer, operation: &str) -> &'e mut ManagedEntry {
+fn find_or_add<'e>(
+    entries: &'e mut Vec<ManagedEntry>,
+    writer: &Writer,
+    operation: &str,
+) -> &'e mut ManagedEntry {
     let pos = entries.iter().position(|e| {
-        e.manager == writer.manager && e.operation == operation && e.subresource.as_deref() == writer.subresource
+        e.manager == writer.manager
+            && e.operation == operation
+            && e.subresource.as_deref() == writer.subresource
     });
     match pos {
         Some(p) => &mut entries[p],
@@ -404,10 +484,17 @@ pub fn apply(
         entries
             .iter()
             .filter(|e| !(e.manager == writer.manager && e.operation == "Apply"))
-            .any(|e| e.fields.iter().any(|q| q.starts_with(p) || p.starts_with(q)))
+            .any(|e| {
+                e.fields
+                    .iter()
+                    .any(|q| q.starts_with(p) || p.starts_with(q))
+            })
     };
     // Remove deepest first so list items go before their containers.
-    let mut released: Vec<&FieldPath> = previous.difference(&applied_set).filter(|p| !others_own(p)).collect();
+    let mut released: Vec<&FieldPath> = previous
+        .difference(&applied_set)
+        .filter(|p| !others_own(p))
+        .collect();
     released.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in released {
         remove_at(&mut result, p);
@@ -417,7 +504,8 @@ pub fn apply(
     // Other managers lose fields the apply changed.
     for e in entries.iter_mut() {
         if !(e.manager == writer.manager && e.operation == "Apply") {
-            e.fields.retain(|p| !applied_set.contains(p) || get_at(&base, p) == get_at(&result, p));
+            e.fields
+                .retain(|p| !applied_set.contains(p) || get_at(&base, p) == get_at(&result, p));
         }
     }
     let entry = find_or_add(&mut entries, writer, "Apply");
@@ -459,7 +547,10 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
     }
     if n == 1 {
         let c = &conflicts[0];
-        return format!("Apply failed with 1 conflict: conflict with \"{}\" using {}: {}", c.manager, c.api_version, c.field);
+        return format!(
+            "Apply failed with 1 conflict: conflict with \"{}\" using {}: {}",
+            c.manager, c.api_version, c.field
+        );
     }
     let mut msg = format!("Apply failed with {n} {plural}:");
     for (m, v) in managers {
@@ -483,7 +574,12 @@ mod tests {
     }
 
     fn writer(m: &str) -> Writer<'_> {
-        Writer { manager: m, api_version: "v1", subresource: None, now: "2026-01-01T00:00:00Z" }
+        Writer {
+            manager: m,
+            api_version: "v1",
+            subresource: None,
+            now: "2026-01-01T00:00:00Z",
+        }
     }
 
     #[test]
@@ -493,14 +589,22 @@ mod tests {
         let a = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"1","b":"2"}});
         let live = apply(None, &a, &writer("one"), false, &lists, None, false).unwrap();
         assert_eq!(live["data"], json!({"a":"1","b":"2"}));
-        let b = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"9"}});
-        let conflicts = apply(Some(&live), &b, &writer("two"), false, &lists, None, false).unwrap_err();
-        assert_eq!(conflict_message(&conflicts), "Apply failed with 1 conflict: conflict with \"one\" using v1: .data.a");
+        let b =
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"9"}});
+        let conflicts =
+            apply(Some(&live), &b, &writer("two"), false, &lists, None, false).unwrap_err();
+        assert_eq!(
+            conflict_message(&conflicts),
+            "Apply failed with 1 conflict: conflict with \"one\" using v1: .data.a"
+        );
         let forced = apply(Some(&live), &b, &writer("two"), true, &lists, None, false).unwrap();
         assert_eq!(forced["data"], json!({"a":"9","b":"2"}));
         let managed = read_managed(&forced);
         let one = managed.iter().find(|e| e.manager == "one").unwrap();
-        assert!(!one.fields.contains(&vec!["f:data".to_string(), "f:a".to_string()]));
+        assert!(
+            !one.fields
+                .contains(&vec!["f:data".to_string(), "f:a".to_string()])
+        );
     }
 
     #[test]
@@ -518,8 +622,15 @@ mod tests {
     fn fields_v1_marks_owned_list_items() {
         let mut set = FieldSet::new();
         set.insert(vec!["f:spec".into(), "k:{\"name\":\"a\"}".into()]);
-        set.insert(vec!["f:spec".into(), "k:{\"name\":\"a\"}".into(), "f:image".into()]);
-        assert_eq!(fields_v1(&set), json!({"f:spec":{"k:{\"name\":\"a\"}":{".":{},"f:image":{}}}}));
+        set.insert(vec![
+            "f:spec".into(),
+            "k:{\"name\":\"a\"}".into(),
+            "f:image".into(),
+        ]);
+        assert_eq!(
+            fields_v1(&set),
+            json!({"f:spec":{"k:{\"name\":\"a\"}":{".":{},"f:image":{}}}})
+        );
         let mut back = FieldSet::new();
         parse_fields_v1(&fields_v1(&set), &mut Vec::new(), &mut back);
         assert_eq!(back, set);

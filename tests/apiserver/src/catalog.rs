@@ -48,7 +48,11 @@ pub struct ResourceKind {
 
 impl ResourceKind {
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// `/api/v1` or `/apis/<group>/<version>`.
@@ -62,12 +66,20 @@ impl ResourceKind {
 
     /// `Kind.group` as the apiserver names a kind in messages (`Config.imageregistry.operator.openshift.io`).
     pub fn qualified_kind(&self) -> String {
-        if self.group.is_empty() { self.kind.clone() } else { format!("{}.{}", self.kind, self.group) }
+        if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
     }
 
     /// `plural.group`, as in `configs.imageregistry.operator.openshift.io "cluster" not found`.
     pub fn qualified_resource(&self) -> String {
-        if self.group.is_empty() { self.plural.clone() } else { format!("{}.{}", self.plural, self.group) }
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
     }
 }
 
@@ -89,7 +101,10 @@ impl Catalog {
     }
 
     pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceKind>> {
-        self.kinds.iter().find(|k| k.api_version() == api_version && k.kind == kind).cloned()
+        self.kinds
+            .iter()
+            .find(|k| k.api_version() == api_version && k.kind == kind)
+            .cloned()
     }
 
     /// Group names in the order discovery lists them (the core group first).
@@ -114,32 +129,48 @@ impl Catalog {
     }
 
     pub fn kinds_in(&self, group: &str, version: &str) -> Vec<Arc<ResourceKind>> {
-        self.kinds.iter().filter(|k| k.group == group && k.version == version).cloned().collect()
+        self.kinds
+            .iter()
+            .filter(|k| k.group == group && k.version == version)
+            .cloned()
+            .collect()
     }
 
     /// The schema of a kind's whole object.
     pub fn schema_of(&self, kind: &ResourceKind) -> &Value {
-        self.schemas.get(&kind.schema_name).expect("every kind has a schema")
+        self.schemas
+            .get(&kind.schema_name)
+            .expect("every kind has a schema")
     }
 
     pub fn standard() -> Result<Self> {
-        let mut catalog = Catalog { kinds: Vec::new(), schemas: SchemaSet::default() };
+        let mut catalog = Catalog {
+            kinds: Vec::new(),
+            schemas: SchemaSet::default(),
+        };
         catalog.add_builtins();
         for (file, text) in VENDORED_CRDS {
-            let crd: Value = serde_saphyr::from_str(text).with_context(|| format!("parsing vendored CRD {file}"))?;
+            let crd: Value = serde_saphyr::from_str(text)
+                .with_context(|| format!("parsing vendored CRD {file}"))?;
             let origin = if crd.pointer("/spec/group") == Some(&json!("route.openshift.io")) {
                 Origin::Aggregated
             } else {
                 Origin::CustomResource
             };
-            catalog.add_crd(crd, origin).with_context(|| format!("loading vendored CRD {file}"))?;
+            catalog
+                .add_crd(crd, origin)
+                .with_context(|| format!("loading vendored CRD {file}"))?;
         }
         Ok(catalog)
     }
 
     fn add_crd(&mut self, crd: Value, origin: Origin) -> Result<()> {
         let spec = crd.get("spec").ok_or_else(|| anyhow!("CRD without spec"))?;
-        let s = |ptr: &str| spec.pointer(ptr).and_then(Value::as_str).map(str::to_string);
+        let s = |ptr: &str| {
+            spec.pointer(ptr)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let group = s("/group").ok_or_else(|| anyhow!("CRD without group"))?;
         let kind = s("/names/kind").ok_or_else(|| anyhow!("CRD without kind"))?;
         let plural = s("/names/plural").ok_or_else(|| anyhow!("CRD without plural"))?;
@@ -147,15 +178,29 @@ impl Catalog {
         let strings = |ptr: &str| -> Vec<String> {
             spec.pointer(ptr)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let namespaced = s("/scope").as_deref() == Some("Namespaced");
-        for version in spec.get("versions").and_then(Value::as_array).into_iter().flatten() {
+        for version in spec
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if version.get("served").and_then(Value::as_bool) != Some(true) {
                 continue;
             }
-            let name = version.get("name").and_then(Value::as_str).unwrap_or("v1").to_string();
+            let name = version
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("v1")
+                .to_string();
             let schema_name = format!("{}.{}.{}", reverse_domain(&group), name, kind);
             let mut schema = version
                 .pointer("/schema/openAPIV3Schema")
@@ -176,9 +221,21 @@ impl Catalog {
                 .map(|cols| {
                     cols.iter()
                         .map(|c| PrinterColumn {
-                            name: c.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                            json_path: c.get("jsonPath").and_then(Value::as_str).unwrap_or_default().to_string(),
-                            type_: c.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
+                            name: c
+                                .get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                            json_path: c
+                                .get("jsonPath")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                            type_: c
+                                .get("type")
+                                .and_then(Value::as_str)
+                                .unwrap_or("string")
+                                .to_string(),
                         })
                         .collect()
                 })
@@ -206,8 +263,9 @@ impl Catalog {
     fn add_builtins(&mut self) {
         let mut generator = SchemaSettings::openapi3().into_generator();
         use k8s_openapi::api::{
-            apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
-            networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac, storage::v1 as storage,
+            apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination,
+            core::v1 as core, networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+            storage::v1 as storage,
         };
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 
@@ -238,57 +296,176 @@ impl Catalog {
         }
         const ALL: &[&str] = &["all"];
         const NONE: &[&str] = &[];
-        builtin!(core::Namespace, Builtin::cluster("", "v1", "Namespace", "namespaces", &["ns"]).status());
-        builtin!(core::ConfigMap, Builtin::ns("", "v1", "ConfigMap", "configmaps", &["cm"]));
-        builtin!(core::Secret, Builtin::ns("", "v1", "Secret", "secrets", NONE));
-        builtin!(core::Service, Builtin::ns("", "v1", "Service", "services", &["svc"]).status().cat(ALL));
-        builtin!(core::ServiceAccount, Builtin::ns("", "v1", "ServiceAccount", "serviceaccounts", &["sa"]));
+        builtin!(
+            core::Namespace,
+            Builtin::cluster("", "v1", "Namespace", "namespaces", &["ns"]).status()
+        );
+        builtin!(
+            core::ConfigMap,
+            Builtin::ns("", "v1", "ConfigMap", "configmaps", &["cm"])
+        );
+        builtin!(
+            core::Secret,
+            Builtin::ns("", "v1", "Secret", "secrets", NONE)
+        );
+        builtin!(
+            core::Service,
+            Builtin::ns("", "v1", "Service", "services", &["svc"])
+                .status()
+                .cat(ALL)
+        );
+        builtin!(
+            core::ServiceAccount,
+            Builtin::ns("", "v1", "ServiceAccount", "serviceaccounts", &["sa"])
+        );
         builtin!(
             core::PersistentVolumeClaim,
-            Builtin::ns("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", &["pvc"]).status()
+            Builtin::ns(
+                "",
+                "v1",
+                "PersistentVolumeClaim",
+                "persistentvolumeclaims",
+                &["pvc"]
+            )
+            .status()
         );
-        builtin!(core::Node, Builtin::cluster("", "v1", "Node", "nodes", &["no"]).status());
-        builtin!(core::Pod, Builtin::ns("", "v1", "Pod", "pods", &["po"]).status().cat(ALL));
-        builtin!(core::Event, Builtin::ns("", "v1", "Event", "events", &["ev"]));
+        builtin!(
+            core::Node,
+            Builtin::cluster("", "v1", "Node", "nodes", &["no"]).status()
+        );
+        builtin!(
+            core::Pod,
+            Builtin::ns("", "v1", "Pod", "pods", &["po"])
+                .status()
+                .cat(ALL)
+        );
+        builtin!(
+            core::Event,
+            Builtin::ns("", "v1", "Event", "events", &["ev"])
+        );
         builtin!(
             apps::Deployment,
-            Builtin::ns("apps", "v1", "Deployment", "deployments", &["deploy"]).status().generation().cat(ALL)
+            Builtin::ns("apps", "v1", "Deployment", "deployments", &["deploy"])
+                .status()
+                .generation()
+                .cat(ALL)
         );
-        builtin!(batch::CronJob, Builtin::ns("batch", "v1", "CronJob", "cronjobs", &["cj"]).status().generation().cat(ALL));
-        builtin!(batch::Job, Builtin::ns("batch", "v1", "Job", "jobs", NONE).status().generation().cat(ALL));
+        builtin!(
+            batch::CronJob,
+            Builtin::ns("batch", "v1", "CronJob", "cronjobs", &["cj"])
+                .status()
+                .generation()
+                .cat(ALL)
+        );
+        builtin!(
+            batch::Job,
+            Builtin::ns("batch", "v1", "Job", "jobs", NONE)
+                .status()
+                .generation()
+                .cat(ALL)
+        );
         builtin!(
             policy::PodDisruptionBudget,
-            Builtin::ns("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", &["pdb"]).status().generation()
+            Builtin::ns(
+                "policy",
+                "v1",
+                "PodDisruptionBudget",
+                "poddisruptionbudgets",
+                &["pdb"]
+            )
+            .status()
+            .generation()
         );
         builtin!(
             networking::NetworkPolicy,
-            Builtin::ns("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", &["netpol"]).generation()
+            Builtin::ns(
+                "networking.k8s.io",
+                "v1",
+                "NetworkPolicy",
+                "networkpolicies",
+                &["netpol"]
+            )
+            .generation()
         );
-        builtin!(rbac::ClusterRole, Builtin::cluster("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", NONE));
+        builtin!(
+            rbac::ClusterRole,
+            Builtin::cluster(
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRole",
+                "clusterroles",
+                NONE
+            )
+        );
         builtin!(
             rbac::ClusterRoleBinding,
-            Builtin::cluster("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", NONE)
+            Builtin::cluster(
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRoleBinding",
+                "clusterrolebindings",
+                NONE
+            )
         );
-        builtin!(rbac::Role, Builtin::ns("rbac.authorization.k8s.io", "v1", "Role", "roles", NONE));
-        builtin!(rbac::RoleBinding, Builtin::ns("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", NONE));
-        builtin!(storage::StorageClass, Builtin::cluster("storage.k8s.io", "v1", "StorageClass", "storageclasses", &["sc"]));
-        builtin!(coordination::Lease, Builtin::ns("coordination.k8s.io", "v1", "Lease", "leases", NONE));
+        builtin!(
+            rbac::Role,
+            Builtin::ns("rbac.authorization.k8s.io", "v1", "Role", "roles", NONE)
+        );
+        builtin!(
+            rbac::RoleBinding,
+            Builtin::ns(
+                "rbac.authorization.k8s.io",
+                "v1",
+                "RoleBinding",
+                "rolebindings",
+                NONE
+            )
+        );
+        builtin!(
+            storage::StorageClass,
+            Builtin::cluster(
+                "storage.k8s.io",
+                "v1",
+                "StorageClass",
+                "storageclasses",
+                &["sc"]
+            )
+        );
+        builtin!(
+            coordination::Lease,
+            Builtin::ns("coordination.k8s.io", "v1", "Lease", "leases", NONE)
+        );
         builtin!(
             apiextensions::CustomResourceDefinition,
-            Builtin::cluster("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", &[
-                "crd", "crds"
-            ])
+            Builtin::cluster(
+                "apiextensions.k8s.io",
+                "v1",
+                "CustomResourceDefinition",
+                "customresourcedefinitions",
+                &["crd", "crds"]
+            )
             .status()
             .generation()
         );
 
-        for (name, schema) in generator.take_definitions(true) {
+        for (name, mut schema) in generator.take_definitions(true) {
+            // Opaque in the Go types (decoded raw), so nothing inside them is an unknown field.
+            if OPAQUE_SCHEMAS.contains(&name.as_str()) {
+                schema["x-kubernetes-preserve-unknown-fields"] = json!(true);
+            }
             self.schemas.insert(name, schema);
         }
         let gvks: Vec<(String, String, String, String)> = self
             .kinds
             .iter()
-            .map(|k| (k.schema_name.clone(), k.group.clone(), k.version.clone(), k.kind.clone()))
+            .map(|k| {
+                (
+                    k.schema_name.clone(),
+                    k.group.clone(),
+                    k.version.clone(),
+                    k.kind.clone(),
+                )
+            })
             .collect();
         for (name, group, version, kind) in gvks {
             let mut schema = self.schemas.get(&name).cloned().expect("generated");
@@ -298,10 +475,19 @@ impl Catalog {
     }
 }
 
+const OPAQUE_SCHEMAS: &[&str] = &[
+    "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1",
+    "io.k8s.apimachinery.pkg.runtime.RawExtension",
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON",
+];
+
 /// `x-kubernetes-group-version-kind` is how kubectl (`explain`, validation) finds a kind's schema.
 fn add_gvk(schema: &mut Value, group: &str, version: &str, kind: &str) {
     if let Some(obj) = schema.as_object_mut() {
-        obj.insert("x-kubernetes-group-version-kind".into(), json!([{"group": group, "version": version, "kind": kind}]));
+        obj.insert(
+            "x-kubernetes-group-version-kind".into(),
+            json!([{"group": group, "version": version, "kind": kind}]),
+        );
     }
 }
 
@@ -350,15 +536,24 @@ impl Builtin {
         plural: &'static str,
         short: &'static [&'static str],
     ) -> Self {
-        Builtin { namespaced: false, ..Self::ns(group, version, kind, plural, short) }
+        Builtin {
+            namespaced: false,
+            ..Self::ns(group, version, kind, plural, short)
+        }
     }
 
     fn status(self) -> Self {
-        Builtin { status: true, ..self }
+        Builtin {
+            status: true,
+            ..self
+        }
     }
 
     fn generation(self) -> Self {
-        Builtin { generation: true, ..self }
+        Builtin {
+            generation: true,
+            ..self
+        }
     }
 
     fn cat(self, categories: &'static [&'static str]) -> Self {
@@ -368,11 +563,19 @@ impl Builtin {
 
 /// The CRDs vendored under `crds/`, compiled in so the server needs no files at run time.
 pub const VENDORED_CRDS: &[(&str, &str)] = &[
-    ("openshift/00_configs.crd.yaml", include_str!("../crds/openshift/00_configs.crd.yaml")),
-    ("openshift/01_imagepruners.crd.yaml", include_str!("../crds/openshift/01_imagepruners.crd.yaml")),
+    (
+        "openshift/00_configs.crd.yaml",
+        include_str!("../crds/openshift/00_configs.crd.yaml"),
+    ),
+    (
+        "openshift/01_imagepruners.crd.yaml",
+        include_str!("../crds/openshift/01_imagepruners.crd.yaml"),
+    ),
     (
         "openshift/0000_10_config-operator_01_infrastructures-Default.crd.yaml",
-        include_str!("../crds/openshift/0000_10_config-operator_01_infrastructures-Default.crd.yaml"),
+        include_str!(
+            "../crds/openshift/0000_10_config-operator_01_infrastructures-Default.crd.yaml"
+        ),
     ),
     (
         "openshift/0000_10_config-operator_01_images.crd.yaml",
@@ -384,9 +587,14 @@ pub const VENDORED_CRDS: &[(&str, &str)] = &[
     ),
     (
         "openshift/0000_00_cluster-version-operator_01_clusteroperators.crd.yaml",
-        include_str!("../crds/openshift/0000_00_cluster-version-operator_01_clusteroperators.crd.yaml"),
+        include_str!(
+            "../crds/openshift/0000_00_cluster-version-operator_01_clusteroperators.crd.yaml"
+        ),
     ),
-    ("openshift/routes.crd.yaml", include_str!("../crds/openshift/routes.crd.yaml")),
+    (
+        "openshift/routes.crd.yaml",
+        include_str!("../crds/openshift/routes.crd.yaml"),
+    ),
     (
         "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
         include_str!("../crds/prometheus-operator/monitoring.coreos.com_prometheusrules.yaml"),
@@ -400,15 +608,26 @@ mod tests {
     #[test]
     fn loads_every_vendored_crd_and_builtin() {
         let c = Catalog::standard().unwrap();
-        let config = c.find("imageregistry.operator.openshift.io", "v1", "configs").unwrap();
+        let config = c
+            .find("imageregistry.operator.openshift.io", "v1", "configs")
+            .unwrap();
         assert!(!config.namespaced);
         assert!(config.status_subresource);
         assert_eq!(config.origin, Origin::CustomResource);
-        assert_eq!(c.find("route.openshift.io", "v1", "routes").unwrap().origin, Origin::Aggregated);
+        assert_eq!(
+            c.find("route.openshift.io", "v1", "routes").unwrap().origin,
+            Origin::Aggregated
+        );
         let deploy = c.find("apps", "v1", "deployments").unwrap();
         let schema = c.schemas.resolve(c.schema_of(&deploy));
         assert!(schema.pointer("/properties/spec").is_some());
-        assert!(c.find("monitoring.coreos.com", "v1", "prometheusrules").is_some());
-        assert!(c.find("config.openshift.io", "v1", "infrastructures").is_some());
+        assert!(
+            c.find("monitoring.coreos.com", "v1", "prometheusrules")
+                .is_some()
+        );
+        assert!(
+            c.find("config.openshift.io", "v1", "infrastructures")
+                .is_some()
+        );
     }
 }

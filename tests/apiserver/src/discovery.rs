@@ -4,7 +4,16 @@
 use crate::catalog::{Catalog, ResourceKind};
 use serde_json::{Value, json};
 
-pub const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 const SUB_VERBS: &[&str] = &["get", "patch", "update"];
 
 /// The aggregated discovery version the client accepts, if any (`v2` preferred over `v2beta1`).
@@ -29,7 +38,11 @@ pub fn aggregated_content_type(version: &str) -> String {
 }
 
 fn group_version(group: &str, version: &str) -> String {
-    if group.is_empty() { version.to_string() } else { format!("{group}/{version}") }
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
 }
 
 pub fn api_versions(server_address: &str) -> Value {
@@ -50,7 +63,12 @@ fn api_group(catalog: &Catalog, group: &str) -> Value {
 }
 
 pub fn api_group_list(catalog: &Catalog) -> Value {
-    let groups: Vec<Value> = catalog.groups().iter().filter(|g| !g.is_empty()).map(|g| api_group(catalog, g)).collect();
+    let groups: Vec<Value> = catalog
+        .groups()
+        .iter()
+        .filter(|g| !g.is_empty())
+        .map(|g| api_group(catalog, g))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -105,8 +123,8 @@ pub fn api_resource_list(catalog: &Catalog, group: &str, version: &str) -> Optio
 }
 
 fn storage_version_hash(k: &ResourceKind) -> String {
-    use sha2::{Digest, Sha256};
     use base64::Engine as _;
+    use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("{}/{}/{}", k.group, k.version, k.kind));
     base64::engine::general_purpose::STANDARD.encode(&digest[..8])
 }
@@ -122,7 +140,11 @@ pub fn aggregated(catalog: &Catalog, core: bool, version: &str) -> Value {
                 .versions_of(g)
                 .iter()
                 .map(|v| {
-                    let resources: Vec<Value> = catalog.kinds_in(g, v).iter().map(|k| aggregated_resource(k)).collect();
+                    let resources: Vec<Value> = catalog
+                        .kinds_in(g, v)
+                        .iter()
+                        .map(|k| aggregated_resource(k))
+                        .collect();
                     json!({"version": v, "resources": resources, "freshness": "Current"})
                 })
                 .collect();
@@ -174,7 +196,9 @@ mod tests {
         let kubectl = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
         assert_eq!(aggregated_version(kubectl), Some("v2"));
         assert_eq!(
-            aggregated_version("application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"),
+            aggregated_version(
+                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+            ),
             Some("v2beta1")
         );
         assert_eq!(aggregated_version("application/json"), None);

@@ -17,11 +17,17 @@ impl Matcher {
     }
 
     pub fn method(method: &str) -> Self {
-        Matcher { method: Some(method.to_ascii_uppercase()), path_contains: None }
+        Matcher {
+            method: Some(method.to_ascii_uppercase()),
+            path_contains: None,
+        }
     }
 
     pub fn path(path: &str) -> Self {
-        Matcher { method: None, path_contains: Some(path.to_string()) }
+        Matcher {
+            method: None,
+            path_contains: Some(path.to_string()),
+        }
     }
 
     pub fn and_path(mut self, path: &str) -> Self {
@@ -30,7 +36,11 @@ impl Matcher {
     }
 
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        self.method.as_deref().is_none_or(|m| m == method) && self.path_contains.as_deref().is_none_or(|p| path.contains(p))
+        self.method.as_deref().is_none_or(|m| m == method)
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|p| path.contains(p))
     }
 }
 
@@ -56,7 +66,11 @@ pub struct Fault {
 
 impl Fault {
     pub fn new(matcher: Matcher, action: FaultAction) -> Self {
-        Fault { matcher, action, remaining: None }
+        Fault {
+            matcher,
+            action,
+            remaining: None,
+        }
     }
 
     pub fn times(mut self, n: usize) -> Self {
@@ -86,7 +100,9 @@ impl Faults {
             if f.remaining == Some(0) || !f.matcher.matches(method, path) {
                 continue;
             }
-            if matches!(f.action, FaultAction::Conflict) && !matches!(method, "PUT" | "PATCH" | "POST" | "DELETE") {
+            if matches!(f.action, FaultAction::Conflict)
+                && !matches!(method, "PUT" | "PATCH" | "POST" | "DELETE")
+            {
                 continue;
             }
             if let Some(n) = &mut f.remaining {

@@ -88,11 +88,21 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn required(field: &FieldPath, detail: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Required, field: field.clone(), value: None, detail: detail.into() }
+        Self {
+            kind: ErrorType::Required,
+            field: field.clone(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     pub fn invalid(field: &FieldPath, value: &Value, detail: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Invalid, field: field.clone(), value: Some(value.clone()), detail: detail.into() }
+        Self {
+            kind: ErrorType::Invalid,
+            field: field.clone(),
+            value: Some(value.clone()),
+            detail: detail.into(),
+        }
     }
 
     pub fn not_supported(field: &FieldPath, value: &Value, supported: &[Value]) -> Self {
@@ -124,11 +134,21 @@ impl FieldError {
     }
 
     pub fn duplicate(field: &FieldPath, value: &Value) -> Self {
-        Self { kind: ErrorType::Duplicate, field: field.clone(), value: Some(value.clone()), detail: String::new() }
+        Self {
+            kind: ErrorType::Duplicate,
+            field: field.clone(),
+            value: Some(value.clone()),
+            detail: String::new(),
+        }
     }
 
     pub fn forbidden(field: &FieldPath, detail: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Forbidden, field: field.clone(), value: None, detail: detail.into() }
+        Self {
+            kind: ErrorType::Forbidden,
+            field: field.clone(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     /// The message without the field prefix, as it appears in `details.causes[].message`.
@@ -169,6 +189,12 @@ fn render_value(v: &Value) -> String {
 pub fn aggregate(errors: &[FieldError]) -> String {
     match errors {
         [one] => one.to_string(),
-        many => format!("[{}]", many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "[{}]",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

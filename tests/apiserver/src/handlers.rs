@@ -29,7 +29,10 @@ pub struct Request {
 
 impl Request {
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -41,7 +44,10 @@ impl Request {
     }
 
     fn header(&self, name: header::HeaderName) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// The field manager: the `fieldManager` parameter, else the User-Agent's product name.
@@ -51,7 +57,11 @@ impl Request {
         }
         let ua = self.header(header::USER_AGENT);
         let prefix = ua.split('/').next().unwrap_or_default();
-        if prefix.is_empty() { "unknown".into() } else { prefix.chars().take(128).collect() }
+        if prefix.is_empty() {
+            "unknown".into()
+        } else {
+            prefix.chars().take(128).collect()
+        }
     }
 
     fn namespace_str(&self) -> &str {
@@ -59,7 +69,12 @@ impl Request {
     }
 
     fn key(&self, name: &str) -> ObjectKey {
-        ObjectKey::new(&self.kind.group, &self.kind.plural, self.namespace_str(), name)
+        ObjectKey::new(
+            &self.kind.group,
+            &self.kind.plural,
+            self.namespace_str(),
+            name,
+        )
     }
 }
 
@@ -79,7 +94,9 @@ fn decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'+', _) => out.push(b' '),
             (b'%', Some(b)) => {
@@ -119,7 +136,11 @@ struct Reply {
 
 impl Reply {
     fn ok(body: Value) -> Self {
-        Reply { status: StatusCode::OK, body, warnings: Vec::new() }
+        Reply {
+            status: StatusCode::OK,
+            body,
+            warnings: Vec::new(),
+        }
     }
 
     fn into_response(self) -> Response<Body> {
@@ -146,25 +167,43 @@ fn with_type(kind: &ResourceKind, mut obj: Value) -> Value {
 fn get(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let name = req.name.as_deref().expect("named");
     let store = server.shared.store.lock().unwrap();
-    let obj = store.get(&req.key(name)).ok_or_else(|| ApiError::not_found(&req.kind, name))?;
+    let obj = store
+        .get(&req.key(name))
+        .ok_or_else(|| ApiError::not_found(&req.kind, name))?;
     let obj = with_type(&req.kind, obj.clone());
     if wants_table(req) {
-        return Ok(Reply::ok(table::render(&req.kind, &[obj], store.current_rv(), req.param("includeObject"))));
+        return Ok(Reply::ok(table::render(
+            &req.kind,
+            &[obj],
+            store.current_rv(),
+            req.param("includeObject"),
+        )));
     }
     Ok(Reply::ok(obj))
 }
 
 fn wants_table(req: &Request) -> bool {
-    req.header(header::ACCEPT).split(',').next().is_some_and(|first| first.contains("as=Table"))
+    req.header(header::ACCEPT)
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"))
 }
 
 pub fn selectors(req: &Request) -> ApiResult<(LabelSelector, FieldSelector)> {
     let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or_default())?;
-    let fields = FieldSelector::parse(req.param("fieldSelector").unwrap_or_default(), &supported_fields(&req.kind.plural))?;
+    let fields = FieldSelector::parse(
+        req.param("fieldSelector").unwrap_or_default(),
+        &supported_fields(&req.kind.plural),
+    )?;
     Ok((labels, fields))
 }
 
-pub fn matching<'s>(store: &'s Store, req: &Request, labels: &LabelSelector, fields: &FieldSelector) -> Vec<&'s Value> {
+pub fn matching<'s>(
+    store: &'s Store,
+    req: &Request,
+    labels: &LabelSelector,
+    fields: &FieldSelector,
+) -> Vec<&'s Value> {
     store
         .list(&req.kind.group, &req.kind.plural, req.namespace.as_deref())
         .into_iter()
@@ -176,12 +215,30 @@ fn list(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let (labels, fields) = selectors(req)?;
     let store = server.shared.store.lock().unwrap();
     let all = matching(&store, req, &labels, &fields);
-    let offset: usize = req.param("continue").and_then(|c| c.split_once('/')).and_then(|(_, o)| o.parse().ok()).unwrap_or(0);
-    let limit: usize = req.param("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
-    let page: Vec<Value> = all.iter().skip(offset).take(limit).map(|o| with_type(&req.kind, (*o).clone())).collect();
+    let offset: usize = req
+        .param("continue")
+        .and_then(|c| c.split_once('/'))
+        .and_then(|(_, o)| o.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = req
+        .param("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|o| with_type(&req.kind, (*o).clone()))
+        .collect();
     let rv = store.current_rv();
     if wants_table(req) {
-        return Ok(Reply::ok(table::render(&req.kind, &page, rv, req.param("includeObject"))));
+        return Ok(Reply::ok(table::render(
+            &req.kind,
+            &page,
+            rv,
+            req.param("includeObject"),
+        )));
     }
     let mut metadata = json!({"resourceVersion": rv.to_string()});
     if offset + page.len() < all.len() {
@@ -212,21 +269,28 @@ fn list(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
 fn decode_body(req: &Request) -> ApiResult<Value> {
     let ct = req.header(header::CONTENT_TYPE);
     if ct.contains("protobuf") {
-        return Err(ApiError::unsupported_media_type(ct, &["application/json", "application/yaml"]));
+        return Err(ApiError::unsupported_media_type(
+            ct,
+            &["application/json", "application/yaml"],
+        ));
     }
     if ct.contains("yaml") {
-        let text = std::str::from_utf8(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let text =
+            std::str::from_utf8(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         return serde_json::from_str(text)
             .or_else(|_| serde_saphyr::from_str::<Value>(text))
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
     }
-    serde_json::from_slice(&req.body)
-        .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))
+    serde_json::from_slice(&req.body).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })
 }
 
 /// Checks the body's type against the URL's, filling in what is absent.
 fn check_type(kind: &ResourceKind, obj: &mut Value) -> ApiResult<()> {
-    let map = obj.as_object_mut().ok_or_else(|| ApiError::bad_request("the request body must be a JSON object"))?;
+    let map = obj
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("the request body must be a JSON object"))?;
     let api_version = kind.api_version();
     match map.get("apiVersion").and_then(Value::as_str) {
         Some(v) if v != api_version => {
@@ -270,14 +334,19 @@ fn check_namespace(store: &Store, req: &Request, obj: &mut Value) -> ApiResult<(
         _ => {}
     }
     obj["metadata"]["namespace"] = json!(ns);
-    if store.get(&ObjectKey::new("", "namespaces", "", ns)).is_none() {
+    if store
+        .get(&ObjectKey::new("", "namespaces", "", ns))
+        .is_none()
+    {
         return Err(ApiError::namespace_not_found(ns));
     }
     Ok(())
 }
 
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
@@ -288,18 +357,39 @@ fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     check_type(&req.kind, &mut obj)?;
     let mut store = server.shared.store.lock().unwrap();
     check_namespace(&store, req, &mut obj)?;
-    if let Some(prefix) = obj.pointer("/metadata/generateName").and_then(Value::as_str).map(str::to_string)
-        && obj.pointer("/metadata/name").and_then(Value::as_str).is_none_or(str::is_empty)
+    if let Some(prefix) = obj
+        .pointer("/metadata/generateName")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        && obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
     {
-        let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(5).collect();
+        let suffix: String = uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .chars()
+            .take(5)
+            .collect();
         obj["metadata"]["name"] = json!(format!("{prefix}{suffix}"));
     }
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if name.is_empty() {
-        return Err(ApiError::invalid(&req.kind, "", &[crate::field::FieldError::required(
-            &crate::field::FieldPath::root().child("metadata").child("name"),
-            "name or generateName is required",
-        )]));
+        return Err(ApiError::invalid(
+            &req.kind,
+            "",
+            &[crate::field::FieldError::required(
+                &crate::field::FieldPath::root()
+                    .child("metadata")
+                    .child("name"),
+                "name or generateName is required",
+            )],
+        ));
     }
     let key = req.key(&name);
     if store.get(&key).is_some() {
@@ -312,7 +402,11 @@ fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let stored = ctx.commit(&mut store, None, key, obj)?;
     drop(store);
     server.after_write(&req.kind, &stored);
-    Ok(Reply { status: StatusCode::CREATED, body: stored, warnings })
+    Ok(Reply {
+        status: StatusCode::CREATED,
+        body: stored,
+        warnings,
+    })
 }
 
 /// Everything a write needs to know about its request.
@@ -356,15 +450,28 @@ impl<'a> WriteCtx<'a> {
     /// Subresource rules, system metadata, pruning, defaulting, validation and generation.
     fn prepare(&self, old: Option<&Value>, new: Value) -> ApiResult<(Value, Vec<String>)> {
         let kind = &self.req.kind;
-        let mut new = admission::scope_to_subresource(kind, self.req.subresource.as_deref(), old, new);
+        let mut new =
+            admission::scope_to_subresource(kind, self.req.subresource.as_deref(), old, new);
         admission::keep_system_metadata(old, &mut new, &self.now);
-        let warnings = admission::admit(&self.server.shared.catalog, kind, old, &mut new, self.validation()?)?;
+        let warnings = admission::admit(
+            &self.server.shared.catalog,
+            kind,
+            old,
+            &mut new,
+            self.validation()?,
+        )?;
         admission::bump_generation(kind, old, &mut new);
         Ok((new, warnings))
     }
 
     /// Stores the result of a write, unless it changes nothing or is a dry run.
-    fn commit(&self, store: &mut Store, old: Option<&Value>, key: ObjectKey, new: Value) -> ApiResult<Value> {
+    fn commit(
+        &self,
+        store: &mut Store,
+        old: Option<&Value>,
+        key: ObjectKey,
+        new: Value,
+    ) -> ApiResult<Value> {
         let new = with_type(&self.req.kind, new);
         if let Some(old) = old
             && admission::same_ignoring_bookkeeping(old, &new)
@@ -372,7 +479,10 @@ impl<'a> WriteCtx<'a> {
             return Ok(with_type(&self.req.kind, old.clone()));
         }
         let finished = new.pointer("/metadata/deletionTimestamp").is_some()
-            && new.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(Vec::is_empty);
+            && new
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
         if self.req.dry_run() {
             return Ok(new);
         }
@@ -387,12 +497,21 @@ impl<'a> WriteCtx<'a> {
 
 fn precondition(req: &Request, current: &Value, body: &Value) -> ApiResult<()> {
     let name = req.name.as_deref().unwrap_or_default();
-    if let Some(rv) = body.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|rv| !rv.is_empty())
-        && Some(rv) != current.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+    if let Some(rv) = body
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|rv| !rv.is_empty())
+        && Some(rv)
+            != current
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
     {
         return Err(ApiError::conflict(&req.kind, name));
     }
-    if let Some(uid) = body.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty())
+    if let Some(uid) = body
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
         && Some(uid) != current.pointer("/metadata/uid").and_then(Value::as_str)
     {
         return Err(ApiError::conflict(&req.kind, name));
@@ -404,7 +523,11 @@ fn update(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let name = req.name.clone().expect("named");
     let mut obj = decode_body(req)?;
     check_type(&req.kind, &mut obj)?;
-    let body_name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let body_name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if body_name != name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({body_name}) does not match the name on the URL ({name})"
@@ -413,28 +536,56 @@ fn update(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let mut store = server.shared.store.lock().unwrap();
     check_namespace(&store, req, &mut obj)?;
     let key = req.key(&name);
-    let current = store.get(&key).cloned().ok_or_else(|| ApiError::not_found(&req.kind, &name))?;
-    let rv_given = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let current = store
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&req.kind, &name))?;
+    let rv_given = obj
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty());
     if !rv_given && req.kind.origin != Origin::BuiltIn {
-        return Err(ApiError::invalid(&req.kind, &name, &[crate::field::FieldError::invalid(
-            &crate::field::FieldPath::root().child("metadata").child("resourceVersion"),
-            &json!(0),
-            "must be specified for an update",
-        )]));
+        return Err(ApiError::invalid(
+            &req.kind,
+            &name,
+            &[crate::field::FieldError::invalid(
+                &crate::field::FieldPath::root()
+                    .child("metadata")
+                    .child("resourceVersion"),
+                &json!(0),
+                "must be specified for an update",
+            )],
+        ));
     }
     precondition(req, &current, &obj)?;
     let ctx = WriteCtx::new(server, req);
     let (mut new, warnings) = ctx.prepare(Some(&current), obj)?;
-    apply::record_update(Some(&current), &mut new, &ctx.writer(), &ctx.lists, Some(ctx.schema));
+    apply::record_update(
+        Some(&current),
+        &mut new,
+        &ctx.writer(),
+        &ctx.lists,
+        Some(ctx.schema),
+    );
     let stored = ctx.commit(&mut store, Some(&current), key, new)?;
     drop(store);
     server.after_write(&req.kind, &stored);
-    Ok(Reply { status: StatusCode::OK, body: stored, warnings })
+    Ok(Reply {
+        status: StatusCode::OK,
+        body: stored,
+        warnings,
+    })
 }
 
 fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let name = req.name.clone().expect("named");
-    let content_type = req.header(header::CONTENT_TYPE).split(';').next().unwrap_or_default().trim().to_string();
+    let content_type = req
+        .header(header::CONTENT_TYPE)
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let mut accepted = vec![patch::JSON, patch::MERGE, patch::APPLY];
     if req.kind.origin != Origin::CustomResource {
         accepted.insert(2, patch::STRATEGIC);
@@ -445,7 +596,8 @@ fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let body = if content_type == patch::APPLY {
         decode_apply_body(req)?
     } else {
-        serde_json::from_slice::<Value>(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?
+        serde_json::from_slice::<Value>(&req.body)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
     };
     let mut store = server.shared.store.lock().unwrap();
     let key = req.key(&name);
@@ -465,14 +617,26 @@ fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     check_namespace(&store, req, &mut patched)?;
     precondition(req, &current, &patched)?;
     if patched.pointer("/metadata/name").and_then(Value::as_str) != Some(name.as_str()) {
-        return Err(ApiError::bad_request("metadata.name cannot be changed by a patch"));
+        return Err(ApiError::bad_request(
+            "metadata.name cannot be changed by a patch",
+        ));
     }
     let (mut new, warnings) = ctx.prepare(Some(&current), patched)?;
-    apply::record_update(Some(&current), &mut new, &ctx.writer(), &ctx.lists, Some(ctx.schema));
+    apply::record_update(
+        Some(&current),
+        &mut new,
+        &ctx.writer(),
+        &ctx.lists,
+        Some(ctx.schema),
+    );
     let stored = ctx.commit(&mut store, Some(&current), key, new)?;
     drop(store);
     server.after_write(&req.kind, &stored);
-    Ok(Reply { status: StatusCode::OK, body: stored, warnings })
+    Ok(Reply {
+        status: StatusCode::OK,
+        body: stored,
+        warnings,
+    })
 }
 
 fn decode_apply_body(req: &Request) -> ApiResult<Value> {
@@ -481,8 +645,12 @@ fn decode_apply_body(req: &Request) -> ApiResult<Value> {
         .or_else(|_| serde_saphyr::from_str::<Value>(text))
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
     let name = req.name.as_deref().unwrap_or_default();
-    if v.get("apiVersion").and_then(Value::as_str).is_none_or(str::is_empty) {
-        return Err(ApiError::bad_request("invalid object type: /, Kind=").with_details(json!({"name": name})));
+    if v.get("apiVersion")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(ApiError::bad_request("invalid object type: /, Kind=")
+            .with_details(json!({"name": name})));
     }
     check_type(&req.kind, &mut v)?;
     match v.pointer("/metadata/name").and_then(Value::as_str) {
@@ -521,7 +689,12 @@ fn server_side_apply(
     }
     // Unknown fields are reported (or refused) before ownership is computed, as the apiserver does.
     let mut probe = applied.clone();
-    let warnings = admission::prune_only(&server.shared.catalog, &req.kind, &mut probe, ctx.validation()?)?;
+    let warnings = admission::prune_only(
+        &server.shared.catalog,
+        &req.kind,
+        &mut probe,
+        ctx.validation()?,
+    )?;
     applied = probe;
     let skip_status = req.kind.status_subresource && req.subresource.is_none();
     let merged = apply::apply(
@@ -546,20 +719,39 @@ fn server_side_apply(
     server.after_write(&req.kind, &stored);
     let mut warnings = warnings;
     warnings.extend(more_warnings);
-    Ok(Reply { status: if created { StatusCode::CREATED } else { StatusCode::OK }, body: stored, warnings })
+    Ok(Reply {
+        status: if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        body: stored,
+        warnings,
+    })
 }
 
 fn delete_options(req: &Request) -> Value {
-    if req.body.is_empty() { json!({}) } else { serde_json::from_slice(&req.body).unwrap_or(json!({})) }
+    if req.body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&req.body).unwrap_or(json!({}))
+    }
 }
 
 fn delete(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let name = req.name.clone().expect("named");
     let options = delete_options(req);
-    let dry_run = req.dry_run() || options.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.contains(&json!("All")));
+    let dry_run = req.dry_run()
+        || options
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.contains(&json!("All")));
     let mut store = server.shared.store.lock().unwrap();
     let key = req.key(&name);
-    let current = store.get(&key).cloned().ok_or_else(|| ApiError::not_found(&req.kind, &name))?;
+    let current = store
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&req.kind, &name))?;
     if let Some(pre) = options.get("preconditions") {
         let wrapped = json!({"metadata": pre});
         precondition(req, &current, &wrapped)?;
@@ -569,8 +761,17 @@ fn delete(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
 }
 
 /// Deletes (or, with finalizers, marks for deletion) one object; returns what the API answers.
-pub fn delete_one(store: &mut Store, kind: &ResourceKind, key: ObjectKey, current: Value, dry_run: bool) -> Value {
-    let has_finalizers = current.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+pub fn delete_one(
+    store: &mut Store,
+    kind: &ResourceKind,
+    key: ObjectKey,
+    current: Value,
+    dry_run: bool,
+) -> Value {
+    let has_finalizers = current
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
     if has_finalizers {
         let mut marked = current.clone();
         if marked.pointer("/metadata/deletionTimestamp").is_none() {
@@ -597,8 +798,15 @@ pub fn delete_one(store: &mut Store, kind: &ResourceKind, key: ObjectKey, curren
 
 fn deleted_reply(kind: &ResourceKind, removed: Value) -> Value {
     if kind.origin == Origin::BuiltIn {
-        let name = removed.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-        success_status(kind, name, removed.pointer("/metadata/uid").unwrap_or(&Value::Null))
+        let name = removed
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        success_status(
+            kind,
+            name,
+            removed.pointer("/metadata/uid").unwrap_or(&Value::Null),
+        )
     } else {
         removed
     }
@@ -606,18 +814,26 @@ fn deleted_reply(kind: &ResourceKind, removed: Value) -> Value {
 
 /// Background cascading deletion: dependents whose only owner is gone are deleted too.
 fn collect_garbage(store: &mut Store, owner_uid: Option<&Value>) {
-    let Some(uid) = owner_uid.cloned() else { return };
+    let Some(uid) = owner_uid.cloned() else {
+        return;
+    };
     let dependents: Vec<(ObjectKey, Value)> = store
         .all()
         .filter(|(_, o)| {
             o.pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
-                .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.get("uid") == Some(&uid)))
+                .is_some_and(|refs| {
+                    !refs.is_empty() && refs.iter().all(|r| r.get("uid") == Some(&uid))
+                })
         })
         .map(|(k, o)| (k.clone(), o.clone()))
         .collect();
     for (key, obj) in dependents {
-        if obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty()) {
+        if obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+        {
             let mut marked = obj;
             marked["metadata"]["deletionTimestamp"] = json!(now());
             store.put(key, marked);
@@ -634,7 +850,10 @@ fn delete_collection(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let keys: Vec<(ObjectKey, Value)> = matching(&store, req, &labels, &fields)
         .into_iter()
         .map(|o| {
-            let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+            let name = o
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             (req.key(name), o.clone())
         })
         .collect();

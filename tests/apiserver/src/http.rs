@@ -41,14 +41,22 @@ impl Listening {
             Some(t) => format!("    token: {t}\n"),
             None => "    username: admin\n".to_string(),
         };
-        let ns = namespace.map(|n| format!("    namespace: {n}\n")).unwrap_or_default();
+        let ns = namespace
+            .map(|n| format!("    namespace: {n}\n"))
+            .unwrap_or_default();
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n{cluster}users:\n- name: sim\n  user:\n{user}contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n{ns}current-context: sim\n"
         )
     }
 
-    pub fn write_kubeconfig(&self, path: &Path, token: Option<&str>, namespace: Option<&str>) -> Result<()> {
-        std::fs::write(path, self.kubeconfig(token, namespace)).with_context(|| format!("writing {}", path.display()))
+    pub fn write_kubeconfig(
+        &self,
+        path: &Path,
+        token: Option<&str>,
+        namespace: Option<&str>,
+    ) -> Result<()> {
+        std::fs::write(path, self.kubeconfig(token, namespace))
+            .with_context(|| format!("writing {}", path.display()))
     }
 }
 
@@ -61,23 +69,33 @@ fn make_tls() -> Result<Tls> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "test-apiserver CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "test-apiserver CA");
     let ca = CertifiedIssuer::self_signed(ca_params, ca_key)?;
 
     let server_key = KeyPair::generate()?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    params.distinguished_name.push(DnType::CommonName, "test-apiserver");
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "test-apiserver");
     let cert = params.signed_by(&server_key, &ca)?;
 
-    let key_der = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der()).map_err(anyhow::Error::msg)?;
+    let key_der = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der())
+        .map_err(anyhow::Error::msg)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(vec![cert.der().clone()], key_der)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Tls { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca_pem: ca.pem() })
+    Ok(Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca_pem: ca.pem(),
+    })
 }
 
 impl ApiServer {
@@ -92,7 +110,9 @@ impl ApiServer {
     }
 
     async fn listen(&self, port: u16, tls: Option<Tls>) -> Result<Listening> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.context("binding 127.0.0.1")?;
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .context("binding 127.0.0.1")?;
         let addr = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         self.update_settings(|s| s.server_address = addr.to_string());
@@ -102,7 +122,9 @@ impl ApiServer {
         let task = tokio::spawn(async move {
             let mut connections = JoinSet::new();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let service = TowerToHyperService::new(server.clone());
                 let acceptor = acceptor.clone();
                 connections.spawn(async move {
@@ -110,17 +132,26 @@ impl ApiServer {
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls_stream) = a.accept(stream).await {
-                                let _ = builder.serve_connection(TokioIo::new(tls_stream), service).await;
+                                let _ = builder
+                                    .serve_connection(TokioIo::new(tls_stream), service)
+                                    .await;
                             }
                         }
                         None => {
-                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
                         }
                     }
                 });
                 while connections.try_join_next().is_some() {}
             }
         });
-        Ok(Listening { url: format!("{scheme}://{addr}"), addr, ca_pem, task })
+        Ok(Listening {
+            url: format!("{scheme}://{addr}"),
+            addr,
+            ca_pem,
+            task,
+        })
     }
 }

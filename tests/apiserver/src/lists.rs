@@ -20,7 +20,10 @@ pub struct ListSemantics<'a> {
 
 impl<'a> ListSemantics<'a> {
     pub fn new(catalog: &'a Catalog, kind: &ResourceKind) -> Self {
-        ListSemantics { catalog, builtin: kind.origin == Origin::BuiltIn }
+        ListSemantics {
+            catalog,
+            builtin: kind.origin == Origin::BuiltIn,
+        }
     }
 
     /// `names` are the field names from the object root to the list (no indices).
@@ -30,17 +33,27 @@ impl<'a> ListSemantics<'a> {
         {
             return t;
         }
-        let Some(schema) = schema.map(|s| self.catalog.schemas.resolve(s)) else { return ListType::Atomic };
+        let Some(schema) = schema.map(|s| self.catalog.schemas.resolve(s)) else {
+            return ListType::Atomic;
+        };
         match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
             Some("set") => ListType::Set,
             Some("map") => ListType::Map(
                 schema
                     .get("x-kubernetes-list-map-keys")
                     .and_then(Value::as_array)
-                    .map(|k| k.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .map(|k| {
+                        k.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ),
-            _ => match schema.get("x-kubernetes-patch-merge-key").and_then(Value::as_str) {
+            _ => match schema
+                .get("x-kubernetes-patch-merge-key")
+                .and_then(Value::as_str)
+            {
                 Some(k) => ListType::Map(vec![k.to_string()]),
                 None => ListType::Atomic,
             },
@@ -59,10 +72,17 @@ impl<'a> ListSemantics<'a> {
 fn builtin_list_type(names: &[&str]) -> Option<ListType> {
     let last = *names.last()?;
     let within = |parent: &str| names.len() >= 2 && names[names.len() - 2] == parent;
-    let in_container = names.iter().any(|n| matches!(*n, "containers" | "initContainers" | "ephemeralContainers"));
+    let in_container = names
+        .iter()
+        .any(|n| matches!(*n, "containers" | "initContainers" | "ephemeralContainers"));
     let map = |keys: &[&str]| Some(ListType::Map(keys.iter().map(|k| k.to_string()).collect()));
     match last {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "imagePullSecrets" | "env"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "imagePullSecrets"
+        | "env"
         | "resourceClaims" => map(&["name"]),
         "volumeMounts" => map(&["mountPath"]),
         "volumeDevices" => map(&["devicePath"]),
@@ -80,5 +100,7 @@ fn builtin_list_type(names: &[&str]) -> Option<ListType> {
 
 /// The key of a list item under `keys`, for matching items between two lists.
 pub fn item_key(item: &Value, keys: &[String]) -> Vec<Value> {
-    keys.iter().map(|k| item.get(k).cloned().unwrap_or(Value::Null)).collect()
+    keys.iter()
+        .map(|k| item.get(k).cloned().unwrap_or(Value::Null))
+        .collect()
 }

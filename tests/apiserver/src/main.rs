@@ -34,7 +34,10 @@ fn parse() -> Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value\n\n{USAGE}"));
+        let mut value = |name: &str| {
+            it.next()
+                .with_context(|| format!("{name} needs a value\n\n{USAGE}"))
+        };
         match a.as_str() {
             "--platform" => args.platform = value("--platform")?.parse()?,
             "--port" => args.port = value("--port")?.parse().context("--port takes a number")?,
@@ -63,12 +66,19 @@ async fn main() -> Result<()> {
         ..Settings::default()
     });
     server.seed_openshift(args.platform)?;
-    let listening = if args.tls { server.listen_https(args.port).await? } else { server.listen_http(args.port).await? };
+    let listening = if args.tls {
+        server.listen_https(args.port).await?
+    } else {
+        server.listen_http(args.port).await?
+    };
     if let Some(path) = &args.kubeconfig {
         listening.write_kubeconfig(path, args.token.as_deref(), None)?;
         eprintln!("kubeconfig written to {}", path.display());
     }
-    eprintln!("simulated {} cluster ({}) serving at {}", args.platform, args.version, listening.url);
+    eprintln!(
+        "simulated {} cluster ({}) serving at {}",
+        args.platform, args.version, listening.url
+    );
     println!("{}", listening.url);
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -12,7 +12,11 @@ pub fn document_paths(catalog: &Catalog) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for g in catalog.groups() {
         for v in catalog.versions_of(&g) {
-            let path = if g.is_empty() { format!("api/{v}") } else { format!("apis/{g}/{v}") };
+            let path = if g.is_empty() {
+                format!("api/{v}")
+            } else {
+                format!("apis/{g}/{v}")
+            };
             out.push((path, g.clone(), v));
         }
     }
@@ -23,7 +27,10 @@ pub fn index(catalog: &Catalog, git_version: &str) -> Value {
     let mut paths = Map::new();
     for (path, g, v) in document_paths(catalog) {
         let hash = hash_of(&document(catalog, &g, &v, git_version));
-        paths.insert(path.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}));
+        paths.insert(
+            path.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),
+        );
     }
     json!({"paths": paths})
 }
@@ -49,8 +56,16 @@ fn operations(k: &ResourceKind) -> Vec<(String, Value)> {
     let reference = json!({"$ref": format!("#/components/schemas/{}", k.schema_name)});
     let ok = json!({"200": {"description": "OK", "content": {"application/json": {"schema": reference}}}});
     let write_params = vec![
-        param("dryRun", "When present, indicates that modifications should not be persisted.", "string"),
-        param("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes.", "string"),
+        param(
+            "dryRun",
+            "When present, indicates that modifications should not be persisted.",
+            "string",
+        ),
+        param(
+            "fieldManager",
+            "fieldManager is a name associated with the actor or entity that is making these changes.",
+            "string",
+        ),
         param(
             "fieldValidation",
             "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.",
@@ -58,7 +73,11 @@ fn operations(k: &ResourceKind) -> Vec<(String, Value)> {
         ),
     ];
     let mut patch_params = write_params.clone();
-    patch_params.push(param("force", "Force is going to \"force\" Apply requests.", "boolean"));
+    patch_params.push(param(
+        "force",
+        "Force is going to \"force\" Apply requests.",
+        "boolean",
+    ));
     let op = |action: &str, verb: &str, params: &[Value], body: bool| {
         let mut o = json!({
             "operationId": format!("{verb}{}", k.kind),
@@ -73,11 +92,27 @@ fn operations(k: &ResourceKind) -> Vec<(String, Value)> {
         o
     };
     let mut list_params = vec![
-        param("labelSelector", "A selector to restrict the list of returned objects by their labels.", "string"),
-        param("fieldSelector", "A selector to restrict the list of returned objects by their fields.", "string"),
-        param("watch", "Watch for changes to the described resources.", "boolean"),
+        param(
+            "labelSelector",
+            "A selector to restrict the list of returned objects by their labels.",
+            "string",
+        ),
+        param(
+            "fieldSelector",
+            "A selector to restrict the list of returned objects by their fields.",
+            "string",
+        ),
+        param(
+            "watch",
+            "Watch for changes to the described resources.",
+            "boolean",
+        ),
     ];
-    list_params.push(param("resourceVersion", "resourceVersion sets a constraint on what resource versions a request may be served from.", "string"));
+    list_params.push(param(
+        "resourceVersion",
+        "resourceVersion sets a constraint on what resource versions a request may be served from.",
+        "string",
+    ));
     let mut out = vec![
         (
             collection.clone(),

@@ -12,26 +12,42 @@ pub const APPLY: &str = "application/apply-patch+yaml";
 
 pub fn merge_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
     if !patch.is_object() {
-        return Err(ApiError::bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}"));
+        return Err(ApiError::bad_request(
+            "json: cannot unmarshal array into Go value of type map[string]interface {}",
+        ));
     }
     json_patch::merge(target, patch);
     Ok(())
 }
 
 pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
-    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-        .map_err(|e| ApiError::bad_request(format!("the server rejected our request due to an error in our request: {e}")))?;
+    let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the server rejected our request due to an error in our request: {e}"
+        ))
+    })?;
     json_patch::patch(target, &ops).map_err(|e| match e.kind {
-        json_patch::PatchErrorKind::TestFailed => {
-            ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}"))
-        }
-        _ => ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")),
+        json_patch::PatchErrorKind::TestFailed => ApiError::new(
+            422,
+            "Invalid",
+            format!("the server rejected our request due to an error in our request: {e}"),
+        ),
+        _ => ApiError::new(
+            422,
+            "Invalid",
+            format!("the server rejected our request due to an error in our request: {e}"),
+        ),
     })
 }
 
 /// Applies a strategic merge patch, honouring `$patch`, `$retainKeys`, `$deleteFromPrimitiveList/…`
 /// and `$setElementOrder/…` directives and merging keyed lists by their patch merge key.
-pub fn strategic_merge(target: &mut Value, patch: &Value, lists: &ListSemantics, schema: Option<&Value>) -> Result<(), ApiError> {
+pub fn strategic_merge(
+    target: &mut Value,
+    patch: &Value,
+    lists: &ListSemantics,
+    schema: Option<&Value>,
+) -> Result<(), ApiError> {
     let patch = patch
         .as_object()
         .ok_or_else(|| ApiError::bad_request("strategic merge patch must be a JSON object"))?;
@@ -62,9 +78,10 @@ fn merge_object<'a>(
     }
     for (key, value) in patch {
         if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
-            if let (Some(list), Some(remove)) =
-                (target.get_mut(field).and_then(Value::as_array_mut), value.as_array())
-            {
+            if let (Some(list), Some(remove)) = (
+                target.get_mut(field).and_then(Value::as_array_mut),
+                value.as_array(),
+            ) {
                 list.retain(|v| !remove.contains(v));
             }
             continue;
@@ -91,7 +108,10 @@ fn merge_object<'a>(
                 let list_type = lists.list_type(child_schema, names);
                 let slot = map.entry(key.clone()).or_insert(Value::Array(Vec::new()));
                 merge_list(slot, items, &list_type, lists, child_schema, names);
-                if let Some(order) = patch.get(&format!("$setElementOrder/{key}")).and_then(Value::as_array) {
+                if let Some(order) = patch
+                    .get(&format!("$setElementOrder/{key}"))
+                    .and_then(Value::as_array)
+                {
                     reorder(slot, order, &list_type);
                 }
             }
@@ -111,7 +131,9 @@ fn merge_list<'a>(
     schema: Option<&Value>,
     names: &mut Vec<&'a str>,
 ) {
-    let replace = patch.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"));
+    let replace = patch
+        .iter()
+        .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"));
     let merge_key = match list_type {
         ListType::Map(keys) if !keys.is_empty() && !replace => vec![keys[0].clone()],
         ListType::Set if !replace => {
@@ -125,7 +147,11 @@ fn merge_list<'a>(
         }
         _ => {
             *target = Value::Array(
-                patch.iter().filter(|i| i.get("$patch").is_none()).map(|i| strip_value(i)).collect(),
+                patch
+                    .iter()
+                    .filter(|i| i.get("$patch").is_none())
+                    .map(strip_value)
+                    .collect(),
             );
             return;
         }
@@ -137,7 +163,9 @@ fn merge_list<'a>(
     for item in patch {
         let key = item_key(item, &merge_key);
         let list = target.as_array_mut().expect("list slot");
-        let position = list.iter().position(|existing| item_key(existing, &merge_key) == key);
+        let position = list
+            .iter()
+            .position(|existing| item_key(existing, &merge_key) == key);
         if item.get("$patch").and_then(Value::as_str) == Some("delete") {
             if let Some(p) = position {
                 list.remove(p);
@@ -153,7 +181,9 @@ fn merge_list<'a>(
 }
 
 fn reorder(list: &mut Value, order: &[Value], list_type: &ListType) {
-    let Some(items) = list.as_array_mut() else { return };
+    let Some(items) = list.as_array_mut() else {
+        return;
+    };
     let rank = |item: &Value| -> usize {
         order
             .iter()
@@ -167,7 +197,10 @@ fn reorder(list: &mut Value, order: &[Value], list_type: &ListType) {
 }
 
 fn strip_directives(map: &Map<String, Value>) -> Map<String, Value> {
-    map.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), strip_value(v))).collect()
+    map.iter()
+        .filter(|(k, _)| !k.starts_with('$'))
+        .map(|(k, v)| (k.clone(), strip_value(v)))
+        .collect()
 }
 
 fn strip_value(v: &Value) -> Value {
@@ -212,13 +245,17 @@ mod tests {
         let mut target = json!({"data":{"a":"1","b":"2"},"metadata":{"finalizers":["x"]}});
         let patch = json!({"data":{"a":null,"c":"3"},"metadata":{"finalizers":["y"]}});
         strategic_merge(&mut target, &patch, &lists, Some(catalog.schema_of(&kind))).unwrap();
-        assert_eq!(target, json!({"data":{"b":"2","c":"3"},"metadata":{"finalizers":["x","y"]}}));
+        assert_eq!(
+            target,
+            json!({"data":{"b":"2","c":"3"},"metadata":{"finalizers":["x","y"]}})
+        );
     }
 
     #[test]
     fn json_patch_test_failure_is_invalid() {
         let mut target = json!({"a": 1});
-        let err = json_patch(&mut target, &json!([{"op":"test","path":"/a","value":2}])).unwrap_err();
+        let err =
+            json_patch(&mut target, &json!([{"op":"test","path":"/a","value":2}])).unwrap_err();
         assert_eq!(err.code, 422);
     }
 }

@@ -34,11 +34,17 @@ impl SchemaSet {
     pub fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
         for _ in 0..32 {
             if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-                match r.strip_prefix(REF_PREFIX).and_then(|n| self.components.get(n)) {
+                match r
+                    .strip_prefix(REF_PREFIX)
+                    .and_then(|n| self.components.get(n))
+                {
                     Some(target) => schema = target,
                     None => return schema,
                 }
-            } else if let Some([only]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice)
+            } else if let Some([only]) = schema
+                .get("allOf")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
                 && only.get("$ref").is_some()
                 && schema.get("type").is_none()
             {
@@ -52,7 +58,10 @@ impl SchemaSet {
 
     fn regex(&self, pattern: &str) -> Option<Regex> {
         let mut cache = self.patterns.lock().unwrap();
-        cache.entry(pattern.to_string()).or_insert_with(|| Regex::new(pattern).ok()).clone()
+        cache
+            .entry(pattern.to_string())
+            .or_insert_with(|| Regex::new(pattern).ok())
+            .clone()
     }
 
     /// The schema of a property of an object schema, if declared.
@@ -76,16 +85,28 @@ impl SchemaSet {
 
     /// Removes fields the schema does not declare (and `null`s where the schema does not allow them),
     /// recording the path of each removed field. Mirrors structural pruning of custom resources.
-    pub fn prune(&self, schema: &Value, value: &mut Value, path: &FieldPath, unknown: &mut Vec<String>) {
+    pub fn prune(
+        &self,
+        schema: &Value,
+        value: &mut Value,
+        path: &FieldPath,
+        unknown: &mut Vec<String>,
+    ) {
         let schema = self.resolve(schema);
-        if preserves_unknown(schema) && schema.get("properties").is_none() && schema.get("items").is_none() {
+        if preserves_unknown(schema)
+            && schema.get("properties").is_none()
+            && schema.get("items").is_none()
+        {
             return;
         }
         match value {
             Value::Object(map) => {
                 let props = schema.get("properties").and_then(Value::as_object);
                 let additional = schema.get("additionalProperties");
-                let embedded = schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
+                let embedded = schema
+                    .get("x-kubernetes-embedded-resource")
+                    .and_then(Value::as_bool)
+                    == Some(true);
                 let keys: Vec<String> = map.keys().cloned().collect();
                 for key in keys {
                     let child_path = path.child(&key);
@@ -110,7 +131,8 @@ impl SchemaSet {
                         None => {
                             let keep = additional == Some(&Value::Bool(true))
                                 || preserves_unknown(schema)
-                                || (embedded && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"));
+                                || (embedded
+                                    && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"));
                             if !keep {
                                 unknown.push(child_path.to_string());
                                 map.remove(&key);
@@ -131,7 +153,10 @@ impl SchemaSet {
     }
 
     fn nullable(&self, schema: &Value) -> bool {
-        self.resolve(schema).get("nullable").and_then(Value::as_bool) == Some(true)
+        self.resolve(schema)
+            .get("nullable")
+            .and_then(Value::as_bool)
+            == Some(true)
     }
 
     // ---------------------------------------------------------------- defaulting
@@ -145,7 +170,8 @@ impl SchemaSet {
                     for (name, ps) in props {
                         let ps_resolved = self.resolve(ps);
                         if !map.contains_key(name)
-                            && let Some(d) = ps.get("default").or_else(|| ps_resolved.get("default"))
+                            && let Some(d) =
+                                ps.get("default").or_else(|| ps_resolved.get("default"))
                         {
                             map.insert(name.clone(), d.clone());
                         }
@@ -173,19 +199,32 @@ impl SchemaSet {
     // ---------------------------------------------------------------- validation
 
     /// Validates `value` against `schema`, appending every violation found.
-    pub fn validate(&self, schema: &Value, value: &Value, path: &FieldPath, errors: &mut Vec<FieldError>) {
+    pub fn validate(
+        &self,
+        schema: &Value,
+        value: &Value,
+        path: &FieldPath,
+        errors: &mut Vec<FieldError>,
+    ) {
         let schema = self.resolve(schema);
         if value.is_null() {
             if !self.nullable(schema) && schema.get("type").is_some() {
                 errors.push(FieldError::invalid(
                     path,
                     &Value::String("null".into()),
-                    format!("{} in body must be of type {}: \"null\"", display_path(path), type_name(schema)),
+                    format!(
+                        "{} in body must be of type {}: \"null\"",
+                        display_path(path),
+                        type_name(schema)
+                    ),
                 ));
             }
             return;
         }
-        let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
+        let int_or_string = schema
+            .get("x-kubernetes-int-or-string")
+            .and_then(Value::as_bool)
+            == Some(true);
         if int_or_string {
             if !(value.is_string() || value.is_i64() || value.is_u64()) {
                 errors.push(FieldError::invalid(
@@ -205,7 +244,12 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 &Value::String(json_type(value).into()),
-                format!("{} in body must be of type {}: \"{}\"", display_path(path), ty, json_type(value)),
+                format!(
+                    "{} in body must be of type {}: \"{}\"",
+                    display_path(path),
+                    ty,
+                    json_type(value)
+                ),
             ));
             return;
         }
@@ -224,7 +268,12 @@ impl SchemaSet {
             _ => {}
         }
 
-        for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for sub in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             self.validate(sub, value, path, errors);
         }
         if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
@@ -237,7 +286,10 @@ impl SchemaSet {
                 errors.push(FieldError::invalid(
                     path,
                     value,
-                    format!("{} in body must be of type or match one of the schemas in anyOf", display_path(path)),
+                    format!(
+                        "{} in body must be of type or match one of the schemas in anyOf",
+                        display_path(path)
+                    ),
                 ));
             }
         }
@@ -254,7 +306,10 @@ impl SchemaSet {
                 errors.push(FieldError::invalid(
                     path,
                     value,
-                    format!("{} in body must validate one and only one schema (oneOf)", display_path(path)),
+                    format!(
+                        "{} in body must validate one and only one schema (oneOf)",
+                        display_path(path)
+                    ),
                 ));
             }
         }
@@ -265,13 +320,23 @@ impl SchemaSet {
                 errors.push(FieldError::invalid(
                     path,
                     value,
-                    format!("{} in body should not validate the schema (not)", display_path(path)),
+                    format!(
+                        "{} in body should not validate the schema (not)",
+                        display_path(path)
+                    ),
                 ));
             }
         }
     }
 
-    fn validate_string(&self, schema: &Value, s: &str, value: &Value, path: &FieldPath, errors: &mut Vec<FieldError>) {
+    fn validate_string(
+        &self,
+        schema: &Value,
+        s: &str,
+        value: &Value,
+        path: &FieldPath,
+        errors: &mut Vec<FieldError>,
+    ) {
         let len = s.chars().count() as u64;
         if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
             && len > max
@@ -284,14 +349,22 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 value,
-                format!("{} in body should be at least {} chars long", display_path(path), min),
+                format!(
+                    "{} in body should be at least {} chars long",
+                    display_path(path),
+                    min
+                ),
             ));
         }
         if let Some(p) = schema.get("pattern").and_then(Value::as_str)
             && let Some(re) = self.regex(p)
             && !re.is_match(s)
         {
-            errors.push(FieldError::invalid(path, value, format!("{} in body should match '{}'", display_path(path), p)));
+            errors.push(FieldError::invalid(
+                path,
+                value,
+                format!("{} in body should match '{}'", display_path(path), p),
+            ));
         }
         if let Some(f) = schema.get("format").and_then(Value::as_str)
             && let Some(problem) = check_format(f, s)
@@ -299,7 +372,12 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 value,
-                format!("{} in body must be of type {}: {:?}", display_path(path), problem, s),
+                format!(
+                    "{} in body must be of type {}: {:?}",
+                    display_path(path),
+                    problem,
+                    s
+                ),
             ));
         }
     }
@@ -323,7 +401,11 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 &Value::from(items.len()),
-                format!("{} in body should have at least {} items", display_path(path), min),
+                format!(
+                    "{} in body should have at least {} items",
+                    display_path(path),
+                    min
+                ),
             ));
         }
         let list_type = schema.get("x-kubernetes-list-type").and_then(Value::as_str);
@@ -336,7 +418,9 @@ impl SchemaSet {
             }
         }
         if list_type == Some("map")
-            && let Some(keys) = schema.get("x-kubernetes-list-map-keys").and_then(Value::as_array)
+            && let Some(keys) = schema
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
         {
             let key_of = |item: &Value| -> Vec<Value> {
                 keys.iter()
@@ -347,7 +431,11 @@ impl SchemaSet {
             for (i, item) in items.iter().enumerate() {
                 let k = key_of(item);
                 if items[..i].iter().any(|prev| key_of(prev) == k) {
-                    let shown = if k.len() == 1 { k[0].clone() } else { Value::Array(k) };
+                    let shown = if k.len() == 1 {
+                        k[0].clone()
+                    } else {
+                        Value::Array(k)
+                    };
                     errors.push(FieldError::duplicate(&path.index(i), &shown));
                 }
             }
@@ -360,8 +448,19 @@ impl SchemaSet {
         }
     }
 
-    fn validate_object(&self, schema: &Value, map: &Map<String, Value>, path: &FieldPath, errors: &mut Vec<FieldError>) {
-        for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+    fn validate_object(
+        &self,
+        schema: &Value,
+        map: &Map<String, Value>,
+        path: &FieldPath,
+        errors: &mut Vec<FieldError>,
+    ) {
+        for req in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(name) = req.as_str()
                 && map.get(name).is_none_or(Value::is_null)
             {
@@ -379,7 +478,11 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 &Value::from(map.len()),
-                format!("{} in body should have at least {} properties", display_path(path), min),
+                format!(
+                    "{} in body should have at least {} properties",
+                    display_path(path),
+                    min
+                ),
             ));
         }
         let props = schema.get("properties").and_then(Value::as_object);
@@ -394,15 +497,25 @@ impl SchemaSet {
 }
 
 fn preserves_unknown(schema: &Value) -> bool {
-    schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true)
+    schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
 }
 
 fn display_path(path: &FieldPath) -> &str {
-    if path.as_str().is_empty() { "body" } else { path.as_str() }
+    if path.as_str().is_empty() {
+        "body"
+    } else {
+        path.as_str()
+    }
 }
 
 fn type_name(schema: &Value) -> &str {
-    schema.get("type").and_then(Value::as_str).unwrap_or("object")
+    schema
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("object")
 }
 
 fn type_matches(ty: &str, v: &Value) -> bool {
@@ -436,21 +549,39 @@ fn validate_number(schema: &Value, value: &Value, path: &FieldPath, errors: &mut
     if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
         && (n > max || (exclusive_max && n == max))
     {
-        let rel = if exclusive_max { "less than" } else { "less than or equal to" };
+        let rel = if exclusive_max {
+            "less than"
+        } else {
+            "less than or equal to"
+        };
         errors.push(FieldError::invalid(
             path,
             value,
-            format!("{} in body should be {} {}", display_path(path), rel, number(max)),
+            format!(
+                "{} in body should be {} {}",
+                display_path(path),
+                rel,
+                number(max)
+            ),
         ));
     }
     if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
         && (n < min || (exclusive_min && n == min))
     {
-        let rel = if exclusive_min { "greater than" } else { "greater than or equal to" };
+        let rel = if exclusive_min {
+            "greater than"
+        } else {
+            "greater than or equal to"
+        };
         errors.push(FieldError::invalid(
             path,
             value,
-            format!("{} in body should be {} {}", display_path(path), rel, number(min)),
+            format!(
+                "{} in body should be {} {}",
+                display_path(path),
+                rel,
+                number(min)
+            ),
         ));
     }
     if let Some(f) = schema.get("format").and_then(Value::as_str) {
@@ -469,7 +600,11 @@ fn validate_number(schema: &Value, value: &Value, path: &FieldPath, errors: &mut
 }
 
 fn number(f: f64) -> String {
-    if f.fract() == 0.0 { format!("{}", f as i64) } else { f.to_string() }
+    if f.fract() == 0.0 {
+        format!("{}", f as i64)
+    } else {
+        f.to_string()
+    }
 }
 
 /// The string formats the apiserver checks; returns the format's name when `s` does not conform.
@@ -515,10 +650,15 @@ mod tests {
             "chunk":{"type":"integer","minimum":5,"maximum":5120},
             "name":{"type":"string","maxLength":3},
             "list":{"type":"array","maxItems":1,"items":{"type":"string"}}}});
-        assert_eq!(check(schema.clone(), json!({})), vec!["replicas: Required value"]);
+        assert_eq!(
+            check(schema.clone(), json!({})),
+            vec!["replicas: Required value"]
+        );
         assert_eq!(
             check(schema.clone(), json!({"replicas":"two"})),
-            vec!["replicas: Invalid value: \"string\": replicas in body must be of type integer: \"string\""]
+            vec![
+                "replicas: Invalid value: \"string\": replicas in body must be of type integer: \"string\""
+            ]
         );
         assert_eq!(
             check(schema.clone(), json!({"replicas":1,"logLevel":"Loud"})),
@@ -560,11 +700,15 @@ mod tests {
             "spec":{"type":"object","properties":{"a":{"type":"string"},
                     "free":{"type":"object","x-kubernetes-preserve-unknown-fields":true},
                     "labels":{"type":"object","additionalProperties":{"type":"string"}}}}}});
-        let mut v = json!({"spec":{"a":"x","b":1,"free":{"anything":1},"labels":{"k":"v"},"n":null}});
+        let mut v =
+            json!({"spec":{"a":"x","b":1,"free":{"anything":1},"labels":{"k":"v"},"n":null}});
         let mut unknown = Vec::new();
         set.prune(&schema, &mut v, &FieldPath::root(), &mut unknown);
         assert_eq!(unknown, vec!["spec.b", "spec.n"]);
-        assert_eq!(v, json!({"spec":{"a":"x","free":{"anything":1},"labels":{"k":"v"}}}));
+        assert_eq!(
+            v,
+            json!({"spec":{"a":"x","free":{"anything":1},"labels":{"k":"v"}}})
+        );
     }
 
     #[test]

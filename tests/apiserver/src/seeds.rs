@@ -82,10 +82,18 @@ impl Platform {
         let mut status = json!({"type": self.type_name()});
         let extra = match self {
             Platform::Aws => json!({"aws": {"region": "us-east-1"}}),
-            Platform::Gcp => json!({"gcp": {"projectID": "sim-project-4821", "region": "us-central1"}}),
-            Platform::Azure => json!({"azure": {"resourceGroupName": "sim-7xk2p-rg", "networkResourceGroupName": "sim-7xk2p-rg", "cloudName": "AzurePublicCloud"}}),
-            Platform::OpenStack | Platform::OpenStackWithoutSwift => json!({"openstack": {"cloudName": "openstack"}}),
-            Platform::IbmCloud => json!({"ibmcloud": {"location": "us-south", "resourceGroupName": "sim-7xk2p", "providerType": "VPC"}}),
+            Platform::Gcp => {
+                json!({"gcp": {"projectID": "sim-project-4821", "region": "us-central1"}})
+            }
+            Platform::Azure => {
+                json!({"azure": {"resourceGroupName": "sim-7xk2p-rg", "networkResourceGroupName": "sim-7xk2p-rg", "cloudName": "AzurePublicCloud"}})
+            }
+            Platform::OpenStack | Platform::OpenStackWithoutSwift => {
+                json!({"openstack": {"cloudName": "openstack"}})
+            }
+            Platform::IbmCloud => {
+                json!({"ibmcloud": {"location": "us-south", "resourceGroupName": "sim-7xk2p", "providerType": "VPC"}})
+            }
             Platform::BareMetal => json!({"baremetal": {}}),
             Platform::VSphere => json!({"vsphere": {}}),
             Platform::None | Platform::Libvirt => json!({}),
@@ -120,7 +128,9 @@ impl Platform {
             Platform::Aws => ("gp3-csi", "ebs.csi.aws.com"),
             Platform::Gcp => ("standard-csi", "pd.csi.storage.gke.io"),
             Platform::Azure => ("managed-csi", "disk.csi.azure.com"),
-            Platform::OpenStack | Platform::OpenStackWithoutSwift => ("standard-csi", "cinder.csi.openstack.org"),
+            Platform::OpenStack | Platform::OpenStackWithoutSwift => {
+                ("standard-csi", "cinder.csi.openstack.org")
+            }
             Platform::IbmCloud => ("ibmc-vpc-block-10iops-tier", "vpc.block.csi.ibm.io"),
             Platform::VSphere => ("thin-csi", "csi.vsphere.vmware.com"),
             Platform::BareMetal | Platform::None | Platform::Libvirt => ("lvms-vg1", "topolvm.io"),
@@ -143,20 +153,39 @@ impl Platform {
         Some(match self {
             Platform::Aws => vec![
                 ("aws_access_key_id", fake("AKIASIMULATED0000001")),
-                ("aws_secret_access_key", fake("simulated/secret/access/key/000000000000")),
+                (
+                    "aws_secret_access_key",
+                    fake("simulated/secret/access/key/000000000000"),
+                ),
             ],
-            Platform::Gcp => vec![("service_account.json", fake(r#"{"type":"service_account","project_id":"sim-project-4821","client_email":"registry@sim-project-4821.iam.gserviceaccount.com"}"#))],
+            Platform::Gcp => vec![(
+                "service_account.json",
+                fake(
+                    r#"{"type":"service_account","project_id":"sim-project-4821","client_email":"registry@sim-project-4821.iam.gserviceaccount.com"}"#,
+                ),
+            )],
             Platform::Azure => vec![
-                ("azure_subscription_id", fake("00000000-0000-0000-0000-000000000001")),
-                ("azure_client_id", fake("00000000-0000-0000-0000-000000000002")),
+                (
+                    "azure_subscription_id",
+                    fake("00000000-0000-0000-0000-000000000001"),
+                ),
+                (
+                    "azure_client_id",
+                    fake("00000000-0000-0000-0000-000000000002"),
+                ),
                 ("azure_client_secret", fake("simulated-client-secret")),
-                ("azure_tenant_id", fake("00000000-0000-0000-0000-000000000003")),
+                (
+                    "azure_tenant_id",
+                    fake("00000000-0000-0000-0000-000000000003"),
+                ),
                 ("azure_resourcegroup", fake("sim-7xk2p-rg")),
                 ("azure_region", fake("eastus")),
             ],
             Platform::OpenStack | Platform::OpenStackWithoutSwift => vec![(
                 "clouds.yaml",
-                fake("clouds:\n  openstack:\n    auth:\n      auth_url: https://keystone.sim.example.com:5000/v3\n      application_credential_id: simulated\n      application_credential_secret: simulated\n    region_name: regionOne\n    auth_type: v3applicationcredential\n"),
+                fake(
+                    "clouds:\n  openstack:\n    auth:\n      auth_url: https://keystone.sim.example.com:5000/v3\n      application_credential_id: simulated\n      application_credential_secret: simulated\n    region_name: regionOne\n    auth_type: v3applicationcredential\n",
+                ),
             )],
             Platform::IbmCloud => vec![("ibmcloud_api_key", fake("simulated-ibmcloud-api-key"))],
             _ => return None,
@@ -177,10 +206,17 @@ impl FromStr for Platform {
         let lower = s.to_ascii_lowercase();
         Platform::ALL
             .into_iter()
-            .find(|p| p.cli_name() == lower || (p.type_name().eq_ignore_ascii_case(&lower) && *p != Platform::OpenStackWithoutSwift))
+            .find(|p| {
+                p.cli_name() == lower
+                    || (p.type_name().eq_ignore_ascii_case(&lower)
+                        && *p != Platform::OpenStackWithoutSwift)
+            })
             .ok_or_else(|| {
                 let names: Vec<&str> = Platform::ALL.iter().map(|p| p.cli_name()).collect();
-                anyhow!("unknown platform {s:?}; expected one of: {}", names.join(", "))
+                anyhow!(
+                    "unknown platform {s:?}; expected one of: {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -196,43 +232,91 @@ fn b64(s: &str) -> String {
 impl ApiServer {
     /// Stores an object as it is (status included), after checking it against its kind's schema.
     pub fn seed(&self, mut object: Value) -> Result<Value> {
-        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-        let kind_name = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let kind_name = object
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let kind = self
             .catalog()
             .find_kind(&api_version, &kind_name)
             .ok_or_else(|| anyhow!("no kind {kind_name} in {api_version}"))?;
         let catalog = self.catalog();
         let mut unknown = Vec::new();
-        catalog.schemas.prune(catalog.schema_of(&kind), &mut object.clone(), &FieldPath::root(), &mut unknown);
+        catalog.schemas.prune(
+            catalog.schema_of(&kind),
+            &mut object.clone(),
+            &FieldPath::root(),
+            &mut unknown,
+        );
         if !unknown.is_empty() {
             bail!("seeded {kind_name} has unknown fields: {unknown:?}");
         }
-        admission::admit(catalog, &kind, None, &mut object, admission::FieldValidation::Strict)
-            .map_err(|e| anyhow!("seeded {kind_name} is invalid: {}", e.message))?;
-        let meta = object.get_mut("metadata").and_then(Value::as_object_mut).context("metadata")?;
-        meta.entry("uid").or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
-        meta.entry("creationTimestamp").or_insert_with(|| json!(now()));
+        admission::admit(
+            catalog,
+            &kind,
+            None,
+            &mut object,
+            admission::FieldValidation::Strict,
+        )
+        .map_err(|e| anyhow!("seeded {kind_name} is invalid: {}", e.message))?;
+        let meta = object
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+            .context("metadata")?;
+        meta.entry("uid")
+            .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
+        meta.entry("creationTimestamp")
+            .or_insert_with(|| json!(now()));
         if kind.tracks_generation {
             meta.entry("generation").or_insert(json!(1));
         }
-        let name = meta.get("name").and_then(Value::as_str).context("name")?.to_string();
-        let namespace = meta.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .context("name")?
+            .to_string();
+        let namespace = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let key = ObjectKey::new(&kind.group, &kind.plural, &namespace, &name);
         Ok(self.shared.store.lock().unwrap().put(key, object))
     }
 
     /// Reads one object directly from the store.
-    pub fn object(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+    pub fn object(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
         let k = self.catalog().find_kind(api_version, kind)?;
-        self.shared.store.lock().unwrap().get(&ObjectKey::new(&k.group, &k.plural, namespace, name)).cloned()
+        self.shared
+            .store
+            .lock()
+            .unwrap()
+            .get(&ObjectKey::new(&k.group, &k.plural, namespace, name))
+            .cloned()
     }
 
     pub(crate) fn seed_base(&self) {
         for ns in ["default", "kube-system", "kube-public"] {
             self.seed(namespace(ns)).expect("valid namespace");
         }
-        let crds: Vec<Value> = self.catalog().kinds().iter().filter_map(|k| k.crd.clone()).collect();
+        let crds: Vec<Value> = self
+            .catalog()
+            .kinds()
+            .iter()
+            .filter_map(|k| k.crd.clone())
+            .collect();
         for mut crd in crds {
             let name = crd.pointer("/metadata/name").cloned();
             if let Some(m) = crd.as_object_mut() {
@@ -244,7 +328,12 @@ impl ApiServer {
 
     /// Makes this server an OpenShift cluster on `platform`, before the registry was set up.
     pub fn seed_openshift(&self, platform: Platform) -> Result<()> {
-        for ns in ["openshift-config", "openshift-config-managed", "openshift-monitoring", "openshift-ingress"] {
+        for ns in [
+            "openshift-config",
+            "openshift-config-managed",
+            "openshift-monitoring",
+            "openshift-ingress",
+        ] {
             self.seed(namespace(ns))?;
         }
         let mut registry_ns = namespace(REGISTRY_NAMESPACE);
@@ -300,7 +389,10 @@ impl ApiServer {
             "data": {".dockerconfigjson": b64(pull_secret)},
         }))?;
         if let Some(keys) = platform.cloud_credentials() {
-            let data: serde_json::Map<String, Value> = keys.into_iter().map(|(k, v)| (k.to_string(), json!(b64(&v)))).collect();
+            let data: serde_json::Map<String, Value> = keys
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(b64(&v))))
+                .collect();
             self.seed(json!({
                 "apiVersion": "v1",
                 "kind": "Secret",
@@ -349,7 +441,8 @@ fn node(platform: Platform, role: &str, index: usize) -> Value {
     });
     if let Some(zones) = platform.zones() {
         labels["topology.kubernetes.io/zone"] = json!(zones[index % 3]);
-        labels["topology.kubernetes.io/region"] = json!(zones[0].rsplit_once('-').map_or(zones[0], |(r, _)| r));
+        labels["topology.kubernetes.io/region"] =
+            json!(zones[0].rsplit_once('-').map_or(zones[0], |(r, _)| r));
     }
     let mut node = json!({
         "apiVersion": "v1",
@@ -368,7 +461,8 @@ fn node(platform: Platform, role: &str, index: usize) -> Value {
         },
     });
     if role == "master" {
-        node["spec"]["taints"] = json!([{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}]);
+        node["spec"]["taints"] =
+            json!([{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}]);
     }
     node
 }
@@ -382,16 +476,26 @@ mod tests {
     fn every_platform_seeds_valid_objects() {
         for p in Platform::ALL {
             let server = ApiServer::new(Settings::default());
-            server.seed_openshift(p).unwrap_or_else(|e| panic!("{p}: {e:#}"));
-            let infra = server.object("config.openshift.io/v1", "Infrastructure", "", "cluster").unwrap();
-            assert_eq!(infra.pointer("/status/platformStatus/type").unwrap(), p.type_name());
+            server
+                .seed_openshift(p)
+                .unwrap_or_else(|e| panic!("{p}: {e:#}"));
+            let infra = server
+                .object("config.openshift.io/v1", "Infrastructure", "", "cluster")
+                .unwrap();
+            assert_eq!(
+                infra.pointer("/status/platformStatus/type").unwrap(),
+                p.type_name()
+            );
         }
     }
 
     #[test]
     fn platform_names_parse() {
         assert_eq!("AWS".parse::<Platform>().unwrap(), Platform::Aws);
-        assert_eq!("openstack-without-swift".parse::<Platform>().unwrap(), Platform::OpenStackWithoutSwift);
+        assert_eq!(
+            "openstack-without-swift".parse::<Platform>().unwrap(),
+            Platform::OpenStackWithoutSwift
+        );
         assert!("mars".parse::<Platform>().is_err());
     }
 }

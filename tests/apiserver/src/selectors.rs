@@ -26,7 +26,9 @@ impl LabelSelector {
                 continue;
             }
             reqs.push(parse_requirement(term).ok_or_else(|| {
-                ApiError::bad_request(format!("unable to parse requirement: found '{term}', expected: valid selector"))
+                ApiError::bad_request(format!(
+                    "unable to parse requirement: found '{term}', expected: valid selector"
+                ))
             })?);
         }
         Ok(LabelSelector(reqs))
@@ -73,15 +75,24 @@ fn parse_requirement(term: &str) -> Option<Requirement> {
             let key = term[..pos].trim();
             let rest = term[pos + op.len()..].trim();
             let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
-            let values = inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+            let values = inner
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
             if !valid_key(key) {
                 return None;
             }
-            return Some(if set_op { Requirement::In(key.into(), values) } else { Requirement::NotIn(key.into(), values) });
+            return Some(if set_op {
+                Requirement::In(key.into(), values)
+            } else {
+                Requirement::NotIn(key.into(), values)
+            });
         }
     }
     if let Some((k, v)) = term.split_once("!=") {
-        return valid_key(k.trim()).then(|| Requirement::NotEquals(k.trim().into(), v.trim().into()));
+        return valid_key(k.trim())
+            .then(|| Requirement::NotEquals(k.trim().into(), v.trim().into()));
     }
     if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
         return valid_key(k.trim()).then(|| Requirement::Equals(k.trim().into(), v.trim().into()));
@@ -90,7 +101,9 @@ fn parse_requirement(term: &str) -> Option<Requirement> {
 }
 
 fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
 /// A parsed `fieldSelector`; only the fields a kind supports may be used.
@@ -106,10 +119,14 @@ impl FieldSelector {
             } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
                 (f, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{input}'; can't understand '{term}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{input}'; can't understand '{term}'"
+                )));
             };
             if !supported.contains(&field) {
-                return Err(ApiError::bad_request(format!("field label not supported: {field}")));
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {field}"
+                )));
             }
             terms.push((field.to_string(), eq, value.to_string()));
         }
@@ -146,7 +163,13 @@ pub fn supported_fields(plural: &str) -> Vec<&'static str> {
             "source",
             "type",
         ],
-        "pods" => &["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase"],
+        "pods" => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+        ],
         "secrets" => &["type"],
         "jobs" => &["status.successful"],
         "nodes" => &["spec.unschedulable"],

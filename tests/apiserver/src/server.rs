@@ -68,7 +68,10 @@ impl LoggedRequest {
     }
 
     pub fn query_param(&self, name: &str) -> Option<String> {
-        handlers::query_pairs(&self.query).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        handlers::query_pairs(&self.query)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -126,7 +129,10 @@ impl ApiServer {
 
     /// Writes (POST, PUT, PATCH, DELETE) so far, oldest first.
     pub fn writes(&self) -> Vec<LoggedRequest> {
-        self.requests().into_iter().filter(LoggedRequest::is_write).collect()
+        self.requests()
+            .into_iter()
+            .filter(LoggedRequest::is_write)
+            .collect()
     }
 
     pub fn clear_log(&self) {
@@ -171,16 +177,23 @@ impl ApiServer {
         for action in actions {
             match action {
                 FaultAction::Latency(d) => tokio::time::sleep(d).await,
-                FaultAction::ServerError { code, retry_after_seconds } => {
+                FaultAction::ServerError {
+                    code,
+                    retry_after_seconds,
+                } => {
                     let mut e = ApiError::service_unavailable(retry_after_seconds);
                     e.code = code;
                     if code != 503 {
                         e.reason = "InternalError";
-                        e.message = "an error on the server has prevented the request from succeeding".into();
+                        e.message =
+                            "an error on the server has prevented the request from succeeding"
+                                .into();
                     }
                     injected = Some(e);
                 }
-                FaultAction::Conflict => injected = Some(ApiError::new(409, "Conflict", conflict_message(&path))),
+                FaultAction::Conflict => {
+                    injected = Some(ApiError::new(409, "Conflict", conflict_message(&path)))
+                }
                 FaultAction::DropConnection => {
                     self.log(&parts.headers, &method, &path, &query, &body, 0);
                     return Err("connection dropped by injected fault".into());
@@ -189,18 +202,43 @@ impl ApiServer {
         }
         let response = match injected {
             Some(e) => error_response(&e),
-            None => self.route(&parts.method, &path, &query, &parts.headers, body.clone()).await,
+            None => {
+                self.route(&parts.method, &path, &query, &parts.headers, body.clone())
+                    .await
+            }
         };
-        self.log(&parts.headers, &method, &path, &query, &body, response.status().as_u16());
+        self.log(
+            &parts.headers,
+            &method,
+            &path,
+            &query,
+            &body,
+            response.status().as_u16(),
+        );
         Ok(response)
     }
 
-    fn log(&self, headers: &HeaderMap, method: &str, path: &str, query: &str, body: &Bytes, status: u16) {
-        let h = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    fn log(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &Bytes,
+        status: u16,
+    ) {
+        let h = |name: header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let parsed = if body.is_empty() {
             None
         } else {
-            serde_json::from_slice(body).ok().or_else(|| Some(Value::String(String::from_utf8_lossy(body).into_owned())))
+            serde_json::from_slice(body)
+                .ok()
+                .or_else(|| Some(Value::String(String::from_utf8_lossy(body).into_owned())))
         };
         self.shared.log.lock().unwrap().push(LoggedRequest {
             method: method.to_string(),
@@ -215,20 +253,43 @@ impl ApiServer {
         });
     }
 
-    async fn route(&self, method: &Method, path: &str, query: &str, headers: &HeaderMap, body: Bytes) -> Response<Body> {
+    async fn route(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Response<Body> {
         let settings = self.settings();
         if let Some(token) = &settings.token {
             let expected = format!("Bearer {token}");
-            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
             if given != Some(expected.as_str()) {
                 return error_response(&ApiError::unauthorized());
             }
         }
-        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let segs: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         let catalog = &self.shared.catalog;
-        let aggregated = if settings.aggregated_discovery { discovery::aggregated_version(accept) } else { None };
-        if method != Method::GET && segs.first().is_some_and(|s| matches!(*s, "version" | "openapi" | "healthz" | "readyz" | "livez"))
+        let aggregated = if settings.aggregated_discovery {
+            discovery::aggregated_version(accept)
+        } else {
+            None
+        };
+        if method != Method::GET
+            && segs.first().is_some_and(|s| {
+                matches!(*s, "version" | "openapi" | "healthz" | "readyz" | "livez")
+            })
         {
             return error_response(&ApiError::method_not_allowed(method.as_str()));
         }
@@ -237,7 +298,10 @@ impl ApiServer {
             ["healthz" | "readyz" | "livez"] => text_response(StatusCode::OK, "ok"),
             ["api"] => match aggregated {
                 Some(v) => discovery_response(&discovery::aggregated(catalog, true, v), v),
-                None => json_response(StatusCode::OK, &discovery::api_versions(&settings.server_address)),
+                None => json_response(
+                    StatusCode::OK,
+                    &discovery::api_versions(&settings.server_address),
+                ),
             },
             ["apis"] => match aggregated {
                 Some(v) => discovery_response(&discovery::aggregated(catalog, false, v), v),
@@ -246,15 +310,26 @@ impl ApiServer {
             ["api", v] => optional(discovery::api_resource_list(catalog, "", v)),
             ["apis", g] => optional(discovery::api_group_doc(catalog, g)),
             ["apis", g, v] => optional(discovery::api_resource_list(catalog, g, v)),
-            ["openapi", "v3"] => json_response(StatusCode::OK, &openapi::index(catalog, &settings.git_version)),
-            ["openapi", "v3", "api", v] => {
-                optional(known_gv(catalog, "", v).then(|| openapi::document(catalog, "", v, &settings.git_version)))
+            ["openapi", "v3"] => json_response(
+                StatusCode::OK,
+                &openapi::index(catalog, &settings.git_version),
+            ),
+            ["openapi", "v3", "api", v] => optional(
+                known_gv(catalog, "", v)
+                    .then(|| openapi::document(catalog, "", v, &settings.git_version)),
+            ),
+            ["openapi", "v3", "apis", g, v] => optional(
+                known_gv(catalog, g, v)
+                    .then(|| openapi::document(catalog, g, v, &settings.git_version)),
+            ),
+            ["api", v, rest @ ..] => {
+                self.resource(method, "", v, rest, query, headers, body)
+                    .await
             }
-            ["openapi", "v3", "apis", g, v] => {
-                optional(known_gv(catalog, g, v).then(|| openapi::document(catalog, g, v, &settings.git_version)))
+            ["apis", g, v, rest @ ..] => {
+                self.resource(method, g, v, rest, query, headers, body)
+                    .await
             }
-            ["api", v, rest @ ..] => self.resource(method, "", v, rest, query, headers, body).await,
-            ["apis", g, v, rest @ ..] => self.resource(method, g, v, rest, query, headers, body).await,
             _ => error_response(&ApiError::path_not_found()),
         }
     }
@@ -271,11 +346,18 @@ impl ApiServer {
         body: Bytes,
     ) -> Response<Body> {
         let catalog = &self.shared.catalog;
-        let namespaced_kind = |plural: &str| catalog.find(group, version, plural).filter(|k| k.namespaced);
+        let namespaced_kind = |plural: &str| {
+            catalog
+                .find(group, version, plural)
+                .filter(|k| k.namespaced)
+        };
         let (namespace, plural, name, sub) = match rest {
-            ["namespaces", ns, plural, tail @ ..] if namespaced_kind(plural).is_some() => {
-                (Some(ns.to_string()), *plural, tail.first().copied(), tail.get(1).copied())
-            }
+            ["namespaces", ns, plural, tail @ ..] if namespaced_kind(plural).is_some() => (
+                Some(ns.to_string()),
+                *plural,
+                tail.first().copied(),
+                tail.get(1).copied(),
+            ),
             [plural, tail @ ..] => (None, *plural, tail.first().copied(), tail.get(1).copied()),
             [] => return error_response(&ApiError::path_not_found()),
         };
@@ -332,7 +414,9 @@ pub fn version_info(git_version: &str) -> Value {
 }
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }
 
 pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
@@ -356,7 +440,9 @@ fn discovery_response(value: &Value, version: &str) -> Response<Body> {
     let mut r = json_response(StatusCode::OK, value);
     r.headers_mut().insert(
         header::CONTENT_TYPE,
-        discovery::aggregated_content_type(version).parse().expect("valid header"),
+        discovery::aggregated_content_type(version)
+            .parse()
+            .expect("valid header"),
     );
     r
 }
@@ -369,9 +455,15 @@ fn optional(doc: Option<Value>) -> Response<Body> {
 }
 
 pub fn error_response(e: &ApiError) -> Response<Body> {
-    let mut r = json_response(StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &e.to_status());
+    let mut r = json_response(
+        StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &e.to_status(),
+    );
     if let Some(s) = e.retry_after {
-        r.headers_mut().insert(header::RETRY_AFTER, s.to_string().parse().expect("valid header"));
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            s.to_string().parse().expect("valid header"),
+        );
     }
     r
 }

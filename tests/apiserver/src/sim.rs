@@ -27,14 +27,19 @@ pub struct Simulation {
 
 impl Default for Simulation {
     fn default() -> Self {
-        Simulation { rollout_delay: Duration::from_millis(300), rollout_outcome: RolloutOutcome::Ready }
+        Simulation {
+            rollout_delay: Duration::from_millis(300),
+            rollout_outcome: RolloutOutcome::Ready,
+        }
     }
 }
 
 impl ApiServer {
     /// Called after every stored write, outside the store lock.
     pub(crate) fn after_write(&self, kind: &ResourceKind, stored: &Value) {
-        if stored.pointer("/metadata/deletionTimestamp").is_some() || stored.get("kind").and_then(Value::as_str) == Some("Status") {
+        if stored.pointer("/metadata/deletionTimestamp").is_some()
+            || stored.get("kind").and_then(Value::as_str) == Some("Status")
+        {
             return;
         }
         match (kind.group.as_str(), kind.plural.as_str()) {
@@ -43,8 +48,14 @@ impl ApiServer {
                 self.set_status(kind, stored, json!({"phase": "Active"}));
             }
             ("", "persistentvolumeclaims") if stored.pointer("/status/phase").is_none() => {
-                let modes = stored.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"]));
-                let capacity = stored.pointer("/spec/resources/requests/storage").cloned().unwrap_or(json!("1Gi"));
+                let modes = stored
+                    .pointer("/spec/accessModes")
+                    .cloned()
+                    .unwrap_or(json!(["ReadWriteOnce"]));
+                let capacity = stored
+                    .pointer("/spec/resources/requests/storage")
+                    .cloned()
+                    .unwrap_or(json!("1Gi"));
                 self.set_status(kind, stored, json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": capacity}}));
             }
             _ => {}
@@ -52,8 +63,14 @@ impl ApiServer {
     }
 
     fn set_status(&self, kind: &ResourceKind, obj: &Value, status: Value) {
-        let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
-        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let key = ObjectKey::new(&kind.group, &kind.plural, ns, name);
         let mut store = self.shared.store.lock().unwrap();
         if let Some(mut current) = store.get(&key).cloned() {
@@ -63,18 +80,35 @@ impl ApiServer {
     }
 
     fn schedule_rollout(&self, deployment: &Value) {
-        let generation = deployment.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-        if deployment.pointer("/status/observedGeneration").and_then(Value::as_i64) == Some(generation) {
+        let generation = deployment
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        if deployment
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64)
+            == Some(generation)
+        {
             return;
         }
         let sim = self.shared.sim.lock().unwrap().clone();
         if sim.rollout_outcome == RolloutOutcome::Stuck {
             return;
         }
-        let ns = deployment.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
-        let name = deployment.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let ns = deployment
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let name = deployment
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let server = self.clone();
-        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         handle.spawn(async move {
             tokio::time::sleep(sim.rollout_delay).await;
             let key = ObjectKey::new("apps", "deployments", &ns, &name);

@@ -18,7 +18,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None, retry_after: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -31,18 +37,30 @@ impl ApiError {
     }
 
     pub fn not_found(kind: &ResourceKind, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{}\" not found", kind.qualified_resource(), name))
-            .with_details(Self::name_details(kind, name))
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{}\" not found", kind.qualified_resource(), name),
+        )
+        .with_details(Self::name_details(kind, name))
     }
 
     pub fn namespace_not_found(namespace: &str) -> Self {
-        Self::new(404, "NotFound", format!("namespaces \"{namespace}\" not found"))
-            .with_details(json!({"name": namespace, "kind": "namespaces"}))
+        Self::new(
+            404,
+            "NotFound",
+            format!("namespaces \"{namespace}\" not found"),
+        )
+        .with_details(json!({"name": namespace, "kind": "namespaces"}))
     }
 
     pub fn already_exists(kind: &ResourceKind, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{}\" already exists", kind.qualified_resource(), name))
-            .with_details(Self::name_details(kind, name))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{}\" already exists", kind.qualified_resource(), name),
+        )
+        .with_details(Self::name_details(kind, name))
     }
 
     pub fn conflict(kind: &ResourceKind, name: &str) -> Self {
@@ -58,7 +76,12 @@ impl ApiError {
         .with_details(Self::name_details(kind, name))
     }
 
-    pub fn apply_conflict(kind: &ResourceKind, name: &str, message: String, causes: Vec<Value>) -> Self {
+    pub fn apply_conflict(
+        kind: &ResourceKind,
+        name: &str,
+        message: String,
+        causes: Vec<Value>,
+    ) -> Self {
         let mut details = Self::name_details(kind, name);
         details["causes"] = Value::Array(causes);
         Self::new(409, "Conflict", message).with_details(details)
@@ -69,9 +92,16 @@ impl ApiError {
         Self::new(
             422,
             "Invalid",
-            format!("{} \"{}\" is invalid: {}", kind.qualified_kind(), name, aggregate(errors)),
+            format!(
+                "{} \"{}\" is invalid: {}",
+                kind.qualified_kind(),
+                name,
+                aggregate(errors)
+            ),
         )
-        .with_details(json!({"name": name, "group": kind.group, "kind": kind.kind, "causes": causes}))
+        .with_details(
+            json!({"name": name, "group": kind.group, "kind": kind.kind, "causes": causes}),
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -88,11 +118,19 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource ({method})"))
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("the server does not allow this method on the requested resource ({method})"),
+        )
     }
 
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     pub fn gone(message: impl Into<String>) -> Self {
@@ -104,7 +142,11 @@ impl ApiError {
     }
 
     pub fn service_unavailable(retry_after: u64) -> Self {
-        let mut e = Self::new(503, "ServiceUnavailable", "the server is currently unable to handle the request");
+        let mut e = Self::new(
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        );
         e.retry_after = Some(retry_after);
         e.details = Some(json!({"retryAfterSeconds": retry_after}));
         e

@@ -17,7 +17,12 @@ pub struct ObjectKey {
 
 impl ObjectKey {
     pub fn new(group: &str, plural: &str, namespace: &str, name: &str) -> Self {
-        ObjectKey { group: group.into(), plural: plural.into(), namespace: namespace.into(), name: name.into() }
+        ObjectKey {
+            group: group.into(),
+            plural: plural.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -45,6 +50,9 @@ pub struct Event {
     pub key: ObjectKey,
     pub object: Value,
 }
+
+/// Receives every change after the moment of subscription.
+pub type EventReceiver = broadcast::Receiver<Arc<Event>>;
 
 pub struct Store {
     last_rv: u64,
@@ -90,14 +98,21 @@ impl Store {
     }
 
     pub fn keys_in_namespace(&self, namespace: &str) -> Vec<ObjectKey> {
-        self.objects.keys().filter(|k| k.namespace == namespace).cloned().collect()
+        self.objects
+            .keys()
+            .filter(|k| k.namespace == namespace)
+            .cloned()
+            .collect()
     }
 
     /// Allocates the next resourceVersion and stamps it on `object`.
     fn stamp(&mut self, object: &mut Value) -> u64 {
         self.last_rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("resourceVersion".into(), Value::String(self.last_rv.to_string()));
+            meta.insert(
+                "resourceVersion".into(),
+                Value::String(self.last_rv.to_string()),
+            );
         }
         self.last_rv
     }
@@ -105,16 +120,30 @@ impl Store {
     /// Stores `object` (create or update) and emits the event; returns the stored object.
     pub fn put(&mut self, key: ObjectKey, mut object: Value) -> Value {
         let rv = self.stamp(&mut object);
-        let kind = if self.objects.contains_key(&key) { EventType::Modified } else { EventType::Added };
+        let kind = if self.objects.contains_key(&key) {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
         self.objects.insert(key.clone(), object.clone());
-        self.record(Event { rv, kind, key, object: object.clone() });
+        self.record(Event {
+            rv,
+            kind,
+            key,
+            object: object.clone(),
+        });
         object
     }
 
     pub fn remove(&mut self, key: &ObjectKey) -> Option<Value> {
         let mut object = self.objects.remove(key)?;
         let rv = self.stamp(&mut object);
-        self.record(Event { rv, kind: EventType::Deleted, key: key.clone(), object: object.clone() });
+        self.record(Event {
+            rv,
+            kind: EventType::Deleted,
+            key: key.clone(),
+            object: object.clone(),
+        });
         Some(object)
     }
 
@@ -140,7 +169,7 @@ impl Store {
     }
 
     /// Events after `rv` plus a receiver for later ones, taken atomically; `None` if `rv` was compacted.
-    pub fn watch_from(&self, rv: u64) -> Option<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>)> {
+    pub fn watch_from(&self, rv: u64) -> Option<(Vec<Arc<Event>>, EventReceiver)> {
         if rv < self.compacted_rv {
             return None;
         }
@@ -148,7 +177,7 @@ impl Store {
         Some((past, self.events.subscribe()))
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> EventReceiver {
         self.events.subscribe()
     }
 

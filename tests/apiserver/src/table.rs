@@ -4,9 +4,19 @@
 use crate::catalog::ResourceKind;
 use serde_json::{Value, json};
 
-pub fn render(kind: &ResourceKind, objects: &[Value], rv: u64, include_object: Option<&str>) -> Value {
-    let mut columns = vec![json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0})];
-    let has_age_column = kind.printer_columns.iter().any(|c| c.json_path == ".metadata.creationTimestamp");
+pub fn render(
+    kind: &ResourceKind,
+    objects: &[Value],
+    rv: u64,
+    include_object: Option<&str>,
+) -> Value {
+    let mut columns = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),
+    ];
+    let has_age_column = kind
+        .printer_columns
+        .iter()
+        .any(|c| c.json_path == ".metadata.creationTimestamp");
     for c in &kind.printer_columns {
         columns.push(json!({"name": c.name, "type": c.type_, "format": "", "description": "", "priority": 0}));
     }
@@ -22,7 +32,9 @@ pub fn render(kind: &ResourceKind, objects: &[Value], rv: u64, include_object: O
                 cells.push(if c.type_ == "date" { age(&v) } else { v });
             }
             if !has_age_column {
-                cells.push(age(o.pointer("/metadata/creationTimestamp").unwrap_or(&Value::Null)));
+                cells.push(age(o
+                    .pointer("/metadata/creationTimestamp")
+                    .unwrap_or(&Value::Null)));
             }
             let object = match include_object {
                 Some("None") => Value::Null,
@@ -47,7 +59,9 @@ pub fn render(kind: &ResourceKind, objects: &[Value], rv: u64, include_object: O
 
 /// Age the way the apiserver prints it in tables: `5s`, `3m`, `2h`, `4d`.
 fn age(ts: &Value) -> Value {
-    let Some(t) = ts.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) else { return json!("<unknown>") };
+    let Some(t) = ts.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) else {
+        return json!("<unknown>");
+    };
     let secs = (jiff::Timestamp::now().as_second() - t.as_second()).max(0);
     let text = match secs {
         s if s < 120 => format!("{s}s"),
@@ -68,10 +82,13 @@ pub fn json_path<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
             let inner = &after[..end];
             rest = after[end + 1..].trim_start_matches('.');
             let items = cur.as_array()?;
-            cur = if let Some(filter) = inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')')) {
+            cur = if let Some(filter) = inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')'))
+            {
                 let (field, want) = filter.split_once("==")?;
                 let want = want.trim().trim_matches(|c| c == '"' || c == '\'');
-                items.iter().find(|i| i.get(field.trim()).and_then(Value::as_str) == Some(want))?
+                items
+                    .iter()
+                    .find(|i| i.get(field.trim()).and_then(Value::as_str) == Some(want))?
             } else {
                 items.get(inner.parse::<usize>().ok()?)?
             };
@@ -91,7 +108,10 @@ mod tests {
     #[test]
     fn printer_column_paths() {
         let o = json!({"status": {"conditions": [{"type": "A", "status": "False"}, {"type": "Available", "status": "True"}]}, "spec": {"x": [1, 2]}});
-        assert_eq!(json_path(&o, ".status.conditions[?(@.type==\"Available\")].status"), Some(&json!("True")));
+        assert_eq!(
+            json_path(&o, ".status.conditions[?(@.type==\"Available\")].status"),
+            Some(&json!("True"))
+        );
         assert_eq!(json_path(&o, ".spec.x[1]"), Some(&json!(2)));
         assert_eq!(json_path(&o, ".spec.missing"), None);
     }

@@ -25,7 +25,10 @@ pub fn serve(server: &ApiServer, req: Request) -> Response<Body> {
     let rv_param = req.param("resourceVersion").unwrap_or_default().to_string();
     let send_initial = req.param("sendInitialEvents") == Some("true");
     let bookmarks = matches!(req.param("allowWatchBookmarks"), Some("true" | "1"));
-    let timeout = req.param("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).map(Duration::from_secs);
+    let timeout = req
+        .param("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs);
     let interval = server.settings().bookmark_interval;
 
     let (initial, mut last_rv, rx) = {
@@ -38,16 +41,28 @@ pub fn serve(server: &ApiServer, req: Request) -> Response<Body> {
             (added, store.current_rv(), store.subscribe())
         } else {
             let Ok(rv) = rv_param.parse::<u64>() else {
-                return error_response(&ApiError::bad_request(format!("invalid resource version: {rv_param}")));
+                return error_response(&ApiError::bad_request(format!(
+                    "invalid resource version: {rv_param}"
+                )));
             };
             match store.watch_from(rv) {
                 Some((past, rx)) => {
-                    let events = past.iter().filter(|e| relevant(&req, e, &labels, &fields)).map(|e| to_json(&req.kind, e)).collect();
+                    let events = past
+                        .iter()
+                        .filter(|e| relevant(&req, e, &labels, &fields))
+                        .map(|e| to_json(&req.kind, e))
+                        .collect();
                     (events, past.last().map_or(rv, |e| e.rv), rx)
                 }
                 None => {
-                    let expired = ApiError::gone(format!("too old resource version: {rv} ({})", store.current_rv()));
-                    return stream_response(vec![json!({"type": "ERROR", "object": expired.to_status()})], None);
+                    let expired = ApiError::gone(format!(
+                        "too old resource version: {rv} ({})",
+                        store.current_rv()
+                    ));
+                    return stream_response(
+                        vec![json!({"type": "ERROR", "object": expired.to_status()})],
+                        None,
+                    );
                 }
             }
         }
@@ -108,10 +123,18 @@ pub fn serve(server: &ApiServer, req: Request) -> Response<Body> {
     stream_response(Vec::new(), Some(body_rx))
 }
 
-fn relevant(req: &Request, e: &Event, labels: &crate::selectors::LabelSelector, fields: &crate::selectors::FieldSelector) -> bool {
+fn relevant(
+    req: &Request,
+    e: &Event,
+    labels: &crate::selectors::LabelSelector,
+    fields: &crate::selectors::FieldSelector,
+) -> bool {
     e.key.group == req.kind.group
         && e.key.plural == req.kind.plural
-        && req.namespace.as_deref().is_none_or(|ns| e.key.namespace == ns)
+        && req
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| e.key.namespace == ns)
         && labels.matches(e.object.pointer("/metadata/labels"))
         && fields.matches(&e.object)
 }
@@ -153,7 +176,9 @@ fn stream_response(first: Vec<Value>, rest: Option<mpsc::Receiver<Bytes>>) -> Re
         let next = rx.recv().await?;
         Some((next, Some(rx)))
     });
-    let stream = head.chain(tail).map(|b| Ok::<_, std::io::Error>(Frame::data(b)));
+    let stream = head
+        .chain(tail)
+        .map(|b| Ok::<_, std::io::Error>(Frame::data(b)));
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")

@@ -1,0 +1,61 @@
+//! Errors the way kubectl prints them: `Error from server (Reason): message` for API failures,
+//! `The connection to the server HOST was refused - …` when nothing listens.
+
+use std::error::Error as _;
+
+/// Renders a kube error for a person, naming the server for connection problems.
+pub fn describe_kube_error(err: &kube::Error, server: &str) -> String {
+    match err {
+        kube::Error::Api(status) if status.reason.is_empty() => {
+            format!("Error from server: {}", status.message)
+        }
+        kube::Error::Api(status) => {
+            format!("Error from server ({}): {}", status.reason, status.message)
+        }
+        other => {
+            let host = server
+                .split("://")
+                .nth(1)
+                .unwrap_or(server)
+                .trim_end_matches('/');
+            let mut source: Option<&(dyn std::error::Error + 'static)> = other.source();
+            while let Some(s) = source {
+                if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                    match io.kind() {
+                        std::io::ErrorKind::ConnectionRefused => {
+                            return format!(
+                                "The connection to the server {host} was refused - did you specify the right host or port?"
+                            );
+                        }
+                        std::io::ErrorKind::TimedOut => {
+                            return format!("Unable to connect to the server: {host}: i/o timeout");
+                        }
+                        _ => {}
+                    }
+                }
+                if s.to_string().contains("timed out") || s.to_string().contains("elapsed") {
+                    return format!("Unable to connect to the server: {host}: request timed out");
+                }
+                source = s.source();
+            }
+            format!("Unable to connect to the server: {}", chain(other))
+        }
+    }
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+pub fn is_not_found(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(s) if s.code == 404)
+}

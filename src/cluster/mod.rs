@@ -1,0 +1,8 @@
+//! Cluster access: kubeconfig resolution with kubectl's flags and precedence, the client, and
+//! kubectl-shaped error messages.
+
+mod access;
+mod errors;
+
+pub use access::{Access, AccessOptions, parse_request_timeout};
+pub use errors::{describe_kube_error, is_not_found};

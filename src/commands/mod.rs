@@ -1,0 +1,52 @@
+//! One module per command. Each turns parsed arguments into work against the cluster and decides
+//! the exit status.
+
+pub mod status;
+
+use crate::cli::{Cli, Command};
+use crate::cluster::{Access, describe_kube_error};
+use anyhow::{Context as _, Result};
+use std::fmt;
+use std::process::ExitCode;
+
+/// A failure already phrased for the user, with its exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// A connected client and where it points.
+pub struct Session {
+    pub client: kube::Client,
+    pub access: Access,
+}
+
+impl Session {
+    pub async fn connect(cli: &Cli) -> Result<Self> {
+        let access = cli.connection.access_options().resolve().await?;
+        let client =
+            kube::Client::try_from(access.config.clone()).context("building the API client")?;
+        Ok(Session { client, access })
+    }
+
+    /// Phrases a kube error kubectl's way, naming this session's server.
+    pub fn describe(&self, err: &kube::Error) -> String {
+        describe_kube_error(err, &self.access.config.cluster_url.to_string())
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let session = Session::connect(&cli).await?;
+    match &cli.command {
+        Command::Status(args) => status::run(&session, args).await,
+    }
+}

@@ -1,0 +1,645 @@
+//! `status`: what the registry is, where it stores images, whether it runs, what is missing and how
+//! to supply it. Never shows a secret: storage is described by location, not credentials.
+
+use super::{Failure, Session};
+use crate::api::{Condition, Config, ImagePruner, Storage, condition};
+use crate::cli::output::{self, Format};
+use crate::state::{Observed, ReadError};
+use anyhow::Result;
+use clap::Args;
+use k8s_openapi::api::batch::v1::Job;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format (a readable summary when omitted)
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Health {
+    Healthy,
+    Unmanaged,
+    Degraded,
+    Removed,
+    NotInstalled,
+}
+
+impl Health {
+    /// The documented exit status.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Health::Healthy | Health::Unmanaged => 0,
+            Health::Degraded => 2,
+            Health::Removed | Health::NotInstalled => 3,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub health: Health,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageReport>,
+    pub replicas: Replicas,
+    pub default_route: bool,
+    pub routes: Vec<RouteReport>,
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_hostname: Option<String>,
+    pub external_hostnames: Vec<String>,
+    pub conditions: Vec<Condition>,
+    pub missing: Vec<Missing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pruner: Option<PrunerReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_operator: Option<OperatorReport>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageReport {
+    /// The drivers set in `spec.storage` (exactly one is valid).
+    pub drivers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_state: Option<String>,
+    /// Where images are stored: bucket, region, claim… Never credentials.
+    pub location: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Replicas {
+    pub desired: i32,
+    pub ready: i32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteReport {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Whether a router admitted it; unknown until a router reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admitted: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Missing {
+    pub problem: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrunerReport {
+    pub schedule: String,
+    pub default_schedule: bool,
+    pub suspended: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<JobRun>,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRun {
+    pub job: String,
+    pub succeeded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub conditions: Vec<Condition>,
+}
+
+pub async fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
+    let observed = match Observed::read(&session.client).await {
+        Ok(o) => o,
+        Err(ReadError::NoRegistryApi) => {
+            return Err(Failure {
+                message: "error: the server does not serve configs.imageregistry.operator.openshift.io: this is not an OpenShift cluster with the image registry capability".into(),
+                code: Health::NotInstalled.exit_code(),
+            }
+            .into());
+        }
+        Err(ReadError::Api(e)) => {
+            return Err(Failure {
+                message: session.describe(&e),
+                code: 1,
+            }
+            .into());
+        }
+    };
+    let report = Report::from_observed(&observed);
+    let text = match args.output {
+        Some(format) => output::render(&report, format)?,
+        None => report.to_text(),
+    };
+    print!("{text}");
+    Ok(ExitCode::from(report.health.exit_code()))
+}
+
+/// The fields of a storage driver that say where images live. Credentials never appear in the
+/// Config, but keys such as `privateKey` references are left out all the same.
+fn storage_location(storage: &Storage) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            out.insert(k.to_string(), v);
+        }
+    };
+    if let Some(s3) = &storage.s3 {
+        put("bucket", s3.bucket.clone());
+        put("region", s3.region.clone());
+        put("regionEndpoint", s3.region_endpoint.clone());
+        put("encrypt", s3.encrypt.map(|e| e.to_string()));
+        put("keyID", s3.key_id.clone());
+        put(
+            "virtualHostedStyle",
+            s3.virtual_hosted_style.map(|e| e.to_string()),
+        );
+        put(
+            "cloudFront",
+            s3.cloud_front.as_ref().map(|c| c.base_url.clone()),
+        );
+    }
+    if let Some(gcs) = &storage.gcs {
+        put("bucket", gcs.bucket.clone());
+        put("region", gcs.region.clone());
+        put("projectID", gcs.project_id.clone());
+        put("keyID", gcs.key_id.clone());
+    }
+    if let Some(az) = &storage.azure {
+        put("accountName", az.account_name.clone());
+        put("container", az.container.clone());
+        put("cloudName", az.cloud_name.clone());
+        put(
+            "networkAccess",
+            az.network_access.as_ref().and_then(|n| n.type_.clone()),
+        );
+    }
+    if let Some(sw) = &storage.swift {
+        put("container", sw.container.clone());
+        put("authURL", sw.auth_url.clone());
+        put("regionName", sw.region_name.clone());
+        put("tenant", sw.tenant.clone());
+        put("domain", sw.domain.clone());
+    }
+    if let Some(pvc) = &storage.pvc {
+        put(
+            "claim",
+            pvc.claim.clone().or(Some("image-registry-storage".into())),
+        );
+    }
+    if let Some(cos) = &storage.ibmcos {
+        put("bucket", cos.bucket.clone());
+        put("location", cos.location.clone());
+        put("resourceGroupName", cos.resource_group_name.clone());
+    }
+    out
+}
+
+const CONFIG_REF: &str = "configs.imageregistry.operator.openshift.io/cluster";
+
+fn problem(text: impl Into<String>, fix: Option<String>) -> Missing {
+    Missing {
+        problem: text.into(),
+        fix,
+    }
+}
+
+fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
+    let mut out = Vec::new();
+    let state = config.spec.management_state.as_deref().unwrap_or("");
+    let drivers = config
+        .spec
+        .storage
+        .as_ref()
+        .map(Storage::drivers)
+        .unwrap_or_default();
+    if state == "Removed" {
+        out.push(problem(
+            "the registry is Removed: nothing serves images, and image streams, builds and deployments that use them may fail",
+            Some(if drivers.is_empty() {
+                format!(
+                    "configure storage, then: oc patch {CONFIG_REF} --type merge -p '{{\"spec\":{{\"managementState\":\"Managed\"}}}}'"
+                )
+            } else {
+                format!("oc patch {CONFIG_REF} --type merge -p '{{\"spec\":{{\"managementState\":\"Managed\"}}}}'")
+            }),
+        ));
+    }
+    if state == "Managed" && drivers.is_empty() {
+        out.push(problem(
+            "storage backend not configured: spec.storage names no driver",
+            Some(format!(
+                "oc patch {CONFIG_REF} --type merge -p '{{\"spec\":{{\"storage\":{{\"pvc\":{{\"claim\":\"\"}}}}}}}}'"
+            )),
+        ));
+    }
+    if drivers.len() > 1 {
+        out.push(problem(
+            format!(
+                "exactly one storage type should be configured at the same time, got {}: [{}]",
+                drivers.len(),
+                drivers.join(" ")
+            ),
+            Some(format!(
+                "oc patch {CONFIG_REF} --type json -p '[{{\"op\":\"remove\",\"path\":\"/spec/storage/{}\"}}]'",
+                drivers[1]
+            )),
+        ));
+    }
+    let conditions = config
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    for c in conditions {
+        let message = c.message.clone().unwrap_or_default();
+        let bad = match c.type_.as_str() {
+            "Available" | "Removed" => false,
+            t if t.starts_with("Storage") => c.status == "False",
+            "Progressing" => c.is_true() && c.reason.as_deref() == Some("Error"),
+            t if t.ends_with("Degraded") => c.is_true(),
+            _ => false,
+        };
+        if bad && !message.is_empty() && !out.iter().any(|m| m.problem == message) {
+            out.push(problem(format!("{}: {message}", c.type_), None));
+        }
+    }
+    if state == "Managed" && observed.deployment.is_none() {
+        out.push(problem(
+            "the image-registry Deployment does not exist in openshift-image-registry",
+            None,
+        ));
+    }
+    if let Some(run) = last_pruner_run(&observed.pruner_jobs).filter(|r| !r.succeeded) {
+        out.push(problem(
+            format!(
+                "the last image pruner job {} failed: {}",
+                run.job,
+                run.message.as_deref().or(run.reason.as_deref()).unwrap_or("no reason given")
+            ),
+            Some(
+                "oc delete jobs -n openshift-image-registry -l created-by=image-pruner --field-selector status.successful=0"
+                    .into(),
+            ),
+        ));
+    }
+    out
+}
+
+/// When and how a Job finished, if it has.
+fn finish_of(job: &Job) -> Option<(String, &k8s_openapi::api::batch::v1::JobCondition)> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    let done = conditions
+        .iter()
+        .find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")?;
+    let when = done
+        .last_transition_time
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .unwrap_or_default();
+    Some((when, done))
+}
+
+/// The newest finished pruner Job.
+fn last_pruner_run(jobs: &[Job]) -> Option<JobRun> {
+    jobs.iter()
+        .filter_map(|j| finish_of(j).map(|f| (j, f)))
+        .max_by(|a, b| a.1.0.cmp(&b.1.0))
+        .map(|(job, (when, done))| JobRun {
+            job: job.metadata.name.clone().unwrap_or_default(),
+            succeeded: done.type_ == "Complete",
+            finished: Some(when).filter(|w| !w.is_empty()),
+            reason: done.reason.clone(),
+            message: done.message.clone(),
+        })
+}
+
+fn pruner_report(pruner: &ImagePruner, jobs: &[Job]) -> PrunerReport {
+    PrunerReport {
+        schedule: pruner.spec.effective_schedule().to_string(),
+        default_schedule: pruner.spec.schedule.is_empty(),
+        suspended: pruner.spec.suspend.unwrap_or(false),
+        last_run: last_pruner_run(jobs),
+        conditions: pruner
+            .status
+            .as_ref()
+            .map(|s| s.conditions.clone())
+            .unwrap_or_default(),
+    }
+}
+
+impl Report {
+    pub fn from_observed(observed: &Observed) -> Report {
+        let pruner = observed
+            .pruner
+            .as_ref()
+            .map(|p| pruner_report(p, &observed.pruner_jobs));
+        let cluster_operator = observed.cluster_operator.as_ref().map(|co| {
+            let status = co.status.clone().unwrap_or_default();
+            OperatorReport {
+                version: status
+                    .versions
+                    .iter()
+                    .find(|v| v.name == "operator")
+                    .map(|v| v.version.clone()),
+                conditions: status.conditions,
+            }
+        });
+        let image_status = observed
+            .image_config
+            .as_ref()
+            .and_then(|i| i.status.clone())
+            .unwrap_or_default();
+        let Some(config) = &observed.config else {
+            return Report {
+                health: Health::NotInstalled,
+                management_state: None,
+                storage: None,
+                replicas: Replicas::default(),
+                default_route: false,
+                routes: Vec::new(),
+                read_only: false,
+                internal_hostname: image_status
+                    .internal_registry_hostname
+                    .filter(|h| !h.is_empty()),
+                external_hostnames: image_status.external_registry_hostnames.unwrap_or_default(),
+                conditions: Vec::new(),
+                missing: vec![problem(
+                    format!(
+                        "{CONFIG_REF} does not exist: the registry has not been bootstrapped on this cluster"
+                    ),
+                    None,
+                )],
+                pruner,
+                cluster_operator,
+            };
+        };
+        let spec = &config.spec;
+        let conditions = config
+            .status
+            .as_ref()
+            .map(|s| s.conditions.clone())
+            .unwrap_or_default();
+        let missing = missing_for(config, observed);
+        let state = spec.management_state.clone().unwrap_or_default();
+        let degraded = condition(&conditions, "Degraded").is_some_and(Condition::is_true)
+            || condition(&conditions, "Available").is_some_and(|c| !c.is_true())
+            || !missing.is_empty();
+        let health = match state.as_str() {
+            "Removed" => Health::Removed,
+            "Unmanaged" => Health::Unmanaged,
+            _ if degraded => Health::Degraded,
+            _ => Health::Healthy,
+        };
+        let storage = spec.storage.as_ref().map(|s| StorageReport {
+            drivers: s.drivers().into_iter().map(String::from).collect(),
+            management_state: s.management_state.clone(),
+            location: storage_location(s),
+        });
+        let routes = observed
+            .routes
+            .iter()
+            .map(|r| {
+                let ingress = r.status.as_ref().and_then(|s| s.ingress.first());
+                RouteReport {
+                    name: r.metadata.name.clone().unwrap_or_default(),
+                    host: ingress
+                        .and_then(|i| i.host.clone())
+                        .or_else(|| r.spec.host.clone()),
+                    admitted: ingress
+                        .and_then(|i| condition(&i.conditions, "Admitted"))
+                        .map(Condition::is_true),
+                }
+            })
+            .collect();
+        let desired = observed
+            .deployment
+            .as_ref()
+            .and_then(|d| d.spec.as_ref()?.replicas)
+            .unwrap_or(spec.replicas);
+        let ready = observed
+            .deployment
+            .as_ref()
+            .and_then(|d| d.status.as_ref()?.ready_replicas)
+            .unwrap_or(0);
+        Report {
+            health,
+            management_state: Some(state),
+            storage,
+            replicas: Replicas { desired, ready },
+            default_route: spec.default_route.unwrap_or(false),
+            routes,
+            read_only: spec.read_only.unwrap_or(false),
+            internal_hostname: image_status
+                .internal_registry_hostname
+                .filter(|h| !h.is_empty()),
+            external_hostnames: image_status.external_registry_hostnames.unwrap_or_default(),
+            conditions,
+            missing,
+            pruner,
+            cluster_operator,
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let mut line = |label: &str, value: &str| {
+            let _ = writeln!(out, "{:<18}{}", format!("{label}:"), value);
+        };
+        let headline = match self.health {
+            Health::Healthy => "healthy",
+            Health::Unmanaged => "not reconciled: changes are ignored while Unmanaged",
+            Health::Degraded => "needs attention",
+            Health::Removed => "no registry is running",
+            Health::NotInstalled => "not installed",
+        };
+        match &self.management_state {
+            Some(state) => line("Registry", &format!("{state} ({headline})")),
+            None => line("Registry", headline),
+        }
+        if let Some(storage) = &self.storage {
+            let kind = if storage.drivers.is_empty() {
+                "none configured".to_string()
+            } else {
+                storage.drivers.join(", ")
+            };
+            let owner = match storage.management_state.as_deref() {
+                Some("Managed") => ", created and managed by the operator (deleted when Removed)",
+                Some("Unmanaged") => ", provided by you (never deleted)",
+                _ => "",
+            };
+            line("Storage", &format!("{kind}{owner}"));
+            for (k, v) in &storage.location {
+                line(&format!("  {k}"), v);
+            }
+        }
+        if self.management_state.is_some() {
+            line(
+                "Replicas",
+                &format!("{}/{} ready", self.replicas.ready, self.replicas.desired),
+            );
+            line(
+                "Read-only",
+                if self.read_only {
+                    "yes: pushes and deletes are refused"
+                } else {
+                    "no"
+                },
+            );
+            line(
+                "Default route",
+                if self.default_route {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
+            );
+        }
+        if self.routes.is_empty() {
+            line("Routes", "none");
+        } else {
+            line("Routes", "");
+            for r in &self.routes {
+                let admitted = match r.admitted {
+                    Some(true) => "admitted",
+                    Some(false) => "NOT admitted",
+                    None => "not yet admitted",
+                };
+                line(
+                    &format!("  {}", r.name),
+                    &format!(
+                        "{} ({admitted})",
+                        r.host.as_deref().unwrap_or("<router default>")
+                    ),
+                );
+            }
+        }
+        if let Some(h) = &self.internal_hostname {
+            line("Internal host", h);
+        }
+        for h in &self.external_hostnames {
+            line("External host", h);
+        }
+        if !self.conditions.is_empty() {
+            line("Conditions", "");
+            out.push_str(&indent(&output::table(
+                &["TYPE", "STATUS", "REASON", "MESSAGE"],
+                &self
+                    .conditions
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.type_.clone(),
+                            c.status.clone(),
+                            c.reason.clone().unwrap_or_default(),
+                            c.message.clone().unwrap_or_default().replace('\n', " "),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            )));
+        }
+        if self.missing.is_empty() {
+            let _ = writeln!(out, "{:<18}nothing", "Missing:");
+        } else {
+            let _ = writeln!(out, "Missing:");
+            for m in &self.missing {
+                let _ = writeln!(out, "  - {}", m.problem);
+                if let Some(fix) = &m.fix {
+                    let _ = writeln!(out, "    fix: {fix}");
+                }
+            }
+        }
+        match &self.pruner {
+            Some(p) => {
+                let schedule = if p.default_schedule {
+                    format!("{} (default)", p.schedule)
+                } else {
+                    p.schedule.clone()
+                };
+                let state = if p.suspended { "suspended" } else { "active" };
+                let _ = writeln!(out, "{:<18}{schedule}, {state}", "Pruner:");
+                let last = match &p.last_run {
+                    Some(r) if r.succeeded => format!(
+                        "{} succeeded {}",
+                        r.job,
+                        r.finished.as_deref().unwrap_or("")
+                    ),
+                    Some(r) => format!(
+                        "{} FAILED {}: {}",
+                        r.job,
+                        r.finished.as_deref().unwrap_or(""),
+                        r.message
+                            .as_deref()
+                            .or(r.reason.as_deref())
+                            .unwrap_or("no reason given")
+                    ),
+                    None => "no finished run yet".into(),
+                };
+                let _ = writeln!(out, "{:<18}{}", "  last run:", last.trim_end());
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{:<18}not configured (imagepruners.imageregistry.operator.openshift.io/cluster is absent)",
+                    "Pruner:"
+                );
+            }
+        }
+        if let Some(co) = &self.cluster_operator {
+            let summary: Vec<String> = ["Available", "Progressing", "Degraded"]
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{t}={}",
+                        condition(&co.conditions, t).map_or("Unknown", |c| c.status.as_str())
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{:<18}image-registry {}  {}",
+                "ClusterOperator:",
+                co.version.as_deref().unwrap_or("(no version)"),
+                summary.join("  ")
+            );
+            for c in co.conditions.iter().filter(|c| {
+                (c.type_ == "Degraded" && c.is_true()) || (c.type_ == "Available" && !c.is_true())
+            }) {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} {}",
+                    c.type_,
+                    c.reason.as_deref().unwrap_or(""),
+                    c.message.as_deref().unwrap_or("")
+                );
+            }
+        }
+        out
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
