@@ -46,12 +46,14 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = String::new();
     let mut push_row = |cells: Vec<&str>| {
         let last = cells.len().saturating_sub(1);
+        let mut line = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            out.push_str(cell);
+            line.push_str(cell);
             if i < last {
-                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 3));
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 3));
             }
         }
+        out.push_str(line.trim_end());
         out.push('\n');
     };
     push_row(headers.to_vec());

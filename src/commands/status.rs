@@ -466,7 +466,8 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let mut line = |label: &str, value: &str| {
-            let _ = writeln!(out, "{:<18}{}", format!("{label}:"), value);
+            let label = format!("{label}:");
+            let _ = writeln!(out, "{}", format!("{label:<17} {value}").trim_end());
         };
         let headline = match self.health {
             Health::Healthy => "healthy",

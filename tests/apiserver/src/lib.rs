@@ -16,6 +16,7 @@ mod faults;
 mod field;
 mod handlers;
 mod http;
+mod installed;
 mod lists;
 mod openapi;
 mod patch;

@@ -13,12 +13,14 @@ struct Args {
     version: String,
     aggregated: bool,
     token: Option<String>,
+    installed: bool,
 }
 
 const USAGE: &str = "usage: test-apiserver [--platform NAME] [--port N] [--tls] [--token T]
-                      [--kubeconfig FILE] [--server-version vX.Y.Z] [--legacy-discovery]
+                      [--kubeconfig FILE] [--server-version vX.Y.Z] [--legacy-discovery] [--fresh]
 
-Serves a simulated OpenShift cluster on 127.0.0.1 until interrupted.
+Serves a simulated OpenShift cluster on 127.0.0.1 until interrupted, with the image registry
+as the operator leaves it after installation (--fresh: before the registry was set up).
 Platforms: aws, gcp, azure, openstack, openstack-without-swift, ibmcloud, baremetal,
 vsphere, none, libvirt (default aws).";
 
@@ -31,6 +33,7 @@ fn parse() -> Result<Args> {
         version: Settings::default().git_version,
         aggregated: true,
         token: None,
+        installed: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -46,6 +49,7 @@ fn parse() -> Result<Args> {
             "--kubeconfig" => args.kubeconfig = Some(value("--kubeconfig")?.into()),
             "--server-version" => args.version = value("--server-version")?,
             "--legacy-discovery" => args.aggregated = false,
+            "--fresh" => args.installed = false,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -66,6 +70,9 @@ async fn main() -> Result<()> {
         ..Settings::default()
     });
     server.seed_openshift(args.platform)?;
+    if args.installed {
+        server.seed_installed_registry(args.platform)?;
+    }
     let listening = if args.tls {
         server.listen_https(args.port).await?
     } else {

@@ -490,6 +490,18 @@ mod tests {
     }
 
     #[test]
+    fn every_platform_seeds_an_installed_registry() {
+        for p in Platform::ALL {
+            let server = ApiServer::new(Settings::default());
+            server.seed_openshift(p).unwrap();
+            server.seed_installed_registry(p).unwrap_or_else(|e| panic!("{p}: {e:#}"));
+            let config = server.object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster").unwrap();
+            let removed = matches!(p, Platform::BareMetal | Platform::VSphere | Platform::None);
+            assert_eq!(config.pointer("/spec/managementState").unwrap(), if removed { "Removed" } else { "Managed" });
+        }
+    }
+
+    #[test]
     fn platform_names_parse() {
         assert_eq!("AWS".parse::<Platform>().unwrap(), Platform::Aws);
         assert_eq!(

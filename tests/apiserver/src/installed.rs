@@ -1,0 +1,271 @@
+//! The registry as the Image Registry Operator leaves it after installing a cluster on a platform
+//! (its bootstrap table and status conditions), so tools reading the registry have a realistic
+//! cluster to read before anything of theirs has run.
+
+use crate::seeds::{INFRASTRUCTURE_NAME, Platform, REGISTRY_NAMESPACE, RELEASE_VERSION};
+use crate::server::ApiServer;
+use anyhow::Result;
+use serde_json::{Value, json};
+
+const INSTALLED_AT: &str = "2026-11-01T08:00:00Z";
+const PRUNED_AT: &str = "2026-11-23T00:00:41Z";
+
+fn cond(type_: &str, status: &str, reason: &str, message: &str) -> Value {
+    json!({"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": INSTALLED_AT})
+}
+
+/// `spec.storage` after the first Managed sync filled it in, replicas, and the storage conditions.
+fn storage_for(platform: Platform) -> (Value, i64, Vec<Value>) {
+    let exists = |reason: &str, message: &str| cond("StorageExists", "True", reason, message);
+    match platform {
+        Platform::Aws => (
+            json!({"managementState": "Managed", "s3": {
+                "bucket": format!("{INFRASTRUCTURE_NAME}-image-registry-us-east-1"),
+                "region": "us-east-1", "encrypt": true, "virtualHostedStyle": false, "trustedCA": {"name": ""}}}),
+            2,
+            vec![
+                exists("S3 Bucket Exists", "S3 bucket exists"),
+                cond("StorageEncrypted", "True", "Encryption Successful", "Default AES256 encryption was successfully enabled on the S3 bucket"),
+                cond("StorageTagged", "True", "Tagging Successful", "UserTags were successfully applied to the S3 bucket"),
+                cond("StoragePublicAccessBlocked", "True", "Public Access Block Successful", "Public access to the S3 bucket and its contents have been successfully blocked."),
+                cond("StorageIncompleteUploadCleanupEnabled", "True", "Enable Cleanup Successful", "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled"),
+            ],
+        ),
+        Platform::Gcp => (
+            json!({"managementState": "Managed", "gcs": {
+                "bucket": format!("{INFRASTRUCTURE_NAME}-image-registry-us-central1-qxkdmwbnfaslvetg"),
+                "projectID": "sim-project-4821", "region": "us-central1"}}),
+            2,
+            vec![exists("GCS Bucket Exists", "GCS bucket exists")],
+        ),
+        Platform::Azure => (
+            json!({"managementState": "Managed", "azure": {
+                "accountName": "imageregistrysim7xk2pqwert", "cloudName": "AzurePublicCloud",
+                "container": format!("{INFRASTRUCTURE_NAME}-image-registry-hgfedcbaqwertyuiopasdfghjklzx")}}),
+            2,
+            vec![exists("ContainerExists", "Azure container exists")],
+        ),
+        Platform::OpenStack => (
+            json!({"managementState": "Managed", "swift": {
+                "container": format!("{INFRASTRUCTURE_NAME}-image-registry-nbvcxzlkjhgfdsapoiuytrewqmnb")}}),
+            2,
+            vec![exists("Swift Container Exists", "Swift container exists")],
+        ),
+        Platform::OpenStackWithoutSwift => (
+            json!({"managementState": "Managed", "pvc": {"claim": "image-registry-storage"}}),
+            1,
+            vec![exists("PVC Exists", "PVC image-registry-storage exists")],
+        ),
+        Platform::IbmCloud => (
+            json!({"managementState": "Managed", "ibmcos": {
+                "bucket": format!("{INFRASTRUCTURE_NAME}-image-registry-us-south-lkjhgfdsapoiuytrewqmnbvcxz"),
+                "location": "us-south", "resourceGroupName": INFRASTRUCTURE_NAME}}),
+            2,
+            vec![exists("Bucket Exists", "IBM COS bucket exists")],
+        ),
+        Platform::Libvirt => (json!({"managementState": "Managed", "emptyDir": {}}), 1, vec![exists("Creation Successful", "EmptyDir storage successfully created")]),
+        Platform::BareMetal | Platform::VSphere | Platform::None => (json!({}), 1, Vec::new()),
+    }
+}
+
+impl ApiServer {
+    /// Adds what the operator creates at installation on `platform`: the Config `cluster`, the
+    /// ImagePruner `cluster`, and — unless the platform bootstraps Removed — the running registry
+    /// and a successful pruner run; the image-registry ClusterOperator and Image config status.
+    pub fn seed_installed_registry(&self, platform: Platform) -> Result<()> {
+        let (storage, replicas, storage_conditions) = storage_for(platform);
+        let removed = storage.as_object().is_some_and(|m| m.is_empty());
+        let pvc = platform == Platform::OpenStackWithoutSwift;
+        let mut conditions = if removed {
+            vec![
+                cond("Available", "True", "Removed", "The registry is removed"),
+                cond("Progressing", "False", "Removed", "All registry resources are removed"),
+                cond("Degraded", "False", "Removed", "The registry is removed"),
+                cond("Removed", "True", "Removed", "The registry is removed"),
+            ]
+        } else {
+            vec![
+                cond("Available", "True", "Ready", "The registry is ready"),
+                cond("Progressing", "False", "Ready", "The registry is ready"),
+                cond("Degraded", "False", "", ""),
+                cond("Removed", "False", "", ""),
+            ]
+        };
+        conditions.extend(storage_conditions);
+        conditions.push(cond("ImageConfigControllerDegraded", "False", "AsExpected", ""));
+        conditions.push(cond("ImageRegistryCertificatesControllerDegraded", "False", "AsExpected", ""));
+        conditions.push(cond("NodeCADaemonControllerDegraded", "False", "AsExpected", ""));
+        let storage_managed = storage.get("managementState") == Some(&json!("Managed"));
+        let mut spec = json!({
+            "managementState": if removed { "Removed" } else { "Managed" },
+            "logLevel": "Normal",
+            "operatorLogLevel": "Normal",
+            "replicas": replicas,
+            "rolloutStrategy": if pvc { "Recreate" } else { "RollingUpdate" },
+            "storage": storage,
+            "observedConfig": null,
+            "unsupportedConfigOverrides": null,
+        });
+        if !removed {
+            spec["httpSecret"] = json!("5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef0005f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000");
+        }
+        spec.as_object_mut().expect("object").retain(|_, v| !v.is_null());
+        self.seed(json!({
+            "apiVersion": "imageregistry.operator.openshift.io/v1",
+            "kind": "Config",
+            "metadata": {"name": "cluster", "finalizers": ["imageregistry.operator.openshift.io/finalizer"], "creationTimestamp": INSTALLED_AT},
+            "spec": spec,
+            "status": {
+                "conditions": conditions,
+                "observedGeneration": 1,
+                "readyReplicas": if removed { 0 } else { replicas },
+                "storage": if removed { json!({}) } else { spec["storage"].clone() },
+                "storageManaged": storage_managed,
+                "generations": if removed { json!([]) } else { json!([{"group": "apps", "resource": "deployments", "namespace": REGISTRY_NAMESPACE, "name": "image-registry", "lastGeneration": 1}]) },
+            },
+        }))?;
+        self.seed(json!({
+            "apiVersion": "imageregistry.operator.openshift.io/v1",
+            "kind": "ImagePruner",
+            "metadata": {"name": "cluster", "creationTimestamp": INSTALLED_AT},
+            "spec": {"schedule": "", "suspend": false, "keepTagRevisions": 3, "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3, "ignoreInvalidImageReferences": true},
+            "status": {"observedGeneration": 1, "conditions": [
+                cond("Available", "True", "AsExpected", "Pruner CronJob has been created"),
+                cond("Scheduled", "True", "Scheduled", "The pruner job has been scheduled"),
+                cond("Failed", "False", "Complete", "Pruner completed successfully"),
+            ]},
+        }))?;
+        self.seed(pruner_cronjob())?;
+        self.seed(pruner_job())?;
+        if !removed {
+            self.seed_running_registry(&spec, replicas, pvc)?;
+        }
+        let mut co = self.object("config.openshift.io/v1", "ClusterOperator", "", "image-registry").expect("seeded with the cluster");
+        let available_message = if removed {
+            "Available: The registry is removed\nNodeCADaemonAvailable: The daemon set node-ca has available replicas\nImagePrunerAvailable: Pruner CronJob has been created"
+        } else {
+            "Available: The registry is ready\nNodeCADaemonAvailable: The daemon set node-ca has available replicas\nImagePrunerAvailable: Pruner CronJob has been created"
+        };
+        co["status"] = json!({
+            "conditions": [
+                cond("Available", "True", if removed { "Removed" } else { "Ready" }, available_message),
+                cond("Progressing", "False", if removed { "Removed" } else { "Ready" }, if removed { "Progressing: All registry resources are removed" } else { "Progressing: The registry is ready" }),
+                cond("Degraded", "False", if removed { "Removed" } else { "AsExpected" }, if removed { "Degraded: The registry is removed" } else { "" }),
+            ],
+            "versions": [{"name": "operator", "version": RELEASE_VERSION}],
+            "relatedObjects": [
+                {"group": "imageregistry.operator.openshift.io", "resource": "configs", "name": "cluster"},
+                {"group": "imageregistry.operator.openshift.io", "resource": "imagepruners", "name": "cluster"},
+                {"group": "rbac.authorization.k8s.io", "resource": "clusterroles", "name": "system:registry"},
+                {"group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings", "name": "registry-registry-role"},
+                {"group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings", "name": "openshift-image-registry-pruner"},
+                {"group": "", "resource": "namespaces", "name": REGISTRY_NAMESPACE},
+            ],
+        });
+        self.seed(co)?;
+        if !removed {
+            let mut image = self.object("config.openshift.io/v1", "Image", "", "cluster").expect("seeded with the cluster");
+            image["status"] = json!({"internalRegistryHostname": "image-registry.openshift-image-registry.svc:5000"});
+            self.seed(image)?;
+        }
+        Ok(())
+    }
+
+    fn seed_running_registry(&self, spec: &Value, replicas: i64, pvc: bool) -> Result<()> {
+        let labels = json!({"docker-registry": "default"});
+        self.seed(json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "registry", "namespace": REGISTRY_NAMESPACE},
+        }))?;
+        self.seed(json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "image-registry", "namespace": REGISTRY_NAMESPACE, "labels": labels,
+                "annotations": {"service.alpha.openshift.io/serving-cert-secret-name": "image-registry-tls"}},
+            "spec": {"type": "ClusterIP", "clusterIP": "172.30.127.56", "selector": labels,
+                "ports": [{"name": "5000-tcp", "port": 5000, "protocol": "TCP", "targetPort": 5000}]},
+        }))?;
+        let mut volumes = vec![json!({"name": "registry-tls", "projected": {"sources": [{"secret": {"name": "image-registry-tls"}}]}})];
+        let mut mounts = vec![json!({"name": "registry-tls", "mountPath": "/etc/secrets"})];
+        if pvc {
+            volumes.push(json!({"name": "registry-storage", "persistentVolumeClaim": {"claimName": "image-registry-storage"}}));
+            mounts.push(json!({"name": "registry-storage", "mountPath": "/registry"}));
+            self.seed(json!({
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "image-registry-storage", "namespace": REGISTRY_NAMESPACE, "annotations": {"imageregistry.openshift.io": "true"}},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Gi"}}, "storageClassName": "standard-csi"},
+                "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "100Gi"}},
+            }))?;
+        }
+        let strategy = if pvc {
+            json!({"type": "Recreate"})
+        } else {
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}})
+        };
+        self.seed(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "image-registry", "namespace": REGISTRY_NAMESPACE, "labels": labels,
+                "annotations": {"release.openshift.io/version": RELEASE_VERSION}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "strategy": strategy,
+                "progressDeadlineSeconds": 120,
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"openshift.io/required-scc": "restricted-v2"}},
+                    "spec": {
+                        "serviceAccountName": "registry",
+                        "priorityClassName": "system-cluster-critical",
+                        "containers": [{
+                            "name": "registry",
+                            "image": "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000",
+                            "ports": [{"containerPort": 5000, "protocol": "TCP"}],
+                            "env": [
+                                {"name": "REGISTRY_HTTP_ADDR", "value": ":5000"},
+                                {"name": "REGISTRY_HTTP_SECRET", "value": spec["httpSecret"]},
+                                {"name": "REGISTRY_LOG_LEVEL", "value": "info"},
+                            ],
+                            "volumeMounts": mounts,
+                        }],
+                        "volumes": volumes,
+                    },
+                },
+            },
+            "status": {
+                "observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+                "conditions": [
+                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.", "lastTransitionTime": INSTALLED_AT, "lastUpdateTime": INSTALLED_AT},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": "ReplicaSet \"image-registry-5d8f7c9b4\" has successfully progressed.", "lastTransitionTime": INSTALLED_AT, "lastUpdateTime": INSTALLED_AT},
+                ],
+            },
+        }))?;
+        Ok(())
+    }
+}
+
+fn pruner_cronjob() -> Value {
+    json!({
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "image-pruner", "namespace": REGISTRY_NAMESPACE},
+        "spec": {
+            "schedule": "0 0 * * *", "suspend": false, "concurrencyPolicy": "Forbid", "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"metadata": {"labels": {"created-by": "image-pruner"}}, "spec": {"backoffLimit": 0, "template": {
+                "metadata": {"labels": {"app": "image-pruner"}},
+                "spec": {"restartPolicy": "Never", "serviceAccountName": "pruner", "containers": [{
+                    "name": "image-pruner", "image": "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:c1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000",
+                    "command": ["oc"], "args": ["adm", "prune", "images", "--confirm=true", "--keep-tag-revisions=3", "--keep-younger-than=60m", "--ignore-invalid-refs=true", "--loglevel=1",
+                        "--prune-registry=true", "--registry-url=https://image-registry.openshift-image-registry.svc:5000"]}]}}}},
+        },
+        "status": {"lastScheduleTime": "2026-11-23T00:00:00Z", "lastSuccessfulTime": PRUNED_AT},
+    })
+}
+
+fn pruner_job() -> Value {
+    json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "image-pruner-29398560", "namespace": REGISTRY_NAMESPACE, "labels": {"created-by": "image-pruner"}},
+        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"app": "image-pruner"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "image-pruner", "image": "cli"}]}}},
+        "status": {"succeeded": 1, "startTime": "2026-11-23T00:00:02Z", "completionTime": PRUNED_AT,
+            "conditions": [{"type": "Complete", "status": "True", "lastProbeTime": PRUNED_AT, "lastTransitionTime": PRUNED_AT}]},
+    })
+}
