@@ -25,10 +25,30 @@ fn storage_for(platform: Platform) -> (Value, i64, Vec<Value>) {
             2,
             vec![
                 exists("S3 Bucket Exists", "S3 bucket exists"),
-                cond("StorageEncrypted", "True", "Encryption Successful", "Default AES256 encryption was successfully enabled on the S3 bucket"),
-                cond("StorageTagged", "True", "Tagging Successful", "UserTags were successfully applied to the S3 bucket"),
-                cond("StoragePublicAccessBlocked", "True", "Public Access Block Successful", "Public access to the S3 bucket and its contents have been successfully blocked."),
-                cond("StorageIncompleteUploadCleanupEnabled", "True", "Enable Cleanup Successful", "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled"),
+                cond(
+                    "StorageEncrypted",
+                    "True",
+                    "Encryption Successful",
+                    "Default AES256 encryption was successfully enabled on the S3 bucket",
+                ),
+                cond(
+                    "StorageTagged",
+                    "True",
+                    "Tagging Successful",
+                    "UserTags were successfully applied to the S3 bucket",
+                ),
+                cond(
+                    "StoragePublicAccessBlocked",
+                    "True",
+                    "Public Access Block Successful",
+                    "Public access to the S3 bucket and its contents have been successfully blocked.",
+                ),
+                cond(
+                    "StorageIncompleteUploadCleanupEnabled",
+                    "True",
+                    "Enable Cleanup Successful",
+                    "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled",
+                ),
             ],
         ),
         Platform::Gcp => (
@@ -63,7 +83,14 @@ fn storage_for(platform: Platform) -> (Value, i64, Vec<Value>) {
             2,
             vec![exists("Bucket Exists", "IBM COS bucket exists")],
         ),
-        Platform::Libvirt => (json!({"managementState": "Managed", "emptyDir": {}}), 1, vec![exists("Creation Successful", "EmptyDir storage successfully created")]),
+        Platform::Libvirt => (
+            json!({"managementState": "Managed", "emptyDir": {}}),
+            1,
+            vec![exists(
+                "Creation Successful",
+                "EmptyDir storage successfully created",
+            )],
+        ),
         Platform::BareMetal | Platform::VSphere | Platform::None => (json!({}), 1, Vec::new()),
     }
 }
@@ -79,7 +106,12 @@ impl ApiServer {
         let mut conditions = if removed {
             vec![
                 cond("Available", "True", "Removed", "The registry is removed"),
-                cond("Progressing", "False", "Removed", "All registry resources are removed"),
+                cond(
+                    "Progressing",
+                    "False",
+                    "Removed",
+                    "All registry resources are removed",
+                ),
                 cond("Degraded", "False", "Removed", "The registry is removed"),
                 cond("Removed", "True", "Removed", "The registry is removed"),
             ]
@@ -92,9 +124,24 @@ impl ApiServer {
             ]
         };
         conditions.extend(storage_conditions);
-        conditions.push(cond("ImageConfigControllerDegraded", "False", "AsExpected", ""));
-        conditions.push(cond("ImageRegistryCertificatesControllerDegraded", "False", "AsExpected", ""));
-        conditions.push(cond("NodeCADaemonControllerDegraded", "False", "AsExpected", ""));
+        conditions.push(cond(
+            "ImageConfigControllerDegraded",
+            "False",
+            "AsExpected",
+            "",
+        ));
+        conditions.push(cond(
+            "ImageRegistryCertificatesControllerDegraded",
+            "False",
+            "AsExpected",
+            "",
+        ));
+        conditions.push(cond(
+            "NodeCADaemonControllerDegraded",
+            "False",
+            "AsExpected",
+            "",
+        ));
         let storage_managed = storage.get("managementState") == Some(&json!("Managed"));
         let mut spec = json!({
             "managementState": if removed { "Removed" } else { "Managed" },
@@ -107,9 +154,13 @@ impl ApiServer {
             "unsupportedConfigOverrides": null,
         });
         if !removed {
-            spec["httpSecret"] = json!("5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef0005f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000");
+            spec["httpSecret"] = json!(
+                "5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef0005f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000"
+            );
         }
-        spec.as_object_mut().expect("object").retain(|_, v| !v.is_null());
+        spec.as_object_mut()
+            .expect("object")
+            .retain(|_, v| !v.is_null());
         self.seed(json!({
             "apiVersion": "imageregistry.operator.openshift.io/v1",
             "kind": "Config",
@@ -140,7 +191,14 @@ impl ApiServer {
         if !removed {
             self.seed_running_registry(&spec, replicas, pvc)?;
         }
-        let mut co = self.object("config.openshift.io/v1", "ClusterOperator", "", "image-registry").expect("seeded with the cluster");
+        let mut co = self
+            .object(
+                "config.openshift.io/v1",
+                "ClusterOperator",
+                "",
+                "image-registry",
+            )
+            .expect("seeded with the cluster");
         let available_message = if removed {
             "Available: The registry is removed\nNodeCADaemonAvailable: The daemon set node-ca has available replicas\nImagePrunerAvailable: Pruner CronJob has been created"
         } else {
@@ -164,7 +222,9 @@ impl ApiServer {
         });
         self.seed(co)?;
         if !removed {
-            let mut image = self.object("config.openshift.io/v1", "Image", "", "cluster").expect("seeded with the cluster");
+            let mut image = self
+                .object("config.openshift.io/v1", "Image", "", "cluster")
+                .expect("seeded with the cluster");
             image["status"] = json!({"internalRegistryHostname": "image-registry.openshift-image-registry.svc:5000"});
             self.seed(image)?;
         }
@@ -184,7 +244,9 @@ impl ApiServer {
             "spec": {"type": "ClusterIP", "clusterIP": "172.30.127.56", "selector": labels,
                 "ports": [{"name": "5000-tcp", "port": 5000, "protocol": "TCP", "targetPort": 5000}]},
         }))?;
-        let mut volumes = vec![json!({"name": "registry-tls", "projected": {"sources": [{"secret": {"name": "image-registry-tls"}}]}})];
+        let mut volumes = vec![
+            json!({"name": "registry-tls", "projected": {"sources": [{"secret": {"name": "image-registry-tls"}}]}}),
+        ];
         let mut mounts = vec![json!({"name": "registry-tls", "mountPath": "/etc/secrets"})];
         if pvc {
             volumes.push(json!({"name": "registry-storage", "persistentVolumeClaim": {"claimName": "image-registry-storage"}}));

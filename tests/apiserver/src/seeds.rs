@@ -494,10 +494,22 @@ mod tests {
         for p in Platform::ALL {
             let server = ApiServer::new(Settings::default());
             server.seed_openshift(p).unwrap();
-            server.seed_installed_registry(p).unwrap_or_else(|e| panic!("{p}: {e:#}"));
-            let config = server.object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster").unwrap();
+            server
+                .seed_installed_registry(p)
+                .unwrap_or_else(|e| panic!("{p}: {e:#}"));
+            let config = server
+                .object(
+                    "imageregistry.operator.openshift.io/v1",
+                    "Config",
+                    "",
+                    "cluster",
+                )
+                .unwrap();
             let removed = matches!(p, Platform::BareMetal | Platform::VSphere | Platform::None);
-            assert_eq!(config.pointer("/spec/managementState").unwrap(), if removed { "Removed" } else { "Managed" });
+            assert_eq!(
+                config.pointer("/spec/managementState").unwrap(),
+                if removed { "Removed" } else { "Managed" }
+            );
         }
     }
 
