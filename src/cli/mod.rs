@@ -28,12 +28,18 @@ pub fn display_name(argv0: Option<&OsString>) -> String {
     }
 }
 
-/// Parses the arguments; prints help, version or usage errors and exits as clap does.
+/// Parses the arguments. Help and version print and exit 0; usage errors print and exit 1, as
+/// kubectl's do (2 is reserved for `status` reporting a degraded registry).
 pub fn parse(args: Vec<OsString>) -> Cli {
     let name = display_name(args.first());
     let command = Cli::command().bin_name(name.clone()).name(name);
-    let matches = command.get_matches_from(args);
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    parsed.unwrap_or_else(|e| {
+        let _ = e.print();
+        std::process::exit(if e.use_stderr() { 1 } else { 0 });
+    })
 }
 
 /// The whole program: parse, run, report. Both binaries call this.
@@ -53,7 +59,10 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("{}", render_error(&err));
-            ExitCode::from(1)
+            let code = err
+                .downcast_ref::<crate::commands::Failure>()
+                .map_or(1, |f| f.code);
+            ExitCode::from(code)
         }
     }
 }

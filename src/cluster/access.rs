@@ -6,7 +6,8 @@
 use anyhow::{Context, Result, anyhow, bail};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use secrecy::SecretString;
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// kubectl's connection flags. Empty strings count as unset, as they do for kubectl.
@@ -38,30 +39,70 @@ fn set(s: &Option<String>) -> Option<String> {
 
 pub const USER_AGENT: &str = concat!("oc-registry/", env!("CARGO_PKG_VERSION"));
 
+/// Where kubeconfig files are looked for: the `KUBECONFIG` list and the home directory.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    pub kubeconfig: Option<OsString>,
+    pub home: Option<PathBuf>,
+}
+
+impl Environment {
+    pub fn current() -> Self {
+        Environment {
+            kubeconfig: std::env::var_os("KUBECONFIG"),
+            home: std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+
+    /// The files of the `KUBECONFIG` list that exist, in order (kubectl skips missing ones).
+    fn kubeconfig_list(&self) -> Vec<PathBuf> {
+        self.kubeconfig
+            .as_ref()
+            .map(|v| {
+                std::env::split_paths(v)
+                    .filter(|p| !p.as_os_str().is_empty() && p.exists())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn read(path: &Path) -> Result<Kubeconfig> {
+    Kubeconfig::read_from(path).with_context(|| format!("reading kubeconfig {}", path.display()))
+}
+
 impl AccessOptions {
-    /// The kubeconfig kubectl would read, if any.
-    fn load_kubeconfig(&self) -> Result<Option<Kubeconfig>> {
+    /// The kubeconfig kubectl would read, if any: `--kubeconfig` alone, else the `KUBECONFIG`
+    /// files merged (the first to define a name wins), else `~/.kube/config`.
+    fn load_kubeconfig(&self, env: &Environment) -> Result<Option<Kubeconfig>> {
         if let Some(path) = &self.kubeconfig {
-            let kc = Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-            return Ok(Some(kc));
+            return read(path).map(Some);
         }
-        if let Some(kc) = Kubeconfig::from_env().context("reading the files in KUBECONFIG")? {
-            return Ok(Some(kc));
-        }
-        let default = home_kubeconfig();
-        match default {
-            Some(path) if path.exists() => {
-                Ok(Some(Kubeconfig::read_from(&path).with_context(|| {
-                    format!("reading kubeconfig {}", path.display())
-                })?))
+        let list = env.kubeconfig_list();
+        if !list.is_empty() {
+            let mut merged = Kubeconfig::default();
+            for path in &list {
+                merged = merged
+                    .merge(read(path)?)
+                    .with_context(|| format!("merging kubeconfig {}", path.display()))?;
             }
+            return Ok(Some(merged));
+        }
+        match env.home.as_ref().map(|h| h.join(".kube").join("config")) {
+            Some(path) if path.exists() => read(&path).map(Some),
             _ => Ok(None),
         }
     }
 
+    /// Resolves against the process environment.
     pub async fn resolve(&self) -> Result<Access> {
-        let mut access = match self.load_kubeconfig()? {
+        self.resolve_in(&Environment::current()).await
+    }
+
+    pub async fn resolve_in(&self, env: &Environment) -> Result<Access> {
+        let mut access = match self.load_kubeconfig(env)? {
             Some(kc) => self.with_kubeconfig(kc).await?,
             None => self.without_kubeconfig()?,
         };
@@ -191,12 +232,6 @@ impl AccessOptions {
         config.default_retry = false;
         Ok(())
     }
-}
-
-fn home_kubeconfig() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|h| PathBuf::from(h).join(".kube").join("config"))
 }
 
 /// Parses kubectl's `--request-timeout`: `0` (none), a bare number of seconds, or a duration with a

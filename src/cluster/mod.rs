@@ -4,5 +4,5 @@
 mod access;
 mod errors;
 
-pub use access::{Access, AccessOptions, parse_request_timeout};
+pub use access::{Access, AccessOptions, Environment, USER_AGENT, parse_request_timeout};
 pub use errors::{describe_kube_error, is_not_found};

@@ -568,7 +568,7 @@ mod tests {
     use crate::catalog::Catalog;
 
     fn setup() -> (Catalog, std::sync::Arc<crate::catalog::ResourceKind>) {
-        let c = Catalog::standard().unwrap();
+        let c = Catalog::standard(true).unwrap();
         let k = c.find("", "v1", "configmaps").unwrap();
         (c, k)
     }

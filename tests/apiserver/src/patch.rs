@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn strategic_merge_merges_containers_by_name() {
-        let catalog = Catalog::standard().unwrap();
+        let catalog = Catalog::standard(true).unwrap();
         let kind = catalog.find("apps", "v1", "deployments").unwrap();
         let lists = ListSemantics::new(&catalog, &kind);
         let schema = catalog.schema_of(&kind);
@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn strategic_merge_null_deletes_and_lists_without_key_replace() {
-        let catalog = Catalog::standard().unwrap();
+        let catalog = Catalog::standard(true).unwrap();
         let kind = catalog.find("", "v1", "configmaps").unwrap();
         let lists = ListSemantics::new(&catalog, &kind);
         let mut target = json!({"data":{"a":"1","b":"2"},"metadata":{"finalizers":["x"]}});

@@ -230,8 +230,14 @@ fn b64(s: &str) -> String {
 }
 
 impl ApiServer {
-    /// Stores an object as it is (status included), after checking it against its kind's schema.
-    pub fn seed(&self, mut object: Value) -> Result<Value> {
+    /// Checks an object as the server would check a create with `fieldValidation=Strict`: known
+    /// kind, no unknown fields, valid against the kind's schema.
+    pub fn check(&self, object: &Value) -> Result<()> {
+        let mut copy = object.clone();
+        self.checked(&mut copy).map(|_| ())
+    }
+
+    fn checked(&self, object: &mut Value) -> Result<std::sync::Arc<crate::catalog::ResourceKind>> {
         let api_version = object
             .get("apiVersion")
             .and_then(Value::as_str)
@@ -255,16 +261,22 @@ impl ApiServer {
             &mut unknown,
         );
         if !unknown.is_empty() {
-            bail!("seeded {kind_name} has unknown fields: {unknown:?}");
+            bail!("{kind_name} has unknown fields: {unknown:?}");
         }
         admission::admit(
             catalog,
             &kind,
             None,
-            &mut object,
+            object,
             admission::FieldValidation::Strict,
         )
-        .map_err(|e| anyhow!("seeded {kind_name} is invalid: {}", e.message))?;
+        .map_err(|e| anyhow!("{kind_name} is invalid: {}", e.message))?;
+        Ok(kind)
+    }
+
+    /// Stores an object as it is (status included), after checking it like [`ApiServer::check`].
+    pub fn seed(&self, mut object: Value) -> Result<Value> {
+        let kind = self.checked(&mut object)?;
         let meta = object
             .get_mut("metadata")
             .and_then(Value::as_object_mut)

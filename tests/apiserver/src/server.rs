@@ -34,6 +34,8 @@ pub struct Settings {
     pub server_address: String,
     /// Interval of watch bookmarks.
     pub bookmark_interval: std::time::Duration,
+    /// Serve the OpenShift APIs; without them the server is a plain Kubernetes cluster.
+    pub openshift_apis: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +46,7 @@ impl Default for Settings {
             token: None,
             server_address: "127.0.0.1:6443".into(),
             bookmark_interval: std::time::Duration::from_secs(1),
+            openshift_apis: true,
         }
     }
 }
@@ -95,7 +98,7 @@ pub struct ApiServer {
 impl ApiServer {
     /// An empty server (only the `default` namespace exists) with the given settings.
     pub fn new(settings: Settings) -> Self {
-        let catalog = Catalog::standard().expect("the vendored CRDs parse");
+        let catalog = Catalog::standard(settings.openshift_apis).expect("the vendored CRDs parse");
         let shared = Arc::new(Shared {
             catalog,
             store: Mutex::new(Store::default()),
