@@ -11,8 +11,6 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use test_apiserver::{ApiServer, Platform, Settings};
 
-}
-
 fn check<T: serde::Serialize>(server: &ApiServer, object: &T) {
     let value = serde_json::to_value(object).unwrap();
     server
