@@ -142,7 +142,7 @@ pub fn prune_only(
 pub fn admit(
     catalog: &Catalog,
     kind: &ResourceKind,
-    _old: Option<&Value>,
+    old: Option<&Value>,
     obj: &mut Value,
     validation: FieldValidation,
 ) -> ApiResult<Vec<String>> {
@@ -153,7 +153,7 @@ pub fn admit(
     validate_name(kind, obj, &mut errors);
     catalog
         .schemas
-        .validate(schema, obj, &FieldPath::root(), &mut errors);
+        .validate(schema, obj, old, &FieldPath::root(), &mut errors);
     if !errors.is_empty() {
         let name = obj
             .pointer("/metadata/name")

@@ -11,6 +11,7 @@
 mod admission;
 mod apply;
 mod catalog;
+mod cel;
 mod discovery;
 mod faults;
 mod field;

@@ -2,6 +2,7 @@
 //! what kube-apiserver does for CustomResourceDefinitions (and, with the built-in kinds' schemas, for
 //! the built-in kinds).
 
+use crate::cel::{Outcome, RuleCache};
 use crate::field::{FieldError, FieldPath};
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -13,6 +14,7 @@ use std::sync::Mutex;
 pub struct SchemaSet {
     components: BTreeMap<String, Value>,
     patterns: Mutex<HashMap<String, Option<Regex>>>,
+    rules: RuleCache,
 }
 
 const REF_PREFIX: &str = "#/components/schemas/";
@@ -198,11 +200,13 @@ impl SchemaSet {
 
     // ---------------------------------------------------------------- validation
 
-    /// Validates `value` against `schema`, appending every violation found.
+    /// Validates `value` against `schema`, appending every violation found. `old` is the value at
+    /// the same place before an update, for transition rules (`oldSelf`).
     pub fn validate(
         &self,
         schema: &Value,
         value: &Value,
+        old: Option<&Value>,
         path: &FieldPath,
         errors: &mut Vec<FieldError>,
     ) {
@@ -263,10 +267,11 @@ impl SchemaSet {
         match value {
             Value::String(s) => self.validate_string(schema, s, value, path, errors),
             Value::Number(_) => validate_number(schema, value, path, errors),
-            Value::Array(items) => self.validate_array(schema, items, value, path, errors),
-            Value::Object(map) => self.validate_object(schema, map, path, errors),
+            Value::Array(items) => self.validate_array(schema, items, old, path, errors),
+            Value::Object(map) => self.validate_object(schema, map, old, path, errors),
             _ => {}
         }
+        self.validate_rules(schema, value, old, path, errors);
 
         for sub in schema
             .get("allOf")
@@ -274,12 +279,12 @@ impl SchemaSet {
             .into_iter()
             .flatten()
         {
-            self.validate(sub, value, path, errors);
+            self.validate(sub, value, old, path, errors);
         }
         if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
             let ok = any.iter().any(|s| {
                 let mut e = Vec::new();
-                self.validate(s, value, path, &mut e);
+                self.validate(s, value, old, path, &mut e);
                 e.is_empty()
             });
             if !ok && !any.is_empty() {
@@ -298,7 +303,7 @@ impl SchemaSet {
                 .iter()
                 .filter(|s| {
                     let mut e = Vec::new();
-                    self.validate(s, value, path, &mut e);
+                    self.validate(s, value, old, path, &mut e);
                     e.is_empty()
                 })
                 .count();
@@ -315,7 +320,7 @@ impl SchemaSet {
         }
         if let Some(not) = schema.get("not") {
             let mut e = Vec::new();
-            self.validate(not, value, path, &mut e);
+            self.validate(not, value, old, path, &mut e);
             if e.is_empty() {
                 errors.push(FieldError::invalid(
                     path,
@@ -386,7 +391,7 @@ impl SchemaSet {
         &self,
         schema: &Value,
         items: &[Value],
-        value: &Value,
+        old: Option<&Value>,
         path: &FieldPath,
         errors: &mut Vec<FieldError>,
     ) {
@@ -440,10 +445,67 @@ impl SchemaSet {
                 }
             }
         }
-        let _ = value;
+        // Only items of keyed lists correlate with a previous item, as for the apiserver.
+        let map_keys: Vec<&str> = match list_type {
+            Some("map") => schema
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .map(|k| k.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let old_items = old.and_then(Value::as_array);
         if let Some(item_schema) = schema.get("items") {
             for (i, item) in items.iter().enumerate() {
-                self.validate(item_schema, item, &path.index(i), errors);
+                let old_item = old_items.filter(|_| !map_keys.is_empty()).and_then(|olds| {
+                    olds.iter()
+                        .find(|o| map_keys.iter().all(|k| o.get(k) == item.get(k)))
+                });
+                self.validate(item_schema, item, old_item, &path.index(i), errors);
+            }
+        }
+    }
+
+    /// `x-kubernetes-validations`: CEL rules; transition rules only when there is an old value.
+    fn validate_rules(
+        &self,
+        schema: &Value,
+        value: &Value,
+        old: Option<&Value>,
+        path: &FieldPath,
+        errors: &mut Vec<FieldError>,
+    ) {
+        let Some(rules) = schema
+            .get("x-kubernetes-validations")
+            .and_then(Value::as_array)
+        else {
+            return;
+        };
+        for r in rules {
+            let Some(rule) = r.get("rule").and_then(Value::as_str) else {
+                continue;
+            };
+            if RuleCache::is_transition(rule) && old.is_none() {
+                continue;
+            }
+            let shown = Value::String(json_type(value).to_string());
+            match self.rules.evaluate(rule, value, old) {
+                Outcome::Passed => {}
+                Outcome::Failed => {
+                    let message = r
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("failed rule: {rule}"));
+                    errors.push(FieldError::invalid(path, &shown, message));
+                }
+                Outcome::Error(e) => {
+                    errors.push(FieldError::invalid(
+                        path,
+                        &shown,
+                        format!("{e} evaluating rule: {rule}"),
+                    ));
+                }
             }
         }
     }
@@ -452,6 +514,7 @@ impl SchemaSet {
         &self,
         schema: &Value,
         map: &Map<String, Value>,
+        old: Option<&Value>,
         path: &FieldPath,
         errors: &mut Vec<FieldError>,
     ) {
@@ -488,9 +551,9 @@ impl SchemaSet {
         let props = schema.get("properties").and_then(Value::as_object);
         for (k, v) in map {
             if let Some(ps) = props.and_then(|p| p.get(k)) {
-                self.validate(ps, v, &path.child(k), errors);
+                self.validate(ps, v, old.and_then(|o| o.get(k)), &path.child(k), errors);
             } else if let Some(add @ Value::Object(_)) = schema.get("additionalProperties") {
-                self.validate(add, v, &path.key(k), errors);
+                self.validate(add, v, old.and_then(|o| o.get(k)), &path.key(k), errors);
             }
         }
     }
@@ -625,7 +688,7 @@ mod tests {
     fn check(schema: Value, value: Value) -> Vec<String> {
         let set = SchemaSet::default();
         let mut errors = Vec::new();
-        set.validate(&schema, &value, &FieldPath::root(), &mut errors);
+        set.validate(&schema, &value, None, &FieldPath::root(), &mut errors);
         errors.iter().map(ToString::to_string).collect()
     }
 

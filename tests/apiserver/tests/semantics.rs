@@ -649,3 +649,52 @@ async fn objects_in_missing_namespaces_and_names_are_refused_like_the_apiserver(
         (404, "NotFound", "configmaps \"absent\" not found")
     );
 }
+
+#[tokio::test]
+async fn cel_validation_rules_of_the_crds_are_enforced_including_transition_rules() {
+    let s = server();
+    let api = configs(&s);
+    let mut azure = config("cluster");
+    azure.data["spec"]["storage"] =
+        json!({"azure": {"networkAccess": {"type": "External", "internal": {"vnetName": "v"}}}});
+    let status = api_error(
+        api.create(&PostParams::default(), &azure)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status.code, 422);
+    assert!(
+        status.message.contains(
+            "spec.storage.azure.networkAccess: Invalid value: \"object\": internal is forbidden when type is not Internal"
+        ),
+        "{}",
+        status.message
+    );
+    api.create(&PostParams::default(), &config("cluster"))
+        .await
+        .unwrap();
+    let status_of = |rev: i64| json!({"status": {"latestAvailableRevision": rev, "storage": {}, "storageManaged": false}});
+    api.patch_status(
+        "cluster",
+        &PatchParams::default(),
+        &Patch::Merge(status_of(3)),
+    )
+    .await
+    .unwrap();
+    let status = api_error(
+        api.patch_status(
+            "cluster",
+            &PatchParams::default(),
+            &Patch::Merge(status_of(2)),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(
+        status.message.contains(
+            "status.latestAvailableRevision: Invalid value: \"integer\": must only increase"
+        ),
+        "{}",
+        status.message
+    );
+}
