@@ -8,4 +8,5 @@ pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod policy;
 pub mod state;

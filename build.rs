@@ -1,0 +1,65 @@
+//! Builds the built-in policy modules in `policies/` for wasm32-unknown-unknown and leaves them in
+//! OUT_DIR for `include_bytes!`, so the binary carries its policies and needs no files at run time.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const BUILTINS: &[&str] = &["builtin-storage", "builtin-pruner"];
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let policies = manifest_dir.join("policies");
+    for path in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "sdk",
+        "builtin-storage",
+        "builtin-pruner",
+    ] {
+        println!("cargo:rerun-if-changed={}", policies.join(path).display());
+    }
+    // A target directory of its own: the outer build holds the lock on the main one.
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir.join("target"))
+        .join("policies");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--locked")
+        .args(["--target", "wasm32-unknown-unknown"])
+        .arg("--manifest-path")
+        .arg(policies.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for b in BUILTINS {
+        cmd.args(["-p", b]);
+    }
+    // The outer build's flags (coverage, sanitizers, target features) are not for wasm.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("running cargo for the policy modules");
+    if !status.success() {
+        panic!(
+            "building the built-in policy modules failed; if the wasm32-unknown-unknown target is missing, run scripts/setup (rustup target add wasm32-unknown-unknown)"
+        );
+    }
+    for b in BUILTINS {
+        let file = format!("{}.wasm", b.replace('-', "_"));
+        let built = target_dir
+            .join("wasm32-unknown-unknown/release")
+            .join(&file);
+        std::fs::copy(&built, out_dir.join(&file))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+    }
+}

@@ -1,0 +1,238 @@
+//! The policy host: one wasmtime engine, a module compiled once, and a fresh store and instance for
+//! every decision, under fuel, memory, stack and table limits, with no imports at all. Every value
+//! the guest hands back (pointers, lengths, JSON) is treated as hostile.
+
+use super::cache::CompileCache;
+use super::error::{Cause, PolicyError};
+use super::limits::Limits;
+use super::module::{Inspection, inspect};
+use oc_registry_policy_sdk::{ABI_VERSION, Request, Response};
+use serde_json::Value;
+use std::sync::Arc;
+use wasmtime::{
+    Config, Engine, InstancePre, Linker, Module, OptLevel, Store, StoreLimits, StoreLimitsBuilder,
+    Trap,
+};
+
+/// A module admitted, compiled and ready to instantiate.
+pub struct LoadedModule {
+    pub inspection: Inspection,
+    pre: InstancePre<StoreLimits>,
+}
+
+impl LoadedModule {
+    pub fn name(&self) -> &str {
+        &self.inspection.metadata.name
+    }
+
+    pub fn serves(&self, hook: &str) -> bool {
+        self.inspection.metadata.hooks.iter().any(|h| h == hook)
+    }
+}
+
+/// One decision's answer and what it cost.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub response: Response,
+    pub fuel_used: u64,
+}
+
+#[derive(Clone)]
+pub struct Host {
+    engine: Engine,
+    limits: Limits,
+    cache: Option<Arc<CompileCache>>,
+}
+
+impl Host {
+    pub fn new(limits: Limits, cache: Option<CompileCache>) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .max_wasm_stack(limits.stack_bytes)
+            .parallel_compilation(true)
+            .cranelift_opt_level(OptLevel::Speed)
+            // Bit-identical results on every architecture.
+            .cranelift_nan_canonicalization(true);
+        let engine =
+            Engine::new(&config).map_err(|e| anyhow::anyhow!("starting the policy engine: {e}"))?;
+        Ok(Host {
+            engine,
+            limits,
+            cache: cache.map(Arc::new),
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Admits, compiles (or loads from the private cache) and prepares a module.
+    pub fn load(&self, label: &str, bytes: &[u8]) -> Result<LoadedModule, PolicyError> {
+        let inspection = inspect(label, bytes, &self.limits)?;
+        let name = inspection.metadata.name.clone();
+        let fail = |cause| PolicyError::loading(&name, cause);
+        let module = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, bytes, &inspection.sha256),
+            None => Module::from_binary(&self.engine, bytes).map_err(|e| e.to_string()),
+        }
+        .map_err(|e| fail(Cause::Invalid(e)))?;
+        let linker: Linker<StoreLimits> = Linker::new(&self.engine);
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| fail(Cause::Invalid(format!("{e:#}"))))?;
+        Ok(LoadedModule { inspection, pre })
+    }
+
+    fn store(&self) -> Store<StoreLimits> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .table_elements(self.limits.table_elements)
+            .instances(1)
+            .memories(1)
+            .tables(2)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(&self.engine, limits);
+        store.limiter(|l| l);
+        store.set_fuel(self.limits.fuel).expect("fuel is enabled");
+        store
+    }
+
+    /// Runs one decision in a fresh instance.
+    pub fn evaluate(
+        &self,
+        module: &LoadedModule,
+        hook: &str,
+        input: &Value,
+    ) -> Result<Evaluation, PolicyError> {
+        let fail = |cause| PolicyError {
+            module: module.name().to_string(),
+            hook: hook.to_string(),
+            cause,
+        };
+        if !module.serves(hook) {
+            return Err(fail(Cause::HookNotServed));
+        }
+        let request = serde_json::to_vec(&Request {
+            hook: hook.to_string(),
+            input: input.clone(),
+        })
+        .map_err(|e| fail(Cause::BadOutput(e.to_string())))?;
+        if request.len() > self.limits.input_bytes {
+            return Err(fail(Cause::InputTooLarge {
+                size: request.len(),
+                limit: self.limits.input_bytes,
+            }));
+        }
+        let mut store = self.store();
+        let classify = |e: wasmtime::Error| fail(self.classify(&e));
+        let instance = module.pre.instantiate(&mut store).map_err(classify)?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| fail(Cause::MissingExport("memory".into())))?;
+        let typed =
+            |what: &str, e: wasmtime::Error| fail(Cause::WrongExportType(format!("{what}: {e}")));
+        let abi = instance
+            .get_typed_func::<(), i32>(&mut store, "pol_abi_version")
+            .map_err(|e| typed("pol_abi_version must be () -> i32", e))?;
+        let alloc = instance
+            .get_typed_func::<i32, i32>(&mut store, "pol_alloc")
+            .map_err(|e| typed("pol_alloc must be (i32) -> i32", e))?;
+        let free = instance
+            .get_typed_func::<(i32, i32), ()>(&mut store, "pol_free")
+            .map_err(|e| typed("pol_free must be (i32, i32) -> ()", e))?;
+        let evaluate = instance
+            .get_typed_func::<(i32, i32), i64>(&mut store, "pol_evaluate")
+            .map_err(|e| typed("pol_evaluate must be (i32, i32) -> i64", e))?;
+
+        let version = abi.call(&mut store, ()).map_err(classify)?;
+        if version != ABI_VERSION {
+            return Err(fail(Cause::AbiVersion {
+                found: version.into(),
+                supported: ABI_VERSION,
+            }));
+        }
+        let len = i32::try_from(request.len()).expect("input is capped far below i32::MAX");
+        let in_ptr = alloc.call(&mut store, len).map_err(classify)?;
+        if in_ptr == 0 {
+            return Err(fail(Cause::BadPointer(format!(
+                "pol_alloc({len}) returned 0"
+            ))));
+        }
+        memory
+            .write(&mut store, in_ptr as u32 as usize, &request)
+            .map_err(|_| {
+                fail(Cause::BadPointer(format!(
+                    "pol_alloc returned {in_ptr:#x}, outside memory"
+                )))
+            })?;
+        let packed = evaluate.call(&mut store, (in_ptr, len)).map_err(classify)?;
+        let (out_ptr, out_len) = ((packed as u64 >> 32) as u32, packed as u64 as u32);
+        if out_len as usize > self.limits.output_bytes {
+            return Err(fail(Cause::OutputTooLarge {
+                size: out_len.into(),
+                limit: self.limits.output_bytes,
+            }));
+        }
+        let mut output = vec![0u8; out_len as usize];
+        memory
+            .read(&store, out_ptr as usize, &mut output)
+            .map_err(|_| {
+                fail(Cause::BadPointer(format!(
+                    "output at {out_ptr:#x} (+{out_len} bytes) lies outside memory"
+                )))
+            })?;
+        free.call(&mut store, (in_ptr, len)).map_err(classify)?;
+        free.call(&mut store, (out_ptr as i32, out_len as i32))
+            .map_err(classify)?;
+        let fuel_used = self.limits.fuel - store.get_fuel().unwrap_or(0);
+        let text = std::str::from_utf8(&output)
+            .map_err(|e| fail(Cause::BadOutput(format!("not UTF-8: {e}"))))?;
+        let response: Response =
+            serde_json::from_str(text).map_err(|e| fail(Cause::BadOutput(e.to_string())))?;
+        Ok(Evaluation {
+            response,
+            fuel_used,
+        })
+    }
+
+    fn classify(&self, err: &wasmtime::Error) -> Cause {
+        if let Some(trap) = err.downcast_ref::<Trap>() {
+            return match trap {
+                Trap::OutOfFuel => Cause::OutOfFuel {
+                    budget: self.limits.fuel,
+                },
+                Trap::StackOverflow => Cause::StackOverflow,
+                other => Cause::Trap(
+                    other
+                        .to_string()
+                        .trim_start_matches("wasm trap: ")
+                        .to_string(),
+                ),
+            };
+        }
+        let text = format!("{err:#}");
+        if text.contains("growing memory")
+            || text.contains("exceeds memory limits")
+            || text.contains("memory minimum size")
+        {
+            Cause::MemoryLimit {
+                limit: self.limits.memory_bytes,
+            }
+        } else if text.contains("growing table")
+            || text.contains("table minimum size")
+            || text.contains("table elements")
+        {
+            Cause::TableLimit {
+                limit: self.limits.table_elements,
+            }
+        } else {
+            Cause::Trap(text)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Policy modules: sandboxed WebAssembly that makes the platform storage and pruning decisions and
+//! admits or refuses configuration changes. The host is separate from the policies themselves,
+//! which live in `policies/` (built-ins and the guest SDK).
+
+pub mod builtin;
+mod cache;
+mod error;
+mod host;
+mod limits;
+mod module;
+
+pub use cache::{CACHE_DIR_ENV, CACHE_ENV, CompileCache};
+pub use error::{Cause, PolicyError};
+pub use host::{Evaluation, Host, LoadedModule};
+pub use limits::Limits;
+pub use module::{Inspection, REQUIRED_FUNCTIONS, inspect, sha256_hex};
+pub use oc_registry_policy_sdk as sdk;

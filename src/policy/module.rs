@@ -1,0 +1,137 @@
+//! Admission of a module before any compilation: size, digest, imports, exports and metadata are
+//! read with wasmparser, so a hostile module is refused before it costs compile time.
+
+use super::error::{Cause, PolicyError};
+use super::limits::Limits;
+use oc_registry_policy_sdk::{ABI_VERSION, HOOKS, METADATA_SECTION, Metadata};
+use sha2::{Digest, Sha256};
+use wasmtime::wasmparser::{ExternalKind, Parser, Payload, TypeRef};
+
+/// The exports ABI v1 requires.
+pub const REQUIRED_FUNCTIONS: &[&str] =
+    &["pol_abi_version", "pol_alloc", "pol_free", "pol_evaluate"];
+
+/// What a module is, read without compiling it.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inspection {
+    pub metadata: Metadata,
+    pub sha256: String,
+    pub size: usize,
+    pub exports: Vec<String>,
+    /// Initial pages (64 KiB each) of the declared memory.
+    pub memory_initial_pages: u64,
+    pub memory_maximum_pages: Option<u64>,
+    /// Initial element counts of the declared tables.
+    pub table_initial_elements: Vec<u64>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks a module against ABI v1 and the limits; `label` names it in errors until its metadata
+/// name is known.
+pub fn inspect(label: &str, bytes: &[u8], limits: &Limits) -> Result<Inspection, PolicyError> {
+    let fail = |cause| PolicyError::loading(label, cause);
+    if bytes.len() > limits.module_bytes {
+        return Err(fail(Cause::TooLarge {
+            size: bytes.len(),
+            limit: limits.module_bytes,
+        }));
+    }
+    let mut imports = Vec::new();
+    let mut exports: Vec<(String, ExternalKind)> = Vec::new();
+    let mut metadata: Option<&[u8]> = None;
+    let mut memory = (0u64, None);
+    let mut tables = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| fail(Cause::Invalid(e.to_string())))?;
+        match payload {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(|e| fail(Cause::Invalid(e.to_string())))?;
+                    let kind = match import.ty {
+                        TypeRef::Func(_) | TypeRef::FuncExact(_) => "function",
+                        TypeRef::Memory(_) => "memory",
+                        TypeRef::Table(_) => "table",
+                        TypeRef::Global(_) => "global",
+                        TypeRef::Tag(_) => "tag",
+                    };
+                    imports.push(format!("{kind} {}.{}", import.module, import.name));
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(|e| fail(Cause::Invalid(e.to_string())))?;
+                    exports.push((export.name.to_string(), export.kind));
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader {
+                    let m = m.map_err(|e| fail(Cause::Invalid(e.to_string())))?;
+                    memory = (m.initial, m.maximum);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for t in reader {
+                    let t = t.map_err(|e| fail(Cause::Invalid(e.to_string())))?;
+                    tables.push(t.ty.initial);
+                }
+            }
+            Payload::CustomSection(section) if section.name() == METADATA_SECTION => {
+                metadata = Some(section.data());
+            }
+            _ => {}
+        }
+    }
+    if !imports.is_empty() {
+        return Err(fail(Cause::Imports(imports)));
+    }
+    let has = |name: &str, kind: ExternalKind| exports.iter().any(|(n, k)| n == name && *k == kind);
+    if !has("memory", ExternalKind::Memory) {
+        return Err(fail(Cause::MissingExport("memory".into())));
+    }
+    for f in REQUIRED_FUNCTIONS {
+        if !has(f, ExternalKind::Func) {
+            return Err(fail(Cause::MissingExport(format!("function {f}"))));
+        }
+    }
+    let raw = metadata.ok_or_else(|| {
+        fail(Cause::Metadata(format!(
+            "no {METADATA_SECTION} custom section"
+        )))
+    })?;
+    let metadata: Metadata =
+        serde_json::from_slice(raw).map_err(|e| fail(Cause::Metadata(e.to_string())))?;
+    if metadata.abi != ABI_VERSION {
+        return Err(fail(Cause::AbiVersion {
+            found: metadata.abi.into(),
+            supported: ABI_VERSION,
+        }));
+    }
+    if metadata.name.is_empty() {
+        return Err(fail(Cause::Metadata("name is empty".into())));
+    }
+    if let Some(unknown) = metadata.hooks.iter().find(|h| !HOOKS.contains(&h.as_str())) {
+        return Err(fail(Cause::Metadata(format!(
+            "unknown hook {unknown:?}; hooks are {}",
+            HOOKS.join(", ")
+        ))));
+    }
+    if metadata.hooks.is_empty() {
+        return Err(fail(Cause::Metadata("declares no hooks".into())));
+    }
+    Ok(Inspection {
+        metadata,
+        sha256: sha256_hex(bytes),
+        size: bytes.len(),
+        exports: exports.into_iter().map(|(n, _)| n).collect(),
+        memory_initial_pages: memory.0,
+        memory_maximum_pages: memory.1,
+        table_initial_elements: tables,
+    })
+}
