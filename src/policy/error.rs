@@ -50,6 +50,8 @@ pub enum Cause {
     BadOutput(String),
     /// The response is well-formed, but its result does not fit the hook.
     BadResult(String),
+    /// A decision hook answered `allowed: false` instead of deciding.
+    Refused(Vec<String>),
     /// The module's sha256 is not the one the configuration pins.
     DigestMismatch {
         expected: String,
@@ -100,6 +102,7 @@ impl fmt::Display for Cause {
             Cause::BadPointer(e) => write!(f, "returned an invalid pointer: {e}"),
             Cause::BadOutput(e) => write!(f, "returned invalid output: {e}"),
             Cause::BadResult(e) => write!(f, "returned a result that does not fit the hook: {e}"),
+            Cause::Refused(reasons) => write!(f, "refused to decide: {}", reasons.join("; ")),
             Cause::DigestMismatch { expected, actual } => {
                 write!(
                     f,

@@ -4,12 +4,15 @@
 
 pub mod builtin;
 mod cache;
+pub mod config;
+mod effective;
 mod error;
 mod host;
 mod limits;
 mod module;
 
 pub use cache::{CACHE_DIR_ENV, CACHE_ENV, CompileCache};
+pub use effective::{Admission, Decided, Denial, EffectiveModule, Policies, describe_sources};
 pub use error::{Cause, PolicyError};
 pub use host::{Evaluation, Host, LoadedModule};
 pub use limits::Limits;

@@ -29,7 +29,9 @@ fn parse_go_duration(text: &str) -> Option<u64> {
         let end = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
         let n: f64 = rest[..end].parse().ok()?;
         rest = &rest[end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         total += n * match &rest[..unit_end] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -59,26 +61,40 @@ fn decide(input: PrunerInput) -> Outcome<PrunerDecision> {
     let keep_younger_than = match spec.get("keepYoungerThanDuration").and_then(Value::as_str) {
         Some(d) => match parse_go_duration(d) {
             Some(secs) => go_duration(secs),
-            None => return Outcome::deny(format!("keepYoungerThanDuration {d:?} is not a duration such as 60m or 1h30m")),
+            None => {
+                return Outcome::deny(format!(
+                    "keepYoungerThanDuration {d:?} is not a duration such as 60m or 1h30m"
+                ));
+            }
         },
         None => match int("keepYoungerThan") {
             Some(ns) => go_duration((ns.max(0) as u64) / 1_000_000_000),
             None => "1h0m0s".into(),
         },
     };
-    let ignore_invalid = spec.get("ignoreInvalidImageReferences").and_then(Value::as_bool).unwrap_or(false);
+    let ignore_invalid = spec
+        .get("ignoreInvalidImageReferences")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut args = vec![
         "--confirm=true".to_string(),
         "--certificate-authority=/var/run/configmaps/serviceca/service-ca.crt".to_string(),
         format!("--keep-tag-revisions={keep_tag_revisions}"),
         format!("--keep-younger-than={keep_younger_than}"),
         format!("--ignore-invalid-refs={ignore_invalid}"),
-        format!("--loglevel={}", log_level(spec.get("logLevel").and_then(Value::as_str))),
+        format!(
+            "--loglevel={}",
+            log_level(spec.get("logLevel").and_then(Value::as_str))
+        ),
     ];
     let state = input.registry_management_state.as_str();
     let prune_registry = state == "Managed";
     let reason = if prune_registry {
-        let host = if input.internal_registry_hostname.is_empty() { SERVICE_HOST } else { &input.internal_registry_hostname };
+        let host = if input.internal_registry_hostname.is_empty() {
+            SERVICE_HOST
+        } else {
+            &input.internal_registry_hostname
+        };
         args.push("--prune-registry=true".into());
         args.push(format!("--registry-url=https://{host}"));
         "the registry is Managed: images are pruned from registry storage too".to_string()
@@ -87,10 +103,17 @@ fn decide(input: PrunerInput) -> Outcome<PrunerDecision> {
         let shown = if state.is_empty() { "absent" } else { state };
         format!("the registry is {shown}: only image metadata is pruned")
     };
-    let schedule = spec.get("schedule").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("0 0 * * *");
+    let schedule = spec
+        .get("schedule")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("0 0 * * *");
     Outcome::decide(PrunerDecision {
         schedule: schedule.to_string(),
-        suspend: spec.get("suspend").and_then(Value::as_bool).unwrap_or(false),
+        suspend: spec
+            .get("suspend")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         successful_jobs_history_limit: int("successfulJobsHistoryLimit").unwrap_or(3) as i32,
         failed_jobs_history_limit: int("failedJobsHistoryLimit").unwrap_or(3) as i32,
         args,
@@ -112,9 +135,18 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(parse_go_duration("60m").map(go_duration).as_deref(), Some("1h0m0s"));
-        assert_eq!(parse_go_duration("1h30m").map(go_duration).as_deref(), Some("1h30m0s"));
-        assert_eq!(parse_go_duration("90s").map(go_duration).as_deref(), Some("1m30s"));
+        assert_eq!(
+            parse_go_duration("60m").map(go_duration).as_deref(),
+            Some("1h0m0s")
+        );
+        assert_eq!(
+            parse_go_duration("1h30m").map(go_duration).as_deref(),
+            Some("1h30m0s")
+        );
+        assert_eq!(
+            parse_go_duration("90s").map(go_duration).as_deref(),
+            Some("1m30s")
+        );
         assert_eq!(parse_go_duration("soon"), None);
     }
 }

@@ -19,11 +19,12 @@ fn platform_default(input: &StorageInput) -> (Value, i32, &'static str) {
         "Azure" => (json!({"azure": {}}), 2, "RollingUpdate"),
         "GCP" => (json!({"gcs": {}}), 2, "RollingUpdate"),
         "IBMCloud" | "PowerVS" => (json!({"ibmcos": {}}), 2, "RollingUpdate"),
-        "OpenStack" if input.facts.swift_available == Some(true) => (json!({"swift": {}}), 2, "RollingUpdate"),
-        "OpenStack" | "oVirt" => (pvc, 1, "Recreate"),
-        "BareMetal" | "VSphere" | "None" | "Nutanix" | "KubeVirt" | "EquinixMetal" | "External" | "AlibabaCloud" => {
-            (json!({}), 1, "RollingUpdate")
+        "OpenStack" if input.facts.swift_available == Some(true) => {
+            (json!({"swift": {}}), 2, "RollingUpdate")
         }
+        "OpenStack" | "oVirt" => (pvc, 1, "Recreate"),
+        "BareMetal" | "VSphere" | "None" | "Nutanix" | "KubeVirt" | "EquinixMetal" | "External"
+        | "AlibabaCloud" => (json!({}), 1, "RollingUpdate"),
         _ => (json!({"emptyDir": {}}), 1, "RollingUpdate"),
     }
 }
@@ -31,11 +32,17 @@ fn platform_default(input: &StorageInput) -> (Value, i32, &'static str) {
 /// The credential keys each driver needs in the user secret.
 fn required_user_keys(driver: &str) -> &'static [&'static [&'static str]] {
     match driver {
-        "s3" => &[&["REGISTRY_STORAGE_S3_ACCESSKEY", "REGISTRY_STORAGE_S3_SECRETKEY"]],
+        "s3" => &[&[
+            "REGISTRY_STORAGE_S3_ACCESSKEY",
+            "REGISTRY_STORAGE_S3_SECRETKEY",
+        ]],
         "gcs" => &[&["REGISTRY_STORAGE_GCS_KEYFILE"]],
         "azure" => &[&["REGISTRY_STORAGE_AZURE_ACCOUNTKEY"]],
         "swift" => &[
-            &["REGISTRY_STORAGE_SWIFT_USERNAME", "REGISTRY_STORAGE_SWIFT_PASSWORD"],
+            &[
+                "REGISTRY_STORAGE_SWIFT_USERNAME",
+                "REGISTRY_STORAGE_SWIFT_PASSWORD",
+            ],
             &[
                 "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID",
                 "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALNAME",
@@ -67,7 +74,10 @@ fn credential_findings(driver: &str, input: &StorageInput, missing: &mut Vec<Mis
         return;
     }
     let literal_flags = |keys: &[&str]| -> String {
-        keys.iter().map(|k| format!("--from-literal={k}=<value>")).collect::<Vec<_>>().join(" ")
+        keys.iter()
+            .map(|k| format!("--from-literal={k}=<value>"))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let create = format!(
         "oc create secret generic {USER_SECRET} -n openshift-image-registry {}",
@@ -76,10 +86,15 @@ fn credential_findings(driver: &str, input: &StorageInput, missing: &mut Vec<Mis
     match &input.facts.user_credential_keys {
         // The user secret, when present, is used exclusively: it must be complete.
         Some(keys) => {
-            let complete = alternatives.iter().any(|set| set.iter().all(|k| keys.iter().any(|x| x == k)));
+            let complete = alternatives
+                .iter()
+                .any(|set| set.iter().all(|k| keys.iter().any(|x| x == k)));
             if !complete {
-                let absent: Vec<&str> =
-                    alternatives[0].iter().copied().filter(|k| !keys.iter().any(|x| x == k)).collect();
+                let absent: Vec<&str> = alternatives[0]
+                    .iter()
+                    .copied()
+                    .filter(|k| !keys.iter().any(|x| x == k))
+                    .collect();
                 missing.push(Missing {
                     message: format!(
                         "secret openshift-image-registry/{USER_SECRET} does not contain the keys {driver} storage needs: {}",
@@ -93,7 +108,11 @@ fn credential_findings(driver: &str, input: &StorageInput, missing: &mut Vec<Mis
             }
         }
         None => {
-            let usable = input.facts.cloud_credential_keys.as_deref().is_some_and(|k| cloud_keys_usable(driver, k));
+            let usable = input
+                .facts
+                .cloud_credential_keys
+                .as_deref()
+                .is_some_and(|k| cloud_keys_usable(driver, k));
             if !usable {
                 missing.push(Missing {
                     message: format!(
@@ -108,23 +127,36 @@ fn credential_findings(driver: &str, input: &StorageInput, missing: &mut Vec<Mis
 
 fn decide(input: StorageInput) -> Outcome<StorageDecision> {
     let mut warnings = Vec::new();
-    let configured = input.current.as_ref().filter(|c| c.storage.as_object().is_some_and(|m| m.keys().any(|k| k != "managementState")));
+    let configured = input.current.as_ref().filter(|c| {
+        c.storage
+            .as_object()
+            .is_some_and(|m| m.keys().any(|k| k != "managementState"))
+    });
     let (storage, mut replicas, strategy) = match configured {
         // A configured storage block is kept: the decision completes it, never replaces it.
         Some(current) => (
             current.storage.clone(),
             current.replicas.max(0),
-            if current.rollout_strategy.is_empty() { "RollingUpdate" } else { current.rollout_strategy.as_str() },
+            if current.rollout_strategy.is_empty() {
+                "RollingUpdate"
+            } else {
+                current.rollout_strategy.as_str()
+            },
         ),
         None => platform_default(&input),
     };
     let mut strategy = strategy.to_string();
-    if configured.is_none() && input.platform.infrastructure_topology == "SingleReplica" && replicas > 1 {
+    if configured.is_none()
+        && input.platform.infrastructure_topology == "SingleReplica"
+        && replicas > 1
+    {
         replicas = 1;
     }
     let mut missing = Vec::new();
     let driver = storage_driver(&storage);
-    let empty = storage.as_object().is_none_or(|m| m.keys().all(|k| k == "managementState"));
+    let empty = storage
+        .as_object()
+        .is_none_or(|m| m.keys().all(|k| k == "managementState"));
     let management_state = if empty { "Removed" } else { "Managed" };
     if empty {
         missing.push(Missing {
@@ -137,7 +169,11 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
             ),
         });
     } else if driver.is_none() {
-        let set: Vec<&str> = oc_registry_policy_sdk::STORAGE_DRIVERS.iter().copied().filter(|d| storage.get(*d).is_some()).collect();
+        let set: Vec<&str> = oc_registry_policy_sdk::STORAGE_DRIVERS
+            .iter()
+            .copied()
+            .filter(|d| storage.get(*d).is_some())
+            .collect();
         return Outcome::deny(format!(
             "exactly one storage type should be configured at the same time, got {}: [{}]",
             set.len(),
@@ -147,7 +183,11 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
     let mut create_pvc = None;
     match driver {
         Some("pvc") => {
-            let claim = storage.pointer("/pvc/claim").and_then(Value::as_str).filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CLAIM);
+            let claim = storage
+                .pointer("/pvc/claim")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .unwrap_or(DEFAULT_CLAIM);
             match &input.facts.existing_pvc {
                 None if claim == DEFAULT_CLAIM => {
                     let class = match input.platform.type_.as_str() {
@@ -209,7 +249,9 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
         create_pvc,
         missing,
     };
-    warnings.into_iter().fold(Outcome::decide(decision), Outcome::warn)
+    warnings
+        .into_iter()
+        .fold(Outcome::decide(decision), Outcome::warn)
 }
 
 policy! {
