@@ -19,6 +19,9 @@ pub struct Cli {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,6 +38,18 @@ pub enum Command {
         incomplete; 3 no registry (not bootstrapped, Removed, or not an OpenShift cluster)."
     )]
     Status(crate::commands::status::StatusArgs),
+
+    /// Policy modules: list those in effect, run a hook, check a module, start a new one
+    #[command(subcommand)]
+    Policy(crate::commands::policy::PolicyCommand),
+}
+
+/// Where policy configuration comes from (see `policy list`).
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Policy configuration file (else $OC_REGISTRY_POLICY_CONFIG, else ~/.config/oc-registry/policies.yaml)
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Policies")]
+    pub policy_config: Option<PathBuf>,
 }
 
 /// kubectl's connection flags, accepted before or after the command.

@@ -4,7 +4,7 @@
 mod args;
 pub mod output;
 
-pub use args::{Cli, Command, ConnectionArgs};
+pub use args::{Cli, Command, ConnectionArgs, PolicyArgs};
 
 use crate::cluster::describe_kube_error;
 use clap::{CommandFactory, FromArgMatches};

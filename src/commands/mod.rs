@@ -1,6 +1,7 @@
 //! One module per command. Each turns parsed arguments into work against the cluster and decides
 //! the exit status.
 
+pub mod policy;
 pub mod status;
 
 use crate::cli::{Cli, Command};
@@ -45,8 +46,8 @@ impl Session {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let session = Session::connect(&cli).await?;
     match &cli.command {
-        Command::Status(args) => status::run(&session, args).await,
+        Command::Status(args) => status::run(&Session::connect(&cli).await?, args).await,
+        Command::Policy(command) => policy::run(&cli, command).await,
     }
 }

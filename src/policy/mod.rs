@@ -10,6 +10,7 @@ mod error;
 mod host;
 mod limits;
 mod module;
+pub mod scaffold;
 
 pub use cache::{CACHE_DIR_ENV, CACHE_ENV, CompileCache};
 pub use effective::{Admission, Decided, Denial, EffectiveModule, Policies, describe_sources};

@@ -162,6 +162,17 @@ pub struct AdmissionInput {
     pub current: Option<Value>,
     #[serde(default)]
     pub proposed: Option<Value>,
+    #[serde(default)]
+    pub facts: AdmissionFacts,
+}
+
+/// What the host knows beyond the objects themselves.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionFacts {
+    /// The claim the proposed Config would store images on, if it uses `pvc` storage and the claim exists.
+    #[serde(default)]
+    pub pvc: Option<PvcFacts>,
 }
 
 impl AdmissionInput {
