@@ -526,3 +526,74 @@ fn a_new_policy_builds_passes_its_test_and_checks() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("invalid policy name"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_eval_storage_decides_for_each_simulated_platform() {
+    let expected = [
+        (Platform::Aws, json!({"s3": {}}), 2, "Managed"),
+        (Platform::Gcp, json!({"gcs": {}}), 2, "Managed"),
+        (Platform::Azure, json!({"azure": {}}), 2, "Managed"),
+        (Platform::OpenStack, json!({"swift": {}}), 2, "Managed"),
+        (
+            Platform::OpenStackWithoutSwift,
+            json!({"pvc": {"claim": "image-registry-storage"}}),
+            1,
+            "Managed",
+        ),
+        (Platform::IbmCloud, json!({"ibmcos": {}}), 2, "Managed"),
+        (Platform::BareMetal, json!({}), 1, "Removed"),
+        (Platform::VSphere, json!({}), 1, "Removed"),
+        (Platform::None, json!({}), 1, "Removed"),
+        (Platform::Libvirt, json!({"emptyDir": {}}), 1, "Managed"),
+    ];
+    for (platform, storage, replicas, state) in expected {
+        let server = ApiServer::new(Settings::default());
+        server.seed_openshift(platform).unwrap();
+        let listening = server.listen_http(0).await.unwrap();
+        let env = Env::new();
+        let kubeconfig = env.path("kubeconfig");
+        listening.write_kubeconfig(&kubeconfig, None, None).unwrap();
+        let out = tokio::task::spawn_blocking(move || {
+            let out = env.run(
+                &["policy", "eval", "storage", "--from-cluster", "-o", "json"],
+                Some(&kubeconfig),
+            );
+            drop(env);
+            out
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{platform}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            !stdout.contains("simulated/secret/access"),
+            "{platform}: a credential value was printed"
+        );
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        let result = &v["response"]["result"];
+        assert_eq!(result["storage"], storage, "{platform}");
+        assert_eq!(result["replicas"], replicas, "{platform}");
+        assert_eq!(result["managementState"], state, "{platform}");
+        assert_eq!(v["module"], "builtin-storage");
+        if state == "Removed" {
+            assert!(
+                result["missing"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no shareable object storage"),
+                "{platform}"
+            );
+        } else {
+            assert!(
+                result.get("missing").is_none(),
+                "{platform}: {}",
+                result["missing"]
+            );
+        }
+        if platform == Platform::OpenStackWithoutSwift {
+            assert_eq!(result["createPvc"]["name"], "image-registry-storage");
+            assert_eq!(v["input"]["facts"]["swiftAvailable"], false);
+        }
+        drop(listening);
+    }
+}

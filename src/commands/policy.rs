@@ -20,7 +20,8 @@ pub enum PolicyCommand {
     List(ListArgs),
     /// Run a hook on an input and show the decision
     #[command(long_about = "Run a hook on an input and show the decision.\n\n\
-        The input is the hook's JSON input (see policies/README.md), from a file or - for stdin. Without \
+        The input is the hook's JSON input (see policies/README.md), from a file or - for stdin, or, for \
+        storage and pruner, gathered from the cluster with --from-cluster. Without \
         --module, the modules in effect answer (for admission, every admission module must allow). \
         --module names a module in effect, or a .wasm file to try out (not pinned: for testing only).\n\n\
         Exit status: 0 decided or allowed; 2 denied or refused; 1 the policy failed or the input is invalid.")]
@@ -61,8 +62,17 @@ pub struct EvalArgs {
     #[arg(value_enum)]
     pub hook: Hook,
     /// The hook's input: a JSON or YAML file, or - for stdin
-    #[arg(short = 'f', long, value_name = "FILE")]
-    pub input: PathBuf,
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        required_unless_present = "from_cluster",
+        conflicts_with = "from_cluster"
+    )]
+    pub input: Option<PathBuf>,
+    /// Gather the storage or pruner input from the cluster, as a bootstrap or reconcile would
+    #[arg(long)]
+    pub from_cluster: bool,
     /// A module in effect (by name), or a .wasm file to try out
     #[arg(long, value_name = "NAME|FILE")]
     pub module: Option<String>,
@@ -169,10 +179,7 @@ async fn list(cli: &Cli, args: &ListArgs) -> Result<ExitCode> {
     match args.output {
         Some(f) => print!(
             "{}",
-            output::render(
-                &json!({"modules": items, "limits": policies.host().limits()}),
-                f
-            )?
+            output::render(&json!({"modules": items, "limits": policies.limits()}), f)?
         ),
         None => {
             let rows: Vec<Vec<String>> = items
@@ -196,7 +203,7 @@ async fn list(cli: &Cli, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_input(path: &PathBuf) -> Result<Value> {
+fn read_input(path: &std::path::Path) -> Result<Value> {
     let text = if path.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -216,6 +223,7 @@ fn read_input(path: &PathBuf) -> Result<Value> {
 #[serde(rename_all = "camelCase")]
 struct EvalReport {
     hook: String,
+    input: Value,
     module: String,
     sha256: String,
     source: String,
@@ -223,8 +231,27 @@ struct EvalReport {
     response: oc_registry_policy_sdk::Response,
 }
 
+async fn gather(cli: &Cli, hook: Hook) -> Result<Value> {
+    let session = Session::connect(cli).await?;
+    let input = match hook {
+        Hook::Storage => {
+            serde_json::to_value(crate::state::facts::storage_input(&session.client).await?)?
+        }
+        Hook::Pruner => {
+            serde_json::to_value(crate::state::facts::pruner_input(&session.client).await?)?
+        }
+        Hook::Admission => anyhow::bail!(
+            "--from-cluster gathers storage and pruner inputs; an admission input describes a change: pass it with -f"
+        ),
+    };
+    Ok(input)
+}
+
 async fn eval(cli: &Cli, args: &EvalArgs) -> Result<ExitCode> {
-    let input = read_input(&args.input)?;
+    let input = match &args.input {
+        Some(path) => read_input(path)?,
+        None => gather(cli, args.hook).await?,
+    };
     let hook = args.hook.name();
     let file = args
         .module
@@ -239,6 +266,7 @@ async fn eval(cli: &Cli, args: &EvalArgs) -> Result<ExitCode> {
         let out = host.evaluate(&module, hook, &input)?;
         reports.push(EvalReport {
             hook: hook.into(),
+            input: input.clone(),
             module: module.name().to_string(),
             sha256: module.inspection.sha256.clone(),
             source: format!("file {} (not pinned)", path.display()),
@@ -265,6 +293,7 @@ async fn eval(cli: &Cli, args: &EvalArgs) -> Result<ExitCode> {
             let out = policies.evaluate(m, hook, &input)?;
             reports.push(EvalReport {
                 hook: hook.into(),
+                input: input.clone(),
                 module: m.name.clone(),
                 sha256: m.sha256.clone(),
                 source: m.origin.to_string(),

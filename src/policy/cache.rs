@@ -14,7 +14,7 @@ use wasmtime::{Engine, Module};
 pub const CACHE_ENV: &str = "OC_REGISTRY_POLICY_CACHE";
 pub const CACHE_DIR_ENV: &str = "OC_REGISTRY_POLICY_CACHE_DIR";
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CompileCache {
     dir: PathBuf,
 }

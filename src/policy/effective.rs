@@ -7,6 +7,7 @@ use super::config::{Origin, SourcedConfig};
 use super::error::{Cause, PolicyError};
 use super::host::{Evaluation, Host, LoadedModule};
 use super::limits::Limits;
+use super::module::{Inspection, inspect};
 use anyhow::{Result, anyhow, bail};
 use oc_registry_policy_sdk::{
     AdmissionInput, PrunerDecision, PrunerInput, StorageDecision, StorageInput, storage_driver,
@@ -14,7 +15,7 @@ use oc_registry_policy_sdk::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A module in effect, and what it serves.
 #[derive(Clone, Serialize)]
@@ -27,11 +28,18 @@ pub struct EffectiveModule {
     /// The hooks this configuration assigns to it.
     pub hooks: Vec<String>,
     #[serde(skip)]
-    pub module: Arc<LoadedModule>,
+    inspection: Inspection,
+    #[serde(skip)]
+    bytes: Arc<[u8]>,
+    /// Compiled on first use: a command that evaluates nothing compiles nothing.
+    #[serde(skip)]
+    loaded: Arc<OnceLock<Arc<LoadedModule>>>,
 }
 
 pub struct Policies {
-    host: Host,
+    limits: Limits,
+    cache: Option<Arc<CompileCache>>,
+    host: OnceLock<Host>,
     pub modules: Vec<EffectiveModule>,
 }
 
@@ -72,9 +80,10 @@ impl Policies {
                 limits = o.apply(&limits);
             }
         }
-        let host = Host::new(limits, cache)?;
         let mut policies = Policies {
-            host,
+            limits,
+            cache: cache.map(Arc::new),
+            host: OnceLock::new(),
             modules: Vec::new(),
         };
         // Decision hooks: the cluster's choice, else the local one, else the built-in.
@@ -132,26 +141,48 @@ impl Policies {
             }
             return Ok(());
         }
-        let module = self.host.load(name, &bytes).map_err(|e| anyhow!(e))?;
-        if !module.serves(hook) {
+        let inspection = inspect(name, &bytes, &self.limits).map_err(|e| anyhow!(e))?;
+        if !inspection.metadata.hooks.iter().any(|h| h == hook) {
             bail!(
                 "policy module {name:?} ({origin}) is assigned hook {hook}, but declares only: {}",
-                module.inspection.metadata.hooks.join(", ")
+                inspection.metadata.hooks.join(", ")
             );
         }
         self.modules.push(EffectiveModule {
             name: name.to_string(),
-            version: module.inspection.metadata.version.clone(),
+            version: inspection.metadata.version.clone(),
             origin,
-            sha256: module.inspection.sha256.clone(),
+            sha256: inspection.sha256.clone(),
             hooks: vec![hook.to_string()],
-            module: Arc::new(module),
+            inspection,
+            bytes: bytes.into(),
+            loaded: Arc::new(OnceLock::new()),
         });
         Ok(())
     }
 
-    pub fn host(&self) -> &Host {
-        &self.host
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The engine, started on first use.
+    pub fn host(&self) -> Result<&Host, PolicyError> {
+        if let Some(h) = self.host.get() {
+            return Ok(h);
+        }
+        let cache = self.cache.as_deref().map(CompileCache::clone);
+        let host = Host::new(self.limits, cache)
+            .map_err(|e| PolicyError::loading("(engine)", Cause::Invalid(format!("{e:#}"))))?;
+        Ok(self.host.get_or_init(|| host))
+    }
+
+    /// The compiled module, compiled on first use.
+    fn loaded(&self, m: &EffectiveModule) -> Result<Arc<LoadedModule>, PolicyError> {
+        if let Some(l) = m.loaded.get() {
+            return Ok(l.clone());
+        }
+        let loaded = Arc::new(self.host()?.prepare(m.inspection.clone(), &m.bytes)?);
+        Ok(m.loaded.get_or_init(|| loaded).clone())
     }
 
     fn serving(&self, hook: &str) -> impl Iterator<Item = &EffectiveModule> {
@@ -174,7 +205,8 @@ impl Policies {
         hook: &str,
         input: &Value,
     ) -> Result<Evaluation, PolicyError> {
-        self.host.evaluate(&module.module, hook, input)
+        let loaded = self.loaded(module)?;
+        self.host()?.evaluate(&loaded, hook, input)
     }
 
     fn decide<I: Serialize, T: DeserializeOwned>(

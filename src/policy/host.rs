@@ -74,6 +74,15 @@ impl Host {
     /// Admits, compiles (or loads from the private cache) and prepares a module.
     pub fn load(&self, label: &str, bytes: &[u8]) -> Result<LoadedModule, PolicyError> {
         let inspection = inspect(label, bytes, &self.limits)?;
+        self.prepare(inspection, bytes)
+    }
+
+    /// Compiles an admitted module and prepares it for instantiation.
+    pub fn prepare(
+        &self,
+        inspection: Inspection,
+        bytes: &[u8],
+    ) -> Result<LoadedModule, PolicyError> {
         let name = inspection.metadata.name.clone();
         let fail = |cause| PolicyError::loading(&name, cause);
         let module = match &self.cache {

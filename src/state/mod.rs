@@ -1,6 +1,8 @@
 //! The registry's observed state: every object the status of the registry is read from, fetched
 //! concurrently.
 
+pub mod facts;
+mod openstack;
 pub mod policies;
 
 use crate::api::{CLUSTER, ClusterOperator, Config, Image, ImagePruner, REGISTRY_NAMESPACE, Route};

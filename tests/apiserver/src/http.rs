@@ -117,6 +117,7 @@ impl ApiServer {
         let scheme = if tls.is_some() { "https" } else { "http" };
         self.update_settings(|s| s.server_address = addr.to_string());
         let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        self.point_identity_at(&format!("{scheme}://{addr}"), ca_pem.as_deref());
         let acceptor = tls.map(|t| t.acceptor);
         let server = self.clone();
         let task = tokio::spawn(async move {

@@ -18,6 +18,7 @@ mod field;
 mod handlers;
 mod http;
 mod installed;
+mod keystone;
 mod lists;
 mod openapi;
 mod patch;

@@ -340,6 +340,12 @@ impl ApiServer {
 
     /// Makes this server an OpenShift cluster on `platform`, before the registry was set up.
     pub fn seed_openshift(&self, platform: Platform) -> Result<()> {
+        if matches!(
+            platform,
+            Platform::OpenStack | Platform::OpenStackWithoutSwift
+        ) {
+            *self.shared.openstack_swift.lock().unwrap() = Some(platform.has_swift());
+        }
         for ns in [
             "openshift-config",
             "openshift-config-managed",

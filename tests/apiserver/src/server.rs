@@ -87,6 +87,8 @@ pub struct Shared {
     pub sim: Mutex<Simulation>,
     /// Wakes every open watch so it ends (the "watch drop" fault).
     pub drop_watches: Notify,
+    /// On a simulated OpenStack cloud: whether its catalog offers object storage.
+    pub openstack_swift: Mutex<Option<bool>>,
 }
 
 /// A handle to one simulated API server. Cheap to clone; all clones share state.
@@ -107,6 +109,7 @@ impl ApiServer {
             faults: Mutex::new(Faults::default()),
             sim: Mutex::new(Simulation::default()),
             drop_watches: Notify::new(),
+            openstack_swift: Mutex::new(None),
         });
         let server = ApiServer { shared };
         server.seed_base();
@@ -265,6 +268,9 @@ impl ApiServer {
         body: Bytes,
     ) -> Response<Body> {
         let settings = self.settings();
+        if path == "/v3/auth/tokens" && method == Method::POST {
+            return self.keystone_tokens(&body);
+        }
         if let Some(token) = &settings.token {
             let expected = format!("Bearer {token}");
             let given = headers

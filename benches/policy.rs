@@ -1,0 +1,214 @@
+//! Policy evaluation costs, printed as numbers against the goals:
+//! - a warm decision (fresh instance + evaluation of the built-in storage policy) ≤ 30 µs;
+//! - a CLI run that evaluates the built-in storage policy costs ≤ 5 ms more than a run that
+//!   evaluates none (medians of repeated process runs, compile cache warm).
+//!
+//! Run with `cargo bench --bench policy`.
+
+use oc_registry::policy::sdk::{PlatformFacts, StorageFacts, StorageInput};
+use oc_registry::policy::{CompileCache, Host, Limits, builtin};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn storage_input() -> serde_json::Value {
+    serde_json::to_value(StorageInput {
+        platform: PlatformFacts {
+            type_: "AWS".into(),
+            status: serde_json::json!({"type": "AWS", "aws": {"region": "us-east-1"}}),
+            infrastructure_name: "sim-7xk2p".into(),
+            infrastructure_topology: "HighlyAvailable".into(),
+        },
+        current: None,
+        facts: StorageFacts {
+            cloud_credential_keys: Some(vec!["credentials".into()]),
+            ..StorageFacts::default()
+        },
+    })
+    .unwrap()
+}
+
+fn in_process(cache_dir: &Path) {
+    println!(
+        "== in process (built-in storage policy, {} bytes)",
+        builtin::STORAGE.bytes.len()
+    );
+    let started = Instant::now();
+    let host = Host::new(Limits::default(), None).unwrap();
+    println!(
+        "engine start                      {}",
+        micros(started.elapsed())
+    );
+
+    let compiles: Vec<Duration> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            host.load("builtin-storage", builtin::STORAGE.bytes)
+                .unwrap();
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "compile (no cache), median of 5   {}",
+        millis(median(compiles))
+    );
+
+    let cached = Host::new(
+        Limits::default(),
+        Some(CompileCache::open(cache_dir).unwrap()),
+    )
+    .unwrap();
+    cached
+        .load("builtin-storage", builtin::STORAGE.bytes)
+        .unwrap();
+    let loads: Vec<Duration> = (0..50)
+        .map(|_| {
+            let t = Instant::now();
+            cached
+                .load("builtin-storage", builtin::STORAGE.bytes)
+                .unwrap();
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "load from the compile cache       {}",
+        micros(median(loads))
+    );
+
+    let module = host
+        .load("builtin-storage", builtin::STORAGE.bytes)
+        .unwrap();
+    let input = storage_input();
+    for _ in 0..200 {
+        host.evaluate(&module, "storage", &input).unwrap();
+    }
+    let mut fuel = 0;
+    let decisions: Vec<Duration> = (0..2000)
+        .map(|_| {
+            let t = Instant::now();
+            let out = host.evaluate(&module, "storage", &input).unwrap();
+            let d = t.elapsed();
+            fuel = out.fuel_used;
+            d
+        })
+        .collect();
+    let m = median(decisions.clone());
+    println!(
+        "warm decision (fresh instance)    median {}  p99 {}  fuel {}   goal ≤ 30 µs: {}",
+        micros(m),
+        micros(percentile(decisions, 0.99)),
+        fuel,
+        if m <= Duration::from_micros(30) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+}
+
+fn process_runs(dir: &Path) {
+    let exe = env!("CARGO_BIN_EXE_oc-registry");
+    std::fs::write(dir.join("storage.json"), storage_input().to_string()).unwrap();
+    std::fs::write(
+        dir.join("admission.json"),
+        r#"{"operation":"update","kind":"Config","proposed":{"spec":{"replicas":2}}}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str], cache: &Path| -> Duration {
+        let t = Instant::now();
+        let status = Command::new(exe)
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("XDG_CACHE_HOME", cache)
+            .env("KUBECONFIG", dir.join("no-cluster"))
+            .env_remove("OC_REGISTRY_POLICY_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        let d = t.elapsed();
+        assert!(status.success(), "{args:?}");
+        d
+    };
+    let decide: &[&str] = &[
+        "policy",
+        "eval",
+        "storage",
+        "-f",
+        "storage.json",
+        "-o",
+        "json",
+    ];
+    let none: &[&str] = &[
+        "policy",
+        "eval",
+        "admission",
+        "-f",
+        "admission.json",
+        "-o",
+        "json",
+    ];
+    let warm = dir.join("warm-cache");
+    for _ in 0..5 {
+        run(decide, &warm);
+        run(none, &warm);
+    }
+    let (mut with_policy, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..60 {
+        with_policy.push(run(decide, &warm));
+        without.push(run(none, &warm));
+    }
+    let (a, b) = (median(with_policy), median(without));
+    let overhead = a.saturating_sub(b);
+    println!("== process runs (release binary, medians of 60, alternating)");
+    println!("evaluates none (admission, no modules)    {}", millis(b));
+    println!("evaluates builtin-storage (cache warm)    {}", millis(a));
+    println!(
+        "overhead of the storage policy            {}   goal ≤ 5 ms: {}",
+        millis(overhead),
+        if overhead <= Duration::from_millis(5) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+    let cold: Vec<Duration> = (0..10)
+        .map(|i| {
+            let fresh = dir.join(format!("cold-{i}"));
+            run(decide, &fresh)
+        })
+        .collect();
+    println!(
+        "evaluates builtin-storage (cache empty)   {}  (compiles the module)",
+        millis(median(cold))
+    );
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing to run.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    in_process(&dir.path().join("in-process-cache"));
+    process_runs(dir.path());
+}
