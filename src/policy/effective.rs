@@ -170,7 +170,7 @@ impl Policies {
         if let Some(h) = self.host.get() {
             return Ok(h);
         }
-        let cache = self.cache.as_deref().map(CompileCache::clone);
+        let cache = self.cache.as_deref().cloned();
         let host = Host::new(self.limits, cache)
             .map_err(|e| PolicyError::loading("(engine)", Cause::Invalid(format!("{e:#}"))))?;
         Ok(self.host.get_or_init(|| host))
