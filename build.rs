@@ -10,13 +10,7 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let policies = manifest_dir.join("policies");
-    for path in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "sdk",
-        "builtin-storage",
-        "builtin-pruner",
-    ] {
+    for path in ["Cargo.toml", "Cargo.lock", "sdk", "builtin-storage", "builtin-pruner"] {
         println!("cargo:rerun-if-changed={}", policies.join(path).display());
     }
     // A target directory of its own: the outer build holds the lock on the main one.
@@ -56,10 +50,7 @@ fn main() {
     }
     for b in BUILTINS {
         let file = format!("{}.wasm", b.replace('-', "_"));
-        let built = target_dir
-            .join("wasm32-unknown-unknown/release")
-            .join(&file);
-        std::fs::copy(&built, out_dir.join(&file))
-            .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+        let built = target_dir.join("wasm32-unknown-unknown/release").join(&file);
+        std::fs::copy(&built, out_dir.join(&file)).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
     }
 }

@@ -53,50 +53,51 @@ fn in_process(cache_dir: &Path) {
     );
     let started = Instant::now();
     let host = Host::new(Limits::default(), None).unwrap();
-    println!(
-        "engine start                      {}",
-        micros(started.elapsed())
-    );
+    println!("engine start                      {}", micros(started.elapsed()));
 
     let compiles: Vec<Duration> = (0..5)
         .map(|_| {
             let t = Instant::now();
-            host.load("builtin-storage", builtin::STORAGE.bytes)
-                .unwrap();
+            host.load("builtin-storage", builtin::STORAGE.bytes).unwrap();
             t.elapsed()
         })
         .collect();
-    println!(
-        "compile (no cache), median of 5   {}",
-        millis(median(compiles))
-    );
+    println!("compile (no cache), median of 5   {}", millis(median(compiles)));
 
-    let cached = Host::new(
-        Limits::default(),
-        Some(CompileCache::open(cache_dir).unwrap()),
-    )
-    .unwrap();
-    cached
-        .load("builtin-storage", builtin::STORAGE.bytes)
-        .unwrap();
+    let cached = Host::new(Limits::default(), Some(CompileCache::open(cache_dir).unwrap())).unwrap();
+    cached.load("builtin-storage", builtin::STORAGE.bytes).unwrap();
     let loads: Vec<Duration> = (0..50)
         .map(|_| {
             let t = Instant::now();
-            cached
-                .load("builtin-storage", builtin::STORAGE.bytes)
-                .unwrap();
+            cached.load("builtin-storage", builtin::STORAGE.bytes).unwrap();
             t.elapsed()
         })
         .collect();
-    println!(
-        "load from the compile cache       {}",
-        micros(median(loads))
-    );
+    println!("load from the compile cache       {}", micros(median(loads)));
 
-    let module = host
-        .load("builtin-storage", builtin::STORAGE.bytes)
-        .unwrap();
+    // The host's fixed cost: a module that answers without looking at its input.
+    let trivial = wat::parse_str(
+        r#"(module (memory (export "memory") 1) (global $h (mut i32) (i32.const 1024))
+            (data (i32.const 16) "{\"allowed\":true}")
+            (func (export "pol_abi_version") (result i32) i32.const 1)
+            (func (export "pol_alloc") (param i32) (result i32) global.get $h global.get $h local.get 0 i32.add global.set $h)
+            (func (export "pol_free") (param i32 i32))
+            (func (export "pol_evaluate") (param i32 i32) (result i64) i64.const 16 i64.const 32 i64.shl i64.const 16 i64.or)
+            (@custom "oc-registry.policy" "{\"abi\":1,\"name\":\"trivial\",\"version\":\"1\",\"hooks\":[\"storage\"]}"))"#,
+    )
+    .unwrap();
+    let trivial = host.load("trivial", &trivial).unwrap();
     let input = storage_input();
+    let rounds: Vec<Duration> = (0..2000)
+        .map(|_| {
+            let t = Instant::now();
+            host.evaluate(&trivial, "storage", &input).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    println!("host round trip (trivial module)  median {}", micros(median(rounds)));
+
+    let module = host.load("builtin-storage", builtin::STORAGE.bytes).unwrap();
     for _ in 0..200 {
         host.evaluate(&module, "storage", &input).unwrap();
     }
@@ -149,24 +150,8 @@ fn process_runs(dir: &Path) {
         assert!(status.success(), "{args:?}");
         d
     };
-    let decide: &[&str] = &[
-        "policy",
-        "eval",
-        "storage",
-        "-f",
-        "storage.json",
-        "-o",
-        "json",
-    ];
-    let none: &[&str] = &[
-        "policy",
-        "eval",
-        "admission",
-        "-f",
-        "admission.json",
-        "-o",
-        "json",
-    ];
+    let decide: &[&str] = &["policy", "eval", "storage", "-f", "storage.json", "-o", "json"];
+    let none: &[&str] = &["policy", "eval", "admission", "-f", "admission.json", "-o", "json"];
     let warm = dir.join("warm-cache");
     for _ in 0..5 {
         run(decide, &warm);

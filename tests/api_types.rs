@@ -293,20 +293,11 @@ fn fixtures_of_every_kind_validate_against_the_upstream_crds() {
 fn a_fixture_breaking_the_schema_is_caught() {
     let server = ApiServer::new(Settings::default());
     let mut spec = full_config_spec(storages()[2].clone());
-    spec.storage
-        .as_mut()
-        .unwrap()
-        .azure
-        .as_mut()
-        .unwrap()
-        .container = Some("Not_Valid".into());
+    spec.storage.as_mut().unwrap().azure.as_mut().unwrap().container = Some("Not_Valid".into());
     let err = server
         .check(&serde_json::to_value(Config::new(CLUSTER, spec)).unwrap())
         .unwrap_err();
-    assert!(
-        err.to_string().contains("spec.storage.azure.container"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("spec.storage.azure.container"), "{err}");
 }
 
 #[test]
@@ -347,9 +338,7 @@ async fn read_modify_write_through_the_server_keeps_fields_the_types_do_not_mode
     let api: Api<Infrastructure> = Api::all(client);
     let mut infra = api.get(CLUSTER).await.unwrap();
     infra.metadata.labels = Some(BTreeMap::from([("touched".into(), "yes".into())]));
-    api.replace(CLUSTER, &PostParams::default(), &infra)
-        .await
-        .unwrap();
+    api.replace(CLUSTER, &PostParams::default(), &infra).await.unwrap();
     let after = server
         .object("config.openshift.io/v1", "Infrastructure", "", "cluster")
         .unwrap();
@@ -361,10 +350,7 @@ async fn read_modify_write_through_the_server_keeps_fields_the_types_do_not_mode
     ] {
         assert_eq!(after.pointer(pointer), before.pointer(pointer), "{pointer}");
     }
-    assert_eq!(
-        after.pointer("/metadata/labels/touched"),
-        Some(&json!("yes"))
-    );
+    assert_eq!(after.pointer("/metadata/labels/touched"), Some(&json!("yes")));
 }
 
 #[tokio::test]
@@ -390,28 +376,15 @@ async fn a_write_violating_the_config_schema_is_rejected_with_its_field_path() {
         status.message
     );
     assert!(
-        status
-            .message
-            .contains(r#"spec.logLevel: Unsupported value: "Loud""#),
+        status.message.contains(r#"spec.logLevel: Unsupported value: "Loud""#),
         "{}",
         status.message
     );
-    let fields: Vec<String> = status
-        .details
-        .unwrap()
-        .causes
-        .into_iter()
-        .map(|c| c.field)
-        .collect();
+    let fields: Vec<String> = status.details.unwrap().causes.into_iter().map(|c| c.field).collect();
     assert_eq!(fields, vec!["spec.logLevel", "spec.managementState"]);
     assert!(
         server
-            .object(
-                "imageregistry.operator.openshift.io/v1",
-                "Config",
-                "",
-                CLUSTER
-            )
+            .object("imageregistry.operator.openshift.io/v1", "Config", "", CLUSTER)
             .is_none(),
         "nothing written"
     );

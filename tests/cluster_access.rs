@@ -20,9 +20,7 @@ fn kubectl_available() -> bool {
             std::env::var("CI").as_deref() != Ok("true"),
             "kubectl is required under CI=true"
         );
-        eprintln!(
-            "SKIPPED: kubectl is not on PATH; kubeconfig resolution was not compared with it"
-        );
+        eprintln!("SKIPPED: kubectl is not on PATH; kubeconfig resolution was not compared with it");
     }
     found
 }
@@ -84,16 +82,9 @@ fn kubectl_minify(dir: &Path, case: &Case) -> (String, Option<String>, String) {
         cmd.arg(format!("--context={c}"));
     }
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let server = v["clusters"][0]["cluster"]["server"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let server = v["clusters"][0]["cluster"]["server"].as_str().unwrap().to_string();
     let token = v["users"][0]["user"]["token"].as_str().map(str::to_string);
     let namespace = v["contexts"][0]["context"]["namespace"]
         .as_str()
@@ -112,10 +103,7 @@ async fn context_selection_matches_kubectl_config_view() {
     std::fs::write(dir.path().join("b"), FILE_B).unwrap();
     let list = |names: &[&str]| {
         let paths: Vec<_> = names.iter().map(|n| dir.path().join(n)).collect();
-        std::env::join_paths(paths)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned()
+        std::env::join_paths(paths).unwrap().to_string_lossy().into_owned()
     };
     let cases = [
         Case {
@@ -200,10 +188,7 @@ async fn context_selection_matches_kubectl_config_view() {
         home: Some(dir.path().into()),
     };
     let access = AccessOptions::default().resolve_in(&env).await.unwrap();
-    assert_eq!(
-        access.config.cluster_url.to_string().trim_end_matches('/'),
-        expected.0
-    );
+    assert_eq!(access.config.cluster_url.to_string().trim_end_matches('/'), expected.0);
     assert_eq!(access.namespace, expected.2);
 }
 
@@ -219,11 +204,7 @@ async fn missing_context_is_a_clear_error() {
         kubeconfig: Some(dir.path().join("a").into()),
         home: None,
     };
-    let err = options
-        .resolve_in(&env)
-        .await
-        .err()
-        .expect("unknown context");
+    let err = options.resolve_in(&env).await.err().expect("unknown context");
     assert!(
         err.to_string()
             .contains("context was not found for specified context: nope"),
@@ -265,9 +246,8 @@ async fn overrides_reach_the_same_server_with_the_same_token_as_kubectl() {
     let a = server_a.listen_https(0).await.unwrap();
     let b = server_b.listen_https(0).await.unwrap();
     use base64::Engine as _;
-    let ca = |l: &test_apiserver::Listening| {
-        base64::engine::general_purpose::STANDARD.encode(l.ca_pem.as_ref().unwrap())
-    };
+    let ca =
+        |l: &test_apiserver::Listening| base64::engine::general_purpose::STANDARD.encode(l.ca_pem.as_ref().unwrap());
     let kubeconfig = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c-a\n  cluster: {{server: \"{}\", certificate-authority-data: {}}}\n- name: c-b\n  cluster: {{server: \"{}\", certificate-authority-data: {}}}\nusers:\n- name: u-a\n  user: {{token: token-a}}\n- name: u-b\n  user: {{token: token-b}}\ncontexts:\n- name: ctx-a\n  context: {{cluster: c-a, user: u-a}}\ncurrent-context: ctx-a\n",
         a.url,
@@ -304,10 +284,7 @@ async fn overrides_reach_the_same_server_with_the_same_token_as_kubectl() {
             },
         ),
         (
-            vec![
-                format!("--server={b_url}"),
-                "--insecure-skip-tls-verify".into(),
-            ],
+            vec![format!("--server={b_url}"), "--insecure-skip-tls-verify".into()],
             AccessOptions {
                 server: Some(b_url.clone()),
                 insecure_skip_tls_verify: true,
@@ -350,12 +327,6 @@ async fn requests_carry_the_user_agent() {
     let access = options.resolve_in(&Environment::default()).await.unwrap();
     let client = kube::Client::try_from(access.config).unwrap();
     client.apiserver_version().await.unwrap();
-    let ua = server
-        .requests()
-        .last()
-        .unwrap()
-        .user_agent
-        .clone()
-        .unwrap();
+    let ua = server.requests().last().unwrap().user_agent.clone().unwrap();
     assert_eq!(ua, format!("oc-registry/{}", env!("CARGO_PKG_VERSION")));
 }

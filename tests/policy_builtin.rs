@@ -1,9 +1,7 @@
 //! The built-in policies, run as WebAssembly through the host, against the operator's platform
 //! table (operator-behaviour §2.2) and the documented pruner rule.
 
-use oc_registry::policy::sdk::{
-    CurrentConfig, PlatformFacts, PrunerInput, PvcFacts, StorageFacts, StorageInput,
-};
+use oc_registry::policy::sdk::{CurrentConfig, PlatformFacts, PrunerInput, PvcFacts, StorageFacts, StorageInput};
 use oc_registry::policy::{Cause, Policies};
 use serde_json::{Value, json};
 
@@ -150,10 +148,7 @@ fn every_platform_gets_the_operators_bootstrap_storage() {
         "External",
         "AlibabaCloud",
     ] {
-        let d = p
-            .storage(&input(platform, StorageFacts::default()))
-            .unwrap()
-            .decision;
+        let d = p.storage(&input(platform, StorageFacts::default())).unwrap().decision;
         assert_eq!(
             (d.storage, d.replicas, d.management_state.as_str()),
             (json!({}), 1, "Removed"),
@@ -163,10 +158,7 @@ fn every_platform_gets_the_operators_bootstrap_storage() {
             d.missing[0].message.contains("no shareable object storage"),
             "{platform}"
         );
-        assert!(
-            d.missing[0].command.contains("managementState"),
-            "{platform}"
-        );
+        assert!(d.missing[0].command.contains("managementState"), "{platform}");
     }
 }
 
@@ -185,11 +177,7 @@ fn openstack_without_swift_pre_creates_the_claim() {
     let pvc = d.create_pvc.expect("a claim to create");
     assert_eq!(
         (pvc.name.as_str(), pvc.access_modes, pvc.size.as_str()),
-        (
-            "image-registry-storage",
-            vec!["ReadWriteOnce".to_string()],
-            "100Gi"
-        )
+        ("image-registry-storage", vec!["ReadWriteOnce".to_string()], "100Gi")
     );
     assert_eq!(pvc.storage_class_name.as_deref(), Some("standard-csi"));
 }
@@ -204,14 +192,9 @@ fn single_replica_topology_gets_one_replica() {
 #[test]
 fn missing_credentials_name_the_secret_and_the_keys() {
     let p = policies();
-    let none = p
-        .storage(&input("AWS", StorageFacts::default()))
-        .unwrap()
-        .decision;
+    let none = p.storage(&input("AWS", StorageFacts::default())).unwrap().decision;
     assert!(
-        none.missing[0]
-            .message
-            .contains("no credentials for s3 storage"),
+        none.missing[0].message.contains("no credentials for s3 storage"),
         "{:?}",
         none.missing
     );
@@ -324,9 +307,5 @@ fn decisions_use_little_fuel() {
     let d = policies()
         .storage(&input("AWS", cloud_creds(&["credentials"])))
         .unwrap();
-    assert!(
-        d.fuel_used > 0 && d.fuel_used < 5_000_000,
-        "{}",
-        d.fuel_used
-    );
+    assert!(d.fuel_used > 0 && d.fuel_used < 5_000_000, "{}", d.fuel_used);
 }

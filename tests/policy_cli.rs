@@ -30,14 +30,7 @@ fn examples() -> &'static Path {
             .arg(workspace().join("policies/Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)
-            .args([
-                "-p",
-                "require-s3-kms",
-                "-p",
-                "forbid-emptydir",
-                "-p",
-                "min-prune-age",
-            ])
+            .args(["-p", "require-s3-kms", "-p", "forbid-emptydir", "-p", "min-prune-age"])
             .env_remove("RUSTFLAGS")
             .status()
             .unwrap();
@@ -75,14 +68,10 @@ impl Env {
     fn config(&self, module: &str, hooks: &str, pin: Option<&str>) -> PathBuf {
         let file = format!("{}.wasm", module.replace('-', "_"));
         std::fs::copy(examples().join(&file), self.path(&file)).unwrap();
-        let digest = pin
-            .map(str::to_string)
-            .unwrap_or_else(|| sha256(&self.path(&file)));
+        let digest = pin.map(str::to_string).unwrap_or_else(|| sha256(&self.path(&file)));
         self.write(
             "policies.yaml",
-            &format!(
-                "modules:\n- name: {module}\n  path: {file}\n  sha256: {digest}\nhooks:\n{hooks}\n"
-            ),
+            &format!("modules:\n- name: {module}\n  path: {file}\n  sha256: {digest}\nhooks:\n{hooks}\n"),
         )
     }
 
@@ -134,48 +123,21 @@ fn list_shows_the_builtins_and_the_configured_modules() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        ["builtin-storage", "builtin-pruner", "require-s3-kms"]
-    );
+    assert_eq!(names, ["builtin-storage", "builtin-pruner", "require-s3-kms"]);
     let org = &v["modules"][2];
     assert_eq!(org["hooks"], json!(["admission"]));
     assert_eq!(org["sha256"], sha256(&env.path("require_s3_kms.wasm")));
     assert!(org["source"].as_str().unwrap().starts_with("file "));
     assert!(text(&out.stderr).contains("cluster policies not consulted"));
-    let table = env.run(
-        &[
-            "policy",
-            "list",
-            "--policy-config",
-            config.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert!(
-        text(&table.stdout).starts_with("NAME"),
-        "{}",
-        text(&table.stdout)
-    );
+    let table = env.run(&["policy", "list", "--policy-config", config.to_str().unwrap()], None);
+    assert!(text(&table.stdout).starts_with("NAME"), "{}", text(&table.stdout));
 }
 
 #[test]
 fn a_module_whose_digest_differs_from_its_pin_is_refused() {
     let env = Env::new();
-    let config = env.config(
-        "require-s3-kms",
-        "  admission: [require-s3-kms]",
-        Some(&"0".repeat(64)),
-    );
-    let out = env.run(
-        &[
-            "policy",
-            "list",
-            "--policy-config",
-            config.to_str().unwrap(),
-        ],
-        None,
-    );
+    let config = env.config("require-s3-kms", "  admission: [require-s3-kms]", Some(&"0".repeat(64)));
+    let out = env.run(&["policy", "list", "--policy-config", config.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("but the configuration pins 0000"),
@@ -183,35 +145,13 @@ fn a_module_whose_digest_differs_from_its_pin_is_refused() {
         text(&out.stderr)
     );
     assert!(text(&out.stderr).contains("refusing to run it"));
-    let unpinned = env.write(
-        "unpinned.yaml",
-        "modules:\n- name: x\n  path: x.wasm\n  sha256: \"\"\n",
-    );
-    let out = env.run(
-        &[
-            "policy",
-            "list",
-            "--policy-config",
-            unpinned.to_str().unwrap(),
-        ],
-        None,
-    );
+    let unpinned = env.write("unpinned.yaml", "modules:\n- name: x\n  path: x.wasm\n  sha256: \"\"\n");
+    let out = env.run(&["policy", "list", "--policy-config", unpinned.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("needs sha256"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("needs sha256"), "{}", text(&out.stderr));
     let typo = env.write("typo.yaml", "hook:\n  admission: []\n");
-    let out = env.run(
-        &["policy", "list", "--policy-config", typo.to_str().unwrap()],
-        None,
-    );
-    assert!(
-        text(&out.stderr).contains("unknown field"),
-        "{}",
-        text(&out.stderr)
-    );
+    let out = env.run(&["policy", "list", "--policy-config", typo.to_str().unwrap()], None);
+    assert!(text(&out.stderr).contains("unknown field"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -219,7 +159,10 @@ fn the_example_policies_decide_as_documented() {
     let env = Env::new();
     let config = env.config("min-prune-age", "  admission: [min-prune-age]", None);
     let c = config.to_str().unwrap();
-    let short = env.write("short.json", r#"{"operation":"update","kind":"ImagePruner","proposed":{"spec":{"keepYoungerThanDuration":"60m"}}}"#);
+    let short = env.write(
+        "short.json",
+        r#"{"operation":"update","kind":"ImagePruner","proposed":{"spec":{"keepYoungerThanDuration":"60m"}}}"#,
+    );
     let out = env.run(
         &[
             "policy",
@@ -233,10 +176,11 @@ fn the_example_policies_decide_as_documented() {
         None,
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("keepYoungerThanDuration 60m is shorter than the required 24h")
+    assert!(text(&out.stdout).contains("keepYoungerThanDuration 60m is shorter than the required 24h"));
+    let long = env.write(
+        "long.yaml",
+        "operation: update\nkind: ImagePruner\nproposed:\n  spec:\n    keepYoungerThanDuration: 48h\n",
     );
-    let long = env.write("long.yaml", "operation: update\nkind: ImagePruner\nproposed:\n  spec:\n    keepYoungerThanDuration: 48h\n");
     let out = env.run(
         &[
             "policy",
@@ -269,12 +213,7 @@ fn the_example_policies_decide_as_documented() {
     assert_eq!(out.status.code(), Some(2));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["module"], "require-s3-kms");
-    assert!(
-        v["response"]["reasons"][0]
-            .as_str()
-            .unwrap()
-            .contains("KMS")
-    );
+    assert!(v["response"]["reasons"][0].as_str().unwrap().contains("KMS"));
 
     let rwo = json!({"operation": "update", "kind": "Config",
         "proposed": {"spec": {"replicas": 2, "storage": {"pvc": {"claim": "c"}}}},
@@ -328,33 +267,19 @@ async fn an_organisation_policy_in_the_cluster_denies_a_change_for_every_admin()
             dir: tempfile::tempdir().unwrap(),
         }
         .run(
-            &[
-                "policy",
-                "eval",
-                "admission",
-                "-f",
-                &change,
-                "--policy-config",
-                &local,
-            ],
+            &["policy", "eval", "admission", "-f", &change, "--policy-config", &local],
             Some(&kc),
         )
     })
     .await
     .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("forbid-emptydir (cluster configmap openshift-image-registry/oc-registry-policies): DENIED"), "{stdout}");
     assert!(
-        stdout.contains("emptyDir registry storage is forbidden"),
+        stdout.contains("forbid-emptydir (cluster configmap openshift-image-registry/oc-registry-policies): DENIED"),
         "{stdout}"
     );
+    assert!(stdout.contains("emptyDir registry storage is forbidden"), "{stdout}");
     assert!(text(&out.stderr).contains("error: the admission policy denied the change"));
 
     let kc = kubeconfig.clone();
@@ -449,17 +374,18 @@ fn policy_check_reports_the_abi_and_refuses_hostile_modules() {
     assert_eq!(v["metadata"]["name"], "require-s3-kms");
     assert_eq!(v["metadata"]["abi"], 1);
     assert_eq!(v["instantiates"], true);
-    for f in [
-        "pol_abi_version",
-        "pol_alloc",
-        "pol_free",
-        "pol_evaluate",
-        "memory",
-    ] {
+    for f in ["pol_abi_version", "pol_alloc", "pol_free", "pol_evaluate", "memory"] {
         assert!(v["exports"].as_array().unwrap().contains(&json!(f)));
     }
     let wasi = env.path("wasi.wasm");
-    std::fs::write(&wasi, wat::parse_str(r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#).unwrap()).unwrap();
+    std::fs::write(
+        &wasi,
+        wat::parse_str(
+            r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let out = env.run(&["policy", "check", wasi.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -474,13 +400,7 @@ fn a_new_policy_builds_passes_its_test_and_checks() {
     let env = Env::new();
     let dir = env.path("require-two-replicas");
     let out = env.run(
-        &[
-            "policy",
-            "new",
-            "require-two-replicas",
-            "--dir",
-            dir.to_str().unwrap(),
-        ],
+        &["policy", "new", "require-two-replicas", "--dir", dir.to_str().unwrap()],
         None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -508,7 +428,10 @@ fn a_new_policy_builds_passes_its_test_and_checks() {
     let wasm = target.join("wasm32-unknown-unknown/release/require_two_replicas.wasm");
     let check = env.run(&["policy", "check", wasm.to_str().unwrap()], None);
     assert!(check.status.success(), "{}", text(&check.stderr));
-    let one = env.write("one.json", r#"{"operation":"update","kind":"Config","proposed":{"spec":{"managementState":"Managed","replicas":1}}}"#);
+    let one = env.write(
+        "one.json",
+        r#"{"operation":"update","kind":"Config","proposed":{"spec":{"managementState":"Managed","replicas":1}}}"#,
+    );
     let out = env.run(
         &[
             "policy",
@@ -584,11 +507,7 @@ async fn policy_eval_storage_decides_for_each_simulated_platform() {
                 "{platform}"
             );
         } else {
-            assert!(
-                result.get("missing").is_none(),
-                "{platform}: {}",
-                result["missing"]
-            );
+            assert!(result.get("missing").is_none(), "{platform}: {}", result["missing"]);
         }
         if platform == Platform::OpenStackWithoutSwift {
             assert_eq!(result["createPvc"]["name"], "image-registry-storage");

@@ -5,8 +5,7 @@
 use oc_registry::policy::{Cause, Host, Limits, PolicyError};
 use serde_json::json;
 
-const METADATA: &str =
-    r#"{\"abi\":1,\"name\":\"hostile\",\"version\":\"0.0.1\",\"hooks\":[\"admission\"]}"#;
+const METADATA: &str = r#"{\"abi\":1,\"name\":\"hostile\",\"version\":\"0.0.1\",\"hooks\":[\"admission\"]}"#;
 const ALLOW: &str = r#"{\"allowed\":true}"#;
 
 /// A module honouring ABI v1 whose pieces can be replaced one at a time.
@@ -63,11 +62,7 @@ fn host() -> Host {
 
 fn run(host: &Host, bytes: &[u8]) -> Result<serde_json::Value, PolicyError> {
     let module = host.load("corpus", bytes)?;
-    let out = host.evaluate(
-        &module,
-        "admission",
-        &json!({"operation": "update", "kind": "Config"}),
-    )?;
+    let out = host.evaluate(&module, "admission", &json!({"operation": "update", "kind": "Config"}))?;
     Ok(serde_json::to_value(out.response).unwrap())
 }
 
@@ -85,10 +80,7 @@ fn refused(bytes: Vec<u8>, expected: impl Fn(&Cause) -> bool) -> PolicyError {
 
 #[test]
 fn a_well_behaved_module_is_allowed() {
-    assert_eq!(
-        run(&host(), &Wat::default().build()).unwrap(),
-        json!({"allowed": true})
-    );
+    assert_eq!(run(&host(), &Wat::default().build()).unwrap(), json!({"allowed": true}));
 }
 
 #[test]
@@ -130,11 +122,7 @@ fn memory_bomb_hits_the_memory_limit() {
         .build(),
         |c| matches!(c, Cause::MemoryLimit { .. }),
     );
-    assert!(
-        err.to_string()
-            .contains("exceeded the memory limit of 64 MiB"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("exceeded the memory limit of 64 MiB"), "{err}");
 }
 
 #[test]
@@ -279,10 +267,7 @@ fn any_import_is_refused_before_compiling() {
         ))
         .unwrap();
         let err = refused(module, |c| matches!(c, Cause::Imports(_)));
-        assert!(
-            err.to_string().contains("policies may import nothing"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("policies may import nothing"), "{err}");
     }
 }
 
@@ -319,10 +304,7 @@ fn oversized_modules_are_refused_before_compiling() {
         .build(),
         |c| matches!(c, Cause::TooLarge { .. }),
     );
-    assert!(
-        err.to_string().contains("over the 8388608-byte limit"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("over the 8388608-byte limit"), "{err}");
 }
 
 #[test]
@@ -337,8 +319,7 @@ fn missing_exports_and_metadata_are_refused() {
     .unwrap();
     let err = refused(no_eval, |c| matches!(c, Cause::MissingExport(_)));
     assert!(
-        err.to_string()
-            .contains("does not export function pol_evaluate"),
+        err.to_string().contains("does not export function pol_evaluate"),
         "{err}"
     );
     refused(

@@ -38,11 +38,7 @@ async fn every_platform_reports_its_bootstrap_storage() {
     for (platform, health, driver, replicas) in expected {
         let r = report(&cluster(platform, true)).await;
         assert_eq!(r.health, health, "{platform}");
-        let drivers = r
-            .storage
-            .as_ref()
-            .map(|s| s.drivers.join(","))
-            .unwrap_or_default();
+        let drivers = r.storage.as_ref().map(|s| s.drivers.join(",")).unwrap_or_default();
         assert_eq!(drivers, driver, "{platform}");
         assert_eq!(r.replicas.desired, replicas, "{platform}");
         if health == Health::Healthy {
@@ -53,19 +49,13 @@ async fn every_platform_reports_its_bootstrap_storage() {
                 Some("image-registry.openshift-image-registry.svc:5000")
             );
         } else {
-            assert!(
-                r.missing.iter().any(|m| m.problem.contains("Removed")),
-                "{platform}"
-            );
+            assert!(r.missing.iter().any(|m| m.problem.contains("Removed")), "{platform}");
         }
         let pruner = r.pruner.as_ref().expect("pruner");
         assert_eq!(pruner.schedule, "0 0 * * *");
         assert!(pruner.default_schedule);
         assert!(pruner.last_run.as_ref().unwrap().succeeded);
-        assert_eq!(
-            r.cluster_operator.as_ref().unwrap().version.as_deref(),
-            Some("4.20.3")
-        );
+        assert_eq!(r.cluster_operator.as_ref().unwrap().version.as_deref(), Some("4.20.3"));
     }
 }
 
@@ -80,12 +70,7 @@ async fn a_fresh_cluster_reports_not_installed() {
 /// Degrades the registry the way the operator reports a storage failure it hides behind Progressing.
 fn degrade(server: &ApiServer) {
     let mut config = server
-        .object(
-            "imageregistry.operator.openshift.io/v1",
-            "Config",
-            "",
-            "cluster",
-        )
+        .object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
         .unwrap();
     let conditions = config["status"]["conditions"].as_array_mut().unwrap();
     for c in conditions.iter_mut() {
@@ -100,12 +85,7 @@ fn degrade(server: &ApiServer) {
     }
     server.seed(config).unwrap();
     let mut job = server
-        .object(
-            "batch/v1",
-            "Job",
-            "openshift-image-registry",
-            "image-pruner-29398560",
-        )
+        .object("batch/v1", "Job", "openshift-image-registry", "image-pruner-29398560")
         .unwrap();
     job["status"] = json!({"failed": 1, "startTime": "2026-11-23T00:00:02Z", "conditions": [{"type": "Failed", "status": "True",
         "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastProbeTime": "2026-11-23T00:05:00Z", "lastTransitionTime": "2026-11-23T00:05:00Z"}]});
@@ -120,44 +100,24 @@ async fn errors_hidden_in_progressing_and_a_failed_pruner_are_reported_as_missin
     assert_eq!(r.health, Health::Degraded);
     let problems: Vec<&str> = r.missing.iter().map(|m| m.problem.as_str()).collect();
     assert!(
-        problems
-            .iter()
-            .any(|p| p.contains("Unable to apply resources")),
+        problems.iter().any(|p| p.contains("Unable to apply resources")),
         "{problems:?}"
     );
-    assert!(
-        problems.iter().any(|p| p.starts_with("StorageExists:")),
-        "{problems:?}"
-    );
+    assert!(problems.iter().any(|p| p.starts_with("StorageExists:")), "{problems:?}");
     let pruner = r
         .missing
         .iter()
         .find(|m| m.problem.contains("pruner"))
         .expect("pruner finding");
-    assert!(
-        pruner
-            .problem
-            .contains("Job has reached the specified backoff limit")
-    );
-    assert!(
-        pruner
-            .fix
-            .as_ref()
-            .unwrap()
-            .contains("created-by=image-pruner")
-    );
+    assert!(pruner.problem.contains("Job has reached the specified backoff limit"));
+    assert!(pruner.fix.as_ref().unwrap().contains("created-by=image-pruner"));
 }
 
 #[tokio::test]
 async fn two_storage_drivers_are_reported_with_the_operators_message() {
     let server = cluster(Platform::Aws, true);
     let mut config = server
-        .object(
-            "imageregistry.operator.openshift.io/v1",
-            "Config",
-            "",
-            "cluster",
-        )
+        .object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
         .unwrap();
     config["spec"]["storage"]["emptyDir"] = json!({});
     server.seed(config).unwrap();
@@ -183,11 +143,7 @@ async fn serve(server: ApiServer) -> Running {
     listening
         .write_kubeconfig(&dir.path().join("kubeconfig"), None, None)
         .unwrap();
-    Running {
-        server,
-        listening,
-        dir,
-    }
+    Running { server, listening, dir }
 }
 
 async fn run(bin: &str, running: &Running, args: &[&str]) -> Output {
@@ -237,16 +193,14 @@ async fn status_of_the_simulated_aws_cluster() {
     assert!(text(&yaml_out.stdout).contains("health: Healthy"));
 
     // Only reads: a status never writes.
+    assert!(running.server.writes().is_empty(), "{:?}", running.server.writes());
     assert!(
-        running.server.writes().is_empty(),
-        "{:?}",
-        running.server.writes()
+        running
+            .server
+            .requests()
+            .iter()
+            .all(|r| { r.user_agent.as_deref().is_some_and(|u| u.starts_with("oc-registry/")) })
     );
-    assert!(running.server.requests().iter().all(|r| {
-        r.user_agent
-            .as_deref()
-            .is_some_and(|u| u.starts_with("oc-registry/"))
-    }));
     drop(running.listening);
 }
 
@@ -254,32 +208,20 @@ async fn status_of_the_simulated_aws_cluster() {
 async fn the_http_secret_is_never_printed() {
     let server = cluster(Platform::Aws, true);
     let secret = server
-        .object(
-            "imageregistry.operator.openshift.io/v1",
-            "Config",
-            "",
-            "cluster",
-        )
+        .object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
         .unwrap()["spec"]["httpSecret"]
         .as_str()
         .unwrap()
         .to_string();
     degrade(&server);
     let running = serve(server).await;
-    for args in [
-        &["status"][..],
-        &["status", "-o", "json"],
-        &["status", "-o", "yaml"],
-    ] {
+    for args in [&["status"][..], &["status", "-o", "json"], &["status", "-o", "yaml"]] {
         let out = run(OC_REGISTRY, &running, args).await;
         assert!(
             !text(&out.stdout).contains(&secret) && !text(&out.stderr).contains(&secret),
             "{args:?} printed the httpSecret"
         );
-        assert!(
-            !text(&out.stdout).contains("AKIASIMULATED"),
-            "credentials never appear"
-        );
+        assert!(!text(&out.stdout).contains("AKIASIMULATED"), "credentials never appear");
     }
 }
 
@@ -290,10 +232,7 @@ async fn exit_codes_are_documented_states() {
     let running = serve(degraded).await;
     let out = run(OC_REGISTRY, &running, &["status"]).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stdout)
-            .contains("fix: oc delete jobs -n openshift-image-registry -l created-by=image-pruner")
-    );
+    assert!(text(&out.stdout).contains("fix: oc delete jobs -n openshift-image-registry -l created-by=image-pruner"));
 
     let running = serve(cluster(Platform::BareMetal, true)).await;
     let out = run(OC_REGISTRY, &running, &["status"]).await;
@@ -317,9 +256,7 @@ async fn a_cluster_without_the_registry_api_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     assert!(
-        text(&out.stderr).contains(
-            "error: the server does not serve configs.imageregistry.operator.openshift.io"
-        ),
+        text(&out.stderr).contains("error: the server does not serve configs.imageregistry.operator.openshift.io"),
         "{}",
         text(&out.stderr)
     );
@@ -340,9 +277,7 @@ async fn an_unreachable_server_fails_like_kubectl() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains(&format!(
-            "The connection to the server 127.0.0.1:{port} was refused"
-        )),
+        text(&out.stderr).contains(&format!("The connection to the server 127.0.0.1:{port} was refused")),
         "{}",
         text(&out.stderr)
     );
@@ -364,12 +299,7 @@ async fn flags_work_before_and_after_the_command_and_help_names_the_invocation()
             .output()
             .await
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
     }
     let help = run(KUBECTL_REGISTRY, &running, &["--help"]).await;
     assert!(

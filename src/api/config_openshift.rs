@@ -129,11 +129,7 @@ open_struct!(OpenStackPlatformStatus { cloud_name: String });
 #[serde(rename_all = "camelCase")]
 pub struct ImageSpec {
     /// ConfigMap in `openshift-config` with one CA bundle per registry host (`host..port` keys).
-    #[serde(
-        default,
-        rename = "additionalTrustedCA",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "additionalTrustedCA", skip_serializing_if = "Option::is_none")]
     pub additional_trusted_ca: Option<NameRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_registries_for_import: Option<Vec<Value>>,

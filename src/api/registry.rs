@@ -1,9 +1,7 @@
 //! `imageregistry.operator.openshift.io/v1`: the registry `Config` and the `ImagePruner`.
 
 use super::meta::{Condition, Extra, NameRef, SecretKeyRef};
-use k8s_openapi::api::core::v1::{
-    Affinity, ResourceRequirements, Toleration, TopologySpreadConstraint,
-};
+use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration, TopologySpreadConstraint};
 use kube::CustomResource;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -156,11 +154,7 @@ pub struct S3Storage {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_endpoint: Option<String>,
-    #[serde(
-        default,
-        rename = "chunkSizeMiB",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "chunkSizeMiB", skip_serializing_if = "Option::is_none")]
     pub chunk_size_mib: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt: Option<bool>,
@@ -287,17 +281,9 @@ pub struct IbmCosStorage {
     pub location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_group_name: Option<String>,
-    #[serde(
-        default,
-        rename = "resourceKeyCRN",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "resourceKeyCRN", skip_serializing_if = "Option::is_none")]
     pub resource_key_crn: Option<String>,
-    #[serde(
-        default,
-        rename = "serviceInstanceCRN",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "serviceInstanceCRN", skip_serializing_if = "Option::is_none")]
     pub service_instance_crn: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,

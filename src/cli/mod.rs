@@ -45,10 +45,7 @@ pub fn parse(args: Vec<OsString>) -> Cli {
 /// The whole program: parse, run, report. Both binaries call this.
 pub fn main() -> ExitCode {
     let cli = parse(std::env::args_os().collect());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
@@ -59,9 +56,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("{}", render_error(&err));
-            let code = err
-                .downcast_ref::<crate::commands::Failure>()
-                .map_or(1, |f| f.code);
+            let code = err.downcast_ref::<crate::commands::Failure>().map_or(1, |f| f.code);
             ExitCode::from(code)
         }
     }

@@ -50,9 +50,7 @@ impl Environment {
     pub fn current() -> Self {
         Environment {
             kubeconfig: std::env::var_os("KUBECONFIG"),
-            home: std::env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .map(PathBuf::from),
+            home: std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
         }
     }
 
@@ -118,24 +116,13 @@ impl AccessOptions {
                     .iter()
                     .find(|c| &c.name == name)
                     .and_then(|c| c.context.clone())
-                    .ok_or_else(|| {
-                        anyhow!("context was not found for specified context: {name}")
-                    })?,
+                    .ok_or_else(|| anyhow!("context was not found for specified context: {name}"))?,
             ),
             None => None,
         };
-        let cluster = set(&self.cluster).or_else(|| {
-            context
-                .as_ref()
-                .map(|c| c.cluster.clone())
-                .filter(|c| !c.is_empty())
-        });
-        let user = set(&self.user).or_else(|| {
-            context
-                .as_ref()
-                .and_then(|c| c.user.clone())
-                .filter(|u| !u.is_empty())
-        });
+        let cluster =
+            set(&self.cluster).or_else(|| context.as_ref().map(|c| c.cluster.clone()).filter(|c| !c.is_empty()));
+        let user = set(&self.user).or_else(|| context.as_ref().and_then(|c| c.user.clone()).filter(|u| !u.is_empty()));
         let namespace = set(&self.namespace)
             .or_else(|| {
                 context
@@ -195,9 +182,7 @@ impl AccessOptions {
     fn server_uri(&self) -> Result<http::Uri> {
         let server = set(&self.server).unwrap_or_default();
         server.parse().with_context(|| {
-            format!(
-                "invalid --server {server:?}: expected a URL such as https://api.example.com:6443"
-            )
+            format!("invalid --server {server:?}: expected a URL such as https://api.example.com:6443")
         })
     }
 
@@ -224,10 +209,9 @@ impl AccessOptions {
             config.write_timeout = Some(t);
             config.connect_timeout = Some(t.min(config.connect_timeout.unwrap_or(t)));
         }
-        config.headers.push((
-            http::header::USER_AGENT,
-            http::HeaderValue::from_static(USER_AGENT),
-        ));
+        config
+            .headers
+            .push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
         // Retries are decided per operation (bounded, visible), not by a blanket 15-try layer.
         config.default_retry = false;
         Ok(())
@@ -237,11 +221,8 @@ impl AccessOptions {
 /// Parses kubectl's `--request-timeout`: `0` (none), a bare number of seconds, or a duration with a
 /// unit (`30s`, `1m`, `1h`, `1m30s`, `500ms`).
 pub fn parse_request_timeout(value: &str) -> Result<Duration> {
-    let invalid = || {
-        anyhow!(
-            "invalid --request-timeout {value:?}: use a number of seconds or a duration such as 30s, 1m or 1h"
-        )
-    };
+    let invalid =
+        || anyhow!("invalid --request-timeout {value:?}: use a number of seconds or a duration such as 30s, 1m or 1h");
     if let Ok(secs) = value.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
@@ -256,9 +237,7 @@ pub fn parse_request_timeout(value: &str) -> Result<Duration> {
             .ok_or_else(invalid)?;
         let number: f64 = rest[..digits].parse().map_err(|_| invalid())?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" => 1.0,
@@ -280,14 +259,8 @@ mod tests {
     fn request_timeout_forms() {
         assert_eq!(parse_request_timeout("0").unwrap(), Duration::ZERO);
         assert_eq!(parse_request_timeout("5").unwrap(), Duration::from_secs(5));
-        assert_eq!(
-            parse_request_timeout("1m30s").unwrap(),
-            Duration::from_secs(90)
-        );
-        assert_eq!(
-            parse_request_timeout("250ms").unwrap(),
-            Duration::from_millis(250)
-        );
+        assert_eq!(parse_request_timeout("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_request_timeout("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_request_timeout("soon").is_err());
         assert!(parse_request_timeout("5x").is_err());
     }

@@ -13,11 +13,7 @@ pub fn describe_kube_error(err: &kube::Error, server: &str) -> String {
             format!("Error from server ({}): {}", status.reason, status.message)
         }
         other => {
-            let host = server
-                .split("://")
-                .nth(1)
-                .unwrap_or(server)
-                .trim_end_matches('/');
+            let host = server.split("://").nth(1).unwrap_or(server).trim_end_matches('/');
             let mut source: Option<&(dyn std::error::Error + 'static)> = other.source();
             while let Some(s) = source {
                 if let Some(io) = s.downcast_ref::<std::io::Error>() {

@@ -34,8 +34,7 @@ pub struct Session {
 impl Session {
     pub async fn connect(cli: &Cli) -> Result<Self> {
         let access = cli.connection.access_options().resolve().await?;
-        let client =
-            kube::Client::try_from(access.config.clone()).context("building the API client")?;
+        let client = kube::Client::try_from(access.config.clone()).context("building the API client")?;
         Ok(Session { client, access })
     }
 

@@ -104,10 +104,7 @@ pub async fn run(cli: &Cli, command: &PolicyCommand) -> Result<ExitCode> {
         PolicyCommand::Eval(args) => eval(cli, args).await,
         PolicyCommand::Check(args) => check(args),
         PolicyCommand::New(args) => {
-            let dir = args
-                .dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(&args.name));
+            let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
             scaffold::create(&args.name, &dir)?;
             println!("created policy {} in {}", args.name, dir.display());
             println!(
@@ -131,10 +128,7 @@ pub async fn sources(cli: &Cli) -> Result<(Option<SourcedConfig>, Option<Sourced
             Ok(c) => c,
             Err(e) => match e.downcast_ref::<kube::Error>() {
                 Some(k) if !matches!(k, kube::Error::Api(_)) => {
-                    eprintln!(
-                        "note: cluster policies not consulted: {}",
-                        session.describe(k)
-                    );
+                    eprintln!("note: cluster policies not consulted: {}", session.describe(k));
                     None
                 }
                 _ => return Err(e),
@@ -211,8 +205,7 @@ fn read_input(path: &std::path::Path) -> Result<Value> {
             .context("reading the input from stdin")?;
         s
     } else {
-        std::fs::read_to_string(path)
-            .with_context(|| format!("reading input {}", path.display()))?
+        std::fs::read_to_string(path).with_context(|| format!("reading input {}", path.display()))?
     };
     serde_json::from_str(&text)
         .or_else(|_| serde_saphyr::from_str::<Value>(&text))
@@ -234,12 +227,8 @@ struct EvalReport {
 async fn gather(cli: &Cli, hook: Hook) -> Result<Value> {
     let session = Session::connect(cli).await?;
     let input = match hook {
-        Hook::Storage => {
-            serde_json::to_value(crate::state::facts::storage_input(&session.client).await?)?
-        }
-        Hook::Pruner => {
-            serde_json::to_value(crate::state::facts::pruner_input(&session.client).await?)?
-        }
+        Hook::Storage => serde_json::to_value(crate::state::facts::storage_input(&session.client).await?)?,
+        Hook::Pruner => serde_json::to_value(crate::state::facts::pruner_input(&session.client).await?)?,
         Hook::Admission => anyhow::bail!(
             "--from-cluster gathers storage and pruner inputs; an admission input describes a change: pass it with -f"
         ),
@@ -365,8 +354,7 @@ struct CheckReport {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitCode> {
-    let bytes = std::fs::read(&args.module)
-        .with_context(|| format!("reading {}", args.module.display()))?;
+    let bytes = std::fs::read(&args.module).with_context(|| format!("reading {}", args.module.display()))?;
     let label = args.module.display().to_string();
     let limits = Limits::default();
     let inspection = inspect(&label, &bytes, &limits)?;

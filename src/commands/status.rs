@@ -172,14 +172,8 @@ fn storage_location(storage: &Storage) -> BTreeMap<String, String> {
         put("regionEndpoint", s3.region_endpoint.clone());
         put("encrypt", s3.encrypt.map(|e| e.to_string()));
         put("keyID", s3.key_id.clone());
-        put(
-            "virtualHostedStyle",
-            s3.virtual_hosted_style.map(|e| e.to_string()),
-        );
-        put(
-            "cloudFront",
-            s3.cloud_front.as_ref().map(|c| c.base_url.clone()),
-        );
+        put("virtualHostedStyle", s3.virtual_hosted_style.map(|e| e.to_string()));
+        put("cloudFront", s3.cloud_front.as_ref().map(|c| c.base_url.clone()));
     }
     if let Some(gcs) = &storage.gcs {
         put("bucket", gcs.bucket.clone());
@@ -204,10 +198,7 @@ fn storage_location(storage: &Storage) -> BTreeMap<String, String> {
         put("domain", sw.domain.clone());
     }
     if let Some(pvc) = &storage.pvc {
-        put(
-            "claim",
-            pvc.claim.clone().or(Some("image-registry-storage".into())),
-        );
+        put("claim", pvc.claim.clone().or(Some("image-registry-storage".into())));
     }
     if let Some(cos) = &storage.ibmcos {
         put("bucket", cos.bucket.clone());
@@ -229,12 +220,7 @@ fn problem(text: impl Into<String>, fix: Option<String>) -> Missing {
 fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
     let mut out = Vec::new();
     let state = config.spec.management_state.as_deref().unwrap_or("");
-    let drivers = config
-        .spec
-        .storage
-        .as_ref()
-        .map(Storage::drivers)
-        .unwrap_or_default();
+    let drivers = config.spec.storage.as_ref().map(Storage::drivers).unwrap_or_default();
     if state == "Removed" {
         out.push(problem(
             "the registry is Removed: nothing serves images, and image streams, builds and deployments that use them may fail",
@@ -342,11 +328,7 @@ fn pruner_report(pruner: &ImagePruner, jobs: &[Job]) -> PrunerReport {
         default_schedule: pruner.spec.schedule.is_empty(),
         suspended: pruner.spec.suspend.unwrap_or(false),
         last_run: last_pruner_run(jobs),
-        conditions: pruner
-            .status
-            .as_ref()
-            .map(|s| s.conditions.clone())
-            .unwrap_or_default(),
+        conditions: pruner.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default(),
     }
 }
 
@@ -381,15 +363,11 @@ impl Report {
                 default_route: false,
                 routes: Vec::new(),
                 read_only: false,
-                internal_hostname: image_status
-                    .internal_registry_hostname
-                    .filter(|h| !h.is_empty()),
+                internal_hostname: image_status.internal_registry_hostname.filter(|h| !h.is_empty()),
                 external_hostnames: image_status.external_registry_hostnames.unwrap_or_default(),
                 conditions: Vec::new(),
                 missing: vec![problem(
-                    format!(
-                        "{CONFIG_REF} does not exist: the registry has not been bootstrapped on this cluster"
-                    ),
+                    format!("{CONFIG_REF} does not exist: the registry has not been bootstrapped on this cluster"),
                     None,
                 )],
                 pruner,
@@ -397,11 +375,7 @@ impl Report {
             };
         };
         let spec = &config.spec;
-        let conditions = config
-            .status
-            .as_ref()
-            .map(|s| s.conditions.clone())
-            .unwrap_or_default();
+        let conditions = config.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
         let missing = missing_for(config, observed);
         let state = spec.management_state.clone().unwrap_or_default();
         let degraded = condition(&conditions, "Degraded").is_some_and(Condition::is_true)
@@ -425,9 +399,7 @@ impl Report {
                 let ingress = r.status.as_ref().and_then(|s| s.ingress.first());
                 RouteReport {
                     name: r.metadata.name.clone().unwrap_or_default(),
-                    host: ingress
-                        .and_then(|i| i.host.clone())
-                        .or_else(|| r.spec.host.clone()),
+                    host: ingress.and_then(|i| i.host.clone()).or_else(|| r.spec.host.clone()),
                     admitted: ingress
                         .and_then(|i| condition(&i.conditions, "Admitted"))
                         .map(Condition::is_true),
@@ -452,9 +424,7 @@ impl Report {
             default_route: spec.default_route.unwrap_or(false),
             routes,
             read_only: spec.read_only.unwrap_or(false),
-            internal_hostname: image_status
-                .internal_registry_hostname
-                .filter(|h| !h.is_empty()),
+            internal_hostname: image_status.internal_registry_hostname.filter(|h| !h.is_empty()),
             external_hostnames: image_status.external_registry_hostnames.unwrap_or_default(),
             conditions,
             missing,
@@ -509,14 +479,7 @@ impl Report {
                     "no"
                 },
             );
-            line(
-                "Default route",
-                if self.default_route {
-                    "enabled"
-                } else {
-                    "disabled"
-                },
-            );
+            line("Default route", if self.default_route { "enabled" } else { "disabled" });
         }
         if self.routes.is_empty() {
             line("Routes", "none");
@@ -530,10 +493,7 @@ impl Report {
                 };
                 line(
                     &format!("  {}", r.name),
-                    &format!(
-                        "{} ({admitted})",
-                        r.host.as_deref().unwrap_or("<router default>")
-                    ),
+                    &format!("{} ({admitted})", r.host.as_deref().unwrap_or("<router default>")),
                 );
             }
         }
@@ -582,11 +542,7 @@ impl Report {
                 let state = if p.suspended { "suspended" } else { "active" };
                 let _ = writeln!(out, "{:<18}{schedule}, {state}", "Pruner:");
                 let last = match &p.last_run {
-                    Some(r) if r.succeeded => format!(
-                        "{} succeeded {}",
-                        r.job,
-                        r.finished.as_deref().unwrap_or("")
-                    ),
+                    Some(r) if r.succeeded => format!("{} succeeded {}", r.job, r.finished.as_deref().unwrap_or("")),
                     Some(r) => format!(
                         "{} FAILED {}: {}",
                         r.job,
@@ -625,9 +581,11 @@ impl Report {
                 co.version.as_deref().unwrap_or("(no version)"),
                 summary.join("  ")
             );
-            for c in co.conditions.iter().filter(|c| {
-                (c.type_ == "Degraded" && c.is_true()) || (c.type_ == "Available" && !c.is_true())
-            }) {
+            for c in co
+                .conditions
+                .iter()
+                .filter(|c| (c.type_ == "Degraded" && c.is_true()) || (c.type_ == "Available" && !c.is_true()))
+            {
                 let _ = writeln!(
                     out,
                     "  {}: {} {}",

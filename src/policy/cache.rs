@@ -41,14 +41,8 @@ impl CompileCache {
         }
         let dir = std::env::var_os(CACHE_DIR_ENV)
             .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("XDG_CACHE_HOME")
-                    .map(|d| PathBuf::from(d).join("oc-registry/policies"))
-            })
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .map(|h| PathBuf::from(h).join(".cache/oc-registry/policies"))
-            })?;
+            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("oc-registry/policies")))
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/oc-registry/policies")))?;
         Self::open(&dir).ok()
     }
 
@@ -57,9 +51,7 @@ impl CompileCache {
     pub fn open(dir: &Path) -> Result<Self, String> {
         create_private_dir(dir)?;
         check_private(dir)?;
-        Ok(CompileCache {
-            dir: dir.to_path_buf(),
-        })
+        Ok(CompileCache { dir: dir.to_path_buf() })
     }
 
     fn key(engine: &Engine, module_sha256: &str) -> String {
@@ -67,27 +59,16 @@ impl CompileCache {
         module_sha256.hash(&mut hasher);
         engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
-        hasher
-            .0
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hasher.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// A previously written artifact whose recorded digest still matches, else a fresh compile
     /// (written back for next time).
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        bytes: &[u8],
-        module_sha256: &str,
-    ) -> Result<Module, String> {
+    pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8], module_sha256: &str) -> Result<Module, String> {
         let key = Self::key(engine, module_sha256);
         let artifact = self.dir.join(format!("{key}.cwasm"));
         let digest = self.dir.join(format!("{key}.sha256"));
-        if let (Ok(compiled), Ok(recorded)) =
-            (std::fs::read(&artifact), std::fs::read_to_string(&digest))
+        if let (Ok(compiled), Ok(recorded)) = (std::fs::read(&artifact), std::fs::read_to_string(&digest))
             && sha256_hex(&compiled) == recorded.trim()
         {
             // SAFETY: these bytes were produced by `Module::serialize` of this program (the key
@@ -147,10 +128,7 @@ fn check_private(dir: &Path) -> Result<(), String> {
     let ours = std::fs::metadata(&probe).map(|m| m.uid());
     let _ = std::fs::remove_file(&probe);
     if ours.map_err(|e| e.to_string())? != meta.uid() {
-        return Err(format!(
-            "{} is owned by another user; not using it",
-            dir.display()
-        ));
+        return Err(format!("{} is owned by another user; not using it", dir.display()));
     }
     Ok(())
 }

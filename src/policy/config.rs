@@ -109,8 +109,8 @@ pub struct SourcedConfig {
 
 impl SourcedConfig {
     pub fn parse(text: &str, origin: Origin, blobs: BTreeMap<String, Vec<u8>>) -> Result<Self> {
-        let config: PolicyConfig = serde_saphyr::from_str(text)
-            .map_err(|e| anyhow!("policy configuration ({origin}) is invalid: {e}"))?;
+        let config: PolicyConfig =
+            serde_saphyr::from_str(text).map_err(|e| anyhow!("policy configuration ({origin}) is invalid: {e}"))?;
         for m in &config.modules {
             if builtin::find(&m.name).is_some() {
                 bail!(
@@ -126,11 +126,7 @@ impl SourcedConfig {
                 );
             }
         }
-        Ok(SourcedConfig {
-            config,
-            origin,
-            blobs,
-        })
+        Ok(SourcedConfig { config, origin, blobs })
     }
 
     pub fn read_file(path: &Path) -> Result<Self> {
@@ -144,9 +140,8 @@ impl SourcedConfig {
         let bytes = match &self.origin {
             Origin::File(config_path) => {
                 let path = config_path.parent().unwrap_or(Path::new(".")).join(&m.path);
-                std::fs::read(&path).with_context(|| {
-                    format!("reading policy module {:?} from {}", m.name, path.display())
-                })?
+                std::fs::read(&path)
+                    .with_context(|| format!("reading policy module {:?} from {}", m.name, path.display()))?
             }
             Origin::Cluster(cm) => self.blobs.get(&m.path).cloned().ok_or_else(|| {
                 anyhow!(

@@ -120,10 +120,7 @@ impl Policies {
         let origin = source.map_or(Origin::Builtin, |s| s.origin.clone());
         let declared = source.and_then(|s| s.config.modules.iter().find(|m| m.name == name));
         let (bytes, origin): (Vec<u8>, Origin) = match (declared, builtin::find(name)) {
-            (Some(m), _) => (
-                source.expect("declared in a source").module_bytes(m)?,
-                origin,
-            ),
+            (Some(m), _) => (source.expect("declared in a source").module_bytes(m)?, origin),
             (None, Some(b)) => (b.bytes.to_vec(), Origin::Builtin),
             (None, None) => {
                 bail!(
@@ -131,11 +128,7 @@ impl Policies {
                 )
             }
         };
-        if let Some(existing) = self
-            .modules
-            .iter_mut()
-            .find(|m| m.name == name && m.origin == origin)
-        {
+        if let Some(existing) = self.modules.iter_mut().find(|m| m.name == name && m.origin == origin) {
             if !existing.hooks.iter().any(|h| h == hook) {
                 existing.hooks.push(hook.to_string());
             }
@@ -186,34 +179,21 @@ impl Policies {
     }
 
     fn serving(&self, hook: &str) -> impl Iterator<Item = &EffectiveModule> {
-        self.modules
-            .iter()
-            .filter(move |m| m.hooks.iter().any(|h| h == hook))
+        self.modules.iter().filter(move |m| m.hooks.iter().any(|h| h == hook))
     }
 
     /// The module deciding `hook` (`storage` or `pruner`).
     pub fn decider(&self, hook: &str) -> &EffectiveModule {
-        self.serving(hook)
-            .next()
-            .expect("decision hooks always have a module")
+        self.serving(hook).next().expect("decision hooks always have a module")
     }
 
     /// Runs `hook` on a module in effect, raw.
-    pub fn evaluate(
-        &self,
-        module: &EffectiveModule,
-        hook: &str,
-        input: &Value,
-    ) -> Result<Evaluation, PolicyError> {
+    pub fn evaluate(&self, module: &EffectiveModule, hook: &str, input: &Value) -> Result<Evaluation, PolicyError> {
         let loaded = self.loaded(module)?;
         self.host()?.evaluate(&loaded, hook, input)
     }
 
-    fn decide<I: Serialize, T: DeserializeOwned>(
-        &self,
-        hook: &str,
-        input: &I,
-    ) -> Result<Decided<T>, PolicyError> {
+    fn decide<I: Serialize, T: DeserializeOwned>(&self, hook: &str, input: &I) -> Result<Decided<T>, PolicyError> {
         let module = self.decider(hook);
         let input = serde_json::to_value(input).expect("hook inputs serialise");
         let out = self.evaluate(module, hook, &input)?;
@@ -234,10 +214,7 @@ impl Policies {
         let decided: Decided<PrunerDecision> = self.decide("pruner", input)?;
         let d = &decided.decision;
         let bad = if d.schedule.split_whitespace().count() != 5 {
-            Some(format!(
-                "schedule {:?} is not a five-field cron expression",
-                d.schedule
-            ))
+            Some(format!("schedule {:?} is not a five-field cron expression", d.schedule))
         } else if d.args.is_empty() {
             Some("no oc adm prune images arguments".into())
         } else if d.successful_jobs_history_limit < 0 || d.failed_jobs_history_limit < 0 {
@@ -264,12 +241,9 @@ impl Policies {
         };
         for m in self.serving("admission") {
             let out = self.evaluate(m, "admission", &value)?;
-            verdict.warnings.extend(
-                out.response
-                    .warnings
-                    .iter()
-                    .map(|w| format!("{}: {w}", m.name)),
-            );
+            verdict
+                .warnings
+                .extend(out.response.warnings.iter().map(|w| format!("{}: {w}", m.name)));
             if !out.response.allowed {
                 verdict.allowed = false;
                 let reasons = if out.response.reasons.is_empty() {
@@ -287,11 +261,7 @@ impl Policies {
     }
 }
 
-fn decision_of<T: DeserializeOwned>(
-    module: &str,
-    hook: &str,
-    out: Evaluation,
-) -> Result<Decided<T>, PolicyError> {
+fn decision_of<T: DeserializeOwned>(module: &str, hook: &str, out: Evaluation) -> Result<Decided<T>, PolicyError> {
     let fail = |cause| PolicyError {
         module: module.to_string(),
         hook: hook.to_string(),
@@ -304,8 +274,7 @@ fn decision_of<T: DeserializeOwned>(
         .response
         .result
         .ok_or_else(|| fail(Cause::BadResult("no result".into())))?;
-    let decision =
-        serde_json::from_value(result).map_err(|e| fail(Cause::BadResult(e.to_string())))?;
+    let decision = serde_json::from_value(result).map_err(|e| fail(Cause::BadResult(e.to_string())))?;
     Ok(Decided {
         decision,
         module: module.to_string(),
@@ -335,10 +304,7 @@ fn check_storage(d: &StorageDecision) -> Result<(), String> {
     };
     let drivers = block.keys().filter(|k| *k != "managementState").count();
     if drivers > 1 || (drivers == 1 && storage_driver(&d.storage).is_none()) {
-        return Err(format!(
-            "storage {} does not name exactly one known driver",
-            d.storage
-        ));
+        return Err(format!("storage {} does not name exactly one known driver", d.storage));
     }
     if drivers == 0 && d.management_state == "Managed" {
         return Err("a Managed registry needs storage".into());

@@ -81,10 +81,7 @@ impl fmt::Display for Cause {
                 )
             }
             Cause::HookNotServed => write!(f, "module does not declare this hook in its metadata"),
-            Cause::OutOfFuel { budget } => write!(
-                f,
-                "ran out of fuel (budget {budget}): the module ran too long"
-            ),
+            Cause::OutOfFuel { budget } => write!(f, "ran out of fuel (budget {budget}): the module ran too long"),
             Cause::MemoryLimit { limit } => {
                 write!(f, "exceeded the memory limit of {} MiB", limit >> 20)
             }

@@ -10,14 +10,29 @@ use oc_registry_policy_sdk::{ABI_VERSION, Request, Response};
 use serde_json::Value;
 use std::sync::Arc;
 use wasmtime::{
-    Config, Engine, InstancePre, Linker, Module, OptLevel, Store, StoreLimits, StoreLimitsBuilder,
-    Trap,
+    Config, Engine, Instance, InstancePre, Linker, Memory, Module, ModuleExport, OptLevel, Store, StoreLimits,
+    StoreLimitsBuilder, Trap, TypedFunc,
 };
 
-/// A module admitted, compiled and ready to instantiate.
+/// A module admitted, compiled, checked against the ABI, and ready to instantiate.
 pub struct LoadedModule {
     pub inspection: Inspection,
     pre: InstancePre<StoreLimits>,
+    exports: Exports,
+}
+
+/// The ABI's exports, resolved once so a decision looks nothing up by name.
+struct Exports {
+    memory: ModuleExport,
+    alloc: ModuleExport,
+    evaluate: ModuleExport,
+}
+
+/// One instance's view of the exports.
+struct Bound {
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    evaluate: TypedFunc<(i32, i32), i64>,
 }
 
 impl LoadedModule {
@@ -54,8 +69,7 @@ impl Host {
             .cranelift_opt_level(OptLevel::Speed)
             // Bit-identical results on every architecture.
             .cranelift_nan_canonicalization(true);
-        let engine =
-            Engine::new(&config).map_err(|e| anyhow::anyhow!("starting the policy engine: {e}"))?;
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("starting the policy engine: {e}"))?;
         Ok(Host {
             engine,
             limits,
@@ -78,11 +92,7 @@ impl Host {
     }
 
     /// Compiles an admitted module and prepares it for instantiation.
-    pub fn prepare(
-        &self,
-        inspection: Inspection,
-        bytes: &[u8],
-    ) -> Result<LoadedModule, PolicyError> {
+    pub fn prepare(&self, inspection: Inspection, bytes: &[u8]) -> Result<LoadedModule, PolicyError> {
         let name = inspection.metadata.name.clone();
         let fail = |cause| PolicyError::loading(&name, cause);
         let module = match &self.cache {
@@ -94,7 +104,42 @@ impl Host {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| fail(Cause::Invalid(format!("{e:#}"))))?;
-        Ok(LoadedModule { inspection, pre })
+        let export = |name: &str| {
+            module
+                .get_export_index(name)
+                .ok_or_else(|| fail(Cause::MissingExport(name.into())))
+        };
+        let exports = Exports {
+            memory: export("memory")?,
+            alloc: export("pol_alloc")?,
+            evaluate: export("pol_evaluate")?,
+        };
+        let loaded = LoadedModule {
+            inspection,
+            pre,
+            exports,
+        };
+        // One instance up front checks the export types and the ABI version, so decisions need not.
+        let mut store = self.store();
+        let classify = |e: wasmtime::Error| fail(self.classify(&e));
+        let instance = loaded.pre.instantiate(&mut store).map_err(classify)?;
+        bind(&mut store, &instance, &loaded.exports).map_err(fail)?;
+        let typed = |what: &str, e: wasmtime::Error| fail(Cause::WrongExportType(format!("{what}: {e}")));
+        instance
+            .get_typed_func::<(i32, i32), ()>(&mut store, "pol_free")
+            .map_err(|e| typed("pol_free must be (i32, i32) -> ()", e))?;
+        let version = instance
+            .get_typed_func::<(), i32>(&mut store, "pol_abi_version")
+            .map_err(|e| typed("pol_abi_version must be () -> i32", e))?
+            .call(&mut store, ())
+            .map_err(classify)?;
+        if version != ABI_VERSION {
+            return Err(fail(Cause::AbiVersion {
+                found: version.into(),
+                supported: ABI_VERSION,
+            }));
+        }
+        Ok(loaded)
     }
 
     fn store(&self) -> Store<StoreLimits> {
@@ -113,12 +158,7 @@ impl Host {
     }
 
     /// Runs one decision in a fresh instance.
-    pub fn evaluate(
-        &self,
-        module: &LoadedModule,
-        hook: &str,
-        input: &Value,
-    ) -> Result<Evaluation, PolicyError> {
+    pub fn evaluate(&self, module: &LoadedModule, hook: &str, input: &Value) -> Result<Evaluation, PolicyError> {
         let fail = |cause| PolicyError {
             module: module.name().to_string(),
             hook: hook.to_string(),
@@ -141,37 +181,15 @@ impl Host {
         let mut store = self.store();
         let classify = |e: wasmtime::Error| fail(self.classify(&e));
         let instance = module.pre.instantiate(&mut store).map_err(classify)?;
-        let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or_else(|| fail(Cause::MissingExport("memory".into())))?;
-        let typed =
-            |what: &str, e: wasmtime::Error| fail(Cause::WrongExportType(format!("{what}: {e}")));
-        let abi = instance
-            .get_typed_func::<(), i32>(&mut store, "pol_abi_version")
-            .map_err(|e| typed("pol_abi_version must be () -> i32", e))?;
-        let alloc = instance
-            .get_typed_func::<i32, i32>(&mut store, "pol_alloc")
-            .map_err(|e| typed("pol_alloc must be (i32) -> i32", e))?;
-        let free = instance
-            .get_typed_func::<(i32, i32), ()>(&mut store, "pol_free")
-            .map_err(|e| typed("pol_free must be (i32, i32) -> ()", e))?;
-        let evaluate = instance
-            .get_typed_func::<(i32, i32), i64>(&mut store, "pol_evaluate")
-            .map_err(|e| typed("pol_evaluate must be (i32, i32) -> i64", e))?;
-
-        let version = abi.call(&mut store, ()).map_err(classify)?;
-        if version != ABI_VERSION {
-            return Err(fail(Cause::AbiVersion {
-                found: version.into(),
-                supported: ABI_VERSION,
-            }));
-        }
+        let Bound {
+            memory,
+            alloc,
+            evaluate,
+        } = bind(&mut store, &instance, &module.exports).map_err(fail)?;
         let len = i32::try_from(request.len()).expect("input is capped far below i32::MAX");
         let in_ptr = alloc.call(&mut store, len).map_err(classify)?;
         if in_ptr == 0 {
-            return Err(fail(Cause::BadPointer(format!(
-                "pol_alloc({len}) returned 0"
-            ))));
+            return Err(fail(Cause::BadPointer(format!("pol_alloc({len}) returned 0"))));
         }
         memory
             .write(&mut store, in_ptr as u32 as usize, &request)
@@ -189,59 +207,67 @@ impl Host {
             }));
         }
         let mut output = vec![0u8; out_len as usize];
-        memory
-            .read(&store, out_ptr as usize, &mut output)
-            .map_err(|_| {
-                fail(Cause::BadPointer(format!(
-                    "output at {out_ptr:#x} (+{out_len} bytes) lies outside memory"
-                )))
-            })?;
-        free.call(&mut store, (in_ptr, len)).map_err(classify)?;
-        free.call(&mut store, (out_ptr as i32, out_len as i32))
-            .map_err(classify)?;
+        memory.read(&store, out_ptr as usize, &mut output).map_err(|_| {
+            fail(Cause::BadPointer(format!(
+                "output at {out_ptr:#x} (+{out_len} bytes) lies outside memory"
+            )))
+        })?;
+        // No pol_free: the instance and all its memory are discarded with the store.
         let fuel_used = self.limits.fuel - store.get_fuel().unwrap_or(0);
-        let text = std::str::from_utf8(&output)
-            .map_err(|e| fail(Cause::BadOutput(format!("not UTF-8: {e}"))))?;
-        let response: Response =
-            serde_json::from_str(text).map_err(|e| fail(Cause::BadOutput(e.to_string())))?;
-        Ok(Evaluation {
-            response,
-            fuel_used,
-        })
+        let text = std::str::from_utf8(&output).map_err(|e| fail(Cause::BadOutput(format!("not UTF-8: {e}"))))?;
+        let response: Response = serde_json::from_str(text).map_err(|e| fail(Cause::BadOutput(e.to_string())))?;
+        Ok(Evaluation { response, fuel_used })
     }
 
     fn classify(&self, err: &wasmtime::Error) -> Cause {
-        if let Some(trap) = err.downcast_ref::<Trap>() {
-            return match trap {
-                Trap::OutOfFuel => Cause::OutOfFuel {
-                    budget: self.limits.fuel,
-                },
-                Trap::StackOverflow => Cause::StackOverflow,
-                other => Cause::Trap(
-                    other
-                        .to_string()
-                        .trim_start_matches("wasm trap: ")
-                        .to_string(),
-                ),
-            };
+        classify(err, &self.limits)
+    }
+}
+
+/// The instance's memory and entry points, type-checked.
+fn bind(store: &mut Store<StoreLimits>, instance: &Instance, exports: &Exports) -> Result<Bound, Cause> {
+    let memory = instance
+        .get_module_export(&mut *store, &exports.memory)
+        .and_then(|e| e.into_memory())
+        .ok_or_else(|| Cause::WrongExportType("memory must be a memory".into()))?;
+    let func = |store: &mut Store<StoreLimits>, export: &ModuleExport, name: &str| {
+        instance
+            .get_module_export(&mut *store, export)
+            .and_then(|e| e.into_func())
+            .ok_or_else(|| Cause::WrongExportType(format!("{name} must be a function")))
+    };
+    let alloc = func(store, &exports.alloc, "pol_alloc")?
+        .typed::<i32, i32>(&*store)
+        .map_err(|e| Cause::WrongExportType(format!("pol_alloc must be (i32) -> i32: {e}")))?;
+    let evaluate = func(store, &exports.evaluate, "pol_evaluate")?
+        .typed::<(i32, i32), i64>(&*store)
+        .map_err(|e| Cause::WrongExportType(format!("pol_evaluate must be (i32, i32) -> i64: {e}")))?;
+    Ok(Bound {
+        memory,
+        alloc,
+        evaluate,
+    })
+}
+
+fn classify(err: &wasmtime::Error, limits: &Limits) -> Cause {
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::OutOfFuel => Cause::OutOfFuel { budget: limits.fuel },
+            Trap::StackOverflow => Cause::StackOverflow,
+            other => Cause::Trap(other.to_string().trim_start_matches("wasm trap: ").to_string()),
+        };
+    }
+    let text = format!("{err:#}");
+    if text.contains("growing memory") || text.contains("exceeds memory limits") || text.contains("memory minimum size")
+    {
+        Cause::MemoryLimit {
+            limit: limits.memory_bytes,
         }
-        let text = format!("{err:#}");
-        if text.contains("growing memory")
-            || text.contains("exceeds memory limits")
-            || text.contains("memory minimum size")
-        {
-            Cause::MemoryLimit {
-                limit: self.limits.memory_bytes,
-            }
-        } else if text.contains("growing table")
-            || text.contains("table minimum size")
-            || text.contains("table elements")
-        {
-            Cause::TableLimit {
-                limit: self.limits.table_elements,
-            }
-        } else {
-            Cause::Trap(text)
+    } else if text.contains("growing table") || text.contains("table minimum size") || text.contains("table elements") {
+        Cause::TableLimit {
+            limit: limits.table_elements,
         }
+    } else {
+        Cause::Trap(text)
     }
 }

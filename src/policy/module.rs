@@ -8,8 +8,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
 /// The exports ABI v1 requires.
-pub const REQUIRED_FUNCTIONS: &[&str] =
-    &["pol_abi_version", "pol_alloc", "pol_free", "pol_evaluate"];
+pub const REQUIRED_FUNCTIONS: &[&str] = &["pol_abi_version", "pol_alloc", "pol_free", "pol_evaluate"];
 
 /// What a module is, read without compiling it.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -27,10 +26,7 @@ pub struct Inspection {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks a module against ABI v1 and the limits; `label` names it in errors until its metadata
@@ -100,13 +96,8 @@ pub fn inspect(label: &str, bytes: &[u8], limits: &Limits) -> Result<Inspection,
             return Err(fail(Cause::MissingExport(format!("function {f}"))));
         }
     }
-    let raw = metadata.ok_or_else(|| {
-        fail(Cause::Metadata(format!(
-            "no {METADATA_SECTION} custom section"
-        )))
-    })?;
-    let metadata: Metadata =
-        serde_json::from_slice(raw).map_err(|e| fail(Cause::Metadata(e.to_string())))?;
+    let raw = metadata.ok_or_else(|| fail(Cause::Metadata(format!("no {METADATA_SECTION} custom section"))))?;
+    let metadata: Metadata = serde_json::from_slice(raw).map_err(|e| fail(Cause::Metadata(e.to_string())))?;
     if metadata.abi != ABI_VERSION {
         return Err(fail(Cause::AbiVersion {
             found: metadata.abi.into(),

@@ -5,22 +5,10 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 
 const SDK_FILES: &[(&str, &str)] = &[
-    (
-        "sdk/Cargo.toml",
-        include_str!("../../policies/sdk/Cargo.toml"),
-    ),
-    (
-        "sdk/src/lib.rs",
-        include_str!("../../policies/sdk/src/lib.rs"),
-    ),
-    (
-        "sdk/src/abi.rs",
-        include_str!("../../policies/sdk/src/abi.rs"),
-    ),
-    (
-        "sdk/src/hooks.rs",
-        include_str!("../../policies/sdk/src/hooks.rs"),
-    ),
+    ("sdk/Cargo.toml", include_str!("../../policies/sdk/Cargo.toml")),
+    ("sdk/src/lib.rs", include_str!("../../policies/sdk/src/lib.rs")),
+    ("sdk/src/abi.rs", include_str!("../../policies/sdk/src/abi.rs")),
+    ("sdk/src/hooks.rs", include_str!("../../policies/sdk/src/hooks.rs")),
 ];
 
 fn cargo_toml(name: &str) -> String {
@@ -152,10 +140,7 @@ pub fn create(name: &str, dir: &Path) -> Result<()> {
         );
     }
     if dir.exists() {
-        bail!(
-            "{} already exists: choose another name or --dir",
-            dir.display()
-        );
+        bail!("{} already exists: choose another name or --dir", dir.display());
     }
     let mut files: Vec<(String, String)> = vec![
         ("Cargo.toml".into(), cargo_toml(name)),
@@ -163,16 +148,11 @@ pub fn create(name: &str, dir: &Path) -> Result<()> {
         ("README.md".into(), readme(name)),
         (".gitignore".into(), "/target\n".into()),
     ];
-    files.extend(
-        SDK_FILES
-            .iter()
-            .map(|(p, c)| (p.to_string(), c.to_string())),
-    );
+    files.extend(SDK_FILES.iter().map(|(p, c)| (p.to_string(), c.to_string())));
     for (path, content) in files {
         let full = dir.join(&path);
         if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&full, content).with_context(|| format!("writing {}", full.display()))?;
     }

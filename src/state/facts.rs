@@ -4,9 +4,7 @@
 
 use super::openstack;
 use crate::api::{CLUSTER, Config, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE};
-use crate::policy::sdk::{
-    CurrentConfig, PlatformFacts, PrunerInput, PvcFacts, StorageFacts, StorageInput,
-};
+use crate::policy::sdk::{CurrentConfig, PlatformFacts, PrunerInput, PvcFacts, StorageFacts, StorageInput};
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -21,11 +19,9 @@ pub const DEFAULT_CLAIM: &str = "image-registry-storage";
 pub const REGISTRY_ANNOTATION: &str = "imageregistry.openshift.io";
 
 async fn secret(client: &Client, name: &str) -> Result<Option<Secret>> {
-    Ok(
-        Api::<Secret>::namespaced(client.clone(), REGISTRY_NAMESPACE)
-            .get_opt(name)
-            .await?,
-    )
+    Ok(Api::<Secret>::namespaced(client.clone(), REGISTRY_NAMESPACE)
+        .get_opt(name)
+        .await?)
 }
 
 fn key_names(secret: &Secret) -> Vec<String> {
@@ -49,9 +45,7 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
         .clone()
         .or(status.platform.clone())
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            anyhow!("infrastructures.config.openshift.io/cluster has no status.platformStatus.type")
-        })?;
+        .ok_or_else(|| anyhow!("infrastructures.config.openshift.io/cluster has no status.platformStatus.type"))?;
     let config = Api::<Config>::all(client.clone()).get_opt(CLUSTER).await?;
     let current = config.as_ref().map(|c| CurrentConfig {
         management_state: c.spec.management_state.clone().unwrap_or_default(),
@@ -125,17 +119,11 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
 /// The pruner hook's input for this cluster.
 pub async fn pruner_input(client: &Client) -> Result<PrunerInput> {
     let config = Api::<Config>::all(client.clone()).get_opt(CLUSTER).await?;
-    let pruner = Api::<ImagePruner>::all(client.clone())
-        .get_opt(CLUSTER)
-        .await?;
+    let pruner = Api::<ImagePruner>::all(client.clone()).get_opt(CLUSTER).await?;
     let image = Api::<Image>::all(client.clone()).get_opt(CLUSTER).await?;
     Ok(PrunerInput {
-        registry_management_state: config
-            .and_then(|c| c.spec.management_state)
-            .unwrap_or_default(),
-        pruner: pruner.map_or(json!({}), |p| {
-            serde_json::to_value(p.spec).unwrap_or(json!({}))
-        }),
+        registry_management_state: config.and_then(|c| c.spec.management_state).unwrap_or_default(),
+        pruner: pruner.map_or(json!({}), |p| serde_json::to_value(p.spec).unwrap_or(json!({}))),
         internal_registry_hostname: image
             .and_then(|i| i.status?.internal_registry_hostname)
             .unwrap_or_default(),

@@ -48,11 +48,7 @@ where
 {
     match api.get(name).await {
         Ok(o) => Ok(Some(o)),
-        Err(kube::Error::Api(s))
-            if s.code == 404 && s.details.as_ref().is_some_and(|d| !d.name.is_empty()) =>
-        {
-            Ok(None)
-        }
+        Err(kube::Error::Api(s)) if s.code == 404 && s.details.as_ref().is_some_and(|d| !d.name.is_empty()) => Ok(None),
         Err(kube::Error::Api(s)) if s.code == 404 => Err(ReadError::NoRegistryApi),
         Err(e) => Err(e.into()),
     }
@@ -74,18 +70,9 @@ impl Observed {
         let ns = REGISTRY_NAMESPACE;
         let config = get_opt(Api::<Config>::all(client.clone()), CLUSTER).await?;
         let pruner = get_optional(Api::<ImagePruner>::all(client.clone()), CLUSTER);
-        let co = get_optional(
-            Api::<ClusterOperator>::all(client.clone()),
-            "image-registry",
-        );
-        let deployment = get_optional(
-            Api::<Deployment>::namespaced(client.clone(), ns),
-            DEPLOYMENT,
-        );
-        let cronjob = get_optional(
-            Api::<CronJob>::namespaced(client.clone(), ns),
-            PRUNER_CRONJOB,
-        );
+        let co = get_optional(Api::<ClusterOperator>::all(client.clone()), "image-registry");
+        let deployment = get_optional(Api::<Deployment>::namespaced(client.clone(), ns), DEPLOYMENT);
+        let cronjob = get_optional(Api::<CronJob>::namespaced(client.clone(), ns), PRUNER_CRONJOB);
         let image = get_optional(Api::<Image>::all(client.clone()), CLUSTER);
         let routes = async {
             match Api::<Route>::namespaced(client.clone(), ns)

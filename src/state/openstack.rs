@@ -21,31 +21,21 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
 /// The Keystone v3 authentication request for a clouds.yaml `auth` block.
 fn auth_request(auth: &Value) -> Result<Value> {
     let s = |k: &str| auth.get(k).and_then(Value::as_str);
-    if let (Some(id), Some(secret)) = (
-        s("application_credential_id"),
-        s("application_credential_secret"),
-    ) {
-        return Ok(
-            json!({"auth": {"identity": {"methods": ["application_credential"],
-            "application_credential": {"id": id, "secret": secret}}}}),
-        );
+    if let (Some(id), Some(secret)) = (s("application_credential_id"), s("application_credential_secret")) {
+        return Ok(json!({"auth": {"identity": {"methods": ["application_credential"],
+            "application_credential": {"id": id, "secret": secret}}}}));
     }
     let (Some(user), Some(password)) = (s("username"), s("password")) else {
         bail!("clouds.yaml has neither an application credential nor a username and password");
     };
-    let user_domain = s("user_domain_name")
-        .or(s("domain_name"))
-        .unwrap_or("Default");
-    let project_domain = s("project_domain_name")
-        .or(s("domain_name"))
-        .unwrap_or("Default");
+    let user_domain = s("user_domain_name").or(s("domain_name")).unwrap_or("Default");
+    let project_domain = s("project_domain_name").or(s("domain_name")).unwrap_or("Default");
     let mut request = json!({"auth": {"identity": {"methods": ["password"],
         "password": {"user": {"name": user, "domain": {"name": user_domain}, "password": password}}}}});
     if let Some(project) = s("project_id") {
         request["auth"]["scope"] = json!({"project": {"id": project}});
     } else if let Some(project) = s("project_name") {
-        request["auth"]["scope"] =
-            json!({"project": {"name": project, "domain": {"name": project_domain}}});
+        request["auth"]["scope"] = json!({"project": {"name": project, "domain": {"name": project_domain}}});
     }
     Ok(request)
 }
@@ -60,23 +50,22 @@ fn tls_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig> {
             roots.add(cert.context("the cacert in the cloud credentials is not PEM")?)?;
         }
     }
-    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots)
-    .with_no_client_auth())
+    Ok(
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
 }
 
 /// Asks Keystone, with the clouds.yaml in `credentials`, whether the catalog has object storage.
 pub async fn offers_object_storage(credentials: Option<&Secret>, cloud: &str) -> Result<bool> {
-    let credentials =
-        credentials.ok_or_else(|| anyhow!("cannot tell whether Swift is available: no OpenStack credentials in openshift-image-registry"))?;
-    let clouds_yaml = secret_value(credentials, "clouds.yaml").ok_or_else(|| {
-        anyhow!("cannot tell whether Swift is available: the credentials have no clouds.yaml")
+    let credentials = credentials.ok_or_else(|| {
+        anyhow!("cannot tell whether Swift is available: no OpenStack credentials in openshift-image-registry")
     })?;
-    let clouds: Value =
-        serde_saphyr::from_str(&clouds_yaml).context("clouds.yaml is not valid YAML")?;
+    let clouds_yaml = secret_value(credentials, "clouds.yaml")
+        .ok_or_else(|| anyhow!("cannot tell whether Swift is available: the credentials have no clouds.yaml"))?;
+    let clouds: Value = serde_saphyr::from_str(&clouds_yaml).context("clouds.yaml is not valid YAML")?;
     let auth = clouds
         .pointer(&format!("/clouds/{cloud}/auth"))
         .ok_or_else(|| anyhow!("clouds.yaml has no cloud {cloud:?} with an auth section"))?;
@@ -110,15 +99,12 @@ pub async fn offers_object_storage(credentials: Option<&Secret>, cloud: &str) ->
     let status = response.status();
     let text = response.into_body().collect().await?.to_bytes();
     if status == http::StatusCode::UNAUTHORIZED {
-        bail!(
-            "OpenStack authentication at {base} failed (401): check the credentials in openshift-image-registry"
-        );
+        bail!("OpenStack authentication at {base} failed (401): check the credentials in openshift-image-registry");
     }
     if !status.is_success() {
         bail!("OpenStack identity service at {base} answered {status}");
     }
-    let token: Value =
-        serde_json::from_slice(&text).context("the identity service's answer is not JSON")?;
+    let token: Value = serde_json::from_slice(&text).context("the identity service's answer is not JSON")?;
     let catalog = token
         .pointer("/token/catalog")
         .and_then(Value::as_array)

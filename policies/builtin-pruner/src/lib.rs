@@ -29,9 +29,7 @@ fn parse_go_duration(text: &str) -> Option<u64> {
         let end = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
         let n: f64 = rest[..end].parse().ok()?;
         rest = &rest[end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         total += n * match &rest[..unit_end] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -82,10 +80,7 @@ fn decide(input: PrunerInput) -> Outcome<PrunerDecision> {
         format!("--keep-tag-revisions={keep_tag_revisions}"),
         format!("--keep-younger-than={keep_younger_than}"),
         format!("--ignore-invalid-refs={ignore_invalid}"),
-        format!(
-            "--loglevel={}",
-            log_level(spec.get("logLevel").and_then(Value::as_str))
-        ),
+        format!("--loglevel={}", log_level(spec.get("logLevel").and_then(Value::as_str))),
     ];
     let state = input.registry_management_state.as_str();
     let prune_registry = state == "Managed";
@@ -110,10 +105,7 @@ fn decide(input: PrunerInput) -> Outcome<PrunerDecision> {
         .unwrap_or("0 0 * * *");
     Outcome::decide(PrunerDecision {
         schedule: schedule.to_string(),
-        suspend: spec
-            .get("suspend")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        suspend: spec.get("suspend").and_then(Value::as_bool).unwrap_or(false),
         successful_jobs_history_limit: int("successfulJobsHistoryLimit").unwrap_or(3) as i32,
         failed_jobs_history_limit: int("failedJobsHistoryLimit").unwrap_or(3) as i32,
         args,
@@ -135,18 +127,9 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(
-            parse_go_duration("60m").map(go_duration).as_deref(),
-            Some("1h0m0s")
-        );
-        assert_eq!(
-            parse_go_duration("1h30m").map(go_duration).as_deref(),
-            Some("1h30m0s")
-        );
-        assert_eq!(
-            parse_go_duration("90s").map(go_duration).as_deref(),
-            Some("1m30s")
-        );
+        assert_eq!(parse_go_duration("60m").map(go_duration).as_deref(), Some("1h0m0s"));
+        assert_eq!(parse_go_duration("1h30m").map(go_duration).as_deref(), Some("1h30m0s"));
+        assert_eq!(parse_go_duration("90s").map(go_duration).as_deref(), Some("1m30s"));
         assert_eq!(parse_go_duration("soon"), None);
     }
 }

@@ -2,9 +2,7 @@
 //! many replicas, which rollout strategy, and whether the registry starts Managed or Removed), and
 //! what information is still missing, with the command that supplies it.
 
-use oc_registry_policy_sdk::{
-    Missing, Outcome, PvcRequest, StorageDecision, StorageInput, policy, storage_driver,
-};
+use oc_registry_policy_sdk::{Missing, Outcome, PvcRequest, StorageDecision, StorageInput, policy, storage_driver};
 use serde_json::{Value, json};
 
 const DEFAULT_CLAIM: &str = "image-registry-storage";
@@ -19,12 +17,11 @@ fn platform_default(input: &StorageInput) -> (Value, i32, &'static str) {
         "Azure" => (json!({"azure": {}}), 2, "RollingUpdate"),
         "GCP" => (json!({"gcs": {}}), 2, "RollingUpdate"),
         "IBMCloud" | "PowerVS" => (json!({"ibmcos": {}}), 2, "RollingUpdate"),
-        "OpenStack" if input.facts.swift_available == Some(true) => {
-            (json!({"swift": {}}), 2, "RollingUpdate")
-        }
+        "OpenStack" if input.facts.swift_available == Some(true) => (json!({"swift": {}}), 2, "RollingUpdate"),
         "OpenStack" | "oVirt" => (pvc, 1, "Recreate"),
-        "BareMetal" | "VSphere" | "None" | "Nutanix" | "KubeVirt" | "EquinixMetal" | "External"
-        | "AlibabaCloud" => (json!({}), 1, "RollingUpdate"),
+        "BareMetal" | "VSphere" | "None" | "Nutanix" | "KubeVirt" | "EquinixMetal" | "External" | "AlibabaCloud" => {
+            (json!({}), 1, "RollingUpdate")
+        }
         _ => (json!({"emptyDir": {}}), 1, "RollingUpdate"),
     }
 }
@@ -32,17 +29,11 @@ fn platform_default(input: &StorageInput) -> (Value, i32, &'static str) {
 /// The credential keys each driver needs in the user secret.
 fn required_user_keys(driver: &str) -> &'static [&'static [&'static str]] {
     match driver {
-        "s3" => &[&[
-            "REGISTRY_STORAGE_S3_ACCESSKEY",
-            "REGISTRY_STORAGE_S3_SECRETKEY",
-        ]],
+        "s3" => &[&["REGISTRY_STORAGE_S3_ACCESSKEY", "REGISTRY_STORAGE_S3_SECRETKEY"]],
         "gcs" => &[&["REGISTRY_STORAGE_GCS_KEYFILE"]],
         "azure" => &[&["REGISTRY_STORAGE_AZURE_ACCOUNTKEY"]],
         "swift" => &[
-            &[
-                "REGISTRY_STORAGE_SWIFT_USERNAME",
-                "REGISTRY_STORAGE_SWIFT_PASSWORD",
-            ],
+            &["REGISTRY_STORAGE_SWIFT_USERNAME", "REGISTRY_STORAGE_SWIFT_PASSWORD"],
             &[
                 "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID",
                 "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALNAME",
@@ -146,10 +137,7 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
         None => platform_default(&input),
     };
     let mut strategy = strategy.to_string();
-    if configured.is_none()
-        && input.platform.infrastructure_topology == "SingleReplica"
-        && replicas > 1
-    {
+    if configured.is_none() && input.platform.infrastructure_topology == "SingleReplica" && replicas > 1 {
         replicas = 1;
     }
     let mut missing = Vec::new();
@@ -249,9 +237,7 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
         create_pvc,
         missing,
     };
-    warnings
-        .into_iter()
-        .fold(Outcome::decide(decision), Outcome::warn)
+    warnings.into_iter().fold(Outcome::decide(decision), Outcome::warn)
 }
 
 policy! {

@@ -1,10 +1,20 @@
 //! The guest side of ABI v1: memory handed to the host, and the evaluation entry point. Used by the
 //! code [`crate::policy!`] generates; not meant to be called directly.
 
-use crate::{Outcome, Request, Response};
-use serde::Serialize;
+use crate::{Outcome, Response};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// The request with its input left unparsed, so the input is parsed once, into the hook's type.
+#[derive(Deserialize)]
+struct RawRequest<'a> {
+    #[serde(borrow)]
+    hook: Cow<'a, str>,
+    #[serde(borrow)]
+    input: &'a RawValue,
+}
 
 /// Allocates `len` bytes the host writes the request into; 0 on failure.
 pub fn alloc(len: i32) -> i32 {
@@ -32,17 +42,9 @@ pub unsafe fn free(ptr: i32, len: i32) {
 ///
 /// # Safety
 /// `ptr`/`len` must describe a readable buffer (one from [`alloc`]).
-pub unsafe fn evaluate(ptr: i32, len: i32, dispatch: impl Fn(&str, Value) -> Response) -> i64 {
-    let bytes =
-        unsafe { std::slice::from_raw_parts(ptr as usize as *const u8, len.max(0) as usize) };
-    let response = match serde_json::from_slice::<Request>(bytes) {
-        Ok(request) => dispatch(&request.hook, request.input),
-        Err(e) => Response {
-            allowed: false,
-            reasons: vec![format!("invalid request: {e}")],
-            ..Response::default()
-        },
-    };
+pub unsafe fn evaluate(ptr: i32, len: i32, dispatch: impl Fn(&str, &str) -> Response) -> i64 {
+    let bytes = unsafe { std::slice::from_raw_parts(ptr as usize as *const u8, len.max(0) as usize) };
+    let response = dispatch_json(bytes, dispatch);
     let out = serde_json::to_vec(&response)
         .unwrap_or_else(|_| b"{\"allowed\":false}".to_vec())
         .into_boxed_slice();
@@ -51,12 +53,21 @@ pub unsafe fn evaluate(ptr: i32, len: i32, dispatch: impl Fn(&str, Value) -> Res
     ((out_ptr as i64) << 32) | (out_len as i64 & 0xFFFF_FFFF)
 }
 
+/// Parses a request and hands the hook's raw input to `dispatch`.
+pub fn dispatch_json(request: &[u8], dispatch: impl Fn(&str, &str) -> Response) -> Response {
+    match serde_json::from_slice::<RawRequest>(request) {
+        Ok(request) => dispatch(&request.hook, request.input.get()),
+        Err(e) => Response {
+            allowed: false,
+            reasons: vec![format!("invalid request: {e}")],
+            ..Response::default()
+        },
+    }
+}
+
 /// Deserialises a hook input, calls the policy function, and wraps its outcome.
-pub fn run<I: DeserializeOwned, O: Serialize>(
-    input: Value,
-    handler: impl Fn(I) -> Outcome<O>,
-) -> Response {
-    match serde_json::from_value::<I>(input) {
+pub fn run<I: DeserializeOwned, O: Serialize>(input: &str, handler: impl Fn(I) -> Outcome<O>) -> Response {
+    match serde_json::from_str::<I>(input) {
         Ok(input) => handler(input).into_response(),
         Err(e) => Response {
             allowed: false,
@@ -104,9 +115,6 @@ mod tests {
         const RAW: &str = "{\"hooks\":[\"a\",\"b\",]}";
         const LEN: usize = without_trailing_comma_len(RAW);
         const FIXED: [u8; LEN] = without_trailing_comma::<LEN>(RAW);
-        assert_eq!(
-            std::str::from_utf8(&FIXED).unwrap(),
-            "{\"hooks\":[\"a\",\"b\"]}"
-        );
+        assert_eq!(std::str::from_utf8(&FIXED).unwrap(), "{\"hooks\":[\"a\",\"b\"]}");
     }
 }

@@ -193,9 +193,7 @@ impl AdmissionInput {
 }
 
 /// The storage drivers a `spec.storage` block can name.
-pub const STORAGE_DRIVERS: &[&str] = &[
-    "emptyDir", "s3", "gcs", "azure", "swift", "pvc", "ibmcos", "oss",
-];
+pub const STORAGE_DRIVERS: &[&str] = &["emptyDir", "s3", "gcs", "azure", "swift", "pvc", "ibmcos", "oss"];
 
 /// The one driver set in a `spec.storage` block; `None` when none or several are.
 pub fn storage_driver(storage: &Value) -> Option<&'static str> {

@@ -201,14 +201,10 @@ macro_rules! policy {
 
         /// Evaluates a request natively, the way the host would through the ABI (for tests).
         pub fn evaluate_json(request: &str) -> String {
-            let request: $crate::Request = match serde_json::from_str(request) {
-                Ok(r) => r,
-                Err(e) => return format!("invalid request: {e}"),
-            };
-            let response = match request.hook.as_str() {
-                $(stringify!($hook) => $crate::abi::run(request.input, $handler),)+
+            let response = $crate::abi::dispatch_json(request.as_bytes(), |hook, input| match hook {
+                $(stringify!($hook) => $crate::abi::run(input, $handler),)+
                 other => $crate::Response { allowed: false, reasons: vec![format!("this module does not serve the {other} hook")], ..$crate::Response::default() },
-            };
+            });
             serde_json::to_string(&response).unwrap_or_default()
         }
 

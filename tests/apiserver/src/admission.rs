@@ -105,10 +105,7 @@ fn unknown_field_outcome(
     if unknown.is_empty() || validation == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let described: Vec<String> = unknown
-        .iter()
-        .map(|f| format!("unknown field \"{f}\""))
-        .collect();
+    let described: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
     if validation == FieldValidation::Strict {
         return Err(ApiError::bad_request(format!(
             "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
@@ -129,12 +126,9 @@ pub fn prune_only(
     validation: FieldValidation,
 ) -> ApiResult<Vec<String>> {
     let mut unknown = Vec::new();
-    catalog.schemas.prune(
-        catalog.schema_of(kind),
-        obj,
-        &FieldPath::root(),
-        &mut unknown,
-    );
+    catalog
+        .schemas
+        .prune(catalog.schema_of(kind), obj, &FieldPath::root(), &mut unknown);
     unknown_field_outcome(kind, &unknown, validation)
 }
 
@@ -164,11 +158,9 @@ pub fn admit(
     Ok(warnings)
 }
 
-static DNS_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap()
-});
-static DNS_LABEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap());
+static DNS_SUBDOMAIN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap());
+static DNS_LABEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap());
 
 fn validate_name(kind: &ResourceKind, obj: &Value, errors: &mut Vec<FieldError>) {
     let Some(name) = obj.pointer("/metadata/name").and_then(Value::as_str) else {
@@ -227,8 +219,7 @@ pub fn bump_generation(kind: &ResourceKind, old: Option<&Value>, new: &mut Value
         None => 1,
         Some(old) => {
             let previous = meta(old).unwrap_or(1);
-            let spec_changed =
-                without(old, &["metadata", "status"]) != without(new, &["metadata", "status"]);
+            let spec_changed = without(old, &["metadata", "status"]) != without(new, &["metadata", "status"]);
             let deleting = old.pointer("/metadata/deletionTimestamp").is_none()
                 && new.pointer("/metadata/deletionTimestamp").is_some();
             if spec_changed || deleting {

@@ -60,23 +60,10 @@ fn ignored(names: &[&str]) -> bool {
 }
 
 /// The leaf fields `value` sets.
-pub fn field_set(
-    value: &Value,
-    lists: &ListSemantics,
-    schema: Option<&Value>,
-    skip_status: bool,
-) -> FieldSet {
+pub fn field_set(value: &Value, lists: &ListSemantics, schema: Option<&Value>, skip_status: bool) -> FieldSet {
     let mut set = FieldSet::new();
     let mut names = Vec::new();
-    collect(
-        value,
-        lists,
-        schema,
-        &mut names,
-        &mut Vec::new(),
-        &mut set,
-        skip_status,
-    );
+    collect(value, lists, schema, &mut names, &mut Vec::new(), &mut set, skip_status);
     set
 }
 
@@ -98,15 +85,7 @@ fn collect<'a>(
                     continue;
                 }
                 path.push(format!("f:{k}"));
-                collect(
-                    v,
-                    lists,
-                    lists.child_schema(schema, k),
-                    names,
-                    path,
-                    set,
-                    skip_status,
-                );
+                collect(v, lists, lists.child_schema(schema, k), names, path, set, skip_status);
                 path.pop();
                 names.pop();
             }
@@ -225,10 +204,7 @@ fn merge_applied<'a>(
             }
             for (k, v) in map {
                 names.push(k);
-                if !ignored(names)
-                    || names.as_slice() == ["apiVersion"]
-                    || names.as_slice() == ["kind"]
-                {
+                if !ignored(names) || names.as_slice() == ["apiVersion"] || names.as_slice() == ["kind"] {
                     let slot = live
                         .as_object_mut()
                         .expect("object")
@@ -283,10 +259,7 @@ pub fn fields_v1(set: &FieldSet) -> Value {
     for path in set {
         let mut cur = &mut root;
         for elem in path {
-            cur = cur
-                .get_mut(elem)
-                .and_then(Value::as_object_mut)
-                .expect("built above");
+            cur = cur.get_mut(elem).and_then(Value::as_object_mut).expect("built above");
         }
         if !cur.is_empty() {
             cur.insert(".".into(), json!({}));
@@ -311,21 +284,13 @@ fn parse_fields_v1(v: &Value, prefix: &mut FieldPath, set: &mut FieldSet) {
 }
 
 pub fn read_managed(object: &Value) -> Vec<ManagedEntry> {
-    let Some(entries) = object
-        .pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-    else {
+    let Some(entries) = object.pointer("/metadata/managedFields").and_then(Value::as_array) else {
         return Vec::new();
     };
     entries
         .iter()
         .map(|e| {
-            let s = |k: &str| {
-                e.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
             let mut fields = FieldSet::new();
             if let Some(f) = e.get("fieldsV1") {
                 parse_fields_v1(f, &mut Vec::new(), &mut fields);
@@ -334,10 +299,7 @@ pub fn read_managed(object: &Value) -> Vec<ManagedEntry> {
                 manager: s("manager"),
                 operation: s("operation"),
                 api_version: s("apiVersion"),
-                subresource: e
-                    .get("subresource")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                subresource: e.get("subresource").and_then(Value::as_str).map(str::to_string),
                 time: s("time"),
                 fields,
             }
@@ -379,9 +341,7 @@ pub fn record_update(
 ) {
     let mut entries = old.map(read_managed).unwrap_or_default();
     let new_set = field_set(new, lists, schema, false);
-    let old_set = old
-        .map(|o| field_set(o, lists, schema, false))
-        .unwrap_or_default();
+    let old_set = old.map(|o| field_set(o, lists, schema, false)).unwrap_or_default();
     let changed: FieldSet = new_set
         .iter()
         .filter(|p| old.is_none_or(|o| get_at(o, p) != get_at(new, p)))
@@ -389,8 +349,7 @@ pub fn record_update(
         .collect();
     let gone: FieldSet = old_set.difference(&new_set).cloned().collect();
     for e in &mut entries {
-        e.fields
-            .retain(|p| !changed.contains(p) && !gone.contains(p));
+        e.fields.retain(|p| !changed.contains(p) && !gone.contains(p));
     }
     if !changed.is_empty() {
         let entry = find_or_add(&mut entries, writer, "Update");
@@ -400,15 +359,9 @@ pub fn record_update(
     write_managed(new, &entries);
 }
 
-fn find_or_add<'e>(
-    entries: &'e mut Vec<ManagedEntry>,
-    writer: &Writer,
-    operation: &str,
-) -> &'e mut ManagedEntry {
+fn find_or_add<'e>(entries: &'e mut Vec<ManagedEntry>, writer: &Writer, operation: &str) -> &'e mut ManagedEntry {
     let pos = entries.iter().position(|e| {
-        e.manager == writer.manager
-            && e.operation == operation
-            && e.subresource.as_deref() == writer.subresource
+        e.manager == writer.manager && e.operation == operation && e.subresource.as_deref() == writer.subresource
     });
     match pos {
         Some(p) => &mut entries[p],
@@ -484,17 +437,10 @@ pub fn apply(
         entries
             .iter()
             .filter(|e| !(e.manager == writer.manager && e.operation == "Apply"))
-            .any(|e| {
-                e.fields
-                    .iter()
-                    .any(|q| q.starts_with(p) || p.starts_with(q))
-            })
+            .any(|e| e.fields.iter().any(|q| q.starts_with(p) || p.starts_with(q)))
     };
     // Remove deepest first so list items go before their containers.
-    let mut released: Vec<&FieldPath> = previous
-        .difference(&applied_set)
-        .filter(|p| !others_own(p))
-        .collect();
+    let mut released: Vec<&FieldPath> = previous.difference(&applied_set).filter(|p| !others_own(p)).collect();
     released.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in released {
         remove_at(&mut result, p);
@@ -589,10 +535,8 @@ mod tests {
         let a = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"1","b":"2"}});
         let live = apply(None, &a, &writer("one"), false, &lists, None, false).unwrap();
         assert_eq!(live["data"], json!({"a":"1","b":"2"}));
-        let b =
-            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"9"}});
-        let conflicts =
-            apply(Some(&live), &b, &writer("two"), false, &lists, None, false).unwrap_err();
+        let b = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"9"}});
+        let conflicts = apply(Some(&live), &b, &writer("two"), false, &lists, None, false).unwrap_err();
         assert_eq!(
             conflict_message(&conflicts),
             "Apply failed with 1 conflict: conflict with \"one\" using v1: .data.a"
@@ -601,10 +545,7 @@ mod tests {
         assert_eq!(forced["data"], json!({"a":"9","b":"2"}));
         let managed = read_managed(&forced);
         let one = managed.iter().find(|e| e.manager == "one").unwrap();
-        assert!(
-            !one.fields
-                .contains(&vec!["f:data".to_string(), "f:a".to_string()])
-        );
+        assert!(!one.fields.contains(&vec!["f:data".to_string(), "f:a".to_string()]));
     }
 
     #[test]
@@ -622,11 +563,7 @@ mod tests {
     fn fields_v1_marks_owned_list_items() {
         let mut set = FieldSet::new();
         set.insert(vec!["f:spec".into(), "k:{\"name\":\"a\"}".into()]);
-        set.insert(vec![
-            "f:spec".into(),
-            "k:{\"name\":\"a\"}".into(),
-            "f:image".into(),
-        ]);
+        set.insert(vec!["f:spec".into(), "k:{\"name\":\"a\"}".into(), "f:image".into()]);
         assert_eq!(
             fields_v1(&set),
             json!({"f:spec":{"k:{\"name\":\"a\"}":{".":{},"f:image":{}}}})

@@ -138,9 +138,7 @@ impl Catalog {
 
     /// The schema of a kind's whole object.
     pub fn schema_of(&self, kind: &ResourceKind) -> &Value {
-        self.schemas
-            .get(&kind.schema_name)
-            .expect("every kind has a schema")
+        self.schemas.get(&kind.schema_name).expect("every kind has a schema")
     }
 
     /// The built-in kinds, plus the vendored OpenShift and monitoring CRDs when `openshift` is set.
@@ -152,8 +150,7 @@ impl Catalog {
         catalog.add_builtins();
         let crds = if openshift { VENDORED_CRDS } else { &[] };
         for (file, text) in crds {
-            let crd: Value = serde_saphyr::from_str(text)
-                .with_context(|| format!("parsing vendored CRD {file}"))?;
+            let crd: Value = serde_saphyr::from_str(text).with_context(|| format!("parsing vendored CRD {file}"))?;
             let origin = if crd.pointer("/spec/group") == Some(&json!("route.openshift.io")) {
                 Origin::Aggregated
             } else {
@@ -168,11 +165,7 @@ impl Catalog {
 
     fn add_crd(&mut self, crd: Value, origin: Origin) -> Result<()> {
         let spec = crd.get("spec").ok_or_else(|| anyhow!("CRD without spec"))?;
-        let s = |ptr: &str| {
-            spec.pointer(ptr)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
+        let s = |ptr: &str| spec.pointer(ptr).and_then(Value::as_str).map(str::to_string);
         let group = s("/group").ok_or_else(|| anyhow!("CRD without group"))?;
         let kind = s("/names/kind").ok_or_else(|| anyhow!("CRD without kind"))?;
         let plural = s("/names/plural").ok_or_else(|| anyhow!("CRD without plural"))?;
@@ -180,29 +173,15 @@ impl Catalog {
         let strings = |ptr: &str| -> Vec<String> {
             spec.pointer(ptr)
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default()
         };
         let namespaced = s("/scope").as_deref() == Some("Namespaced");
-        for version in spec
-            .get("versions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for version in spec.get("versions").and_then(Value::as_array).into_iter().flatten() {
             if version.get("served").and_then(Value::as_bool) != Some(true) {
                 continue;
             }
-            let name = version
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("v1")
-                .to_string();
+            let name = version.get("name").and_then(Value::as_str).unwrap_or("v1").to_string();
             let schema_name = format!("{}.{}.{}", reverse_domain(&group), name, kind);
             let mut schema = version
                 .pointer("/schema/openAPIV3Schema")
@@ -223,21 +202,13 @@ impl Catalog {
                 .map(|cols| {
                     cols.iter()
                         .map(|c| PrinterColumn {
-                            name: c
-                                .get("name")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string(),
+                            name: c.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
                             json_path: c
                                 .get("jsonPath")
                                 .and_then(Value::as_str)
                                 .unwrap_or_default()
                                 .to_string(),
-                            type_: c
-                                .get("type")
-                                .and_then(Value::as_str)
-                                .unwrap_or("string")
-                                .to_string(),
+                            type_: c.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
                         })
                         .collect()
                 })
@@ -265,9 +236,8 @@ impl Catalog {
     fn add_builtins(&mut self) {
         let mut generator = SchemaSettings::openapi3().into_generator();
         use k8s_openapi::api::{
-            apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination,
-            core::v1 as core, networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
-            storage::v1 as storage,
+            apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
+            networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac, storage::v1 as storage,
         };
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 
@@ -306,15 +276,10 @@ impl Catalog {
             core::ConfigMap,
             Builtin::ns("", "v1", "ConfigMap", "configmaps", &["cm"])
         );
-        builtin!(
-            core::Secret,
-            Builtin::ns("", "v1", "Secret", "secrets", NONE)
-        );
+        builtin!(core::Secret, Builtin::ns("", "v1", "Secret", "secrets", NONE));
         builtin!(
             core::Service,
-            Builtin::ns("", "v1", "Service", "services", &["svc"])
-                .status()
-                .cat(ALL)
+            Builtin::ns("", "v1", "Service", "services", &["svc"]).status().cat(ALL)
         );
         builtin!(
             core::ServiceAccount,
@@ -322,14 +287,7 @@ impl Catalog {
         );
         builtin!(
             core::PersistentVolumeClaim,
-            Builtin::ns(
-                "",
-                "v1",
-                "PersistentVolumeClaim",
-                "persistentvolumeclaims",
-                &["pvc"]
-            )
-            .status()
+            Builtin::ns("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", &["pvc"]).status()
         );
         builtin!(
             core::Node,
@@ -337,14 +295,9 @@ impl Catalog {
         );
         builtin!(
             core::Pod,
-            Builtin::ns("", "v1", "Pod", "pods", &["po"])
-                .status()
-                .cat(ALL)
+            Builtin::ns("", "v1", "Pod", "pods", &["po"]).status().cat(ALL)
         );
-        builtin!(
-            core::Event,
-            Builtin::ns("", "v1", "Event", "events", &["ev"])
-        );
+        builtin!(core::Event, Builtin::ns("", "v1", "Event", "events", &["ev"]));
         builtin!(
             apps::Deployment,
             Builtin::ns("apps", "v1", "Deployment", "deployments", &["deploy"])
@@ -368,15 +321,9 @@ impl Catalog {
         );
         builtin!(
             policy::PodDisruptionBudget,
-            Builtin::ns(
-                "policy",
-                "v1",
-                "PodDisruptionBudget",
-                "poddisruptionbudgets",
-                &["pdb"]
-            )
-            .status()
-            .generation()
+            Builtin::ns("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", &["pdb"])
+                .status()
+                .generation()
         );
         builtin!(
             networking::NetworkPolicy,
@@ -391,13 +338,7 @@ impl Catalog {
         );
         builtin!(
             rbac::ClusterRole,
-            Builtin::cluster(
-                "rbac.authorization.k8s.io",
-                "v1",
-                "ClusterRole",
-                "clusterroles",
-                NONE
-            )
+            Builtin::cluster("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", NONE)
         );
         builtin!(
             rbac::ClusterRoleBinding,
@@ -415,23 +356,11 @@ impl Catalog {
         );
         builtin!(
             rbac::RoleBinding,
-            Builtin::ns(
-                "rbac.authorization.k8s.io",
-                "v1",
-                "RoleBinding",
-                "rolebindings",
-                NONE
-            )
+            Builtin::ns("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", NONE)
         );
         builtin!(
             storage::StorageClass,
-            Builtin::cluster(
-                "storage.k8s.io",
-                "v1",
-                "StorageClass",
-                "storageclasses",
-                &["sc"]
-            )
+            Builtin::cluster("storage.k8s.io", "v1", "StorageClass", "storageclasses", &["sc"])
         );
         builtin!(
             coordination::Lease,
@@ -545,10 +474,7 @@ impl Builtin {
     }
 
     fn status(self) -> Self {
-        Builtin {
-            status: true,
-            ..self
-        }
+        Builtin { status: true, ..self }
     }
 
     fn generation(self) -> Self {
@@ -575,9 +501,7 @@ pub const VENDORED_CRDS: &[(&str, &str)] = &[
     ),
     (
         "openshift/0000_10_config-operator_01_infrastructures-Default.crd.yaml",
-        include_str!(
-            "../crds/openshift/0000_10_config-operator_01_infrastructures-Default.crd.yaml"
-        ),
+        include_str!("../crds/openshift/0000_10_config-operator_01_infrastructures-Default.crd.yaml"),
     ),
     (
         "openshift/0000_10_config-operator_01_images.crd.yaml",
@@ -589,9 +513,7 @@ pub const VENDORED_CRDS: &[(&str, &str)] = &[
     ),
     (
         "openshift/0000_00_cluster-version-operator_01_clusteroperators.crd.yaml",
-        include_str!(
-            "../crds/openshift/0000_00_cluster-version-operator_01_clusteroperators.crd.yaml"
-        ),
+        include_str!("../crds/openshift/0000_00_cluster-version-operator_01_clusteroperators.crd.yaml"),
     ),
     (
         "openshift/routes.crd.yaml",
@@ -610,9 +532,7 @@ mod tests {
     #[test]
     fn loads_every_vendored_crd_and_builtin() {
         let c = Catalog::standard(true).unwrap();
-        let config = c
-            .find("imageregistry.operator.openshift.io", "v1", "configs")
-            .unwrap();
+        let config = c.find("imageregistry.operator.openshift.io", "v1", "configs").unwrap();
         assert!(!config.namespaced);
         assert!(config.status_subresource);
         assert_eq!(config.origin, Origin::CustomResource);
@@ -623,13 +543,7 @@ mod tests {
         let deploy = c.find("apps", "v1", "deployments").unwrap();
         let schema = c.schemas.resolve(c.schema_of(&deploy));
         assert!(schema.pointer("/properties/spec").is_some());
-        assert!(
-            c.find("monitoring.coreos.com", "v1", "prometheusrules")
-                .is_some()
-        );
-        assert!(
-            c.find("config.openshift.io", "v1", "infrastructures")
-                .is_some()
-        );
+        assert!(c.find("monitoring.coreos.com", "v1", "prometheusrules").is_some());
+        assert!(c.find("config.openshift.io", "v1", "infrastructures").is_some());
     }
 }

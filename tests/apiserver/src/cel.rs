@@ -24,9 +24,7 @@ pub enum Outcome {
 
 fn library(ctx: &mut Context) {
     let registered = [
-        ctx.add_function("isIP", |s: Arc<String>| {
-            s.parse::<std::net::IpAddr>().is_ok()
-        }),
+        ctx.add_function("isIP", |s: Arc<String>| s.parse::<std::net::IpAddr>().is_ok()),
         ctx.add_function("isCIDR", |s: Arc<String>| is_cidr(&s)),
         ctx.add_function("isURL", |s: Arc<String>| is_url(&s)),
         ctx.add_function("ip", |s: Arc<String>| s.clone()),

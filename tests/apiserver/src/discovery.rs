@@ -140,11 +140,7 @@ pub fn aggregated(catalog: &Catalog, core: bool, version: &str) -> Value {
                 .versions_of(g)
                 .iter()
                 .map(|v| {
-                    let resources: Vec<Value> = catalog
-                        .kinds_in(g, v)
-                        .iter()
-                        .map(|k| aggregated_resource(k))
-                        .collect();
+                    let resources: Vec<Value> = catalog.kinds_in(g, v).iter().map(|k| aggregated_resource(k)).collect();
                     json!({"version": v, "resources": resources, "freshness": "Current"})
                 })
                 .collect();

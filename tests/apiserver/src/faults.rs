@@ -37,10 +37,7 @@ impl Matcher {
 
     pub fn matches(&self, method: &str, path: &str) -> bool {
         self.method.as_deref().is_none_or(|m| m == method)
-            && self
-                .path_contains
-                .as_deref()
-                .is_none_or(|p| path.contains(p))
+            && self.path_contains.as_deref().is_none_or(|p| path.contains(p))
     }
 }
 
@@ -100,9 +97,7 @@ impl Faults {
             if f.remaining == Some(0) || !f.matcher.matches(method, path) {
                 continue;
             }
-            if matches!(f.action, FaultAction::Conflict)
-                && !matches!(method, "PUT" | "PATCH" | "POST" | "DELETE")
-            {
+            if matches!(f.action, FaultAction::Conflict) && !matches!(method, "PUT" | "PATCH" | "POST" | "DELETE") {
                 continue;
             }
             if let Some(n) = &mut f.remaining {

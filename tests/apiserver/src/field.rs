@@ -191,10 +191,7 @@ pub fn aggregate(errors: &[FieldError]) -> String {
         [one] => one.to_string(),
         many => format!(
             "[{}]",
-            many.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         ),
     }
 }

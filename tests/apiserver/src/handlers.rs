@@ -29,10 +29,7 @@ pub struct Request {
 
 impl Request {
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -44,10 +41,7 @@ impl Request {
     }
 
     fn header(&self, name: header::HeaderName) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
     /// The field manager: the `fieldManager` parameter, else the User-Agent's product name.
@@ -69,12 +63,7 @@ impl Request {
     }
 
     fn key(&self, name: &str) -> ObjectKey {
-        ObjectKey::new(
-            &self.kind.group,
-            &self.kind.plural,
-            self.namespace_str(),
-            name,
-        )
+        ObjectKey::new(&self.kind.group, &self.kind.plural, self.namespace_str(), name)
     }
 }
 
@@ -94,9 +83,7 @@ fn decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'+', _) => out.push(b' '),
             (b'%', Some(b)) => {
@@ -198,12 +185,7 @@ pub fn selectors(req: &Request) -> ApiResult<(LabelSelector, FieldSelector)> {
     Ok((labels, fields))
 }
 
-pub fn matching<'s>(
-    store: &'s Store,
-    req: &Request,
-    labels: &LabelSelector,
-    fields: &FieldSelector,
-) -> Vec<&'s Value> {
+pub fn matching<'s>(store: &'s Store, req: &Request, labels: &LabelSelector, fields: &FieldSelector) -> Vec<&'s Value> {
     store
         .list(&req.kind.group, &req.kind.plural, req.namespace.as_deref())
         .into_iter()
@@ -275,15 +257,13 @@ fn decode_body(req: &Request) -> ApiResult<Value> {
         ));
     }
     if ct.contains("yaml") {
-        let text =
-            std::str::from_utf8(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let text = std::str::from_utf8(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         return serde_json::from_str(text)
             .or_else(|_| serde_saphyr::from_str::<Value>(text))
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
     }
-    serde_json::from_slice(&req.body).map_err(|e| {
-        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-    })
+    serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))
 }
 
 /// Checks the body's type against the URL's, filling in what is absent.
@@ -334,19 +314,14 @@ fn check_namespace(store: &Store, req: &Request, obj: &mut Value) -> ApiResult<(
         _ => {}
     }
     obj["metadata"]["namespace"] = json!(ns);
-    if store
-        .get(&ObjectKey::new("", "namespaces", "", ns))
-        .is_none()
-    {
+    if store.get(&ObjectKey::new("", "namespaces", "", ns)).is_none() {
         return Err(ApiError::namespace_not_found(ns));
     }
     Ok(())
 }
 
 pub fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
@@ -366,12 +341,7 @@ fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
             .and_then(Value::as_str)
             .is_none_or(str::is_empty)
     {
-        let suffix: String = uuid::Uuid::new_v4()
-            .simple()
-            .to_string()
-            .chars()
-            .take(5)
-            .collect();
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(5).collect();
         obj["metadata"]["name"] = json!(format!("{prefix}{suffix}"));
     }
     let name = obj
@@ -384,9 +354,7 @@ fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
             &req.kind,
             "",
             &[crate::field::FieldError::required(
-                &crate::field::FieldPath::root()
-                    .child("metadata")
-                    .child("name"),
+                &crate::field::FieldPath::root().child("metadata").child("name"),
                 "name or generateName is required",
             )],
         ));
@@ -450,28 +418,15 @@ impl<'a> WriteCtx<'a> {
     /// Subresource rules, system metadata, pruning, defaulting, validation and generation.
     fn prepare(&self, old: Option<&Value>, new: Value) -> ApiResult<(Value, Vec<String>)> {
         let kind = &self.req.kind;
-        let mut new =
-            admission::scope_to_subresource(kind, self.req.subresource.as_deref(), old, new);
+        let mut new = admission::scope_to_subresource(kind, self.req.subresource.as_deref(), old, new);
         admission::keep_system_metadata(old, &mut new, &self.now);
-        let warnings = admission::admit(
-            &self.server.shared.catalog,
-            kind,
-            old,
-            &mut new,
-            self.validation()?,
-        )?;
+        let warnings = admission::admit(&self.server.shared.catalog, kind, old, &mut new, self.validation()?)?;
         admission::bump_generation(kind, old, &mut new);
         Ok((new, warnings))
     }
 
     /// Stores the result of a write, unless it changes nothing or is a dry run.
-    fn commit(
-        &self,
-        store: &mut Store,
-        old: Option<&Value>,
-        key: ObjectKey,
-        new: Value,
-    ) -> ApiResult<Value> {
+    fn commit(&self, store: &mut Store, old: Option<&Value>, key: ObjectKey, new: Value) -> ApiResult<Value> {
         let new = with_type(&self.req.kind, new);
         if let Some(old) = old
             && admission::same_ignoring_bookkeeping(old, &new)
@@ -501,10 +456,7 @@ fn precondition(req: &Request, current: &Value, body: &Value) -> ApiResult<()> {
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
         .filter(|rv| !rv.is_empty())
-        && Some(rv)
-            != current
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
+        && Some(rv) != current.pointer("/metadata/resourceVersion").and_then(Value::as_str)
     {
         return Err(ApiError::conflict(&req.kind, name));
     }
@@ -560,13 +512,7 @@ fn update(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     precondition(req, &current, &obj)?;
     let ctx = WriteCtx::new(server, req);
     let (mut new, warnings) = ctx.prepare(Some(&current), obj)?;
-    apply::record_update(
-        Some(&current),
-        &mut new,
-        &ctx.writer(),
-        &ctx.lists,
-        Some(ctx.schema),
-    );
+    apply::record_update(Some(&current), &mut new, &ctx.writer(), &ctx.lists, Some(ctx.schema));
     let stored = ctx.commit(&mut store, Some(&current), key, new)?;
     drop(store);
     server.after_write(&req.kind, &stored);
@@ -596,8 +542,7 @@ fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let body = if content_type == patch::APPLY {
         decode_apply_body(req)?
     } else {
-        serde_json::from_slice::<Value>(&req.body)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?
+        serde_json::from_slice::<Value>(&req.body).map_err(|e| ApiError::bad_request(e.to_string()))?
     };
     let mut store = server.shared.store.lock().unwrap();
     let key = req.key(&name);
@@ -617,18 +562,10 @@ fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     check_namespace(&store, req, &mut patched)?;
     precondition(req, &current, &patched)?;
     if patched.pointer("/metadata/name").and_then(Value::as_str) != Some(name.as_str()) {
-        return Err(ApiError::bad_request(
-            "metadata.name cannot be changed by a patch",
-        ));
+        return Err(ApiError::bad_request("metadata.name cannot be changed by a patch"));
     }
     let (mut new, warnings) = ctx.prepare(Some(&current), patched)?;
-    apply::record_update(
-        Some(&current),
-        &mut new,
-        &ctx.writer(),
-        &ctx.lists,
-        Some(ctx.schema),
-    );
+    apply::record_update(Some(&current), &mut new, &ctx.writer(), &ctx.lists, Some(ctx.schema));
     let stored = ctx.commit(&mut store, Some(&current), key, new)?;
     drop(store);
     server.after_write(&req.kind, &stored);
@@ -645,12 +582,8 @@ fn decode_apply_body(req: &Request) -> ApiResult<Value> {
         .or_else(|_| serde_saphyr::from_str::<Value>(text))
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
     let name = req.name.as_deref().unwrap_or_default();
-    if v.get("apiVersion")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        return Err(ApiError::bad_request("invalid object type: /, Kind=")
-            .with_details(json!({"name": name})));
+    if v.get("apiVersion").and_then(Value::as_str).is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request("invalid object type: /, Kind=").with_details(json!({"name": name})));
     }
     check_type(&req.kind, &mut v)?;
     match v.pointer("/metadata/name").and_then(Value::as_str) {
@@ -689,12 +622,7 @@ fn server_side_apply(
     }
     // Unknown fields are reported (or refused) before ownership is computed, as the apiserver does.
     let mut probe = applied.clone();
-    let warnings = admission::prune_only(
-        &server.shared.catalog,
-        &req.kind,
-        &mut probe,
-        ctx.validation()?,
-    )?;
+    let warnings = admission::prune_only(&server.shared.catalog, &req.kind, &mut probe, ctx.validation()?)?;
     applied = probe;
     let skip_status = req.kind.status_subresource && req.subresource.is_none();
     let merged = apply::apply(
@@ -720,11 +648,7 @@ fn server_side_apply(
     let mut warnings = warnings;
     warnings.extend(more_warnings);
     Ok(Reply {
-        status: if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
+        status: if created { StatusCode::CREATED } else { StatusCode::OK },
         body: stored,
         warnings,
     })
@@ -761,13 +685,7 @@ fn delete(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
 }
 
 /// Deletes (or, with finalizers, marks for deletion) one object; returns what the API answers.
-pub fn delete_one(
-    store: &mut Store,
-    kind: &ResourceKind,
-    key: ObjectKey,
-    current: Value,
-    dry_run: bool,
-) -> Value {
+pub fn delete_one(store: &mut Store, kind: &ResourceKind, key: ObjectKey, current: Value, dry_run: bool) -> Value {
     let has_finalizers = current
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
@@ -802,11 +720,7 @@ fn deleted_reply(kind: &ResourceKind, removed: Value) -> Value {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        success_status(
-            kind,
-            name,
-            removed.pointer("/metadata/uid").unwrap_or(&Value::Null),
-        )
+        success_status(kind, name, removed.pointer("/metadata/uid").unwrap_or(&Value::Null))
     } else {
         removed
     }
@@ -822,9 +736,7 @@ fn collect_garbage(store: &mut Store, owner_uid: Option<&Value>) {
         .filter(|(_, o)| {
             o.pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
-                .is_some_and(|refs| {
-                    !refs.is_empty() && refs.iter().all(|r| r.get("uid") == Some(&uid))
-                })
+                .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.get("uid") == Some(&uid)))
         })
         .map(|(k, o)| (k.clone(), o.clone()))
         .collect();
@@ -850,10 +762,7 @@ fn delete_collection(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let keys: Vec<(ObjectKey, Value)> = matching(&store, req, &labels, &fields)
         .into_iter()
         .map(|o| {
-            let name = o
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
             (req.key(name), o.clone())
         })
         .collect();

@@ -41,22 +41,14 @@ impl Listening {
             Some(t) => format!("    token: {t}\n"),
             None => "    username: admin\n".to_string(),
         };
-        let ns = namespace
-            .map(|n| format!("    namespace: {n}\n"))
-            .unwrap_or_default();
+        let ns = namespace.map(|n| format!("    namespace: {n}\n")).unwrap_or_default();
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n{cluster}users:\n- name: sim\n  user:\n{user}contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n{ns}current-context: sim\n"
         )
     }
 
-    pub fn write_kubeconfig(
-        &self,
-        path: &Path,
-        token: Option<&str>,
-        namespace: Option<&str>,
-    ) -> Result<()> {
-        std::fs::write(path, self.kubeconfig(token, namespace))
-            .with_context(|| format!("writing {}", path.display()))
+    pub fn write_kubeconfig(&self, path: &Path, token: Option<&str>, namespace: Option<&str>) -> Result<()> {
+        std::fs::write(path, self.kubeconfig(token, namespace)).with_context(|| format!("writing {}", path.display()))
     }
 }
 
@@ -79,13 +71,10 @@ fn make_tls() -> Result<Tls> {
     params
         .subject_alt_names
         .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "test-apiserver");
+    params.distinguished_name.push(DnType::CommonName, "test-apiserver");
     let cert = params.signed_by(&server_key, &ca)?;
 
-    let key_der = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der())
-        .map_err(anyhow::Error::msg)?;
+    let key_der = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der()).map_err(anyhow::Error::msg)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -133,15 +122,11 @@ impl ApiServer {
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls_stream) = a.accept(stream).await {
-                                let _ = builder
-                                    .serve_connection(TokioIo::new(tls_stream), service)
-                                    .await;
+                                let _ = builder.serve_connection(TokioIo::new(tls_stream), service).await;
                             }
                         }
                         None => {
-                            let _ = builder
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await;
+                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
                         }
                     }
                 });

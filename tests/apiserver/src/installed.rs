@@ -86,10 +86,7 @@ fn storage_for(platform: Platform) -> (Value, i64, Vec<Value>) {
         Platform::Libvirt => (
             json!({"managementState": "Managed", "emptyDir": {}}),
             1,
-            vec![exists(
-                "Creation Successful",
-                "EmptyDir storage successfully created",
-            )],
+            vec![exists("Creation Successful", "EmptyDir storage successfully created")],
         ),
         Platform::BareMetal | Platform::VSphere | Platform::None => (json!({}), 1, Vec::new()),
     }
@@ -106,12 +103,7 @@ impl ApiServer {
         let mut conditions = if removed {
             vec![
                 cond("Available", "True", "Removed", "The registry is removed"),
-                cond(
-                    "Progressing",
-                    "False",
-                    "Removed",
-                    "All registry resources are removed",
-                ),
+                cond("Progressing", "False", "Removed", "All registry resources are removed"),
                 cond("Degraded", "False", "Removed", "The registry is removed"),
                 cond("Removed", "True", "Removed", "The registry is removed"),
             ]
@@ -124,24 +116,14 @@ impl ApiServer {
             ]
         };
         conditions.extend(storage_conditions);
-        conditions.push(cond(
-            "ImageConfigControllerDegraded",
-            "False",
-            "AsExpected",
-            "",
-        ));
+        conditions.push(cond("ImageConfigControllerDegraded", "False", "AsExpected", ""));
         conditions.push(cond(
             "ImageRegistryCertificatesControllerDegraded",
             "False",
             "AsExpected",
             "",
         ));
-        conditions.push(cond(
-            "NodeCADaemonControllerDegraded",
-            "False",
-            "AsExpected",
-            "",
-        ));
+        conditions.push(cond("NodeCADaemonControllerDegraded", "False", "AsExpected", ""));
         let storage_managed = storage.get("managementState") == Some(&json!("Managed"));
         let mut spec = json!({
             "managementState": if removed { "Removed" } else { "Managed" },
@@ -158,9 +140,7 @@ impl ApiServer {
                 "5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef0005f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000"
             );
         }
-        spec.as_object_mut()
-            .expect("object")
-            .retain(|_, v| !v.is_null());
+        spec.as_object_mut().expect("object").retain(|_, v| !v.is_null());
         self.seed(json!({
             "apiVersion": "imageregistry.operator.openshift.io/v1",
             "kind": "Config",
@@ -192,12 +172,7 @@ impl ApiServer {
             self.seed_running_registry(&spec, replicas, pvc)?;
         }
         let mut co = self
-            .object(
-                "config.openshift.io/v1",
-                "ClusterOperator",
-                "",
-                "image-registry",
-            )
+            .object("config.openshift.io/v1", "ClusterOperator", "", "image-registry")
             .expect("seeded with the cluster");
         let available_message = if removed {
             "Available: The registry is removed\nNodeCADaemonAvailable: The daemon set node-ca has available replicas\nImagePrunerAvailable: Pruner CronJob has been created"
@@ -249,7 +224,9 @@ impl ApiServer {
         ];
         let mut mounts = vec![json!({"name": "registry-tls", "mountPath": "/etc/secrets"})];
         if pvc {
-            volumes.push(json!({"name": "registry-storage", "persistentVolumeClaim": {"claimName": "image-registry-storage"}}));
+            volumes.push(
+                json!({"name": "registry-storage", "persistentVolumeClaim": {"claimName": "image-registry-storage"}}),
+            );
             mounts.push(json!({"name": "registry-storage", "mountPath": "/registry"}));
             self.seed(json!({
                 "apiVersion": "v1", "kind": "PersistentVolumeClaim",

@@ -44,12 +44,8 @@ impl ApiServer {
         };
         let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let credential = request.pointer("/auth/identity/application_credential");
-        let authenticated = credential.and_then(|c| c.get("id")).and_then(Value::as_str)
-            == Some(CREDENTIAL_ID)
-            && credential
-                .and_then(|c| c.get("secret"))
-                .and_then(Value::as_str)
-                == Some(CREDENTIAL_SECRET);
+        let authenticated = credential.and_then(|c| c.get("id")).and_then(Value::as_str) == Some(CREDENTIAL_ID)
+            && credential.and_then(|c| c.get("secret")).and_then(Value::as_str) == Some(CREDENTIAL_SECRET);
         if !authenticated {
             return respond(
                 StatusCode::UNAUTHORIZED,
@@ -57,17 +53,9 @@ impl ApiServer {
             );
         }
         let mut catalog = vec![
-            endpoint(
-                "identity",
-                "keystone",
-                "https://keystone.sim.example.com:5000",
-            ),
+            endpoint("identity", "keystone", "https://keystone.sim.example.com:5000"),
             endpoint("compute", "nova", "https://nova.sim.example.com:8774/v2.1"),
-            endpoint(
-                "volumev3",
-                "cinderv3",
-                "https://cinder.sim.example.com:8776/v3",
-            ),
+            endpoint("volumev3", "cinderv3", "https://cinder.sim.example.com:8776/v3"),
             endpoint("network", "neutron", "https://neutron.sim.example.com:9696"),
         ];
         if swift {

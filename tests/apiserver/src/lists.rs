@@ -42,18 +42,10 @@ impl<'a> ListSemantics<'a> {
                 schema
                     .get("x-kubernetes-list-map-keys")
                     .and_then(Value::as_array)
-                    .map(|k| {
-                        k.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
+                    .map(|k| k.iter().filter_map(Value::as_str).map(str::to_string).collect())
                     .unwrap_or_default(),
             ),
-            _ => match schema
-                .get("x-kubernetes-patch-merge-key")
-                .and_then(Value::as_str)
-            {
+            _ => match schema.get("x-kubernetes-patch-merge-key").and_then(Value::as_str) {
                 Some(k) => ListType::Map(vec![k.to_string()]),
                 None => ListType::Atomic,
             },

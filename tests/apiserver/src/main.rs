@@ -37,10 +37,7 @@ fn parse() -> Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .with_context(|| format!("{name} needs a value\n\n{USAGE}"))
-        };
+        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value\n\n{USAGE}"));
         match a.as_str() {
             "--platform" => args.platform = value("--platform")?.parse()?,
             "--port" => args.port = value("--port")?.parse().context("--port takes a number")?,

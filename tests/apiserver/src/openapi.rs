@@ -73,11 +73,7 @@ fn operations(k: &ResourceKind) -> Vec<(String, Value)> {
         ),
     ];
     let mut patch_params = write_params.clone();
-    patch_params.push(param(
-        "force",
-        "Force is going to \"force\" Apply requests.",
-        "boolean",
-    ));
+    patch_params.push(param("force", "Force is going to \"force\" Apply requests.", "boolean"));
     let op = |action: &str, verb: &str, params: &[Value], body: bool| {
         let mut o = json!({
             "operationId": format!("{verb}{}", k.kind),
@@ -102,11 +98,7 @@ fn operations(k: &ResourceKind) -> Vec<(String, Value)> {
             "A selector to restrict the list of returned objects by their fields.",
             "string",
         ),
-        param(
-            "watch",
-            "Watch for changes to the described resources.",
-            "boolean",
-        ),
+        param("watch", "Watch for changes to the described resources.", "boolean"),
     ];
     list_params.push(param(
         "resourceVersion",

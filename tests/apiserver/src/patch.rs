@@ -78,10 +78,8 @@ fn merge_object<'a>(
     }
     for (key, value) in patch {
         if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
-            if let (Some(list), Some(remove)) = (
-                target.get_mut(field).and_then(Value::as_array_mut),
-                value.as_array(),
-            ) {
+            if let (Some(list), Some(remove)) = (target.get_mut(field).and_then(Value::as_array_mut), value.as_array())
+            {
                 list.retain(|v| !remove.contains(v));
             }
             continue;
@@ -108,10 +106,7 @@ fn merge_object<'a>(
                 let list_type = lists.list_type(child_schema, names);
                 let slot = map.entry(key.clone()).or_insert(Value::Array(Vec::new()));
                 merge_list(slot, items, &list_type, lists, child_schema, names);
-                if let Some(order) = patch
-                    .get(&format!("$setElementOrder/{key}"))
-                    .and_then(Value::as_array)
-                {
+                if let Some(order) = patch.get(&format!("$setElementOrder/{key}")).and_then(Value::as_array) {
                     reorder(slot, order, &list_type);
                 }
             }
@@ -163,9 +158,7 @@ fn merge_list<'a>(
     for item in patch {
         let key = item_key(item, &merge_key);
         let list = target.as_array_mut().expect("list slot");
-        let position = list
-            .iter()
-            .position(|existing| item_key(existing, &merge_key) == key);
+        let position = list.iter().position(|existing| item_key(existing, &merge_key) == key);
         if item.get("$patch").and_then(Value::as_str) == Some("delete") {
             if let Some(p) = position {
                 list.remove(p);
@@ -254,8 +247,7 @@ mod tests {
     #[test]
     fn json_patch_test_failure_is_invalid() {
         let mut target = json!({"a": 1});
-        let err =
-            json_patch(&mut target, &json!([{"op":"test","path":"/a","value":2}])).unwrap_err();
+        let err = json_patch(&mut target, &json!([{"op":"test","path":"/a","value":2}])).unwrap_err();
         assert_eq!(err.code, 422);
     }
 }

@@ -36,17 +36,11 @@ impl SchemaSet {
     pub fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
         for _ in 0..32 {
             if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-                match r
-                    .strip_prefix(REF_PREFIX)
-                    .and_then(|n| self.components.get(n))
-                {
+                match r.strip_prefix(REF_PREFIX).and_then(|n| self.components.get(n)) {
                     Some(target) => schema = target,
                     None => return schema,
                 }
-            } else if let Some([only]) = schema
-                .get("allOf")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
+            } else if let Some([only]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice)
                 && only.get("$ref").is_some()
                 && schema.get("type").is_none()
             {
@@ -87,28 +81,16 @@ impl SchemaSet {
 
     /// Removes fields the schema does not declare (and `null`s where the schema does not allow them),
     /// recording the path of each removed field. Mirrors structural pruning of custom resources.
-    pub fn prune(
-        &self,
-        schema: &Value,
-        value: &mut Value,
-        path: &FieldPath,
-        unknown: &mut Vec<String>,
-    ) {
+    pub fn prune(&self, schema: &Value, value: &mut Value, path: &FieldPath, unknown: &mut Vec<String>) {
         let schema = self.resolve(schema);
-        if preserves_unknown(schema)
-            && schema.get("properties").is_none()
-            && schema.get("items").is_none()
-        {
+        if preserves_unknown(schema) && schema.get("properties").is_none() && schema.get("items").is_none() {
             return;
         }
         match value {
             Value::Object(map) => {
                 let props = schema.get("properties").and_then(Value::as_object);
                 let additional = schema.get("additionalProperties");
-                let embedded = schema
-                    .get("x-kubernetes-embedded-resource")
-                    .and_then(Value::as_bool)
-                    == Some(true);
+                let embedded = schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
                 let keys: Vec<String> = map.keys().cloned().collect();
                 for key in keys {
                     let child_path = path.child(&key);
@@ -133,8 +115,7 @@ impl SchemaSet {
                         None => {
                             let keep = additional == Some(&Value::Bool(true))
                                 || preserves_unknown(schema)
-                                || (embedded
-                                    && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"));
+                                || (embedded && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"));
                             if !keep {
                                 unknown.push(child_path.to_string());
                                 map.remove(&key);
@@ -155,10 +136,7 @@ impl SchemaSet {
     }
 
     fn nullable(&self, schema: &Value) -> bool {
-        self.resolve(schema)
-            .get("nullable")
-            .and_then(Value::as_bool)
-            == Some(true)
+        self.resolve(schema).get("nullable").and_then(Value::as_bool) == Some(true)
     }
 
     // ---------------------------------------------------------------- defaulting
@@ -172,8 +150,7 @@ impl SchemaSet {
                     for (name, ps) in props {
                         let ps_resolved = self.resolve(ps);
                         if !map.contains_key(name)
-                            && let Some(d) =
-                                ps.get("default").or_else(|| ps_resolved.get("default"))
+                            && let Some(d) = ps.get("default").or_else(|| ps_resolved.get("default"))
                         {
                             map.insert(name.clone(), d.clone());
                         }
@@ -225,10 +202,7 @@ impl SchemaSet {
             }
             return;
         }
-        let int_or_string = schema
-            .get("x-kubernetes-int-or-string")
-            .and_then(Value::as_bool)
-            == Some(true);
+        let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
         if int_or_string {
             if !(value.is_string() || value.is_i64() || value.is_u64()) {
                 errors.push(FieldError::invalid(
@@ -273,12 +247,7 @@ impl SchemaSet {
         }
         self.validate_rules(schema, value, old, path, errors);
 
-        for sub in schema
-            .get("allOf")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for sub in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
             self.validate(sub, value, old, path, errors);
         }
         if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
@@ -325,23 +294,13 @@ impl SchemaSet {
                 errors.push(FieldError::invalid(
                     path,
                     value,
-                    format!(
-                        "{} in body should not validate the schema (not)",
-                        display_path(path)
-                    ),
+                    format!("{} in body should not validate the schema (not)", display_path(path)),
                 ));
             }
         }
     }
 
-    fn validate_string(
-        &self,
-        schema: &Value,
-        s: &str,
-        value: &Value,
-        path: &FieldPath,
-        errors: &mut Vec<FieldError>,
-    ) {
+    fn validate_string(&self, schema: &Value, s: &str, value: &Value, path: &FieldPath, errors: &mut Vec<FieldError>) {
         let len = s.chars().count() as u64;
         if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
             && len > max
@@ -354,11 +313,7 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 value,
-                format!(
-                    "{} in body should be at least {} chars long",
-                    display_path(path),
-                    min
-                ),
+                format!("{} in body should be at least {} chars long", display_path(path), min),
             ));
         }
         if let Some(p) = schema.get("pattern").and_then(Value::as_str)
@@ -377,12 +332,7 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 value,
-                format!(
-                    "{} in body must be of type {}: {:?}",
-                    display_path(path),
-                    problem,
-                    s
-                ),
+                format!("{} in body must be of type {}: {:?}", display_path(path), problem, s),
             ));
         }
     }
@@ -406,11 +356,7 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 &Value::from(items.len()),
-                format!(
-                    "{} in body should have at least {} items",
-                    display_path(path),
-                    min
-                ),
+                format!("{} in body should have at least {} items", display_path(path), min),
             ));
         }
         let list_type = schema.get("x-kubernetes-list-type").and_then(Value::as_str);
@@ -423,9 +369,7 @@ impl SchemaSet {
             }
         }
         if list_type == Some("map")
-            && let Some(keys) = schema
-                .get("x-kubernetes-list-map-keys")
-                .and_then(Value::as_array)
+            && let Some(keys) = schema.get("x-kubernetes-list-map-keys").and_then(Value::as_array)
         {
             let key_of = |item: &Value| -> Vec<Value> {
                 keys.iter()
@@ -436,11 +380,7 @@ impl SchemaSet {
             for (i, item) in items.iter().enumerate() {
                 let k = key_of(item);
                 if items[..i].iter().any(|prev| key_of(prev) == k) {
-                    let shown = if k.len() == 1 {
-                        k[0].clone()
-                    } else {
-                        Value::Array(k)
-                    };
+                    let shown = if k.len() == 1 { k[0].clone() } else { Value::Array(k) };
                     errors.push(FieldError::duplicate(&path.index(i), &shown));
                 }
             }
@@ -457,10 +397,9 @@ impl SchemaSet {
         let old_items = old.and_then(Value::as_array);
         if let Some(item_schema) = schema.get("items") {
             for (i, item) in items.iter().enumerate() {
-                let old_item = old_items.filter(|_| !map_keys.is_empty()).and_then(|olds| {
-                    olds.iter()
-                        .find(|o| map_keys.iter().all(|k| o.get(k) == item.get(k)))
-                });
+                let old_item = old_items
+                    .filter(|_| !map_keys.is_empty())
+                    .and_then(|olds| olds.iter().find(|o| map_keys.iter().all(|k| o.get(k) == item.get(k))));
                 self.validate(item_schema, item, old_item, &path.index(i), errors);
             }
         }
@@ -475,10 +414,7 @@ impl SchemaSet {
         path: &FieldPath,
         errors: &mut Vec<FieldError>,
     ) {
-        let Some(rules) = schema
-            .get("x-kubernetes-validations")
-            .and_then(Value::as_array)
-        else {
+        let Some(rules) = schema.get("x-kubernetes-validations").and_then(Value::as_array) else {
             return;
         };
         for r in rules {
@@ -518,12 +454,7 @@ impl SchemaSet {
         path: &FieldPath,
         errors: &mut Vec<FieldError>,
     ) {
-        for req in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
             if let Some(name) = req.as_str()
                 && map.get(name).is_none_or(Value::is_null)
             {
@@ -541,11 +472,7 @@ impl SchemaSet {
             errors.push(FieldError::invalid(
                 path,
                 &Value::from(map.len()),
-                format!(
-                    "{} in body should have at least {} properties",
-                    display_path(path),
-                    min
-                ),
+                format!("{} in body should have at least {} properties", display_path(path), min),
             ));
         }
         let props = schema.get("properties").and_then(Value::as_object);
@@ -575,10 +502,7 @@ fn display_path(path: &FieldPath) -> &str {
 }
 
 fn type_name(schema: &Value) -> &str {
-    schema
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("object")
+    schema.get("type").and_then(Value::as_str).unwrap_or("object")
 }
 
 fn type_matches(ty: &str, v: &Value) -> bool {
@@ -620,12 +544,7 @@ fn validate_number(schema: &Value, value: &Value, path: &FieldPath, errors: &mut
         errors.push(FieldError::invalid(
             path,
             value,
-            format!(
-                "{} in body should be {} {}",
-                display_path(path),
-                rel,
-                number(max)
-            ),
+            format!("{} in body should be {} {}", display_path(path), rel, number(max)),
         ));
     }
     if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
@@ -639,12 +558,7 @@ fn validate_number(schema: &Value, value: &Value, path: &FieldPath, errors: &mut
         errors.push(FieldError::invalid(
             path,
             value,
-            format!(
-                "{} in body should be {} {}",
-                display_path(path),
-                rel,
-                number(min)
-            ),
+            format!("{} in body should be {} {}", display_path(path), rel, number(min)),
         ));
     }
     if let Some(f) = schema.get("format").and_then(Value::as_str) {
@@ -713,15 +627,10 @@ mod tests {
             "chunk":{"type":"integer","minimum":5,"maximum":5120},
             "name":{"type":"string","maxLength":3},
             "list":{"type":"array","maxItems":1,"items":{"type":"string"}}}});
-        assert_eq!(
-            check(schema.clone(), json!({})),
-            vec!["replicas: Required value"]
-        );
+        assert_eq!(check(schema.clone(), json!({})), vec!["replicas: Required value"]);
         assert_eq!(
             check(schema.clone(), json!({"replicas":"two"})),
-            vec![
-                "replicas: Invalid value: \"string\": replicas in body must be of type integer: \"string\""
-            ]
+            vec!["replicas: Invalid value: \"string\": replicas in body must be of type integer: \"string\""]
         );
         assert_eq!(
             check(schema.clone(), json!({"replicas":1,"logLevel":"Loud"})),
@@ -763,15 +672,11 @@ mod tests {
             "spec":{"type":"object","properties":{"a":{"type":"string"},
                     "free":{"type":"object","x-kubernetes-preserve-unknown-fields":true},
                     "labels":{"type":"object","additionalProperties":{"type":"string"}}}}}});
-        let mut v =
-            json!({"spec":{"a":"x","b":1,"free":{"anything":1},"labels":{"k":"v"},"n":null}});
+        let mut v = json!({"spec":{"a":"x","b":1,"free":{"anything":1},"labels":{"k":"v"},"n":null}});
         let mut unknown = Vec::new();
         set.prune(&schema, &mut v, &FieldPath::root(), &mut unknown);
         assert_eq!(unknown, vec!["spec.b", "spec.n"]);
-        assert_eq!(
-            v,
-            json!({"spec":{"a":"x","free":{"anything":1},"labels":{"k":"v"}}})
-        );
+        assert_eq!(v, json!({"spec":{"a":"x","free":{"anything":1},"labels":{"k":"v"}}}));
     }
 
     #[test]

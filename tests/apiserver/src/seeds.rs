@@ -128,9 +128,7 @@ impl Platform {
             Platform::Aws => ("gp3-csi", "ebs.csi.aws.com"),
             Platform::Gcp => ("standard-csi", "pd.csi.storage.gke.io"),
             Platform::Azure => ("managed-csi", "disk.csi.azure.com"),
-            Platform::OpenStack | Platform::OpenStackWithoutSwift => {
-                ("standard-csi", "cinder.csi.openstack.org")
-            }
+            Platform::OpenStack | Platform::OpenStackWithoutSwift => ("standard-csi", "cinder.csi.openstack.org"),
             Platform::IbmCloud => ("ibmc-vpc-block-10iops-tier", "vpc.block.csi.ibm.io"),
             Platform::VSphere => ("thin-csi", "csi.vsphere.vmware.com"),
             Platform::BareMetal | Platform::None | Platform::Libvirt => ("lvms-vg1", "topolvm.io"),
@@ -165,19 +163,10 @@ impl Platform {
                 ),
             )],
             Platform::Azure => vec![
-                (
-                    "azure_subscription_id",
-                    fake("00000000-0000-0000-0000-000000000001"),
-                ),
-                (
-                    "azure_client_id",
-                    fake("00000000-0000-0000-0000-000000000002"),
-                ),
+                ("azure_subscription_id", fake("00000000-0000-0000-0000-000000000001")),
+                ("azure_client_id", fake("00000000-0000-0000-0000-000000000002")),
                 ("azure_client_secret", fake("simulated-client-secret")),
-                (
-                    "azure_tenant_id",
-                    fake("00000000-0000-0000-0000-000000000003"),
-                ),
+                ("azure_tenant_id", fake("00000000-0000-0000-0000-000000000003")),
                 ("azure_resourcegroup", fake("sim-7xk2p-rg")),
                 ("azure_region", fake("eastus")),
             ],
@@ -208,15 +197,11 @@ impl FromStr for Platform {
             .into_iter()
             .find(|p| {
                 p.cli_name() == lower
-                    || (p.type_name().eq_ignore_ascii_case(&lower)
-                        && *p != Platform::OpenStackWithoutSwift)
+                    || (p.type_name().eq_ignore_ascii_case(&lower) && *p != Platform::OpenStackWithoutSwift)
             })
             .ok_or_else(|| {
                 let names: Vec<&str> = Platform::ALL.iter().map(|p| p.cli_name()).collect();
-                anyhow!(
-                    "unknown platform {s:?}; expected one of: {}",
-                    names.join(", ")
-                )
+                anyhow!("unknown platform {s:?}; expected one of: {}", names.join(", "))
             })
     }
 }
@@ -263,14 +248,8 @@ impl ApiServer {
         if !unknown.is_empty() {
             bail!("{kind_name} has unknown fields: {unknown:?}");
         }
-        admission::admit(
-            catalog,
-            &kind,
-            None,
-            object,
-            admission::FieldValidation::Strict,
-        )
-        .map_err(|e| anyhow!("{kind_name} is invalid: {}", e.message))?;
+        admission::admit(catalog, &kind, None, object, admission::FieldValidation::Strict)
+            .map_err(|e| anyhow!("{kind_name} is invalid: {}", e.message))?;
         Ok(kind)
     }
 
@@ -283,16 +262,11 @@ impl ApiServer {
             .context("metadata")?;
         meta.entry("uid")
             .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
-        meta.entry("creationTimestamp")
-            .or_insert_with(|| json!(now()));
+        meta.entry("creationTimestamp").or_insert_with(|| json!(now()));
         if kind.tracks_generation {
             meta.entry("generation").or_insert(json!(1));
         }
-        let name = meta
-            .get("name")
-            .and_then(Value::as_str)
-            .context("name")?
-            .to_string();
+        let name = meta.get("name").and_then(Value::as_str).context("name")?.to_string();
         let namespace = meta
             .get("namespace")
             .and_then(Value::as_str)
@@ -303,13 +277,7 @@ impl ApiServer {
     }
 
     /// Reads one object directly from the store.
-    pub fn object(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: &str,
-        name: &str,
-    ) -> Option<Value> {
+    pub fn object(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Option<Value> {
         let k = self.catalog().find_kind(api_version, kind)?;
         self.shared
             .store
@@ -323,12 +291,7 @@ impl ApiServer {
         for ns in ["default", "kube-system", "kube-public"] {
             self.seed(namespace(ns)).expect("valid namespace");
         }
-        let crds: Vec<Value> = self
-            .catalog()
-            .kinds()
-            .iter()
-            .filter_map(|k| k.crd.clone())
-            .collect();
+        let crds: Vec<Value> = self.catalog().kinds().iter().filter_map(|k| k.crd.clone()).collect();
         for mut crd in crds {
             let name = crd.pointer("/metadata/name").cloned();
             if let Some(m) = crd.as_object_mut() {
@@ -340,10 +303,7 @@ impl ApiServer {
 
     /// Makes this server an OpenShift cluster on `platform`, before the registry was set up.
     pub fn seed_openshift(&self, platform: Platform) -> Result<()> {
-        if matches!(
-            platform,
-            Platform::OpenStack | Platform::OpenStackWithoutSwift
-        ) {
+        if matches!(platform, Platform::OpenStack | Platform::OpenStackWithoutSwift) {
             *self.shared.openstack_swift.lock().unwrap() = Some(platform.has_swift());
         }
         for ns in [
@@ -407,10 +367,8 @@ impl ApiServer {
             "data": {".dockerconfigjson": b64(pull_secret)},
         }))?;
         if let Some(keys) = platform.cloud_credentials() {
-            let data: serde_json::Map<String, Value> = keys
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), json!(b64(&v))))
-                .collect();
+            let data: serde_json::Map<String, Value> =
+                keys.into_iter().map(|(k, v)| (k.to_string(), json!(b64(&v)))).collect();
             self.seed(json!({
                 "apiVersion": "v1",
                 "kind": "Secret",
@@ -459,8 +417,7 @@ fn node(platform: Platform, role: &str, index: usize) -> Value {
     });
     if let Some(zones) = platform.zones() {
         labels["topology.kubernetes.io/zone"] = json!(zones[index % 3]);
-        labels["topology.kubernetes.io/region"] =
-            json!(zones[0].rsplit_once('-').map_or(zones[0], |(r, _)| r));
+        labels["topology.kubernetes.io/region"] = json!(zones[0].rsplit_once('-').map_or(zones[0], |(r, _)| r));
     }
     let mut node = json!({
         "apiVersion": "v1",
@@ -479,8 +436,7 @@ fn node(platform: Platform, role: &str, index: usize) -> Value {
         },
     });
     if role == "master" {
-        node["spec"]["taints"] =
-            json!([{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}]);
+        node["spec"]["taints"] = json!([{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}]);
     }
     node
 }
@@ -494,16 +450,11 @@ mod tests {
     fn every_platform_seeds_valid_objects() {
         for p in Platform::ALL {
             let server = ApiServer::new(Settings::default());
-            server
-                .seed_openshift(p)
-                .unwrap_or_else(|e| panic!("{p}: {e:#}"));
+            server.seed_openshift(p).unwrap_or_else(|e| panic!("{p}: {e:#}"));
             let infra = server
                 .object("config.openshift.io/v1", "Infrastructure", "", "cluster")
                 .unwrap();
-            assert_eq!(
-                infra.pointer("/status/platformStatus/type").unwrap(),
-                p.type_name()
-            );
+            assert_eq!(infra.pointer("/status/platformStatus/type").unwrap(), p.type_name());
         }
     }
 
@@ -516,12 +467,7 @@ mod tests {
                 .seed_installed_registry(p)
                 .unwrap_or_else(|e| panic!("{p}: {e:#}"));
             let config = server
-                .object(
-                    "imageregistry.operator.openshift.io/v1",
-                    "Config",
-                    "",
-                    "cluster",
-                )
+                .object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
                 .unwrap();
             let removed = matches!(p, Platform::BareMetal | Platform::VSphere | Platform::None);
             assert_eq!(

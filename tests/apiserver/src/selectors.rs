@@ -91,8 +91,7 @@ fn parse_requirement(term: &str) -> Option<Requirement> {
         }
     }
     if let Some((k, v)) = term.split_once("!=") {
-        return valid_key(k.trim())
-            .then(|| Requirement::NotEquals(k.trim().into(), v.trim().into()));
+        return valid_key(k.trim()).then(|| Requirement::NotEquals(k.trim().into(), v.trim().into()));
     }
     if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
         return valid_key(k.trim()).then(|| Requirement::Equals(k.trim().into(), v.trim().into()));
@@ -124,9 +123,7 @@ impl FieldSelector {
                 )));
             };
             if !supported.contains(&field) {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {field}"
-                )));
+                return Err(ApiError::bad_request(format!("field label not supported: {field}")));
             }
             terms.push((field.to_string(), eq, value.to_string()));
         }

@@ -135,10 +135,7 @@ impl ApiServer {
 
     /// Writes (POST, PUT, PATCH, DELETE) so far, oldest first.
     pub fn writes(&self) -> Vec<LoggedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(LoggedRequest::is_write)
-            .collect()
+        self.requests().into_iter().filter(LoggedRequest::is_write).collect()
     }
 
     pub fn clear_log(&self) {
@@ -191,15 +188,11 @@ impl ApiServer {
                     e.code = code;
                     if code != 503 {
                         e.reason = "InternalError";
-                        e.message =
-                            "an error on the server has prevented the request from succeeding"
-                                .into();
+                        e.message = "an error on the server has prevented the request from succeeding".into();
                     }
                     injected = Some(e);
                 }
-                FaultAction::Conflict => {
-                    injected = Some(ApiError::new(409, "Conflict", conflict_message(&path)))
-                }
+                FaultAction::Conflict => injected = Some(ApiError::new(409, "Conflict", conflict_message(&path))),
                 FaultAction::DropConnection => {
                     self.log(&parts.headers, &method, &path, &query, &body, 0);
                     return Err("connection dropped by injected fault".into());
@@ -224,21 +217,8 @@ impl ApiServer {
         Ok(response)
     }
 
-    fn log(
-        &self,
-        headers: &HeaderMap,
-        method: &str,
-        path: &str,
-        query: &str,
-        body: &Bytes,
-        status: u16,
-    ) {
-        let h = |name: header::HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+    fn log(&self, headers: &HeaderMap, method: &str, path: &str, query: &str, body: &Bytes, status: u16) {
+        let h = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let parsed = if body.is_empty() {
             None
         } else {
@@ -273,9 +253,7 @@ impl ApiServer {
         }
         if let Some(token) = &settings.token {
             let expected = format!("Bearer {token}");
-            let given = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
             if given != Some(expected.as_str()) {
                 return error_response(&ApiError::unauthorized());
             }
@@ -284,11 +262,7 @@ impl ApiServer {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let segs: Vec<&str> = path
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
+        let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
         let catalog = &self.shared.catalog;
         let aggregated = if settings.aggregated_discovery {
             discovery::aggregated_version(accept)
@@ -296,9 +270,9 @@ impl ApiServer {
             None
         };
         if method != Method::GET
-            && segs.first().is_some_and(|s| {
-                matches!(*s, "version" | "openapi" | "healthz" | "readyz" | "livez")
-            })
+            && segs
+                .first()
+                .is_some_and(|s| matches!(*s, "version" | "openapi" | "healthz" | "readyz" | "livez"))
         {
             return error_response(&ApiError::method_not_allowed(method.as_str()));
         }
@@ -307,10 +281,7 @@ impl ApiServer {
             ["healthz" | "readyz" | "livez"] => text_response(StatusCode::OK, "ok"),
             ["api"] => match aggregated {
                 Some(v) => discovery_response(&discovery::aggregated(catalog, true, v), v),
-                None => json_response(
-                    StatusCode::OK,
-                    &discovery::api_versions(&settings.server_address),
-                ),
+                None => json_response(StatusCode::OK, &discovery::api_versions(&settings.server_address)),
             },
             ["apis"] => match aggregated {
                 Some(v) => discovery_response(&discovery::aggregated(catalog, false, v), v),
@@ -319,26 +290,15 @@ impl ApiServer {
             ["api", v] => optional(discovery::api_resource_list(catalog, "", v)),
             ["apis", g] => optional(discovery::api_group_doc(catalog, g)),
             ["apis", g, v] => optional(discovery::api_resource_list(catalog, g, v)),
-            ["openapi", "v3"] => json_response(
-                StatusCode::OK,
-                &openapi::index(catalog, &settings.git_version),
-            ),
-            ["openapi", "v3", "api", v] => optional(
-                known_gv(catalog, "", v)
-                    .then(|| openapi::document(catalog, "", v, &settings.git_version)),
-            ),
-            ["openapi", "v3", "apis", g, v] => optional(
-                known_gv(catalog, g, v)
-                    .then(|| openapi::document(catalog, g, v, &settings.git_version)),
-            ),
-            ["api", v, rest @ ..] => {
-                self.resource(method, "", v, rest, query, headers, body)
-                    .await
+            ["openapi", "v3"] => json_response(StatusCode::OK, &openapi::index(catalog, &settings.git_version)),
+            ["openapi", "v3", "api", v] => {
+                optional(known_gv(catalog, "", v).then(|| openapi::document(catalog, "", v, &settings.git_version)))
             }
-            ["apis", g, v, rest @ ..] => {
-                self.resource(method, g, v, rest, query, headers, body)
-                    .await
+            ["openapi", "v3", "apis", g, v] => {
+                optional(known_gv(catalog, g, v).then(|| openapi::document(catalog, g, v, &settings.git_version)))
             }
+            ["api", v, rest @ ..] => self.resource(method, "", v, rest, query, headers, body).await,
+            ["apis", g, v, rest @ ..] => self.resource(method, g, v, rest, query, headers, body).await,
             _ => error_response(&ApiError::path_not_found()),
         }
     }
@@ -355,11 +315,7 @@ impl ApiServer {
         body: Bytes,
     ) -> Response<Body> {
         let catalog = &self.shared.catalog;
-        let namespaced_kind = |plural: &str| {
-            catalog
-                .find(group, version, plural)
-                .filter(|k| k.namespaced)
-        };
+        let namespaced_kind = |plural: &str| catalog.find(group, version, plural).filter(|k| k.namespaced);
         let (namespace, plural, name, sub) = match rest {
             ["namespaces", ns, plural, tail @ ..] if namespaced_kind(plural).is_some() => (
                 Some(ns.to_string()),
@@ -469,10 +425,8 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
         &e.to_status(),
     );
     if let Some(s) = e.retry_after {
-        r.headers_mut().insert(
-            header::RETRY_AFTER,
-            s.to_string().parse().expect("valid header"),
-        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, s.to_string().parse().expect("valid header"));
     }
     r
 }

@@ -56,7 +56,11 @@ impl ApiServer {
                     .pointer("/spec/resources/requests/storage")
                     .cloned()
                     .unwrap_or(json!("1Gi"));
-                self.set_status(kind, stored, json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": capacity}}));
+                self.set_status(
+                    kind,
+                    stored,
+                    json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": capacity}}),
+                );
             }
             _ => {}
         }
@@ -84,11 +88,7 @@ impl ApiServer {
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        if deployment
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64)
-            == Some(generation)
-        {
+        if deployment.pointer("/status/observedGeneration").and_then(Value::as_i64) == Some(generation) {
             return;
         }
         let sim = self.shared.sim.lock().unwrap().clone();
@@ -149,12 +149,16 @@ impl ApiServer {
     /// Marks a Job complete, as the job controller would after its pod succeeded.
     pub fn complete_job(&self, namespace: &str, name: &str) -> bool {
         let t = now();
-        self.update_job(namespace, name, json!({
-            "succeeded": 1,
-            "startTime": t,
-            "completionTime": t,
-            "conditions": [{"type": "Complete", "status": "True", "lastProbeTime": t, "lastTransitionTime": t}],
-        }))
+        self.update_job(
+            namespace,
+            name,
+            json!({
+                "succeeded": 1,
+                "startTime": t,
+                "completionTime": t,
+                "conditions": [{"type": "Complete", "status": "True", "lastProbeTime": t, "lastTransitionTime": t}],
+            }),
+        )
     }
 
     /// Marks a Job failed with the given condition reason and message.

@@ -46,12 +46,8 @@ impl ApiError {
     }
 
     pub fn namespace_not_found(namespace: &str) -> Self {
-        Self::new(
-            404,
-            "NotFound",
-            format!("namespaces \"{namespace}\" not found"),
-        )
-        .with_details(json!({"name": namespace, "kind": "namespaces"}))
+        Self::new(404, "NotFound", format!("namespaces \"{namespace}\" not found"))
+            .with_details(json!({"name": namespace, "kind": "namespaces"}))
     }
 
     pub fn already_exists(kind: &ResourceKind, name: &str) -> Self {
@@ -76,12 +72,7 @@ impl ApiError {
         .with_details(Self::name_details(kind, name))
     }
 
-    pub fn apply_conflict(
-        kind: &ResourceKind,
-        name: &str,
-        message: String,
-        causes: Vec<Value>,
-    ) -> Self {
+    pub fn apply_conflict(kind: &ResourceKind, name: &str, message: String, causes: Vec<Value>) -> Self {
         let mut details = Self::name_details(kind, name);
         details["causes"] = Value::Array(causes);
         Self::new(409, "Conflict", message).with_details(details)
@@ -99,9 +90,7 @@ impl ApiError {
                 aggregate(errors)
             ),
         )
-        .with_details(
-            json!({"name": name, "group": kind.group, "kind": kind.kind, "causes": causes}),
-        )
+        .with_details(json!({"name": name, "group": kind.group, "kind": kind.kind, "causes": causes}))
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -112,7 +101,10 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: {}", accepted.join(", ")),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: {}",
+                accepted.join(", ")
+            ),
         )
         .with_details(json!({"causes": [{"reason": "UnexpectedServerResponse", "message": content_type}]}))
     }
@@ -126,11 +118,7 @@ impl ApiError {
     }
 
     pub fn path_not_found() -> Self {
-        Self::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        )
+        Self::new(404, "NotFound", "the server could not find the requested resource")
     }
 
     pub fn gone(message: impl Into<String>) -> Self {

@@ -109,10 +109,7 @@ impl Store {
     fn stamp(&mut self, object: &mut Value) -> u64 {
         self.last_rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert(
-                "resourceVersion".into(),
-                Value::String(self.last_rv.to_string()),
-            );
+            meta.insert("resourceVersion".into(), Value::String(self.last_rv.to_string()));
         }
         self.last_rv
     }

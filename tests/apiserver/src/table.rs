@@ -4,12 +4,7 @@
 use crate::catalog::ResourceKind;
 use serde_json::{Value, json};
 
-pub fn render(
-    kind: &ResourceKind,
-    objects: &[Value],
-    rv: u64,
-    include_object: Option<&str>,
-) -> Value {
+pub fn render(kind: &ResourceKind, objects: &[Value], rv: u64, include_object: Option<&str>) -> Value {
     let mut columns = vec![
         json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),
     ];
@@ -32,9 +27,7 @@ pub fn render(
                 cells.push(if c.type_ == "date" { age(&v) } else { v });
             }
             if !has_age_column {
-                cells.push(age(o
-                    .pointer("/metadata/creationTimestamp")
-                    .unwrap_or(&Value::Null)));
+                cells.push(age(o.pointer("/metadata/creationTimestamp").unwrap_or(&Value::Null)));
             }
             let object = match include_object {
                 Some("None") => Value::Null,
@@ -82,8 +75,7 @@ pub fn json_path<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
             let inner = &after[..end];
             rest = after[end + 1..].trim_start_matches('.');
             let items = cur.as_array()?;
-            cur = if let Some(filter) = inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')'))
-            {
+            cur = if let Some(filter) = inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')')) {
                 let (field, want) = filter.split_once("==")?;
                 let want = want.trim().trim_matches(|c| c == '"' || c == '\'');
                 items

@@ -41,9 +41,7 @@ pub fn serve(server: &ApiServer, req: Request) -> Response<Body> {
             (added, store.current_rv(), store.subscribe())
         } else {
             let Ok(rv) = rv_param.parse::<u64>() else {
-                return error_response(&ApiError::bad_request(format!(
-                    "invalid resource version: {rv_param}"
-                )));
+                return error_response(&ApiError::bad_request(format!("invalid resource version: {rv_param}")));
             };
             match store.watch_from(rv) {
                 Some((past, rx)) => {
@@ -55,14 +53,8 @@ pub fn serve(server: &ApiServer, req: Request) -> Response<Body> {
                     (events, past.last().map_or(rv, |e| e.rv), rx)
                 }
                 None => {
-                    let expired = ApiError::gone(format!(
-                        "too old resource version: {rv} ({})",
-                        store.current_rv()
-                    ));
-                    return stream_response(
-                        vec![json!({"type": "ERROR", "object": expired.to_status()})],
-                        None,
-                    );
+                    let expired = ApiError::gone(format!("too old resource version: {rv} ({})", store.current_rv()));
+                    return stream_response(vec![json!({"type": "ERROR", "object": expired.to_status()})], None);
                 }
             }
         }
@@ -131,10 +123,7 @@ fn relevant(
 ) -> bool {
     e.key.group == req.kind.group
         && e.key.plural == req.kind.plural
-        && req
-            .namespace
-            .as_deref()
-            .is_none_or(|ns| e.key.namespace == ns)
+        && req.namespace.as_deref().is_none_or(|ns| e.key.namespace == ns)
         && labels.matches(e.object.pointer("/metadata/labels"))
         && fields.matches(&e.object)
 }
@@ -176,9 +165,7 @@ fn stream_response(first: Vec<Value>, rest: Option<mpsc::Receiver<Bytes>>) -> Re
         let next = rx.recv().await?;
         Some((next, Some(rx)))
     });
-    let stream = head
-        .chain(tail)
-        .map(|b| Ok::<_, std::io::Error>(Frame::data(b)));
+    let stream = head.chain(tail).map(|b| Ok::<_, std::io::Error>(Frame::data(b)));
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")

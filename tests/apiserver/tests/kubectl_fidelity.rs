@@ -120,13 +120,13 @@ impl Cluster {
     }
 }
 
-const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  namespace: default\ndata:\n  a: \"1\"\n";
+const CONFIGMAP: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  namespace: default\ndata:\n  a: \"1\"\n";
 const CONFIG: &str = "apiVersion: imageregistry.operator.openshift.io/v1\nkind: Config\nmetadata:\n  name: cluster\nspec:\n  managementState: Managed\n  replicas: 1\n  storage:\n    emptyDir: {}\n";
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1\n";
 
 fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text)
-        .unwrap_or_else(|e| panic!("kubectl printed invalid JSON ({e}):\n{text}"))
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("kubectl printed invalid JSON ({e}):\n{text}"))
 }
 
 fn fidelity(version: &str, aggregated: bool) {
@@ -147,10 +147,7 @@ fn fidelity(version: &str, aggregated: bool) {
         "deployments",
         "apps/v1",
     ] {
-        assert!(
-            resources.contains(needle),
-            "api-resources lacks {needle}:\n{resources}"
-        );
+        assert!(resources.contains(needle), "api-resources lacks {needle}:\n{resources}");
     }
     let version_out = c.ok(&["version", "-o", "json"]);
     assert_eq!(json(&version_out)["serverVersion"]["gitVersion"], version);
@@ -159,14 +156,8 @@ fn fidelity(version: &str, aggregated: bool) {
     let infra = json(&c.ok(&["get", "infrastructure", "cluster", "-o", "json"]));
     assert_eq!(infra["status"]["platformStatus"]["type"], "AWS");
     assert!(
-        c.ok(&[
-            "get",
-            "infrastructures.config.openshift.io",
-            "cluster",
-            "-o",
-            "yaml"
-        ])
-        .contains("infrastructureName: sim-7xk2p")
+        c.ok(&["get", "infrastructures.config.openshift.io", "cluster", "-o", "yaml"])
+            .contains("infrastructureName: sim-7xk2p")
     );
     assert!(
         c.ok(&["get", "nodes", "-o", "name"])
@@ -175,10 +166,7 @@ fn fidelity(version: &str, aggregated: bool) {
 
     // create, and the AlreadyExists answer.
     let cm = c.file("cm.yaml", CONFIGMAP);
-    assert!(
-        c.ok(&["create", "-f", &cm])
-            .contains("configmap/demo created")
-    );
+    assert!(c.ok(&["create", "-f", &cm]).contains("configmap/demo created"));
     assert!(
         c.fails(&["create", "-f", &cm])
             .contains("Error from server (AlreadyExists)")
@@ -189,10 +177,7 @@ fn fidelity(version: &str, aggregated: bool) {
     assert!(c.ok(&["apply", "-f", &cm]).contains("unchanged"));
     let cm2 = c.file("cm2.yaml", &CONFIGMAP.replace("\"1\"", "\"2\""));
     assert!(c.ok(&["apply", "-f", &cm2]).contains("configured"));
-    assert_eq!(
-        c.ok(&["get", "cm", "demo", "-o", "jsonpath={.data.a}"]),
-        "2"
-    );
+    assert_eq!(c.ok(&["get", "cm", "demo", "-o", "jsonpath={.data.a}"]), "2");
 
     // Server-side apply: conflicts with the client-side applier, dry run changes nothing, force wins.
     let cm3 = c.file("cm3.yaml", &CONFIGMAP.replace("\"1\"", "\"3\""));
@@ -209,15 +194,9 @@ fn fidelity(version: &str, aggregated: bool) {
         "-f",
         &cm3,
     ]);
-    assert_eq!(
-        c.ok(&["get", "cm", "demo", "-o", "jsonpath={.data.a}"]),
-        "2"
-    );
+    assert_eq!(c.ok(&["get", "cm", "demo", "-o", "jsonpath={.data.a}"]), "2");
     c.ok(&["apply", "--server-side", "--force-conflicts", "-f", &cm3]);
-    assert_eq!(
-        c.ok(&["get", "cm", "demo", "-o", "jsonpath={.data.a}"]),
-        "3"
-    );
+    assert_eq!(c.ok(&["get", "cm", "demo", "-o", "jsonpath={.data.a}"]), "3");
     let managers = c.ok(&[
         "get",
         "cm",
@@ -252,17 +231,8 @@ fn fidelity(version: &str, aggregated: bool) {
     let got = json(&c.ok(&["get", config_res, "cluster", "-o", "json"]));
     assert_eq!(got["spec"]["readOnly"], true);
     assert_eq!(got["spec"]["replicas"], 2);
-    assert_eq!(
-        got["spec"]["logLevel"], "Normal",
-        "CRD defaults are applied"
-    );
-    let strategic = c.fails(&[
-        "patch",
-        config_res,
-        "cluster",
-        "-p",
-        r#"{"spec":{"replicas":3}}"#,
-    ]);
+    assert_eq!(got["spec"]["logLevel"], "Normal", "CRD defaults are applied");
+    let strategic = c.fails(&["patch", config_res, "cluster", "-p", r#"{"spec":{"replicas":3}}"#]);
     assert!(
         strategic.contains("application/strategic-merge-patch+json is not supported"),
         "{strategic}"
@@ -283,25 +253,15 @@ fn fidelity(version: &str, aggregated: bool) {
     );
 
     // replace with a stale resourceVersion.
-    let stale = c.file(
-        "stale.yaml",
-        &c.ok(&["get", config_res, "cluster", "-o", "yaml"]),
-    );
+    let stale = c.file("stale.yaml", &c.ok(&["get", config_res, "cluster", "-o", "yaml"]));
     c.ok(&["label", config_res, "cluster", "team=registry"]);
     assert_eq!(
-        c.ok(&[
-            "get",
-            config_res,
-            "cluster",
-            "-o",
-            "jsonpath={.metadata.labels.team}"
-        ]),
+        c.ok(&["get", config_res, "cluster", "-o", "jsonpath={.metadata.labels.team}"]),
         "registry"
     );
     let conflict = c.fails(&["replace", "-f", &stale]);
     assert!(
-        conflict.contains("Error from server (Conflict)")
-            && conflict.contains("the object has been modified"),
+        conflict.contains("Error from server (Conflict)") && conflict.contains("the object has been modified"),
         "{conflict}"
     );
 
@@ -327,10 +287,7 @@ fn fidelity(version: &str, aggregated: bool) {
                 .replace("name: cluster", "name: typo"),
         ),
     ]);
-    assert!(
-        unknown.contains(r#"unknown field "spec.replica""#),
-        "{unknown}"
-    );
+    assert!(unknown.contains(r#"unknown field "spec.replica""#), "{unknown}");
 
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[
@@ -344,14 +301,8 @@ fn fidelity(version: &str, aggregated: bool) {
     ]);
     c.ok(&["delete", "cm", "demo", "--wait=false"]);
     assert!(
-        !c.ok(&[
-            "get",
-            "cm",
-            "demo",
-            "-o",
-            "jsonpath={.metadata.deletionTimestamp}"
-        ])
-        .is_empty()
+        !c.ok(&["get", "cm", "demo", "-o", "jsonpath={.metadata.deletionTimestamp}"])
+            .is_empty()
     );
     c.ok(&[
         "patch",
@@ -368,35 +319,17 @@ fn fidelity(version: &str, aggregated: bool) {
     let deploy = c.file("deploy.yaml", DEPLOYMENT);
     c.ok(&["create", "-f", &deploy]);
     assert!(
-        c.ok(&[
-            "wait",
-            "--for=condition=Available",
-            "deployment/web",
-            "--timeout=30s"
-        ])
-        .contains("condition met")
+        c.ok(&["wait", "--for=condition=Available", "deployment/web", "--timeout=30s"])
+            .contains("condition met")
     );
     assert_eq!(
-        c.ok(&[
-            "get",
-            "deploy",
-            "web",
-            "-o",
-            "jsonpath={.status.readyReplicas}"
-        ]),
+        c.ok(&["get", "deploy", "web", "-o", "jsonpath={.status.readyReplicas}"]),
         "2"
     );
 
     // get -w sees a write made while it watches.
     let mut watch = c
-        .command(&[
-            "get",
-            "configmaps",
-            "-w",
-            "-o",
-            "name",
-            "--request-timeout=60s",
-        ])
+        .command(&["get", "configmaps", "-w", "-o", "name", "--request-timeout=60s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -421,10 +354,7 @@ fn fidelity(version: &str, aggregated: bool) {
     {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let cm_new = c.file(
-        "watched.yaml",
-        &CONFIGMAP.replace("name: demo", "name: watched"),
-    );
+    let cm_new = c.file("watched.yaml", &CONFIGMAP.replace("name: demo", "name: watched"));
     c.ok(&["create", "-f", &cm_new]);
     let mut seen = false;
     while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -448,10 +378,7 @@ fn fidelity(version: &str, aggregated: bool) {
         "{explain}"
     );
     let explain = c.ok(&["explain", "deployment.spec.replicas"]);
-    assert!(
-        explain.contains("replicas") && explain.contains("integer"),
-        "{explain}"
-    );
+    assert!(explain.contains("replicas") && explain.contains("integer"), "{explain}");
 
     // Nothing the server answered was a server error.
     let errors: Vec<String> = c

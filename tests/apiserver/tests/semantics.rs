@@ -7,8 +7,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent,
-    WatchParams,
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
@@ -27,10 +26,7 @@ fn client(s: &ApiServer) -> kube::Client {
 
 fn configs(s: &ApiServer) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("imageregistry.operator.openshift.io", "v1", "Config");
-    Api::all_with(
-        client(s),
-        &ApiResource::from_gvk_with_plural(&gvk, "configs"),
-    )
+    Api::all_with(client(s), &ApiResource::from_gvk_with_plural(&gvk, "configs"))
 }
 
 fn config(name: &str) -> DynamicObject {
@@ -63,10 +59,7 @@ async fn stale_resource_version_is_a_conflict_and_no_op_updates_keep_it() {
         .unwrap();
     let rv = created.metadata.resource_version.clone().unwrap();
     assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
-    let same = api
-        .replace("a", &PostParams::default(), &created)
-        .await
-        .unwrap();
+    let same = api.replace("a", &PostParams::default(), &created).await.unwrap();
     assert_eq!(
         same.metadata.resource_version.as_deref(),
         Some(rv.as_str()),
@@ -74,14 +67,8 @@ async fn stale_resource_version_is_a_conflict_and_no_op_updates_keep_it() {
     );
     let mut changed = created.clone();
     changed.data = Some([("k".to_string(), "2".to_string())].into());
-    api.replace("a", &PostParams::default(), &changed)
-        .await
-        .unwrap();
-    let status = api_error(
-        api.replace("a", &PostParams::default(), &changed)
-            .await
-            .unwrap_err(),
-    );
+    api.replace("a", &PostParams::default(), &changed).await.unwrap();
+    let status = api_error(api.replace("a", &PostParams::default(), &changed).await.unwrap_err());
     assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
     assert!(status.message.contains("the object has been modified"));
 }
@@ -90,10 +77,7 @@ async fn stale_resource_version_is_a_conflict_and_no_op_updates_keep_it() {
 async fn custom_resources_need_a_resource_version_to_update_and_track_generation() {
     let s = server();
     let api = configs(&s);
-    let created = api
-        .create(&PostParams::default(), &config("cluster"))
-        .await
-        .unwrap();
+    let created = api.create(&PostParams::default(), &config("cluster")).await.unwrap();
     assert_eq!(created.metadata.generation, Some(1));
     let mut no_rv = created.clone();
     no_rv.metadata.resource_version = None;
@@ -104,9 +88,9 @@ async fn custom_resources_need_a_resource_version_to_update_and_track_generation
     );
     assert_eq!(status.code, 422);
     assert!(
-        status.message.contains(
-            "metadata.resourceVersion: Invalid value: 0: must be specified for an update"
-        )
+        status
+            .message
+            .contains("metadata.resourceVersion: Invalid value: 0: must be specified for an update")
     );
     let labelled = api
         .patch(
@@ -136,40 +120,26 @@ async fn custom_resources_need_a_resource_version_to_update_and_track_generation
 async fn status_subresource_separates_spec_and_status() {
     let s = server();
     let api = configs(&s);
-    api.create(&PostParams::default(), &config("cluster"))
-        .await
-        .unwrap();
-    let with_status = json!({"status": {"readyReplicas": 1, "storage": {}, "storageManaged": false}, "spec": {"replicas": 5}});
+    api.create(&PostParams::default(), &config("cluster")).await.unwrap();
+    let with_status =
+        json!({"status": {"readyReplicas": 1, "storage": {}, "storageManaged": false}, "spec": {"replicas": 5}});
     let main = api
-        .patch(
-            "cluster",
-            &PatchParams::default(),
-            &Patch::Merge(&with_status),
-        )
+        .patch("cluster", &PatchParams::default(), &Patch::Merge(&with_status))
         .await
         .unwrap();
     assert_eq!(main.data["spec"]["replicas"], 5);
-    assert!(
-        main.data.get("status").is_none(),
-        "the main resource ignores status"
-    );
+    assert!(main.data.get("status").is_none(), "the main resource ignores status");
     let sub = api.patch_status("cluster", &PatchParams::default(), &Patch::Merge(json!({"status": {"readyReplicas": 1, "storage": {}, "storageManaged": false}, "spec": {"replicas": 9}}))).await.unwrap();
     assert_eq!(sub.data["status"]["readyReplicas"], 1);
     assert_eq!(sub.data["spec"]["replicas"], 5, "/status ignores spec");
-    assert_eq!(
-        sub.metadata.generation,
-        Some(2),
-        "status writes keep the generation"
-    );
+    assert_eq!(sub.metadata.generation, Some(2), "status writes keep the generation");
 }
 
 #[tokio::test]
 async fn strategic_merge_is_refused_on_custom_resources_only() {
     let s = server();
     let api = configs(&s);
-    api.create(&PostParams::default(), &config("cluster"))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &config("cluster")).await.unwrap();
     let status = api_error(
         api.patch(
             "cluster",
@@ -197,13 +167,10 @@ async fn strategic_merge_is_refused_on_custom_resources_only() {
 async fn server_side_apply_tracks_owners_and_reports_conflicts() {
     let s = server();
     let api: Api<ConfigMap> = Api::default_namespaced(client(&s));
-    let mine = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"a": "1", "b": "2"}});
+    let mine =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"a": "1", "b": "2"}});
     let created = api
-        .patch(
-            "owned",
-            &PatchParams::apply("oc-registry"),
-            &Patch::Apply(&mine),
-        )
+        .patch("owned", &PatchParams::apply("oc-registry"), &Patch::Apply(&mine))
         .await
         .unwrap();
     let managers: Vec<String> = created
@@ -214,15 +181,12 @@ async fn server_side_apply_tracks_owners_and_reports_conflicts() {
         .filter_map(|m| m.manager)
         .collect();
     assert_eq!(managers, vec!["oc-registry"]);
-    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"a": "other"}});
+    let theirs =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"a": "other"}});
     let status = api_error(
-        api.patch(
-            "owned",
-            &PatchParams::apply("someone-else"),
-            &Patch::Apply(&theirs),
-        )
-        .await
-        .unwrap_err(),
+        api.patch("owned", &PatchParams::apply("someone-else"), &Patch::Apply(&theirs))
+            .await
+            .unwrap_err(),
     );
     assert_eq!(status.code, 409);
     assert_eq!(
@@ -237,20 +201,12 @@ async fn server_side_apply_tracks_owners_and_reports_conflicts() {
     .await
     .unwrap();
     // oc-registry stops applying b: it is removed; a now belongs to someone else and stays.
-    let fewer =
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {}});
+    let fewer = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {}});
     let after = api
-        .patch(
-            "owned",
-            &PatchParams::apply("oc-registry"),
-            &Patch::Apply(&fewer),
-        )
+        .patch("owned", &PatchParams::apply("oc-registry"), &Patch::Apply(&fewer))
         .await
         .unwrap();
-    assert_eq!(
-        after.data.unwrap(),
-        [("a".to_string(), "other".to_string())].into()
-    );
+    assert_eq!(after.data.unwrap(), [("a".to_string(), "other".to_string())].into());
     let missing_manager = api_error(
         api.patch("owned", &PatchParams::default(), &Patch::Apply(&mine))
             .await
@@ -267,10 +223,7 @@ async fn dry_run_validates_without_storing() {
         dry_run: true,
         ..PostParams::default()
     };
-    let out = api
-        .create(&dry, &cm("dry", json!({"a": "1"})))
-        .await
-        .unwrap();
+    let out = api.create(&dry, &cm("dry", json!({"a": "1"}))).await.unwrap();
     assert_eq!(out.metadata.name.as_deref(), Some("dry"));
     assert!(api.get_opt("dry").await.unwrap().is_none());
     let before = s.writes().len();
@@ -284,10 +237,7 @@ async fn dry_run_validates_without_storing() {
     .unwrap();
     assert!(api.get_opt("dry").await.unwrap().is_none());
     assert_eq!(s.writes().len(), before + 1);
-    assert_eq!(
-        s.writes().last().unwrap().query_param("dryRun").as_deref(),
-        Some("All")
-    );
+    assert_eq!(s.writes().last().unwrap().query_param("dryRun").as_deref(), Some("All"));
 }
 
 #[tokio::test]
@@ -349,18 +299,10 @@ async fn selectors_filter_lists_and_unsupported_fields_are_refused() {
         c.metadata.labels = Some([("tier".to_string(), tier.to_string())].into());
         api.create(&PostParams::default(), &c).await.unwrap();
     }
-    let names = |l: kube::core::ObjectList<ConfigMap>| {
-        l.items
-            .into_iter()
-            .filter_map(|c| c.metadata.name)
-            .collect::<Vec<_>>()
-    };
+    let names =
+        |l: kube::core::ObjectList<ConfigMap>| l.items.into_iter().filter_map(|c| c.metadata.name).collect::<Vec<_>>();
     assert_eq!(
-        names(
-            api.list(&ListParams::default().labels("tier=web"))
-                .await
-                .unwrap()
-        ),
+        names(api.list(&ListParams::default().labels("tier=web")).await.unwrap()),
         ["a", "c"]
     );
     assert_eq!(
@@ -390,11 +332,7 @@ async fn selectors_filter_lists_and_unsupported_fields_are_refused() {
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
-    let bad = api_error(
-        api.list(&ListParams::default().fields("data.x=1"))
-            .await
-            .unwrap_err(),
-    );
+    let bad = api_error(api.list(&ListParams::default().fields("data.x=1")).await.unwrap_err());
     assert_eq!(
         (bad.code, bad.message.as_str()),
         (400, "field label not supported: data.x")
@@ -405,14 +343,9 @@ async fn selectors_filter_lists_and_unsupported_fields_are_refused() {
 async fn watches_resume_from_a_resource_version_and_expire_when_compacted() {
     let s = server();
     let api: Api<ConfigMap> = Api::default_namespaced(client(&s));
-    let first = api
-        .create(&PostParams::default(), &cm("w1", json!({})))
-        .await
-        .unwrap();
+    let first = api.create(&PostParams::default(), &cm("w1", json!({}))).await.unwrap();
     let rv = first.metadata.resource_version.unwrap();
-    api.create(&PostParams::default(), &cm("w2", json!({})))
-        .await
-        .unwrap();
+    api.create(&PostParams::default(), &cm("w2", json!({}))).await.unwrap();
     let mut stream = api
         .watch(&WatchParams::default().timeout(10), &rv)
         .await
@@ -433,11 +366,7 @@ async fn watches_resume_from_a_resource_version_and_expire_when_compacted() {
     assert_eq!(o.metadata.name.as_deref(), Some("w1"));
 
     s.compact();
-    let mut expired = api
-        .watch(&WatchParams::default(), &rv)
-        .await
-        .unwrap()
-        .boxed();
+    let mut expired = api.watch(&WatchParams::default(), &rv).await.unwrap().boxed();
     match expired.try_next().await.unwrap() {
         Some(WatchEvent::Error(e)) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
         other => panic!("expected 410 Expired, got {other:?}"),
@@ -451,11 +380,7 @@ async fn watches_send_bookmarks_and_end_when_dropped() {
         ..Settings::default()
     });
     let api: Api<ConfigMap> = Api::default_namespaced(client(&s));
-    let mut stream = api
-        .watch(&WatchParams::default(), "0")
-        .await
-        .unwrap()
-        .boxed();
+    let mut stream = api.watch(&WatchParams::default(), "0").await.unwrap().boxed();
     let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
         .await
         .unwrap()
@@ -495,48 +420,26 @@ async fn faults_inject_errors_conflicts_latency_and_dropped_connections() {
             .await
             .unwrap_err(),
     );
-    assert_eq!(
-        (status.code, status.reason.as_str()),
-        (503, "ServiceUnavailable")
-    );
-    api.create(&PostParams::default(), &cm("f", json!({})))
-        .await
-        .unwrap();
+    assert_eq!((status.code, status.reason.as_str()), (503, "ServiceUnavailable"));
+    api.create(&PostParams::default(), &cm("f", json!({}))).await.unwrap();
 
     s.inject(Fault::new(Matcher::path("/configmaps/f"), FaultAction::Conflict).times(2));
     for _ in 0..2 {
         let status = api_error(
-            api.patch(
-                "f",
-                &PatchParams::default(),
-                &Patch::Merge(json!({"data": {"x": "1"}})),
-            )
-            .await
-            .unwrap_err(),
+            api.patch("f", &PatchParams::default(), &Patch::Merge(json!({"data": {"x": "1"}})))
+                .await
+                .unwrap_err(),
         );
         assert_eq!(status.code, 409);
     }
-    api.patch(
-        "f",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"data": {"x": "1"}})),
-    )
-    .await
-    .unwrap();
+    api.patch("f", &PatchParams::default(), &Patch::Merge(json!({"data": {"x": "1"}})))
+        .await
+        .unwrap();
 
     s.inject(Fault::new(Matcher::method("GET"), FaultAction::DropConnection).times(1));
-    assert!(matches!(
-        api.get("f").await.unwrap_err(),
-        kube::Error::Service(_)
-    ));
+    assert!(matches!(api.get("f").await.unwrap_err(), kube::Error::Service(_)));
 
-    s.inject(
-        Fault::new(
-            Matcher::any(),
-            FaultAction::Latency(Duration::from_millis(200)),
-        )
-        .times(1),
-    );
+    s.inject(Fault::new(Matcher::any(), FaultAction::Latency(Duration::from_millis(200))).times(1));
     let started = std::time::Instant::now();
     api.get("f").await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(200));
@@ -564,38 +467,30 @@ async fn deployments_roll_out_or_fail_and_jobs_finish_on_request() {
         .unwrap()
     };
     s.simulation(|sim| sim.rollout_delay = Duration::from_millis(50));
-    deploys
-        .create(&PostParams::default(), &spec("good"))
-        .await
-        .unwrap();
-    let ready =
-        kube::runtime::wait::await_condition(deploys.clone(), "good", |d: Option<&Deployment>| {
-            d.and_then(|d| d.status.as_ref()?.ready_replicas) == Some(2)
-        });
+    deploys.create(&PostParams::default(), &spec("good")).await.unwrap();
+    let ready = kube::runtime::wait::await_condition(deploys.clone(), "good", |d: Option<&Deployment>| {
+        d.and_then(|d| d.status.as_ref()?.ready_replicas) == Some(2)
+    });
     tokio::time::timeout(Duration::from_secs(10), ready)
         .await
         .unwrap()
         .unwrap();
 
     s.simulation(|sim| sim.rollout_outcome = RolloutOutcome::Fail);
-    deploys
-        .create(&PostParams::default(), &spec("bad"))
-        .await
-        .unwrap();
-    let failed =
-        kube::runtime::wait::await_condition(deploys.clone(), "bad", |d: Option<&Deployment>| {
-            d.and_then(|d| {
-                d.status
-                    .as_ref()?
-                    .conditions
-                    .as_ref()?
-                    .iter()
-                    .find(|c| c.type_ == "Progressing")
-                    .and_then(|c| c.reason.clone())
-            })
-            .as_deref()
-                == Some("ProgressDeadlineExceeded")
-        });
+    deploys.create(&PostParams::default(), &spec("bad")).await.unwrap();
+    let failed = kube::runtime::wait::await_condition(deploys.clone(), "bad", |d: Option<&Deployment>| {
+        d.and_then(|d| {
+            d.status
+                .as_ref()?
+                .conditions
+                .as_ref()?
+                .iter()
+                .find(|c| c.type_ == "Progressing")
+                .and_then(|c| c.reason.clone())
+        })
+        .as_deref()
+            == Some("ProgressDeadlineExceeded")
+    });
     tokio::time::timeout(Duration::from_secs(10), failed)
         .await
         .unwrap()
@@ -657,11 +552,7 @@ async fn cel_validation_rules_of_the_crds_are_enforced_including_transition_rule
     let mut azure = config("cluster");
     azure.data["spec"]["storage"] =
         json!({"azure": {"networkAccess": {"type": "External", "internal": {"vnetName": "v"}}}});
-    let status = api_error(
-        api.create(&PostParams::default(), &azure)
-            .await
-            .unwrap_err(),
-    );
+    let status = api_error(api.create(&PostParams::default(), &azure).await.unwrap_err());
     assert_eq!(status.code, 422);
     assert!(
         status.message.contains(
@@ -670,30 +561,21 @@ async fn cel_validation_rules_of_the_crds_are_enforced_including_transition_rule
         "{}",
         status.message
     );
-    api.create(&PostParams::default(), &config("cluster"))
+    api.create(&PostParams::default(), &config("cluster")).await.unwrap();
+    let status_of =
+        |rev: i64| json!({"status": {"latestAvailableRevision": rev, "storage": {}, "storageManaged": false}});
+    api.patch_status("cluster", &PatchParams::default(), &Patch::Merge(status_of(3)))
         .await
         .unwrap();
-    let status_of = |rev: i64| json!({"status": {"latestAvailableRevision": rev, "storage": {}, "storageManaged": false}});
-    api.patch_status(
-        "cluster",
-        &PatchParams::default(),
-        &Patch::Merge(status_of(3)),
-    )
-    .await
-    .unwrap();
     let status = api_error(
-        api.patch_status(
-            "cluster",
-            &PatchParams::default(),
-            &Patch::Merge(status_of(2)),
-        )
-        .await
-        .unwrap_err(),
+        api.patch_status("cluster", &PatchParams::default(), &Patch::Merge(status_of(2)))
+            .await
+            .unwrap_err(),
     );
     assert!(
-        status.message.contains(
-            "status.latestAvailableRevision: Invalid value: \"integer\": must only increase"
-        ),
+        status
+            .message
+            .contains("status.latestAvailableRevision: Invalid value: \"integer\": must only increase"),
         "{}",
         status.message
     );

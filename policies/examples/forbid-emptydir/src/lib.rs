@@ -13,13 +13,9 @@ fn admission(input: AdmissionInput) -> Outcome<()> {
             "emptyDir registry storage is forbidden: images are lost whenever a registry pod restarts",
         );
     }
-    let replicas = input
-        .proposed("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
+    let replicas = input.proposed("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
     let rwo_only = input.facts.pvc.as_ref().is_some_and(|p| {
-        p.access_modes.iter().any(|m| m == "ReadWriteOnce")
-            && !p.access_modes.iter().any(|m| m == "ReadWriteMany")
+        p.access_modes.iter().any(|m| m == "ReadWriteOnce") && !p.access_modes.iter().any(|m| m == "ReadWriteMany")
     });
     if input.proposed_storage_driver() == Some("pvc") && rwo_only && replicas > 1 {
         return Outcome::deny(format!(

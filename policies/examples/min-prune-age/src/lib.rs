@@ -29,10 +29,7 @@ fn admission(input: AdmissionInput) -> Outcome<()> {
     if input.kind != "ImagePruner" {
         return Outcome::allow();
     }
-    let Some(age) = input
-        .proposed("/spec/keepYoungerThanDuration")
-        .and_then(Value::as_str)
-    else {
+    let Some(age) = input.proposed("/spec/keepYoungerThanDuration").and_then(Value::as_str) else {
         return Outcome::deny(
             "the pruner must set spec.keepYoungerThanDuration to at least 24h (the default, 60m, is too short here)",
         );
@@ -42,9 +39,7 @@ fn admission(input: AdmissionInput) -> Outcome<()> {
         Some(_) => Outcome::deny(format!(
             "keepYoungerThanDuration {age} is shorter than the required 24h"
         )),
-        None => Outcome::deny(format!(
-            "keepYoungerThanDuration {age:?} is not a duration such as 24h"
-        )),
+        None => Outcome::deny(format!("keepYoungerThanDuration {age:?} is not a duration such as 24h")),
     }
 }
 
