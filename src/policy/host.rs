@@ -10,9 +10,14 @@ use oc_registry_policy_sdk::{ABI_VERSION, Request, Response};
 use serde_json::Value;
 use std::sync::Arc;
 use wasmtime::{
-    Config, Engine, Instance, InstancePre, Linker, Memory, Module, ModuleExport, OptLevel, Store, StoreLimits,
-    StoreLimitsBuilder, Trap, TypedFunc,
+    Config, Engine, Instance, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module, ModuleExport, OptLevel,
+    PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc,
 };
+
+/// Decisions that may run at the same time (each holds one pooled instance while it runs).
+const POOLED_INSTANCES: u32 = 16;
+/// Bytes of each pooled memory kept resident and zeroed in place between instances.
+const KEEP_RESIDENT: usize = 1 << 20;
 
 /// A module admitted, compiled, checked against the ABI, and ready to instantiate.
 pub struct LoadedModule {
@@ -61,8 +66,21 @@ pub struct Host {
 
 impl Host {
     pub fn new(limits: Limits, cache: Option<CompileCache>) -> anyhow::Result<Self> {
+        // Instances come from a small pool whose memories stay mapped (and partly resident) between
+        // decisions: a fresh instance per decision then costs microseconds, not a mmap/munmap.
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(POOLED_INSTANCES)
+            .total_memories(POOLED_INSTANCES)
+            .total_tables(POOLED_INSTANCES * 2)
+            .max_memories_per_module(1)
+            .max_tables_per_module(2)
+            .max_memory_size(limits.memory_bytes)
+            .table_elements(limits.table_elements)
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT);
         let mut config = Config::new();
         config
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .consume_fuel(true)
             .max_wasm_stack(limits.stack_bytes)
             .parallel_compilation(true)
@@ -101,9 +119,7 @@ impl Host {
         }
         .map_err(|e| fail(Cause::Invalid(e)))?;
         let linker: Linker<StoreLimits> = Linker::new(&self.engine);
-        let pre = linker
-            .instantiate_pre(&module)
-            .map_err(|e| fail(Cause::Invalid(format!("{e:#}"))))?;
+        let pre = linker.instantiate_pre(&module).map_err(|e| fail(self.classify(&e)))?;
         let export = |name: &str| {
             module
                 .get_export_index(name)
@@ -258,12 +274,17 @@ fn classify(err: &wasmtime::Error, limits: &Limits) -> Cause {
         };
     }
     let text = format!("{err:#}");
-    if text.contains("growing memory") || text.contains("exceeds memory limits") || text.contains("memory minimum size")
-    {
+    let over = |what: &str| {
+        text.contains(what)
+            && ["exceed", "limit", "growing", "does not fit"]
+                .iter()
+                .any(|w| text.contains(w))
+    };
+    if over("memory") {
         Cause::MemoryLimit {
             limit: limits.memory_bytes,
         }
-    } else if text.contains("growing table") || text.contains("table minimum size") || text.contains("table elements") {
+    } else if over("table") {
         Cause::TableLimit {
             limit: limits.table_elements,
         }

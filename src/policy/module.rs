@@ -87,6 +87,17 @@ pub fn inspect(label: &str, bytes: &[u8], limits: &Limits) -> Result<Inspection,
     if !imports.is_empty() {
         return Err(fail(Cause::Imports(imports)));
     }
+    // Declared sizes beyond the limits are refused now rather than at instantiation.
+    if memory.0.saturating_mul(65536) > limits.memory_bytes as u64 {
+        return Err(fail(Cause::MemoryLimit {
+            limit: limits.memory_bytes,
+        }));
+    }
+    if tables.iter().any(|t| *t > limits.table_elements as u64) {
+        return Err(fail(Cause::TableLimit {
+            limit: limits.table_elements,
+        }));
+    }
     let has = |name: &str, kind: ExternalKind| exports.iter().any(|(n, k)| n == name && *k == kind);
     if !has("memory", ExternalKind::Memory) {
         return Err(fail(Cause::MissingExport("memory".into())));
