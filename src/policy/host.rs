@@ -16,8 +16,9 @@ use wasmtime::{
 
 /// Decisions that may run at the same time (each holds one pooled instance while it runs).
 const POOLED_INSTANCES: u32 = 16;
-/// Bytes of each pooled memory kept resident and zeroed in place between instances.
-const KEEP_RESIDENT: usize = 1 << 20;
+/// Bytes of each pooled memory kept resident and zeroed in place between instances; the rest is
+/// returned to the kernel. 64 KiB measured fastest for the built-in policies (1 MiB: memset cost).
+const KEEP_RESIDENT: usize = 64 << 10;
 
 /// A module admitted, compiled, checked against the ABI, and ready to instantiate.
 pub struct LoadedModule {
