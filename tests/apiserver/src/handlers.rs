@@ -15,7 +15,7 @@ use crate::{table, watch};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode, header};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 pub struct Request {
     pub kind: Arc<ResourceKind>,
@@ -330,7 +330,7 @@ fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     }
     let mut obj = decode_body(req)?;
     check_type(&req.kind, &mut obj)?;
-    let mut store = server.shared.store.lock().unwrap();
+    let store = server.shared.store.lock().unwrap();
     check_namespace(&store, req, &mut obj)?;
     if let Some(prefix) = obj
         .pointer("/metadata/generateName")
@@ -363,18 +363,7 @@ fn create(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     if store.get(&key).is_some() {
         return Err(ApiError::already_exists(&req.kind, &name));
     }
-    let ctx = WriteCtx::new(server, req);
-    let (mut obj, warnings) = ctx.prepare(None, obj)?;
-    let writer = ctx.writer();
-    apply::record_update(None, &mut obj, &writer, &ctx.lists, Some(ctx.schema));
-    let stored = ctx.commit(&mut store, None, key, obj)?;
-    drop(store);
-    server.after_write(&req.kind, &stored);
-    Ok(Reply {
-        status: StatusCode::CREATED,
-        body: stored,
-        warnings,
-    })
+    WriteCtx::new(server, req).write(store, None, key, obj, StatusCode::CREATED)
 }
 
 /// Everything a write needs to know about its request.
@@ -423,6 +412,28 @@ impl<'a> WriteCtx<'a> {
         let warnings = admission::admit(&self.server.shared.catalog, kind, old, &mut new, self.validation()?)?;
         admission::bump_generation(kind, old, &mut new);
         Ok((new, warnings))
+    }
+
+    /// The tail every write but server-side apply shares: prepare, record field ownership, store,
+    /// then (outside the store lock) let the simulation react.
+    fn write(
+        &self,
+        mut store: MutexGuard<'_, Store>,
+        old: Option<&Value>,
+        key: ObjectKey,
+        obj: Value,
+        status: StatusCode,
+    ) -> ApiResult<Reply> {
+        let (mut new, warnings) = self.prepare(old, obj)?;
+        apply::record_update(old, &mut new, &self.writer(), &self.lists, Some(self.schema));
+        let stored = self.commit(&mut store, old, key, new)?;
+        drop(store);
+        self.server.after_write(&self.req.kind, &stored);
+        Ok(Reply {
+            status,
+            body: stored,
+            warnings,
+        })
     }
 
     /// Stores the result of a write, unless it changes nothing or is a dry run.
@@ -485,7 +496,7 @@ fn update(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
             "the name of the object ({body_name}) does not match the name on the URL ({name})"
         )));
     }
-    let mut store = server.shared.store.lock().unwrap();
+    let store = server.shared.store.lock().unwrap();
     check_namespace(&store, req, &mut obj)?;
     let key = req.key(&name);
     let current = store
@@ -510,17 +521,7 @@ fn update(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
         ));
     }
     precondition(req, &current, &obj)?;
-    let ctx = WriteCtx::new(server, req);
-    let (mut new, warnings) = ctx.prepare(Some(&current), obj)?;
-    apply::record_update(Some(&current), &mut new, &ctx.writer(), &ctx.lists, Some(ctx.schema));
-    let stored = ctx.commit(&mut store, Some(&current), key, new)?;
-    drop(store);
-    server.after_write(&req.kind, &stored);
-    Ok(Reply {
-        status: StatusCode::OK,
-        body: stored,
-        warnings,
-    })
+    WriteCtx::new(server, req).write(store, Some(&current), key, obj, StatusCode::OK)
 }
 
 fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
@@ -564,16 +565,7 @@ fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     if patched.pointer("/metadata/name").and_then(Value::as_str) != Some(name.as_str()) {
         return Err(ApiError::bad_request("metadata.name cannot be changed by a patch"));
     }
-    let (mut new, warnings) = ctx.prepare(Some(&current), patched)?;
-    apply::record_update(Some(&current), &mut new, &ctx.writer(), &ctx.lists, Some(ctx.schema));
-    let stored = ctx.commit(&mut store, Some(&current), key, new)?;
-    drop(store);
-    server.after_write(&req.kind, &stored);
-    Ok(Reply {
-        status: StatusCode::OK,
-        body: stored,
-        warnings,
-    })
+    ctx.write(store, Some(&current), key, patched, StatusCode::OK)
 }
 
 fn decode_apply_body(req: &Request) -> ApiResult<Value> {
