@@ -345,20 +345,7 @@ impl SchemaSet {
         path: &FieldPath,
         errors: &mut Vec<FieldError>,
     ) {
-        if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
-            && items.len() as u64 > max
-        {
-            errors.push(FieldError::too_many(path, items.len(), max));
-        }
-        if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
-            && (items.len() as u64) < min
-        {
-            errors.push(FieldError::invalid(
-                path,
-                &Value::from(items.len()),
-                format!("{} in body should have at least {} items", display_path(path), min),
-            ));
-        }
+        check_count(schema, ("minItems", "maxItems", "items"), items.len(), path, errors);
         let list_type = schema.get("x-kubernetes-list-type").and_then(Value::as_str);
         let unique = schema.get("uniqueItems").and_then(Value::as_bool) == Some(true);
         if list_type == Some("set") || unique {
@@ -461,20 +448,13 @@ impl SchemaSet {
                 errors.push(FieldError::required(&path.child(name), ""));
             }
         }
-        if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
-            && map.len() as u64 > max
-        {
-            errors.push(FieldError::too_many(path, map.len(), max));
-        }
-        if let Some(min) = schema.get("minProperties").and_then(Value::as_u64)
-            && (map.len() as u64) < min
-        {
-            errors.push(FieldError::invalid(
-                path,
-                &Value::from(map.len()),
-                format!("{} in body should have at least {} properties", display_path(path), min),
-            ));
-        }
+        check_count(
+            schema,
+            ("minProperties", "maxProperties", "properties"),
+            map.len(),
+            path,
+            errors,
+        );
         let props = schema.get("properties").and_then(Value::as_object);
         for (k, v) in map {
             if let Some(ps) = props.and_then(|p| p.get(k)) {
@@ -483,6 +463,30 @@ impl SchemaSet {
                 self.validate(add, v, old.and_then(|o| o.get(k)), &path.key(k), errors);
             }
         }
+    }
+}
+
+/// `min…`/`max…` bounds on how many items (or properties) a value has.
+fn check_count(
+    schema: &Value,
+    (min_key, max_key, noun): (&str, &str, &str),
+    count: usize,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(max) = schema.get(max_key).and_then(Value::as_u64)
+        && count as u64 > max
+    {
+        errors.push(FieldError::too_many(path, count, max));
+    }
+    if let Some(min) = schema.get(min_key).and_then(Value::as_u64)
+        && (count as u64) < min
+    {
+        errors.push(FieldError::invalid(
+            path,
+            &Value::from(count),
+            format!("{} in body should have at least {min} {noun}", display_path(path)),
+        ));
     }
 }
 
