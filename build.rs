@@ -8,6 +8,7 @@ const BUILTINS: &[&str] = &["builtin-storage", "builtin-pruner"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    build_info(&manifest_dir);
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let policies = manifest_dir.join("policies");
     for path in ["Cargo.toml", "Cargo.lock", "sdk", "builtin-storage", "builtin-pruner"] {
@@ -53,4 +54,40 @@ fn main() {
         let built = target_dir.join("wasm32-unknown-unknown/release").join(&file);
         std::fs::copy(&built, out_dir.join(&file)).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
     }
+}
+
+/// What `version` reports beyond the package version: the git commit and the wasmtime version.
+fn build_info(manifest_dir: &std::path::Path) {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(manifest_dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    println!(
+        "cargo:rustc-env=OC_REGISTRY_GIT_COMMIT={commit}{}",
+        if dirty { "-dirty" } else { "" }
+    );
+    if let Some(git_dir) = git(&["rev-parse", "--git-dir"]) {
+        let git_dir = manifest_dir.join(git_dir);
+        println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
+        println!("cargo:rerun-if-changed={}", git_dir.join("index").display());
+        if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={}", git_dir.join(head_ref).display());
+        }
+    }
+    let lock = std::fs::read_to_string(manifest_dir.join("Cargo.lock")).unwrap_or_default();
+    let wasmtime = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"wasmtime\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=OC_REGISTRY_WASMTIME_VERSION={wasmtime}");
+    println!("cargo:rerun-if-changed={}", manifest_dir.join("Cargo.lock").display());
 }

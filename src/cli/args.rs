@@ -42,6 +42,21 @@ pub enum Command {
     /// Policy modules: list those in effect, run a hook, check a module, start a new one
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),
+
+    /// Print the shell completion script for bash, zsh or fish
+    #[command(long_about = "Print the shell completion script for bash, zsh or fish.\n\n\
+        bash:  source <(oc-registry completion bash)\n\
+        zsh:   oc-registry completion zsh > \"${fpath[1]}/_oc-registry\"\n\
+        fish:  oc-registry completion fish | source\n\n\
+        As a kubectl plugin, `kubectl registry <TAB>` completes through the kubectl_complete-registry \
+        executable installed beside kubectl-registry, with kubectl's own completion.")]
+    Completion {
+        #[arg(value_enum)]
+        shell: crate::cli::complete::Shell,
+    },
+
+    /// Print the version, git commit, wasmtime version and policy ABI version
+    Version(crate::commands::version::VersionArgs),
 }
 
 /// Where policy configuration comes from (see `policy list`).

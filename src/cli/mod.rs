@@ -2,6 +2,7 @@
 //! binaries share.
 
 mod args;
+pub mod complete;
 pub mod output;
 
 pub use args::{Cli, Command, ConnectionArgs, PolicyArgs};

@@ -3,6 +3,7 @@
 
 pub mod policy;
 pub mod status;
+pub mod version;
 
 use crate::cli::{Cli, Command};
 use crate::cluster::{Access, describe_kube_error};
@@ -48,5 +49,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Status(args) => status::run(&Session::connect(&cli).await?, args).await,
         Command::Policy(command) => policy::run(&cli, command).await,
+        Command::Version(args) => version::run(args),
+        Command::Completion { shell } => {
+            let bin = crate::cli::display_name(std::env::args_os().next().as_ref()).replace(' ', "-");
+            print!("{}", crate::cli::complete::script(*shell, &bin));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -1,0 +1,116 @@
+//! Completion as users get it: the generated bash script driven by bash's own completion
+//! machinery (`complete`, `COMP_WORDS`, `COMPREPLY`), and `kubectl registry <TAB>` through the real
+//! kubectl, which runs `kubectl_complete-registry`.
+
+use std::path::Path;
+use std::process::Command;
+
+const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
+const KUBECTL_REGISTRY: &str = env!("CARGO_BIN_EXE_kubectl-registry");
+const KUBECTL_COMPLETE: &str = env!("CARGO_BIN_EXE_kubectl_complete-registry");
+
+/// What bash offers for `line` (the cursor at its end), using the completion the script registered.
+fn bash_complete(line: &str) -> Vec<String> {
+    let script = format!(
+        r#"source <("{OC_REGISTRY}" completion bash)
+        line='{line}'
+        read -r -a COMP_WORDS <<< "$line"
+        [[ "$line" == *" " ]] && COMP_WORDS+=("")
+        COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+        COMP_LINE="$line"; COMP_POINT=${{#line}}
+        func=$(complete -p oc-registry | sed -E 's/.*-F ([^ ]+).*/\1/')
+        prev=""; (( COMP_CWORD > 0 )) && prev="${{COMP_WORDS[COMP_CWORD-1]}}"
+        "$func" oc-registry "${{COMP_WORDS[COMP_CWORD]}}" "$prev"
+        printf '%s\n' "${{COMPREPLY[@]}}""#
+    );
+    let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completes_commands_flags_and_values() {
+    assert!(bash_complete("oc-registry pol").contains(&"policy".to_string()));
+    let sub = bash_complete("oc-registry policy ");
+    for c in ["list", "eval", "check", "new"] {
+        assert!(sub.contains(&c.to_string()), "{sub:?}");
+    }
+    assert_eq!(bash_complete("oc-registry status --output y"), ["yaml"]);
+    assert!(bash_complete("oc-registry status --kubec").contains(&"--kubeconfig".to_string()));
+}
+
+#[test]
+fn zsh_and_fish_scripts_are_generated() {
+    for (shell, marker) in [("zsh", "#compdef oc-registry"), ("fish", "complete -c oc-registry")] {
+        let out = Command::new(OC_REGISTRY).args(["completion", shell]).output().unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains(marker), "{shell}");
+    }
+    let bad = Command::new(OC_REGISTRY).args(["completion", "tcsh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+fn plugin_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, target) in [
+        ("kubectl-registry", KUBECTL_REGISTRY),
+        ("kubectl_complete-registry", KUBECTL_COMPLETE),
+    ] {
+        std::os::unix::fs::symlink(target, dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+fn with_plugins(dir: &Path) -> String {
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+#[test]
+fn kubectl_completes_the_plugin_through_kubectl_complete_registry() {
+    if Command::new("kubectl").args(["version", "--client"]).output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "kubectl is required under CI=true"
+        );
+        eprintln!("SKIPPED: kubectl is not on PATH");
+        return;
+    }
+    let plugins = plugin_dir();
+    let home = tempfile::tempdir().unwrap();
+    let complete = |words: &[&str]| {
+        let out = Command::new("kubectl")
+            .arg("__complete")
+            .arg("registry")
+            .args(words)
+            .env("PATH", with_plugins(plugins.path()))
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = complete(&[""]);
+    assert!(
+        top.lines().any(|l| l == "status") && top.lines().any(|l| l == "policy"),
+        "{top}"
+    );
+    assert_eq!(
+        top.lines().last(),
+        Some(":4"),
+        "no file completion among commands: {top}"
+    );
+    assert_eq!(
+        complete(&["status", "-o", ""]).lines().collect::<Vec<_>>(),
+        ["json", "yaml", ":4"]
+    );
+    assert_eq!(
+        complete(&["--kubeconfig", ""]).lines().collect::<Vec<_>>(),
+        [":0"],
+        "file names for --kubeconfig"
+    );
+}
