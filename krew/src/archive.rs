@@ -1,0 +1,48 @@
+//! Release archives: a `.tar.gz` with the executables, LICENSE and README at its top level,
+//! regular files only, reproducible (sorted, fixed timestamps and owners).
+
+use anyhow::{Context, Result};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The file names an archive for `os`/`arch` gets, e.g. `oc-registry_v0.1.0_linux_amd64.tar.gz`.
+pub fn archive_name(tag: &str, os: &str, arch: &str) -> String {
+    format!("oc-registry_{tag}_{os}_{arch}.tar.gz")
+}
+
+pub struct Entry<'a> {
+    /// The name inside the archive.
+    pub name: &'a str,
+    pub source: &'a Path,
+    pub executable: bool,
+}
+
+/// Writes the archive and returns its sha256 (lower-case hex). Releases use
+/// `Compression::best()`; tests of large debug builds may prefer `Compression::fast()`.
+pub fn build(out: &Path, entries: &mut [Entry], compression: Compression) -> Result<String> {
+    entries.sort_by(|a, b| a.name.cmp(b.name));
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut tar = tar::Builder::new(GzEncoder::new(file, compression));
+    tar.mode(tar::HeaderMode::Deterministic);
+    for e in entries.iter() {
+        let data = std::fs::read(e.source).with_context(|| format!("reading {}", e.source.display()))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(if e.executable { 0o755 } else { 0o644 });
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        tar.append_data(&mut header, e.name, data.as_slice())?;
+    }
+    tar.into_inner()?.finish()?;
+    sha256_file(out)
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
