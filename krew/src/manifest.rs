@@ -173,12 +173,12 @@ pub fn validate(plugin: &Plugin, file_name: Option<&str>) -> Vec<String> {
             "plugin name {name:?} is not safe: use letters, digits, '_' and '-'"
         ));
     }
-    if let Some(file) = file_name {
-        if file != format!("{name}.yaml") {
-            fail(format!(
-                "file name {file:?} must be the plugin name plus .yaml ({name}.yaml)"
-            ));
-        }
+    if let Some(file) = file_name
+        && file != format!("{name}.yaml")
+    {
+        fail(format!(
+            "file name {file:?} must be the plugin name plus .yaml ({name}.yaml)"
+        ));
     }
     let short = &plugin.spec.short_description;
     if short.is_empty() || short.contains(['\r', '\n']) {
