@@ -20,34 +20,9 @@ fn release() -> &'static (tempfile::TempDir, String, manifest::Plugin) {
     static RELEASE: OnceLock<(tempfile::TempDir, String, manifest::Plugin)> = OnceLock::new();
     RELEASE.get_or_init(|| {
         let dist = tempfile::tempdir().unwrap();
-        let (license, readme) = (root().join("LICENSE"), root().join("README.md"));
-        let mut entries = [
-            archive::Entry {
-                name: "kubectl-registry",
-                source: Path::new(env!("CARGO_BIN_EXE_kubectl-registry")),
-                executable: true,
-            },
-            archive::Entry {
-                name: "kubectl_complete-registry",
-                source: Path::new(env!("CARGO_BIN_EXE_kubectl_complete-registry")),
-                executable: true,
-            },
-            archive::Entry {
-                name: "oc-registry",
-                source: Path::new(env!("CARGO_BIN_EXE_oc-registry")),
-                executable: true,
-            },
-            archive::Entry {
-                name: "LICENSE",
-                source: &license,
-                executable: false,
-            },
-            archive::Entry {
-                name: "README.md",
-                source: &readme,
-                executable: false,
-            },
-        ];
+        // Cargo builds all three executables into one directory.
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_oc-registry")).parent().unwrap();
+        let mut entries = archive::release_entries(bin_dir, &root());
         let linux = dist.path().join(archive::archive_name(TAG, "linux", "amd64"));
         archive::build(&linux, &mut entries, flate2::Compression::fast()).unwrap();
         for (os, arch) in [("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")] {

@@ -5,18 +5,40 @@ use anyhow::{Context, Result};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The file names an archive for `os`/`arch` gets, e.g. `oc-registry_v0.1.0_linux_amd64.tar.gz`.
 pub fn archive_name(tag: &str, os: &str, arch: &str) -> String {
     format!("oc-registry_{tag}_{os}_{arch}.tar.gz")
 }
 
-pub struct Entry<'a> {
+pub struct Entry {
     /// The name inside the archive.
-    pub name: &'a str,
-    pub source: &'a Path,
+    pub name: &'static str,
+    pub source: PathBuf,
     pub executable: bool,
+}
+
+/// What a release archive holds: the executables built in `bin_dir` and the repository's licence
+/// and README.
+pub fn release_entries(bin_dir: &Path, repo_root: &Path) -> Vec<Entry> {
+    let exe = |name| Entry {
+        name,
+        source: bin_dir.join(name),
+        executable: true,
+    };
+    let doc = |name| Entry {
+        name,
+        source: repo_root.join(name),
+        executable: false,
+    };
+    vec![
+        exe("kubectl-registry"),
+        exe("kubectl_complete-registry"),
+        exe("oc-registry"),
+        doc("LICENSE"),
+        doc("README.md"),
+    ]
 }
 
 /// Writes the archive and returns its sha256 (lower-case hex). Releases use
@@ -27,7 +49,7 @@ pub fn build(out: &Path, entries: &mut [Entry], compression: Compression) -> Res
     let mut tar = tar::Builder::new(GzEncoder::new(file, compression));
     tar.mode(tar::HeaderMode::Deterministic);
     for e in entries.iter() {
-        let data = std::fs::read(e.source).with_context(|| format!("reading {}", e.source.display()))?;
+        let data = std::fs::read(&e.source).with_context(|| format!("reading {}", e.source.display()))?;
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(if e.executable { 0o755 } else { 0o644 });

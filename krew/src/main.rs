@@ -41,40 +41,7 @@ fn main() -> Result<()> {
             let bin_dir = PathBuf::from(required(&args, "--bin-dir")?);
             let out_dir = PathBuf::from(required(&args, "--out")?);
             std::fs::create_dir_all(&out_dir)?;
-            let root = repo_root();
-            let (plugin, complete, direct) = (
-                bin_dir.join("kubectl-registry"),
-                bin_dir.join("kubectl_complete-registry"),
-                bin_dir.join("oc-registry"),
-            );
-            let (license, readme) = (root.join("LICENSE"), root.join("README.md"));
-            let mut entries = vec![
-                archive::Entry {
-                    name: "kubectl-registry",
-                    source: &plugin,
-                    executable: true,
-                },
-                archive::Entry {
-                    name: "kubectl_complete-registry",
-                    source: &complete,
-                    executable: true,
-                },
-                archive::Entry {
-                    name: "oc-registry",
-                    source: &direct,
-                    executable: true,
-                },
-                archive::Entry {
-                    name: "LICENSE",
-                    source: &license,
-                    executable: false,
-                },
-                archive::Entry {
-                    name: "README.md",
-                    source: &readme,
-                    executable: false,
-                },
-            ];
+            let mut entries = archive::release_entries(&bin_dir, &repo_root());
             let out = out_dir.join(archive::archive_name(&tag, &os, &arch));
             let sha = archive::build(&out, &mut entries, flate2::Compression::best())?;
             println!("{}  {sha}", out.display());
