@@ -425,7 +425,33 @@ impl<'a> WriteCtx<'a> {
         status: StatusCode,
     ) -> ApiResult<Reply> {
         let (mut new, warnings) = self.prepare(old, obj)?;
-        apply::record_update(old, &mut new, &self.writer(), &self.lists, Some(self.schema));
+        // A request that sets metadata.managedFields replaces the recorded ownership (`[{}]`
+        // clears it), as the API server allows.
+        let requested = new.pointer("/metadata/managedFields").cloned();
+        let recorded = old.and_then(|o| o.pointer("/metadata/managedFields").cloned());
+        let rebased = match (old, &requested) {
+            (Some(o), Some(r)) if requested != recorded => {
+                let mut o = o.clone();
+                let entries: Vec<Value> = r
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.as_object().is_some_and(|m| !m.is_empty()))
+                    .cloned()
+                    .collect();
+                o["metadata"]["managedFields"] = Value::Array(entries);
+                Some(o)
+            }
+            _ => None,
+        };
+        let old_for_ownership = rebased.as_ref().or(old);
+        apply::record_update(
+            old_for_ownership,
+            &mut new,
+            &self.writer(),
+            &self.lists,
+            Some(self.schema),
+        );
         let stored = self.commit(&mut store, old, key, new)?;
         drop(store);
         self.server.after_write(&self.req.kind, &stored);

@@ -7,6 +7,8 @@ use crate::server::ApiServer;
 use anyhow::Result;
 use serde_json::{Value, json};
 
+/// The manager the installed objects are recorded as written by.
+const OPERATOR: &str = "cluster-image-registry-operator";
 const INSTALLED_AT: &str = "2026-11-01T08:00:00Z";
 const PRUNED_AT: &str = "2026-11-23T00:00:41Z";
 
@@ -141,7 +143,7 @@ impl ApiServer {
             );
         }
         spec.as_object_mut().expect("object").retain(|_, v| !v.is_null());
-        self.seed(json!({
+        self.seed_as(OPERATOR, json!({
             "apiVersion": "imageregistry.operator.openshift.io/v1",
             "kind": "Config",
             "metadata": {"name": "cluster", "finalizers": ["imageregistry.operator.openshift.io/finalizer"], "creationTimestamp": INSTALLED_AT},
@@ -155,7 +157,7 @@ impl ApiServer {
                 "generations": if removed { json!([]) } else { json!([{"group": "apps", "resource": "deployments", "namespace": REGISTRY_NAMESPACE, "name": "image-registry", "lastGeneration": 1}]) },
             },
         }))?;
-        self.seed(json!({
+        self.seed_as(OPERATOR, json!({
             "apiVersion": "imageregistry.operator.openshift.io/v1",
             "kind": "ImagePruner",
             "metadata": {"name": "cluster", "creationTimestamp": INSTALLED_AT},
@@ -166,8 +168,8 @@ impl ApiServer {
                 cond("Failed", "False", "Complete", "Pruner completed successfully"),
             ]},
         }))?;
-        self.seed(pruner_cronjob())?;
-        self.seed(pruner_job())?;
+        self.seed_as(OPERATOR, pruner_cronjob())?;
+        self.seed_as(OPERATOR, pruner_job())?;
         if !removed {
             self.seed_running_registry(&spec, replicas, pvc)?;
         }
@@ -195,30 +197,36 @@ impl ApiServer {
                 {"group": "", "resource": "namespaces", "name": REGISTRY_NAMESPACE},
             ],
         });
-        self.seed(co)?;
+        self.seed_as(OPERATOR, co)?;
         if !removed {
             let mut image = self
                 .object("config.openshift.io/v1", "Image", "", "cluster")
                 .expect("seeded with the cluster");
             image["status"] = json!({"internalRegistryHostname": "image-registry.openshift-image-registry.svc:5000"});
-            self.seed(image)?;
+            self.seed_as(OPERATOR, image)?;
         }
         Ok(())
     }
 
     fn seed_running_registry(&self, spec: &Value, replicas: i64, pvc: bool) -> Result<()> {
         let labels = json!({"docker-registry": "default"});
-        self.seed(json!({
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "registry", "namespace": REGISTRY_NAMESPACE},
-        }))?;
-        self.seed(json!({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "image-registry", "namespace": REGISTRY_NAMESPACE, "labels": labels,
-                "annotations": {"service.alpha.openshift.io/serving-cert-secret-name": "image-registry-tls"}},
-            "spec": {"type": "ClusterIP", "clusterIP": "172.30.127.56", "selector": labels,
-                "ports": [{"name": "5000-tcp", "port": 5000, "protocol": "TCP", "targetPort": 5000}]},
-        }))?;
+        self.seed_as(
+            OPERATOR,
+            json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "registry", "namespace": REGISTRY_NAMESPACE},
+            }),
+        )?;
+        self.seed_as(
+            OPERATOR,
+            json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "image-registry", "namespace": REGISTRY_NAMESPACE, "labels": labels,
+                    "annotations": {"service.alpha.openshift.io/serving-cert-secret-name": "image-registry-tls"}},
+                "spec": {"type": "ClusterIP", "clusterIP": "172.30.127.56", "selector": labels,
+                    "ports": [{"name": "5000-tcp", "port": 5000, "protocol": "TCP", "targetPort": 5000}]},
+            }),
+        )?;
         let mut volumes = vec![
             json!({"name": "registry-tls", "projected": {"sources": [{"secret": {"name": "image-registry-tls"}}]}}),
         ];
@@ -228,7 +236,7 @@ impl ApiServer {
                 json!({"name": "registry-storage", "persistentVolumeClaim": {"claimName": "image-registry-storage"}}),
             );
             mounts.push(json!({"name": "registry-storage", "mountPath": "/registry"}));
-            self.seed(json!({
+            self.seed_as(OPERATOR, json!({
                 "apiVersion": "v1", "kind": "PersistentVolumeClaim",
                 "metadata": {"name": "image-registry-storage", "namespace": REGISTRY_NAMESPACE, "annotations": {"imageregistry.openshift.io": "true"}},
                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Gi"}}, "storageClassName": "standard-csi"},
@@ -240,7 +248,7 @@ impl ApiServer {
         } else {
             json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}})
         };
-        self.seed(json!({
+        self.seed_as(OPERATOR, json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "image-registry", "namespace": REGISTRY_NAMESPACE, "labels": labels,
                 "annotations": {"release.openshift.io/version": RELEASE_VERSION}},

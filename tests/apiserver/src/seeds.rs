@@ -207,6 +207,9 @@ impl FromStr for Platform {
 }
 
 pub const INFRASTRUCTURE_NAME: &str = "sim-7xk2p";
+/// The images the simulated release names in the operator's environment.
+pub const REGISTRY_IMAGE: &str = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:1f0c9e7b6a4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0918273645f0e1";
+pub const PRUNER_IMAGE: &str = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b";
 pub const RELEASE_VERSION: &str = "4.20.3";
 pub const REGISTRY_NAMESPACE: &str = "openshift-image-registry";
 
@@ -254,8 +257,30 @@ impl ApiServer {
     }
 
     /// Stores an object as it is (status included), after checking it like [`ApiServer::check`].
-    pub fn seed(&self, mut object: Value) -> Result<Value> {
+    /// Its fields are recorded as written by the `cluster-version-operator`.
+    pub fn seed(&self, object: Value) -> Result<Value> {
+        self.seed_as("cluster-version-operator", object)
+    }
+
+    /// Like [`ApiServer::seed`], with the fields recorded as written by `manager`, as an Update.
+    pub fn seed_as(&self, manager: &str, mut object: Value) -> Result<Value> {
         let kind = self.checked(&mut object)?;
+        if object.pointer("/metadata/managedFields").is_none() {
+            let catalog = self.catalog();
+            let api_version = object
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let writer = crate::apply::Writer {
+                manager,
+                api_version: &api_version,
+                subresource: None,
+                now: &now(),
+            };
+            let lists = crate::lists::ListSemantics::new(catalog, &kind);
+            crate::apply::record_update(None, &mut object, &writer, &lists, Some(catalog.schema_of(&kind)));
+        }
         let meta = object
             .get_mut("metadata")
             .and_then(Value::as_object_mut)
@@ -398,8 +423,39 @@ impl ApiServer {
             "metadata": {"name": "trusted-ca", "namespace": REGISTRY_NAMESPACE, "labels": {"config.openshift.io/inject-trusted-cabundle": "true"}},
             "data": {"ca-bundle.crt": ""},
         }))?;
+        self.seed(operator_deployment())?;
         Ok(())
     }
+}
+
+/// The operator Deployment the cluster version operator installs; its environment names the
+/// release's registry and pruner images. Scaled to zero: oc-registry does its work.
+fn operator_deployment() -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "cluster-image-registry-operator", "namespace": REGISTRY_NAMESPACE, "generation": 1},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"name": "cluster-image-registry-operator"}},
+            "template": {
+                "metadata": {"labels": {"name": "cluster-image-registry-operator"}},
+                "spec": {
+                    "serviceAccountName": "cluster-image-registry-operator",
+                    "containers": [{
+                        "name": "cluster-image-registry-operator",
+                        "image": "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d",
+                        "env": [
+                            {"name": "RELEASE_VERSION", "value": RELEASE_VERSION},
+                            {"name": "IMAGE", "value": REGISTRY_IMAGE},
+                            {"name": "IMAGE_PRUNER", "value": PRUNER_IMAGE},
+                        ],
+                    }],
+                },
+            },
+        },
+        "status": {"observedGeneration": 1, "replicas": 0},
+    })
 }
 
 fn namespace(name: &str) -> Value {
