@@ -9,4 +9,5 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod policy;
+pub mod reconcile;
 pub mod state;

@@ -39,6 +39,31 @@ pub enum Command {
     )]
     Status(crate::commands::status::StatusArgs),
 
+    /// Create the registry Config and ImagePruner from the platform when they do not exist
+    #[command(
+        long_about = "Create configs.imageregistry.operator.openshift.io/cluster from the detected platform \
+        when it does not exist, as the operator does: the storage policy decides the storage, replicas and \
+        management state (Removed on platforms without storage, with the ImageRegistryRemoved alert), a claim \
+        when the policy asks for one, and the default ImagePruner. When information is missing the Config is \
+        still created, and its status says what is missing and which command supplies it. Idempotent."
+    )]
+    Bootstrap(crate::commands::reconcile::BootstrapArgs),
+
+    /// Make the cluster match the registry Config: render, apply, tear down, report status
+    #[command(
+        long_about = "Make the cluster match configs.imageregistry.operator.openshift.io/cluster, as the \
+        Image Registry Operator does. Bootstraps a missing Config first. Managed: completes the Config \
+        (httpSecret, storage names), renders every registry object in openshift-image-registry and applies \
+        it with server-side apply (only objects that differ are written), deletes owned objects no longer \
+        wanted, and writes the Config's, the ImagePruner's and the image-registry ClusterOperator's status. \
+        Removed: deletes every object the registry owns; Managed storage is deleted only with --yes or an \
+        interactive confirmation. Unmanaged: writes status only.\n\n\
+        Exit status: 0 reconciled (and, with --wait, rolled out); 1 the command failed; 2 reconciled \
+        incompletely (the errors are printed and in status); 3 --wait saw the rollout fail; 4 --wait timed \
+        out; 5 storage deletion was not confirmed."
+    )]
+    Reconcile(crate::commands::reconcile::ReconcileArgs),
+
     /// Policy modules: list those in effect, run a hook, check a module, start a new one
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

@@ -2,8 +2,10 @@
 //! the exit status.
 
 pub mod policy;
+pub mod reconcile;
 pub mod status;
 pub mod version;
+pub mod wait;
 
 use crate::cli::{Cli, Command};
 use crate::cluster::{Access, describe_kube_error};
@@ -49,6 +51,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Status(args) => status::run(&Session::connect(&cli).await?, args).await,
         Command::Policy(command) => policy::run(&cli, command).await,
+        Command::Bootstrap(args) => reconcile::run_bootstrap(&cli, args).await,
+        Command::Reconcile(args) => reconcile::run(&cli, args).await,
         Command::Version(args) => version::run(args),
         Command::Completion { shell } => {
             let bin = crate::cli::display_name(std::env::args_os().next().as_ref()).replace(' ', "-");

@@ -2,6 +2,7 @@
 //! concurrently.
 
 pub mod facts;
+pub mod jobs;
 mod openstack;
 pub mod policies;
 

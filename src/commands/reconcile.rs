@@ -1,0 +1,274 @@
+//! `reconcile` and `bootstrap`: run the engine once (or continuously with `--watch`), print what
+//! happened as kubectl apply prints it, optionally wait for the rollout.
+
+use super::{Failure, Session};
+use crate::cli::Cli;
+use crate::cli::output::{self, Format};
+use crate::policy::Policies;
+use crate::reconcile::apply::{Applier, DryRun};
+use crate::reconcile::bootstrap::bootstrap;
+use crate::reconcile::engine::{Engine, Options, ReconcileError, Report};
+use crate::reconcile::inputs::Images;
+use crate::reconcile::teardown::StorageLoss;
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit status: the registry could not be reconciled completely (status says what is missing).
+pub const EXIT_INCOMPLETE: u8 = 2;
+/// Exit status: `--wait` saw the rollout fail.
+pub const EXIT_ROLLOUT_FAILED: u8 = 3;
+/// Exit status: `--wait` timed out.
+pub const EXIT_TIMEOUT: u8 = 4;
+/// Exit status: removing the registry would delete storage, and that was not confirmed.
+pub const EXIT_NOT_CONFIRMED: u8 = 5;
+
+/// kubectl's `--dry-run` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DryRunFlag {
+    None,
+    Client,
+    Server,
+}
+
+impl DryRunFlag {
+    pub fn mode(self) -> Option<DryRun> {
+        match self {
+            DryRunFlag::None => None,
+            DryRunFlag::Client => Some(DryRun::Client),
+            DryRunFlag::Server => Some(DryRun::Server),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// Registry image (default: the release's, from the cluster-image-registry-operator Deployment)
+    #[arg(long, value_name = "IMAGE")]
+    pub registry_image: Option<String>,
+    /// Pruner image, the release's `cli` image (default: the release's, as above)
+    #[arg(long, value_name = "IMAGE")]
+    pub pruner_image: Option<String>,
+}
+
+impl ImageArgs {
+    pub fn images(&self) -> Images {
+        Images {
+            registry: self.registry_image.clone(),
+            pruner: self.pruner_image.clone(),
+            release_version: None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Show what would change without changing it: "client" compares with the cluster, "server"
+    /// also has the server validate every write without storing it
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRunFlag>,
+
+    /// Confirm deleting Managed storage when the registry is Removed (data loss)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Wait until the registry's rollout completes (or fails, or --timeout passes)
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How long --wait waits, e.g. 90s, 5m
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub images: ImageArgs,
+
+    /// Output format (kubectl apply's lines when omitted)
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+
+    /// Writes in flight at once
+    #[arg(long, default_value_t = crate::reconcile::apply::DEFAULT_CONCURRENCY, hide = true)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Show what would be created without creating it
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRunFlag>,
+
+    /// Output format (a summary when omitted)
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::cluster::parse_request_timeout(s).map_err(|e| e.to_string())
+}
+
+fn dry_run_suffix(mode: Option<DryRun>) -> &'static str {
+    match mode {
+        None => "",
+        Some(DryRun::Client) => " (dry run)",
+        Some(DryRun::Server) => " (server dry run)",
+    }
+}
+
+/// The session, the policies in effect and an applier in `mode`.
+async fn connect(cli: &Cli, mode: Option<DryRun>) -> Result<(Session, Policies, Applier)> {
+    let session = Session::connect(cli).await?;
+    let policies = super::policy::load(cli).await?;
+    let server = session.access.config.cluster_url.to_string();
+    let applier = Applier::new(session.client.clone(), mode, server);
+    Ok((session, policies, applier))
+}
+
+pub async fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<ExitCode> {
+    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let (_, policies, applier) = connect(cli, mode).await?;
+    let booted = bootstrap(&applier, &policies).await?;
+    if let Some(format) = args.output {
+        print!("{}", output::render(&booted, format)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let suffix = dry_run_suffix(mode);
+    if booted.config_created {
+        let storage = crate::policy::sdk::storage_driver(&booted.storage).unwrap_or("none");
+        println!(
+            "config.imageregistry.operator.openshift.io/cluster created{suffix}: {}, storage {storage}, {} replica{} (decided by {})",
+            booted.management_state,
+            booted.replicas,
+            if booted.replicas == 1 { "" } else { "s" },
+            booted.decided_by
+        );
+    } else {
+        println!(
+            "config.imageregistry.operator.openshift.io/cluster unchanged: it exists ({})",
+            booted.management_state
+        );
+    }
+    if let Some(claim) = &booted.claim_created {
+        println!("persistentvolumeclaim/{claim} created{suffix}");
+    }
+    if booted.pruner_created {
+        println!("imagepruner.imageregistry.operator.openshift.io/cluster created{suffix}");
+    }
+    for m in &booted.missing {
+        println!("missing: {}\n  fix: {}", m.message, m.command);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode> {
+    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let (session, policies, applier) = connect(cli, mode).await?;
+    let applier = applier.with_concurrency(args.concurrency);
+    let mut options = Options {
+        dry_run: mode,
+        storage_deletion_confirmed: args.yes,
+        images: args.images.images(),
+    };
+    let report = loop {
+        let engine = Engine::new(applier.clone(), &policies, options.clone());
+        match engine.reconcile().await {
+            Ok(report) => break report,
+            Err(ReconcileError::NeedsConfirmation(loss)) => {
+                if confirm_interactively(&loss)? {
+                    options.storage_deletion_confirmed = true;
+                    continue;
+                }
+                return Err(not_confirmed(&loss).into());
+            }
+            Err(ReconcileError::Other(e)) => return Err(e),
+        }
+    };
+    print_report(&report, args.output, mode)?;
+    if !report.converged {
+        return Ok(ExitCode::from(EXIT_INCOMPLETE));
+    }
+    if args.wait && mode.is_none() && report.management_state == "Managed" {
+        let quiet = args.output.is_some();
+        return Ok(ExitCode::from(
+            super::wait::rollout(&session, args.timeout, quiet).await?,
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn not_confirmed(loss: &StorageLoss) -> Failure {
+    Failure {
+        message: format!(
+            "refusing to remove the registry: {}.\n\
+             Run again with --yes to delete it, or keep the data by making the storage Unmanaged first:\n  \
+             oc patch configs.imageregistry.operator.openshift.io cluster --type=merge -p '{{\"spec\":{{\"storage\":{{\"managementState\":\"Unmanaged\"}}}}}}'",
+            loss.description
+        ),
+        code: EXIT_NOT_CONFIRMED,
+    }
+}
+
+/// Asks on the terminal; never when input or output is not one.
+fn confirm_interactively(loss: &StorageLoss) -> Result<bool> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Ok(false);
+    }
+    let mut err = std::io::stderr();
+    write!(
+        err,
+        "The registry is Removed and its storage is Managed: {}.\nType \"yes\" to delete it: ",
+        loss.description
+    )?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+pub fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun>) -> Result<()> {
+    if let Some(format) = format {
+        print!("{}", output::render(report, format)?);
+        return Ok(());
+    }
+    let suffix = dry_run_suffix(mode);
+    if let Some(b) = &report.bootstrap {
+        if b.config_created {
+            println!("config.imageregistry.operator.openshift.io/cluster created{suffix}");
+        }
+        if let Some(claim) = &b.claim_created {
+            println!("persistentvolumeclaim/{claim} created{suffix}");
+        }
+        if b.pruner_created {
+            println!("imagepruner.imageregistry.operator.openshift.io/cluster created{suffix}");
+        }
+    }
+    if !report.completed.is_empty() {
+        println!(
+            "config.imageregistry.operator.openshift.io/cluster configured{suffix}: set {}",
+            report.completed.join(", ")
+        );
+    }
+    for applied in &report.objects {
+        if let Some(outcome) = applied.outcome {
+            println!("{} {}{suffix}", applied.object, outcome.verb());
+        }
+    }
+    for problem in &report.problems {
+        eprintln!("error: {problem}");
+    }
+    if let Some(note) = &report.storage_note {
+        eprintln!("note: {note}");
+    }
+    let summary: Vec<String> = report
+        .conditions
+        .iter()
+        .filter(|c| matches!(c.type_.as_str(), "Available" | "Progressing" | "Degraded"))
+        .map(|c| format!("{}={} ({})", c.type_, c.status, c.reason.as_deref().unwrap_or("")))
+        .collect();
+    if !summary.is_empty() {
+        println!("registry {}: {}", report.management_state, summary.join(", "));
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! Writing desired objects: server-side apply under one field manager, skipping objects that
+//! already hold what was rendered, with independent writes in parallel.
+
+use super::render::{CHECKSUM_ANNOTATION, Desired, Kind};
+use super::retry::retry;
+use crate::cluster::{describe_kube_error, is_not_found};
+use futures::{StreamExt, stream};
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The field manager every write of this program uses.
+pub const FIELD_MANAGER: &str = "oc-registry";
+/// Writes in flight at once.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    /// Nothing is sent that changes anything: objects are compared with what the cluster holds.
+    Client,
+    /// Writes are sent with `dryRun=All`: the server validates and admits them, and stores nothing.
+    Server,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+    Deleted,
+    /// Already absent.
+    NotFound,
+}
+
+impl Outcome {
+    pub fn is_write(self) -> bool {
+        matches!(self, Outcome::Created | Outcome::Configured | Outcome::Deleted)
+    }
+
+    /// kubectl's verb for it.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Deleted => "deleted",
+            Outcome::NotFound => "not found",
+        }
+    }
+}
+
+/// What happened to one object.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    /// `deployment.apps/image-registry`
+    pub object: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Applier {
+    client: Client,
+    dry_run: Option<DryRun>,
+    concurrency: usize,
+    /// The server's address, for errors phrased as kubectl phrases them.
+    server: String,
+}
+
+fn api(client: &Client, kind: Kind, namespace: Option<&str>) -> Api<DynamicObject> {
+    let resource = kind.api_resource();
+    match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    }
+}
+
+/// Whether every field of `desired` holds the same value in `live` (fields the server or other
+/// managers added are ignored).
+pub fn contains(live: &Value, desired: &Value) -> bool {
+    match (live, desired) {
+        (Value::Object(l), Value::Object(d)) => d
+            .iter()
+            .all(|(k, dv)| l.get(k).is_some_and(|lv| contains(lv, dv)) || (dv.is_null() && !l.contains_key(k))),
+        // Lists keyed by name (env, volumes, containers, ports) may come back in another order.
+        (Value::Array(l), Value::Array(d)) if !d.is_empty() && d.iter().all(|i| i.get("name").is_some()) => {
+            l.len() == d.len()
+                && d.iter()
+                    .all(|dv| l.iter().any(|lv| lv.get("name") == dv.get("name") && contains(lv, dv)))
+        }
+        (Value::Array(l), Value::Array(d)) => l.len() == d.len() && l.iter().zip(d).all(|(lv, dv)| contains(lv, dv)),
+        (Value::Number(l), Value::Number(d)) => l.as_f64() == d.as_f64(),
+        (l, d) => l == d,
+    }
+}
+
+/// Whether `live` already is what `desired` renders: same checksum, and no field changed since.
+pub fn up_to_date(live: &Value, desired: &Desired) -> bool {
+    let live_sum = live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(CHECKSUM_ANNOTATION))
+        .and_then(Value::as_str);
+    live_sum.is_some() && live_sum == desired.checksum() && contains(live, &desired.object)
+}
+
+impl Applier {
+    pub fn new(client: Client, dry_run: Option<DryRun>, server: String) -> Applier {
+        Applier {
+            client,
+            dry_run,
+            concurrency: DEFAULT_CONCURRENCY,
+            server,
+        }
+    }
+
+    /// One write at a time (for measuring what parallelism buys).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Applier {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn dry_run(&self) -> Option<DryRun> {
+        self.dry_run
+    }
+
+    pub async fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, kube::Error> {
+        let api = api(&self.client, kind, namespace);
+        let found = retry(|| api.get_opt(name)).await?;
+        Ok(found.map(|o| serde_json::to_value(o).unwrap_or_default()))
+    }
+
+    /// Applies every object, `concurrency` at a time, and reports each.
+    pub async fn apply_all(&self, objects: &[Desired]) -> Vec<Applied> {
+        stream::iter(objects)
+            .map(|d| async move {
+                match self.apply(d).await {
+                    Ok(outcome) => Applied {
+                        object: d.display(),
+                        outcome: Some(outcome),
+                        error: None,
+                    },
+                    Err(e) => Applied {
+                        object: d.display(),
+                        outcome: None,
+                        error: Some(format!("failed to apply {}: {}", d.display(), self.describe(&e))),
+                    },
+                }
+            })
+            .buffered(self.concurrency)
+            .collect()
+            .await
+    }
+
+    pub async fn apply(&self, desired: &Desired) -> Result<Outcome, kube::Error> {
+        let api = api(&self.client, desired.kind, desired.namespace.as_deref());
+        let live = retry(|| api.get_opt(&desired.name)).await?;
+        let live = live.map(|o| serde_json::to_value(o).unwrap_or_default());
+        if let Some(l) = &live
+            && up_to_date(l, desired)
+        {
+            return Ok(Outcome::Unchanged);
+        }
+        let outcome = if live.is_some() {
+            Outcome::Configured
+        } else {
+            Outcome::Created
+        };
+        if self.dry_run == Some(DryRun::Client) {
+            return Ok(outcome);
+        }
+        if let Some(l) = &live
+            && let Some(adoption) = adoption_patch(l, desired.kind)
+        {
+            let params = PatchParams {
+                dry_run: self.dry_run == Some(DryRun::Server),
+                ..PatchParams::default()
+            };
+            let patch = Patch::<Value>::Json(adoption);
+            retry(|| api.patch(&desired.name, &params, &patch)).await?;
+        }
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = self.dry_run == Some(DryRun::Server);
+        let patch = Patch::Apply(&desired.object);
+        retry(|| api.patch(&desired.name, &params, &patch)).await?;
+        Ok(outcome)
+    }
+
+    /// Deletes an object (foreground, so that what it owns goes first).
+    pub async fn delete(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Outcome, kube::Error> {
+        let api = api(&self.client, kind, namespace);
+        if self.dry_run == Some(DryRun::Client) {
+            return Ok(match retry(|| api.get_opt(name)).await? {
+                Some(_) => Outcome::Deleted,
+                None => Outcome::NotFound,
+            });
+        }
+        let params = DeleteParams {
+            dry_run: self.dry_run == Some(DryRun::Server),
+            propagation_policy: Some(PropagationPolicy::Foreground),
+            grace_period_seconds: Some(0),
+            ..DeleteParams::default()
+        };
+        match retry(|| api.delete(name, &params)).await {
+            Ok(_) => Ok(Outcome::Deleted),
+            Err(e) if is_not_found(&e) => Ok(Outcome::NotFound),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes an object in the registry's namespace (or a cluster-scoped one) and reports it.
+    pub async fn delete_reported(&self, kind: Kind, name: &str) -> Applied {
+        let namespace = kind.namespaced().then_some(crate::api::REGISTRY_NAMESPACE);
+        let object = format!("{}/{name}", kind.resource());
+        match self.delete(kind, namespace, name).await {
+            Ok(outcome) => Applied {
+                object,
+                outcome: Some(outcome),
+                error: None,
+            },
+            Err(e) => Applied {
+                error: Some(format!("failed to delete {object}: {}", self.describe(&e))),
+                object,
+                outcome: None,
+            },
+        }
+    }
+
+    pub fn describe(&self, err: &kube::Error) -> String {
+        describe_kube_error(err, &self.server)
+    }
+}
+
+/// Taking over an object another manager wrote (the operator, an admin's `oc apply`): every
+/// field anyone owned becomes this manager's applied set, so the apply that follows removes what
+/// the desired object no longer has instead of leaving it behind. `None` when the object is
+/// already this manager's (or nobody's).
+pub fn adoption_patch(live: &Value, kind: Kind) -> Option<json_patch::Patch> {
+    let entries = live.pointer("/metadata/managedFields")?.as_array()?;
+    let ours = entries.iter().any(|e| {
+        e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)
+            && e.get("operation").and_then(Value::as_str) == Some("Apply")
+    });
+    if ours || entries.is_empty() {
+        return None;
+    }
+    let (status_entries, main): (Vec<&Value>, Vec<&Value>) = entries
+        .iter()
+        .partition(|e| e.get("subresource").is_some_and(|s| !s.is_null() && s != ""));
+    let mut fields = Value::Object(Default::default());
+    for e in &main {
+        if let Some(f) = e.get("fieldsV1") {
+            union(&mut fields, f);
+        }
+    }
+    let mut replacement: Vec<Value> = status_entries.into_iter().cloned().collect();
+    replacement.push(serde_json::json!({
+        "manager": FIELD_MANAGER,
+        "operation": "Apply",
+        "apiVersion": kind.api_version(),
+        "time": jiff::Timestamp::now().round(jiff::Unit::Second).ok()?.to_string(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }));
+    let rv = live.pointer("/metadata/resourceVersion")?.clone();
+    serde_json::from_value(serde_json::json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+        {"op": "replace", "path": "/metadata/managedFields", "value": replacement},
+    ]))
+    .ok()
+}
+
+/// Recursive union of two FieldsV1 sets.
+fn union(into: &mut Value, from: &Value) {
+    let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) else {
+        return;
+    };
+    for (k, v) in from {
+        union(
+            into.entry(k.clone())
+                .or_insert_with(|| Value::Object(Default::default())),
+            v,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containment_ignores_added_fields_only() {
+        let desired = json!({"spec": {"replicas": 2, "ports": [{"port": 5000}]}});
+        assert!(contains(
+            &json!({"spec": {"replicas": 2, "x": 1, "ports": [{"port": 5000, "protocol": "TCP"}]}}),
+            &desired
+        ));
+        assert!(!contains(
+            &json!({"spec": {"replicas": 1, "ports": [{"port": 5000}]}}),
+            &desired
+        ));
+        assert!(!contains(
+            &json!({"spec": {"replicas": 2, "ports": [{"port": 5000}, {"port": 1}]}}),
+            &desired
+        ));
+        assert!(!contains(&json!({"spec": {}}), &desired));
+    }
+}

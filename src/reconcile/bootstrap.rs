@@ -1,0 +1,218 @@
+//! Creating the registry's Config and ImagePruner when they do not exist, from the platform and
+//! the storage hook's decision.
+
+use super::apply::{Applier, FIELD_MANAGER};
+use super::render::{Desired, Kind};
+use super::retry::retry;
+use crate::api::{CLUSTER, Config, ImagePruner};
+use crate::policy::Policies;
+use crate::policy::sdk::{AdmissionInput, Missing, PvcRequest, StorageDecision};
+use crate::state::facts::{REGISTRY_ANNOTATION, storage_input};
+use anyhow::{Context, Result, bail};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Finalizer the registry's Config carries while objects it owns exist.
+pub const FINALIZER: &str = "imageregistry.operator.openshift.io/finalizer";
+/// The alert the registry raised when it was removed, kept as a PrometheusRule on platforms
+/// where it starts Removed.
+pub const REMOVED_ALERT_RULE: &str = "image-registry-removed";
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bootstrapped {
+    pub config_created: bool,
+    pub pruner_created: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_created: Option<String>,
+    pub management_state: String,
+    pub storage: Value,
+    pub replicas: i32,
+    pub decided_by: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<Missing>,
+}
+
+pub fn config_from(decision: &StorageDecision) -> Result<Config> {
+    let object = json!({
+        "apiVersion": "imageregistry.operator.openshift.io/v1",
+        "kind": "Config",
+        "metadata": {"name": CLUSTER, "finalizers": [FINALIZER]},
+        "spec": {
+            "managementState": decision.management_state,
+            "logLevel": "Normal",
+            "operatorLogLevel": "Normal",
+            "storage": decision.storage,
+            "replicas": decision.replicas,
+            "rolloutStrategy": decision.rollout_strategy,
+        },
+    });
+    serde_json::from_value(object).context("the storage decision does not make a valid Config")
+}
+
+pub fn default_pruner() -> ImagePruner {
+    serde_json::from_value(json!({
+        "apiVersion": "imageregistry.operator.openshift.io/v1",
+        "kind": "ImagePruner",
+        "metadata": {"name": CLUSTER},
+        "spec": {
+            "schedule": "",
+            "suspend": false,
+            "keepTagRevisions": 3,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "ignoreInvalidImageReferences": true,
+        },
+    }))
+    .expect("a valid ImagePruner")
+}
+
+pub fn claim(request: &PvcRequest) -> Desired {
+    let mut spec = json!({
+        "accessModes": request.access_modes,
+        "resources": {"requests": {"storage": request.size}},
+    });
+    if let Some(class) = &request.storage_class_name {
+        spec["storageClassName"] = json!(class);
+    }
+    Desired::new(
+        Kind::PersistentVolumeClaim,
+        &request.name,
+        json!({"metadata": {"annotations": {REGISTRY_ANNOTATION: "true"}}, "spec": spec}),
+    )
+}
+
+pub fn removed_alert() -> Desired {
+    Desired::new(
+        Kind::PrometheusRule,
+        REMOVED_ALERT_RULE,
+        json!({
+            "metadata": {},
+            "spec": {"groups": [{
+                "name": "ImageRegistryRemoved",
+                "rules": [{
+                    "alert": "ImageRegistryRemoved",
+                    "expr": "cluster_operator_conditions{name=\"image-registry\",condition=\"Available\",reason=\"Removed\"} > 0",
+                    "for": "5m",
+                    "labels": {"severity": "warning"},
+                    "annotations": {"message": "Image Registry has been removed. ImageStreamTags, BuildConfigs and DeploymentConfigs which reference ImageStreamTags may not work as expected. Please configure storage and update the config to Managed state by editing configs.imageregistry.operator.openshift.io."},
+                }],
+            }]},
+        }),
+    )
+}
+
+/// Creates what is missing of Config `cluster`, the ImagePruner `cluster`, the claim the storage
+/// decision asks for, and (when the registry starts Removed) the removal alert. Idempotent: what
+/// exists is left as it is.
+pub async fn bootstrap(applier: &Applier, policies: &Policies) -> Result<Bootstrapped> {
+    let client = applier.client().clone();
+    let configs = Api::<Config>::all(client.clone());
+    let dry_run = applier.dry_run().is_some();
+    let mut out = Bootstrapped::default();
+    let existing = retry(|| configs.get_opt(CLUSTER)).await?;
+    if let Some(config) = &existing {
+        out.management_state = config.spec.management_state.clone().unwrap_or_default();
+    } else {
+        let input = storage_input(&client).await?;
+        let decided = policies.storage(&input)?;
+        let decision = decided.decision;
+        let config = config_from(&decision)?;
+        let verdict = policies.admit(&AdmissionInput {
+            operation: "create".into(),
+            kind: "Config".into(),
+            current: None,
+            proposed: Some(serde_json::to_value(&config)?),
+            facts: Default::default(),
+        })?;
+        if !verdict.allowed {
+            let reasons: Vec<String> = verdict
+                .denials
+                .iter()
+                .map(|d| format!("{}: {}", d.module, d.reasons.join("; ")))
+                .collect();
+            bail!("admission policy denied creating the Config: {}", reasons.join("; "));
+        }
+        if let Some(request) = &decision.create_pvc {
+            let pvc = claim(request);
+            if applier
+                .get(Kind::PersistentVolumeClaim, pvc.namespace.as_deref(), &pvc.name)
+                .await?
+                .is_none()
+            {
+                applier
+                    .apply(&pvc)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating claim {}: {}", pvc.name, applier.describe(&e)))?;
+                out.claim_created = Some(request.name.clone());
+            }
+        }
+        if !dry_run {
+            let post = PostParams::default();
+            match retry(|| configs.create(&post, &config)).await {
+                Ok(_) => {}
+                // Created meanwhile by someone else: theirs stands.
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(anyhow::anyhow!(applier.describe(&e))).context("creating the registry Config"),
+            }
+            write_bootstrap_status(&configs, &decision).await?;
+        }
+        out.config_created = true;
+        out.management_state = decision.management_state.clone();
+        out.storage = decision.storage.clone();
+        out.replicas = decision.replicas;
+        out.decided_by = decided.module;
+        out.missing = decision.missing.clone();
+        if decision.management_state == "Removed" {
+            applier
+                .apply(&removed_alert())
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the ImageRegistryRemoved alert: {}", applier.describe(&e)))?;
+        }
+    }
+    let pruners = Api::<ImagePruner>::all(client);
+    if retry(|| pruners.get_opt(CLUSTER)).await?.is_none() {
+        if !dry_run {
+            let (post, pruner) = (PostParams::default(), default_pruner());
+            match retry(|| pruners.create(&post, &pruner)).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(anyhow::anyhow!(applier.describe(&e))).context("creating the ImagePruner"),
+            }
+        }
+        out.pruner_created = true;
+    }
+    Ok(out)
+}
+
+/// The first status: what is missing, in conditions a user (and `status`) can read.
+async fn write_bootstrap_status(configs: &Api<Config>, decision: &StorageDecision) -> Result<()> {
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second)?.to_string();
+    let mut conditions = Vec::new();
+    if !decision.missing.is_empty() {
+        let what: Vec<String> = decision
+            .missing
+            .iter()
+            .map(|m| format!("{} (run: {})", m.message, m.command))
+            .collect();
+        conditions.push(json!({
+            "type": "StorageExists",
+            "status": "False",
+            "reason": "StorageNotConfigured",
+            "message": what.join("; "),
+            "lastTransitionTime": now,
+        }));
+    }
+    let status = json!({"status": {"storage": {}, "storageManaged": false, "conditions": conditions}});
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    let patch = Patch::Merge(&status);
+    retry(|| configs.patch_status(CLUSTER, &params, &patch))
+        .await
+        .context("writing the Config's first status")?;
+    Ok(())
+}

@@ -1,0 +1,770 @@
+//! One reconcile pass: bootstrap what is missing, then act on the Config's management state —
+//! Managed renders and applies, Removed tears down, Unmanaged only reports — and write status.
+
+use super::apply::{Applied, Applier, DryRun, Outcome};
+use super::bootstrap::{Bootstrapped, FINALIZER, REMOVED_ALERT_RULE, bootstrap};
+use super::complete::{OsRandom, complete};
+use super::conditions::{self, RegistryFacts};
+use super::inputs::{Images, Inputs, gather};
+use super::render::{self, Desired, Kind, Problem, pruner_objects};
+use super::retry::{is_conflict, retry};
+use super::teardown::{self, StorageLoss};
+use crate::api::{
+    CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE,
+    Route, Storage,
+};
+use crate::policy::Policies;
+use crate::policy::sdk::PrunerDecision;
+use crate::state::facts::{REGISTRY_ANNOTATION, pruner_input, storage_input};
+use anyhow::{Context, Result, anyhow};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::Api;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub dry_run: Option<DryRun>,
+    /// Storage may be deleted when the registry is Removed.
+    pub storage_deletion_confirmed: bool,
+    /// Images named on the command line (else the release's, from the operator Deployment).
+    pub images: Images,
+}
+
+/// What a pass did.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub management_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Bootstrapped>,
+    /// Spec fields filled in (named, never their values).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub completed: Vec<String>,
+    pub objects: Vec<Applied>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_note: Option<String>,
+    pub conditions: Vec<Condition>,
+    /// Whether every object is as rendered and nothing failed.
+    pub converged: bool,
+}
+
+impl Report {
+    pub fn writes(&self) -> usize {
+        self.objects
+            .iter()
+            .filter(|a| a.outcome.is_some_and(Outcome::is_write))
+            .count()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Removing the registry would destroy data, and that was not confirmed.
+    #[error("{}", .0.description)]
+    NeedsConfirmation(StorageLoss),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<kube::Error> for ReconcileError {
+    fn from(e: kube::Error) -> Self {
+        ReconcileError::Other(e.into())
+    }
+}
+
+pub struct Engine<'a> {
+    applier: Applier,
+    policies: &'a Policies,
+    options: Options,
+}
+
+const MAX_CONFLICT_RETRIES: usize = 5;
+
+impl<'a> Engine<'a> {
+    pub fn new(applier: Applier, policies: &'a Policies, options: Options) -> Engine<'a> {
+        Engine {
+            applier,
+            policies,
+            options,
+        }
+    }
+
+    fn client(&self) -> kube::Client {
+        self.applier.client().clone()
+    }
+
+    fn writes_status(&self) -> bool {
+        self.options.dry_run.is_none()
+    }
+
+    fn describe(&self, e: &kube::Error) -> anyhow::Error {
+        anyhow!(self.applier.describe(e))
+    }
+
+    /// Bootstraps if needed, then reconciles once.
+    pub async fn reconcile(&self) -> Result<Report, ReconcileError> {
+        let booted = bootstrap(&self.applier, self.policies).await?;
+        let configs = Api::<Config>::all(self.client());
+        let config = match retry(|| configs.get_opt(CLUSTER))
+            .await
+            .map_err(|e| self.describe(&e))?
+        {
+            Some(c) => c,
+            // Only when a dry run bootstrapped: nothing was created, so show what would be.
+            None => config_preview(&booted)?,
+        };
+        let mut report = Report {
+            management_state: config.spec.management_state.clone().unwrap_or_default(),
+            bootstrap: (booted.config_created || booted.pruner_created || booted.claim_created.is_some())
+                .then_some(booted),
+            ..Report::default()
+        };
+        if config.metadata.deletion_timestamp.is_some() {
+            self.removed(&config, &mut report, true).await?;
+            return Ok(report);
+        }
+        match report.management_state.as_str() {
+            "Managed" => self.managed(config, &mut report).await?,
+            "Removed" => self.removed(&config, &mut report, false).await?,
+            "Unmanaged" => self.unmanaged(&config, &mut report).await?,
+            other => {
+                report.problems.push(format!(
+                    "unknown managementState {other:?}: nothing was changed; set Managed, Removed or Unmanaged"
+                ));
+            }
+        }
+        Ok(report)
+    }
+
+    // ------------------------------------------------------------------------------- Managed
+
+    /// Ensures the finalizer and completes the spec, writing it back (on a conflict, re-read and
+    /// redo, so that a concurrent edit is never overwritten).
+    async fn completed_config(&self, mut config: Config, report: &mut Report) -> Result<Config> {
+        let configs = Api::<Config>::all(self.client());
+        let infras = Api::<Infrastructure>::all(self.client());
+        let infra = retry(|| infras.get(CLUSTER))
+            .await
+            .map_err(|e| self.describe(&e))
+            .context("reading infrastructures.config.openshift.io/cluster")?;
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let mut next = config.clone();
+            let finalizers = next.metadata.finalizers.get_or_insert_with(Vec::new);
+            if !finalizers.iter().any(|f| f == FINALIZER) {
+                finalizers.push(FINALIZER.into());
+            }
+            let platform_storage = if next.spec.storage.as_ref().is_none_or(|s| s.drivers().is_empty()) {
+                let decided = self.policies.storage(&storage_input(&self.client()).await?)?;
+                Some(serde_json::from_value::<Storage>(decided.decision.storage).context("the storage decision")?)
+            } else {
+                None
+            };
+            let done = complete(&mut next, &infra, platform_storage.as_ref(), &mut OsRandom)?;
+            if next.spec == config.spec && next.metadata.finalizers == config.metadata.finalizers {
+                return Ok(config);
+            }
+            report.completed.clear();
+            if done.generated_http_secret {
+                report.completed.push("spec.httpSecret (generated)".into());
+            }
+            if done.filled_storage {
+                report.completed.push("spec.storage".into());
+            }
+            if next.metadata.finalizers != config.metadata.finalizers {
+                report.completed.push(format!("metadata.finalizers ({FINALIZER})"));
+            }
+            if !self.writes_status() {
+                return Ok(next);
+            }
+            let post = PostParams {
+                field_manager: Some(super::apply::FIELD_MANAGER.into()),
+                ..PostParams::default()
+            };
+            match retry(|| configs.replace(CLUSTER, &post, &next)).await {
+                Ok(written) => return Ok(written),
+                Err(e) if is_conflict(&e) => {
+                    config = retry(|| configs.get(CLUSTER)).await.map_err(|e| self.describe(&e))?;
+                }
+                Err(e) => return Err(self.describe(&e)).context("writing the completed Config"),
+            }
+        }
+        Err(anyhow!(
+            "the Config kept changing while it was being completed; try again"
+        ))
+    }
+
+    /// Everything a Managed pass would write: the completed Config, the objects, the owned
+    /// objects no longer wanted, and what cannot be rendered.
+    pub async fn plan(&self, config: Config, report: &mut Report) -> Result<Plan> {
+        let config = self.completed_config(config, report).await?;
+        let inputs = gather(&self.client(), config.clone(), self.options.images.clone()).await?;
+        let mut problems = Vec::new();
+        let mut objects = Vec::new();
+        let mut storage_ok = true;
+        match self.claim(&inputs).await? {
+            Ok(Some(claim)) => objects.push(claim),
+            Ok(None) => {}
+            Err(p) => {
+                storage_ok = false;
+                problems.push(p);
+            }
+        }
+        let rendered = render::render(&inputs);
+        if rendered
+            .find(Kind::Deployment, render::registry_deployment_name())
+            .is_none()
+        {
+            storage_ok = storage_ok && render::storage::render(&inputs).is_ok();
+        }
+        problems.extend(rendered.problems.iter().cloned());
+        objects.extend(rendered.objects.iter().cloned());
+
+        let pruner = self.pruner_decision().await.map_err(|e| format!("{e:#}"));
+        let mut pruner_error = pruner.as_ref().err().cloned();
+        if let Ok(decision) = &pruner {
+            match pruner_objects(&inputs, decision) {
+                Ok(o) => objects.extend(o),
+                Err(p) => pruner_error = Some(p.message),
+            }
+        }
+
+        // Routes dropped from the Config, and the removal alert once the registry is back.
+        let mut stale = Vec::new();
+        let routes = self.owned_routes().await?;
+        for name in teardown::owned_route_names(&routes) {
+            if rendered.find(Kind::Route, &name).is_none() {
+                stale.push((Kind::Route, name));
+            }
+        }
+        if self
+            .applier
+            .get(Kind::PrometheusRule, Some(REGISTRY_NAMESPACE), REMOVED_ALERT_RULE)
+            .await
+            .unwrap_or(None)
+            .is_some()
+        {
+            stale.push((Kind::PrometheusRule, REMOVED_ALERT_RULE.to_string()));
+        }
+        Ok(Plan {
+            config,
+            inputs,
+            objects,
+            stale,
+            problems,
+            storage_ok,
+            pruner: pruner.ok(),
+            pruner_error,
+            routes,
+        })
+    }
+
+    async fn managed(&self, config: Config, report: &mut Report) -> Result<()> {
+        let Plan {
+            config,
+            inputs,
+            objects,
+            stale,
+            mut problems,
+            storage_ok,
+            pruner,
+            pruner_error,
+            routes,
+        } = self.plan(config, report).await?;
+        // Everything the pods need first, then the workloads that use it.
+        let (later, first): (Vec<Desired>, Vec<Desired>) = objects
+            .into_iter()
+            .partition(|d| matches!(d.kind, Kind::Deployment | Kind::CronJob));
+        report.objects.extend(self.applier.apply_all(&first).await);
+        report.objects.extend(self.applier.apply_all(&later).await);
+        for (kind, name) in &stale {
+            report.objects.push(self.applier.delete_reported(*kind, name).await);
+        }
+
+        for failure in report.objects.iter().filter_map(|a| a.error.clone()) {
+            problems.push(Problem::new("Error", failure));
+        }
+        let pruner_sync_error = pruner_error.clone();
+        if let Some(e) = pruner_error {
+            report.problems.push(format!("pruner: {e}"));
+        }
+        report.problems.extend(problems.iter().map(|p| p.message.clone()));
+
+        drop(routes);
+        let routes = self.owned_routes().await?;
+        self.write_image_status(&routes).await?;
+        let deployment = self.deployment().await?;
+        let facts = RegistryFacts {
+            management_state: "Managed",
+            problems: &problems,
+            deployment: deployment.as_ref(),
+            routes: &routes,
+            remove_failures: &[],
+            previous: &previous_conditions(&config),
+            now: jiff::Timestamp::now(),
+        };
+        let mut fresh = conditions::registry_conditions(&facts);
+        fresh.extend(storage_conditions(&inputs, &problems, storage_ok));
+        let mut status = config.status.clone().unwrap_or_default();
+        if storage_ok {
+            status.storage = config.spec.storage.clone().unwrap_or_default();
+        }
+        status.storage_managed =
+            config.spec.storage.as_ref().and_then(|s| s.management_state.as_deref()) == Some("Managed");
+        status.ready_replicas = Some(
+            deployment
+                .as_ref()
+                .and_then(|d| d.status.as_ref()?.ready_replicas)
+                .unwrap_or(0),
+        );
+        report.conditions = self.write_config_status(&config, status, fresh).await?;
+        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), pruner_sync_error.as_deref())
+            .await?;
+        report.converged = problems.is_empty() && report.problems.is_empty();
+        Ok(())
+    }
+
+    async fn pruner_decision(&self) -> Result<PrunerDecision> {
+        let input = pruner_input(&self.client()).await?;
+        Ok(self.policies.pruner(&input)?.decision)
+    }
+
+    /// PVC storage: the default claim is created when absent (returned, to apply); the claim's
+    /// access modes must suit the replicas and rollout strategy.
+    async fn claim(&self, inputs: &Inputs) -> Result<Result<Option<Desired>, Problem>> {
+        let spec = &inputs.config.spec;
+        let Some(pvc) = spec.storage.as_ref().and_then(|s| s.pvc.as_ref()) else {
+            return Ok(Ok(None));
+        };
+        let claim = pvc.claim.clone().unwrap_or_default();
+        let claims = Api::<PersistentVolumeClaim>::namespaced(self.client(), REGISTRY_NAMESPACE);
+        let existing = retry(|| claims.get_opt(&claim)).await.map_err(|e| self.describe(&e))?;
+        let managed = spec.storage.as_ref().and_then(|s| s.management_state.as_deref()) == Some("Managed");
+        let mut create = None;
+        let modes = match existing {
+            None if claim == super::complete::DEFAULT_CLAIM && managed => {
+                let request = crate::policy::sdk::PvcRequest {
+                    name: claim.clone(),
+                    access_modes: vec!["ReadWriteMany".into()],
+                    size: "100Gi".into(),
+                    storage_class_name: None,
+                };
+                create = Some(super::bootstrap::claim(&request));
+                request.access_modes
+            }
+            None => {
+                return Ok(Err(Problem::new(
+                    "Error",
+                    format!(
+                        "PVC {claim} does not exist in namespace {REGISTRY_NAMESPACE}; create it or set spec.storage.pvc.claim"
+                    ),
+                )));
+            }
+            Some(p) => {
+                let owned = p
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION));
+                if claim == super::complete::DEFAULT_CLAIM && managed && !owned {
+                    return Ok(Err(Problem::new(
+                        "Error",
+                        "could not create default PVC, it already exists and is not owned by the operator",
+                    )));
+                }
+                p.spec.and_then(|s| s.access_modes).unwrap_or_default()
+            }
+        };
+        Ok(check_access_modes(&claim, &modes, spec.replicas, spec.rollout_strategy.as_deref()).map(|()| create))
+    }
+
+    // ------------------------------------------------------------------------------- Removed
+
+    async fn removed(&self, config: &Config, report: &mut Report, finalizing: bool) -> Result<(), ReconcileError> {
+        let loss = match teardown::storage_loss(config) {
+            Ok(loss) => loss,
+            Err(note) => {
+                report.storage_note = Some(note);
+                None
+            }
+        };
+        if let Some(loss) = &loss
+            && !self.options.storage_deletion_confirmed
+            && self.options.dry_run.is_none()
+        {
+            return Err(ReconcileError::NeedsConfirmation(loss.clone()));
+        }
+        let routes = self.owned_routes().await?;
+        let names = teardown::owned_route_names(&routes);
+        let mut results = teardown::remove_objects(&self.applier, &names).await;
+        let objects_gone = teardown::complete(&results);
+        if objects_gone && let Some(loss) = &loss {
+            // Only once nothing uses it any more.
+            results.extend(teardown::remove_storage(&self.applier, loss).await);
+        } else if let Some(loss) = &loss {
+            report.storage_note = Some(format!(
+                "{} — not yet: the registry's objects are not all deleted",
+                loss.description
+            ));
+        }
+        let failures: Vec<String> = results.iter().filter_map(|r| r.error.clone()).collect();
+        report.objects = results;
+        report.problems.extend(failures.iter().cloned());
+        self.write_image_status(&[]).await?;
+
+        let deployment = self.deployment().await?;
+        let facts = RegistryFacts {
+            management_state: "Removed",
+            problems: &[],
+            deployment: deployment.as_ref(),
+            routes: &[],
+            remove_failures: &failures,
+            previous: &previous_conditions(config),
+            now: jiff::Timestamp::now(),
+        };
+        let fresh = conditions::registry_conditions(&facts);
+        let mut status = config.status.clone().unwrap_or_default();
+        if failures.is_empty() {
+            status.storage = Storage::default();
+        }
+        status.storage_managed = false;
+        status.ready_replicas = Some(0);
+        report.conditions = self.write_config_status(config, status, fresh).await?;
+        let pruner = self.pruner_decision_for_status().await;
+        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), None)
+            .await?;
+        report.converged = failures.is_empty();
+        if finalizing && failures.is_empty() && self.writes_status() {
+            self.drop_finalizer().await?;
+        }
+        Ok(())
+    }
+
+    async fn drop_finalizer(&self) -> Result<()> {
+        let configs = Api::<Config>::all(self.client());
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let mut config = retry(|| configs.get(CLUSTER)).await.map_err(|e| self.describe(&e))?;
+            let Some(f) = config.metadata.finalizers.as_mut() else {
+                return Ok(());
+            };
+            f.retain(|f| f != FINALIZER);
+            let post = PostParams::default();
+            match retry(|| configs.replace(CLUSTER, &post, &config)).await {
+                Ok(_) => return Ok(()),
+                Err(e) if is_conflict(&e) => continue,
+                Err(e) if crate::cluster::is_not_found(&e) => return Ok(()),
+                Err(e) => return Err(self.describe(&e)).context("removing the Config's finalizer"),
+            }
+        }
+        Err(anyhow!(
+            "the Config kept changing while its finalizer was being removed"
+        ))
+    }
+
+    // ----------------------------------------------------------------------------- Unmanaged
+
+    async fn unmanaged(&self, config: &Config, report: &mut Report) -> Result<()> {
+        let deployment = self.deployment().await?;
+        let facts = RegistryFacts {
+            management_state: "Unmanaged",
+            problems: &[],
+            deployment: deployment.as_ref(),
+            routes: &[],
+            remove_failures: &[],
+            previous: &previous_conditions(config),
+            now: jiff::Timestamp::now(),
+        };
+        let fresh = conditions::registry_conditions(&facts);
+        let mut status = config.status.clone().unwrap_or_default();
+        status.ready_replicas = Some(
+            deployment
+                .as_ref()
+                .and_then(|d| d.status.as_ref()?.ready_replicas)
+                .unwrap_or(0),
+        );
+        report.conditions = self.write_config_status(config, status, fresh).await?;
+        let pruner = self.pruner_decision_for_status().await;
+        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), None)
+            .await?;
+        report.converged = true;
+        Ok(())
+    }
+
+    async fn pruner_decision_for_status(&self) -> Option<PrunerDecision> {
+        let input = pruner_input(&self.client()).await.ok()?;
+        Some(self.policies.pruner(&input).ok()?.decision)
+    }
+
+    // -------------------------------------------------------------------------------- status
+
+    async fn deployment(&self) -> Result<Option<Deployment>> {
+        let api = Api::<Deployment>::namespaced(self.client(), REGISTRY_NAMESPACE);
+        retry(|| api.get_opt(render::registry_deployment_name()))
+            .await
+            .map_err(|e| self.describe(&e))
+    }
+
+    async fn owned_routes(&self) -> Result<Vec<Route>> {
+        let api = Api::<Route>::namespaced(self.client(), REGISTRY_NAMESPACE);
+        let all = ListParams::default();
+        match retry(|| api.list(&all)).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .filter(|r| {
+                    r.metadata
+                        .annotations
+                        .as_ref()
+                        .is_some_and(|a| a.contains_key(render::ROUTE_OWNER_ANNOTATION))
+                })
+                .collect()),
+            // A cluster without Routes has none to own.
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+            Err(e) => Err(self.describe(&e)),
+        }
+    }
+
+    /// `images.config.openshift.io/cluster` status: the internal hostname while the Service
+    /// exists, and the owned Routes' admitted hosts (default route first).
+    async fn write_image_status(&self, routes: &[Route]) -> Result<()> {
+        let images = Api::<Image>::all(self.client());
+        let Some(image) = retry(|| images.get_opt(CLUSTER)).await.map_err(|e| self.describe(&e))? else {
+            return Ok(());
+        };
+        let services = Api::<k8s_openapi::api::core::v1::Service>::namespaced(self.client(), REGISTRY_NAMESPACE);
+        let service = retry(|| services.get_opt("image-registry"))
+            .await
+            .map_err(|e| self.describe(&e))?;
+        let internal = if service.is_some() {
+            render::SERVICE_HOST.to_string()
+        } else {
+            String::new()
+        };
+        let mut external: Vec<String> = routes
+            .iter()
+            .flat_map(|r| r.status.iter().flat_map(|s| s.ingress.iter()))
+            .filter_map(|i| i.host.clone())
+            .filter(|h| !h.is_empty())
+            .collect();
+        external.sort();
+        external.dedup();
+        external.sort_by_key(|h| !h.starts_with("default-route-openshift-image-registry"));
+        let status = image.status.clone().unwrap_or_default();
+        if status.internal_registry_hostname.clone().unwrap_or_default() == internal
+            && status.external_registry_hostnames.clone().unwrap_or_default() == external
+        {
+            return Ok(());
+        }
+        if !self.writes_status() {
+            return Ok(());
+        }
+        let patch = json!({"status": {"internalRegistryHostname": internal, "externalRegistryHostnames": external}});
+        let (params, patch) = (status_params(), Patch::Merge(&patch));
+        retry(|| images.patch_status(CLUSTER, &params, &patch))
+            .await
+            .map_err(|e| self.describe(&e))
+            .context("writing images.config.openshift.io/cluster status")?;
+        Ok(())
+    }
+
+    /// Writes the Config's status when it changed; returns the conditions now in effect.
+    async fn write_config_status(
+        &self,
+        config: &Config,
+        mut status: ConfigStatus,
+        fresh: Vec<Condition>,
+    ) -> Result<Vec<Condition>> {
+        let previous = previous_conditions(config);
+        status.conditions = conditions::merge(&previous, fresh, jiff::Timestamp::now());
+        status.observed_generation = config.metadata.generation;
+        let unchanged = config.status.as_ref().is_some_and(|s| {
+            conditions::same(&s.conditions, &status.conditions)
+                && s.observed_generation == status.observed_generation
+                && s.ready_replicas == status.ready_replicas
+                && s.storage == status.storage
+                && s.storage_managed == status.storage_managed
+        });
+        if unchanged || !self.writes_status() {
+            return Ok(status.conditions);
+        }
+        let configs = Api::<Config>::all(self.client());
+        let patch = json!({"status": {
+            "conditions": status.conditions,
+            "observedGeneration": status.observed_generation,
+            "readyReplicas": status.ready_replicas,
+            "storage": status.storage,
+            "storageManaged": status.storage_managed,
+        }});
+        let (params, patch) = (status_params(), Patch::Merge(&patch));
+        retry(|| configs.patch_status(CLUSTER, &params, &patch))
+            .await
+            .map_err(|e| self.describe(&e))
+            .context("writing the Config's status")?;
+        Ok(status.conditions)
+    }
+
+    async fn write_pruner_and_operator_status(
+        &self,
+        registry: &[Condition],
+        decision: Option<&PrunerDecision>,
+        sync_error: Option<&str>,
+    ) -> Result<()> {
+        let pruners = Api::<ImagePruner>::all(self.client());
+        let cronjobs = Api::<CronJob>::namespaced(self.client(), REGISTRY_NAMESPACE);
+        let jobs = Api::<Job>::namespaced(self.client(), REGISTRY_NAMESPACE);
+        let mut pruner_conditions = Vec::new();
+        if let Some(pruner) = retry(|| pruners.get_opt(CLUSTER))
+            .await
+            .map_err(|e| self.describe(&e))?
+        {
+            let cronjob = retry(|| cronjobs.get_opt(render::pruner_cronjob_name()))
+                .await
+                .map_err(|e| self.describe(&e))?;
+            let params = ListParams::default().labels(crate::state::PRUNER_JOB_SELECTOR);
+            let list = retry(|| jobs.list(&params)).await.map_err(|e| self.describe(&e))?;
+            let suspended = decision.map_or(pruner.spec.suspend.unwrap_or(false), |d| d.suspend);
+            let fresh = conditions::pruner_conditions(cronjob.is_some(), suspended, &list.items, sync_error);
+            let previous = pruner.status.clone().unwrap_or_default();
+            let merged = conditions::merge(&previous.conditions, fresh, jiff::Timestamp::now());
+            if self.writes_status()
+                && (!conditions::same(&previous.conditions, &merged)
+                    || previous.observed_generation != pruner.metadata.generation)
+            {
+                let patch = json!({"status": {"conditions": merged, "observedGeneration": pruner.metadata.generation}});
+                let (params, patch) = (status_params(), Patch::Merge(&patch));
+                retry(|| pruners.patch_status(CLUSTER, &params, &patch))
+                    .await
+                    .map_err(|e| self.describe(&e))
+                    .context("writing the ImagePruner's status")?;
+            }
+            pruner_conditions = merged;
+        }
+        let operators = Api::<ClusterOperator>::all(self.client());
+        let Some(co) = retry(|| operators.get_opt("image-registry")).await.unwrap_or(None) else {
+            return Ok(());
+        };
+        let fresh = conditions::cluster_operator_conditions(registry, &pruner_conditions);
+        let previous = co.status.clone().unwrap_or_default();
+        let merged = conditions::merge(&previous.conditions, fresh, jiff::Timestamp::now());
+        let related = related_objects();
+        let current_related = serde_json::to_value(&previous.related_objects).unwrap_or_default();
+        if self.writes_status() && (!conditions::same(&previous.conditions, &merged) || current_related != related) {
+            let patch = json!({"status": {"conditions": merged, "relatedObjects": related}});
+            let (params, patch) = (status_params(), Patch::Merge(&patch));
+            retry(|| operators.patch_status("image-registry", &params, &patch))
+                .await
+                .map_err(|e| self.describe(&e))
+                .context("writing the image-registry ClusterOperator's status")?;
+        }
+        Ok(())
+    }
+}
+
+/// RWX suits any registry; RWO only one replica rolled out by Recreate.
+pub fn check_access_modes(claim: &str, modes: &[String], replicas: i32, strategy: Option<&str>) -> Result<(), Problem> {
+    if modes.iter().any(|m| m == "ReadWriteMany") {
+        return Ok(());
+    }
+    if modes.iter().any(|m| m == "ReadWriteOnce") {
+        if replicas > 1 {
+            return Err(Problem::new(
+                "Error",
+                "cannot use ReadWriteOnce access mode with more than one replica of the image registry",
+            ));
+        }
+        if strategy != Some("Recreate") {
+            return Err(Problem::new(
+                "Error",
+                "cannot use ReadWriteOnce access mode with RollingUpdate rollout strategy",
+            ));
+        }
+        return Ok(());
+    }
+    Err(Problem::new(
+        "Error",
+        format!("PVC {claim} does not contain the necessary access modes: ReadWriteMany or ReadWriteOnce"),
+    ))
+}
+
+/// A Managed pass, before anything is written.
+pub struct Plan {
+    pub config: Config,
+    pub inputs: Inputs,
+    pub objects: Vec<Desired>,
+    /// Owned objects no longer wanted.
+    pub stale: Vec<(Kind, String)>,
+    pub problems: Vec<Problem>,
+    pub storage_ok: bool,
+    pub pruner: Option<PrunerDecision>,
+    pub pruner_error: Option<String>,
+    pub routes: Vec<Route>,
+}
+
+fn status_params() -> PatchParams {
+    PatchParams {
+        field_manager: Some(super::apply::FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    }
+}
+
+fn previous_conditions(config: &Config) -> Vec<Condition> {
+    config.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+}
+
+/// StorageExists, for the drivers whose storage this program can see (claims and emptyDir).
+fn storage_conditions(inputs: &Inputs, problems: &[Problem], storage_ok: bool) -> Vec<Condition> {
+    let storage = inputs.config.spec.storage.clone().unwrap_or_default();
+    let (status, reason, message) = if storage.pvc.is_some() {
+        let claim = storage.pvc.and_then(|p| p.claim).unwrap_or_default();
+        if storage_ok {
+            ("True", "PVC Exists", format!("PVC {claim} exists"))
+        } else {
+            let why = problems.first().map(|p| p.message.clone()).unwrap_or_default();
+            ("False", "PVC Issues Found", why)
+        }
+    } else if storage.empty_dir.is_some() {
+        (
+            "True",
+            "Creation Successful",
+            "EmptyDir storage successfully created".into(),
+        )
+    } else {
+        return Vec::new();
+    };
+    vec![Condition {
+        type_: "StorageExists".into(),
+        status: status.into(),
+        reason: Some(reason.into()),
+        message: Some(message),
+        ..Condition::default()
+    }]
+}
+
+fn related_objects() -> Value {
+    json!([
+        {"group": "imageregistry.operator.openshift.io", "resource": "configs", "name": "cluster"},
+        {"group": "imageregistry.operator.openshift.io", "resource": "imagepruners", "name": "cluster"},
+        {"group": "rbac.authorization.k8s.io", "resource": "clusterroles", "name": "system:registry"},
+        {"group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings", "name": "registry-registry-role"},
+        {"group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings", "name": "openshift-image-registry-pruner"},
+        {"group": "", "resource": "namespaces", "name": "openshift-image-registry"},
+    ])
+}
+
+/// The Config a dry-run bootstrap would have created.
+fn config_preview(booted: &Bootstrapped) -> Result<Config> {
+    let decision = crate::policy::sdk::StorageDecision {
+        storage: booted.storage.clone(),
+        replicas: booted.replicas,
+        rollout_strategy: String::new(),
+        management_state: booted.management_state.clone(),
+        create_pvc: None,
+        missing: Vec::new(),
+    };
+    super::bootstrap::config_from(&decision)
+}

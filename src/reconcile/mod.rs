@@ -1,0 +1,13 @@
+//! The reconcile engine: complete the Config, render the desired objects, apply them, and report
+//! status, as the Image Registry Operator does.
+
+pub mod apply;
+pub mod bootstrap;
+pub mod complete;
+pub mod conditions;
+pub mod engine;
+pub mod inputs;
+pub mod redact;
+pub mod render;
+pub mod retry;
+pub mod teardown;

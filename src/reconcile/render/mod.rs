@@ -1,0 +1,328 @@
+//! Desired state: every object the registry runs on, rendered from [`Inputs`] alone. Pure: the
+//! same inputs give the same objects, so `render`, `diff`, dry runs and reconcile agree.
+
+mod certificates;
+mod objects;
+mod pruner;
+mod registry;
+mod routes;
+pub mod storage;
+
+use super::inputs::Inputs;
+use crate::api::REGISTRY_NAMESPACE;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+pub use certificates::{REGISTRY_CERTIFICATES, certificates_configmap, registry_ca_configmap};
+pub use pruner::{PRUNER_OBJECTS, pruner_objects};
+pub use routes::{DEFAULT_ROUTE, ROUTE_OWNER_ANNOTATION};
+
+/// The annotation holding the hash of the object as rendered, like the operator's: an object
+/// whose annotation matches and whose fields still hold the rendered values is not written.
+pub const CHECKSUM_ANNOTATION: &str = "imageregistry.operator.openshift.io/checksum";
+/// On the pod template: a hash of the Secrets and ConfigMaps the registry mounts, so that a
+/// change to any of them rolls the pods.
+pub const DEPENDENCIES_ANNOTATION: &str = "imageregistry.operator.openshift.io/dependencies-checksum";
+pub const REGISTRY_LABELS: (&str, &str) = ("docker-registry", "default");
+
+/// The kinds the registry's objects are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    ClusterRole,
+    ClusterRoleBinding,
+    ServiceAccount,
+    Secret,
+    ConfigMap,
+    Service,
+    PersistentVolumeClaim,
+    Deployment,
+    PodDisruptionBudget,
+    NetworkPolicy,
+    Route,
+    CronJob,
+    PrometheusRule,
+}
+
+impl Kind {
+    /// (group, version, kind, plural, namespaced)
+    pub const fn meta(self) -> (&'static str, &'static str, &'static str, &'static str, bool) {
+        match self {
+            Kind::ClusterRole => ("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false),
+            Kind::ClusterRoleBinding => (
+                "rbac.authorization.k8s.io",
+                "v1",
+                "ClusterRoleBinding",
+                "clusterrolebindings",
+                false,
+            ),
+            Kind::ServiceAccount => ("", "v1", "ServiceAccount", "serviceaccounts", true),
+            Kind::Secret => ("", "v1", "Secret", "secrets", true),
+            Kind::ConfigMap => ("", "v1", "ConfigMap", "configmaps", true),
+            Kind::Service => ("", "v1", "Service", "services", true),
+            Kind::PersistentVolumeClaim => ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
+            Kind::Deployment => ("apps", "v1", "Deployment", "deployments", true),
+            Kind::PodDisruptionBudget => ("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true),
+            Kind::NetworkPolicy => ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true),
+            Kind::Route => ("route.openshift.io", "v1", "Route", "routes", true),
+            Kind::CronJob => ("batch", "v1", "CronJob", "cronjobs", true),
+            Kind::PrometheusRule => ("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules", true),
+        }
+    }
+
+    pub fn api_version(self) -> String {
+        let (group, version, ..) = self.meta();
+        if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.meta().2
+    }
+
+    /// kubectl's `resource.group` spelling, as in `deployment.apps/image-registry`.
+    pub fn resource(self) -> String {
+        let (group, _, kind, ..) = self.meta();
+        let kind = kind.to_lowercase();
+        if group.is_empty() {
+            kind
+        } else {
+            format!("{kind}.{group}")
+        }
+    }
+
+    pub fn api_resource(self) -> kube::api::ApiResource {
+        let (group, version, kind, plural, _) = self.meta();
+        kube::api::ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: self.api_version(),
+            kind: kind.into(),
+            plural: plural.into(),
+        }
+    }
+
+    pub fn namespaced(self) -> bool {
+        self.meta().4
+    }
+
+    /// Objects whose contents must never be shown.
+    pub fn is_sensitive(self) -> bool {
+        self == Kind::Secret
+    }
+}
+
+/// One object as it should be.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Desired {
+    pub kind: Kind,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// The whole object, `apiVersion` and `kind` included, with the checksum annotation set.
+    pub object: Value,
+}
+
+impl Desired {
+    pub fn new(kind: Kind, name: &str, mut object: Value) -> Desired {
+        let namespace = kind.namespaced().then(|| REGISTRY_NAMESPACE.to_string());
+        object["apiVersion"] = json!(kind.api_version());
+        object["kind"] = json!(kind.name());
+        object["metadata"]["name"] = json!(name);
+        if let Some(ns) = &namespace {
+            object["metadata"]["namespace"] = json!(ns);
+        }
+        Desired {
+            kind,
+            name: name.to_string(),
+            namespace,
+            object,
+        }
+        .with_checksum()
+    }
+
+    /// For objects outside the registry's namespace (ConfigMaps in `openshift-config-managed`).
+    pub fn in_namespace(mut self, namespace: &str) -> Desired {
+        self.object["metadata"]["namespace"] = json!(namespace);
+        self.namespace = Some(namespace.to_string());
+        self.with_checksum()
+    }
+
+    fn with_checksum(mut self) -> Desired {
+        if let Some(a) = self.object["metadata"]
+            .get_mut("annotations")
+            .and_then(Value::as_object_mut)
+        {
+            a.remove(CHECKSUM_ANNOTATION);
+        }
+        let sum = hash(&self.object);
+        self.object["metadata"]["annotations"][CHECKSUM_ANNOTATION] = json!(sum);
+        self
+    }
+
+    pub fn checksum(&self) -> Option<&str> {
+        self.object
+            .pointer("/metadata/annotations")?
+            .get(CHECKSUM_ANNOTATION)?
+            .as_str()
+    }
+
+    /// `deployment.apps/image-registry`
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind.resource(), self.name)
+    }
+}
+
+/// A reason the registry cannot be rendered as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// The condition reason (`StorageNotConfigured`, `VerificationFailed`, `Error`).
+    pub reason: String,
+    pub message: String,
+    /// Retrying cannot help until the Config changes.
+    pub permanent: bool,
+}
+
+impl Problem {
+    pub fn new(reason: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            reason: reason.into(),
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(reason: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            permanent: true,
+            ..Problem::new(reason, message)
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The rendered registry: the objects that could be rendered, and why the others could not.
+#[derive(Clone, Debug, Default)]
+pub struct Rendered {
+    pub objects: Vec<Desired>,
+    pub problems: Vec<Problem>,
+}
+
+impl Rendered {
+    pub fn find(&self, kind: Kind, name: &str) -> Option<&Desired> {
+        self.objects.iter().find(|d| d.kind == kind && d.name == name)
+    }
+}
+
+/// Renders everything a Managed registry runs on. The Config must have been completed.
+pub fn render(inputs: &Inputs) -> Rendered {
+    let mut out = Rendered::default();
+    if let Err(p) = verify(inputs) {
+        out.problems.push(p);
+        return out;
+    }
+    out.objects.extend(objects::rbac());
+    out.objects.push(objects::service_account());
+    let pull_secrets = objects::installation_pull_secrets(inputs);
+    out.objects.push(pull_secrets.clone());
+    out.objects.push(objects::service());
+    out.objects
+        .push(objects::pod_disruption_budget(inputs.config.spec.replicas));
+    out.objects.push(objects::network_policy());
+    let storage = storage::render(inputs);
+    let routes = routes::render(inputs);
+    out.objects.extend(routes.objects);
+    out.problems.extend(routes.problems);
+    let certificates = certificates_configmap(inputs, storage.as_ref().ok().and_then(|s| s.ca_bundle.as_deref()));
+    out.objects.push(certificates.clone());
+    out.objects.push(registry_ca_configmap(inputs));
+    match storage {
+        Ok(storage) => {
+            let private = objects::private_configuration(inputs, &storage);
+            match registry::deployment(inputs, &storage, &[&private, &certificates, &pull_secrets]) {
+                Ok(d) => out.objects.push(d),
+                Err(p) => out.problems.push(p),
+            }
+            out.objects.push(private);
+        }
+        Err(p) => out.problems.push(p),
+    }
+    out.objects.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    out
+}
+
+/// The operator's verification: problems no retry fixes.
+fn verify(inputs: &Inputs) -> Result<(), Problem> {
+    let spec = &inputs.config.spec;
+    let fail = |m: String| Problem::permanent("VerificationFailed", format!("unable to complete resource: {m}"));
+    if spec.replicas < 0 {
+        return Err(fail("replicas must be greater than or equal to 0".into()));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for route in spec.routes.iter().flatten() {
+        if route.name == DEFAULT_ROUTE {
+            return Err(fail(format!(
+                "route name {DEFAULT_ROUTE:?} is reserved for the default route"
+            )));
+        }
+        if !names.insert(route.name.as_str()) {
+            return Err(fail(format!("duplicate route name {:?}", route.name)));
+        }
+    }
+    if let Some(r) = &spec.requests {
+        for (which, limits) in [("Read", &r.read), ("Write", &r.write)] {
+            let Some(l) = limits else { continue };
+            for (field, v) in [("MaxRunning", l.max_running), ("MaxInQueue", l.max_in_queue)] {
+                if v.is_some_and(|v| v < 0) {
+                    return Err(Problem::new(
+                        "Error",
+                        format!("Requests.{which}.{field} must be positive number"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An RBAC rule.
+pub fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Value {
+    json!({"apiGroups": groups, "resources": resources, "verbs": verbs})
+}
+
+/// A plain environment variable.
+pub fn env(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value})
+}
+
+/// An environment variable read from a key of the same name in `secret`.
+pub fn secret_env(name: &str, secret: &str) -> Value {
+    json!({"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}})
+}
+
+/// sha256 of a value's canonical JSON (serde_json maps are sorted).
+pub fn hash(value: &Value) -> String {
+    let digest = Sha256::digest(serde_json::to_vec(value).unwrap_or_default());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn metadata_labels() -> Value {
+    json!({REGISTRY_LABELS.0: REGISTRY_LABELS.1})
+}
+
+pub use registry::SERVICE_HOST;
+
+pub fn registry_deployment_name() -> &'static str {
+    registry::DEPLOYMENT
+}
+
+pub fn pruner_cronjob_name() -> &'static str {
+    pruner::CRONJOB
+}

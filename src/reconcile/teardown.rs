@@ -1,0 +1,117 @@
+//! Removing the registry: every object it owns, and its storage only when that storage is
+//! Managed and the deletion was confirmed.
+
+use super::apply::{Applied, Applier, Outcome};
+use super::render::storage::PRIVATE_CONFIGURATION;
+use super::render::{Kind, ROUTE_OWNER_ANNOTATION};
+use crate::api::{Config, REGISTRY_NAMESPACE, Storage};
+use serde::Serialize;
+
+/// The objects a Managed registry owns, deleted when it is Removed (Routes are found by their
+/// owner annotation). The Deployment goes first so that no pod writes while the rest goes.
+pub const OWNED: &[(Kind, &str)] = &[
+    (Kind::Deployment, "image-registry"),
+    (Kind::ClusterRole, "system:registry"),
+    (Kind::ClusterRoleBinding, "registry-registry-role"),
+    (Kind::ServiceAccount, "registry"),
+    (Kind::Secret, "installation-pull-secrets"),
+    (Kind::Secret, PRIVATE_CONFIGURATION),
+    (Kind::Service, "image-registry"),
+    (Kind::PodDisruptionBudget, "image-registry"),
+    (Kind::NetworkPolicy, "image-registry-networkpolicy"),
+];
+
+/// Data that removing the registry destroys.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageLoss {
+    /// `pvc`, `emptyDir`, …
+    pub driver: String,
+    /// What is lost, for the confirmation prompt.
+    pub description: String,
+    /// The claim to delete, when the storage is a claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+}
+
+/// What happens to storage when the registry is removed: `Ok(None)` nothing is lost,
+/// `Ok(Some(loss))` data is destroyed (needs confirmation), and `Err(note)` storage this program
+/// cannot delete and leaves in place.
+pub fn storage_loss(config: &Config) -> Result<Option<StorageLoss>, String> {
+    let spec_storage = config.spec.storage.clone().unwrap_or_default();
+    if spec_storage.management_state.as_deref() != Some("Managed") {
+        return Ok(None);
+    }
+    // The storage last applied is what exists; status.storage is cleared once it is gone.
+    let applied: Storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
+    let storage = if applied.drivers().is_empty() {
+        spec_storage
+    } else {
+        applied
+    };
+    if let Some(pvc) = &storage.pvc {
+        let claim = pvc.claim.clone().unwrap_or_default();
+        return Ok(Some(StorageLoss {
+            driver: "pvc".into(),
+            description: format!(
+                "PersistentVolumeClaim {REGISTRY_NAMESPACE}/{claim} and every image stored on it will be deleted"
+            ),
+            claim: Some(claim),
+        }));
+    }
+    if storage.empty_dir.is_some() {
+        return Ok(Some(StorageLoss {
+            driver: "emptyDir".into(),
+            description: "every image in the registry's emptyDir storage is lost when its pods are deleted".into(),
+            claim: None,
+        }));
+    }
+    match storage.drivers().first() {
+        Some(driver) => Err(format!(
+            "the Managed {driver} storage is left in place: deleting cloud storage needs the cloud's API; \
+             delete it with the cloud provider's tools if it is no longer wanted"
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Deletes every owned object and the stale routes; the Deployment first. Returns each result.
+pub async fn remove_objects(applier: &Applier, routes: &[String]) -> Vec<Applied> {
+    let mut results = Vec::new();
+    let first = OWNED[0];
+    results.push(applier.delete_reported(first.0, first.1).await);
+    let rest = OWNED[1..]
+        .iter()
+        .map(|(k, n)| (*k, n.to_string()))
+        .chain(routes.iter().map(|r| (Kind::Route, r.clone())));
+    let deletions = rest.map(|(kind, name)| async move { applier.delete_reported(kind, &name).await });
+    results.extend(futures::future::join_all(deletions).await);
+    results
+}
+
+/// Deletes the storage a confirmed loss names.
+pub async fn remove_storage(applier: &Applier, loss: &StorageLoss) -> Option<Applied> {
+    let claim = loss.claim.as_deref()?;
+    Some(applier.delete_reported(Kind::PersistentVolumeClaim, claim).await)
+}
+
+/// Names of owned Routes: those carrying the owner annotation.
+pub fn owned_route_names(routes: &[crate::api::Route]) -> Vec<String> {
+    routes
+        .iter()
+        .filter(|r| {
+            r.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(ROUTE_OWNER_ANNOTATION))
+        })
+        .filter_map(|r| r.metadata.name.clone())
+        .collect()
+}
+
+/// Whether every result is a deletion or an absence.
+pub fn complete(results: &[Applied]) -> bool {
+    results
+        .iter()
+        .all(|r| matches!(r.outcome, Some(Outcome::Deleted | Outcome::NotFound)))
+}
