@@ -439,11 +439,17 @@ pub fn apply(
             .filter(|e| !(e.manager == writer.manager && e.operation == "Apply"))
             .any(|e| e.fields.iter().any(|q| q.starts_with(p) || p.starts_with(q)))
     };
-    // Remove deepest first so list items go before their containers.
+    // Shallowest first: a released list item goes whole (its key fields must still be there to
+    // find it), and what lay inside it goes with it.
     let mut released: Vec<&FieldPath> = previous.difference(&applied_set).filter(|p| !others_own(p)).collect();
-    released.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    released.sort_by_key(|p| p.len());
+    let mut removed: Vec<&FieldPath> = Vec::new();
     for p in released {
+        if removed.iter().any(|r| p.starts_with(r)) {
+            continue;
+        }
         remove_at(&mut result, p);
+        removed.push(p);
     }
     merge_applied(&mut result, applied, lists, schema, &mut Vec::new());
 

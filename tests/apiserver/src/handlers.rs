@@ -576,7 +576,11 @@ fn patch_object(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let current = store.get(&key).cloned();
     let ctx = WriteCtx::new(server, req);
     if content_type == patch::APPLY {
-        return server_side_apply(server, req, &ctx, &mut store, key, current, body);
+        let reply = server_side_apply(server, req, &ctx, &mut store, key, current, body)?;
+        // The simulation writes to the store itself: only once the lock is released.
+        drop(store);
+        server.after_write(&req.kind, &reply.body);
+        return Ok(reply);
     }
     let current = current.ok_or_else(|| ApiError::not_found(&req.kind, &name))?;
     let mut patched = current.clone();
@@ -662,7 +666,6 @@ fn server_side_apply(
     let (new, more_warnings) = ctx.prepare(current.as_ref(), merged)?;
     let created = current.is_none();
     let stored = ctx.commit(store, current.as_ref(), key, new)?;
-    server.after_write(&req.kind, &stored);
     let mut warnings = warnings;
     warnings.extend(more_warnings);
     Ok(Reply {

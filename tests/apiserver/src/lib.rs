@@ -35,6 +35,6 @@ mod watch;
 pub use catalog::{Catalog, Origin, ResourceKind};
 pub use faults::{Fault, FaultAction, Matcher};
 pub use http::Listening;
-pub use seeds::{INFRASTRUCTURE_NAME, Platform, REGISTRY_NAMESPACE, RELEASE_VERSION};
+pub use seeds::{INFRASTRUCTURE_NAME, PRUNER_IMAGE, Platform, REGISTRY_IMAGE, REGISTRY_NAMESPACE, RELEASE_VERSION};
 pub use server::{ApiServer, LoggedRequest, Settings};
 pub use sim::{RolloutOutcome, Simulation};
