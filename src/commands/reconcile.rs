@@ -5,7 +5,7 @@ use super::{Failure, Session};
 use crate::cli::Cli;
 use crate::cli::output::{self, Format};
 use crate::policy::Policies;
-use crate::reconcile::apply::{Applier, DryRun};
+use crate::reconcile::apply::{Applier, DryRun, Outcome};
 use crate::reconcile::bootstrap::bootstrap;
 use crate::reconcile::engine::{Engine, Options, ReconcileError, Report};
 use crate::reconcile::inputs::Images;
@@ -191,9 +191,15 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode> {
     }
     if args.wait && mode.is_none() && report.management_state == "Managed" {
         let quiet = args.output.is_some();
-        return Ok(ExitCode::from(
-            super::wait::rollout(&session, args.timeout, quiet).await?,
-        ));
+        let code = super::wait::rollout(&session, args.timeout, quiet).await?;
+        // Once more, so that the status written describes the finished rollout.
+        let after = Engine::new(applier.clone(), &policies, options.clone())
+            .reconcile()
+            .await;
+        if let (Ok(after), None) = (after, args.output) {
+            print_summary(&after);
+        }
+        return Ok(ExitCode::from(code));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -251,8 +257,10 @@ pub fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun
         );
     }
     for applied in &report.objects {
-        if let Some(outcome) = applied.outcome {
-            println!("{} {}{suffix}", applied.object, outcome.verb());
+        match applied.outcome {
+            // Absent and meant to be: nothing to say.
+            Some(Outcome::NotFound) | None => {}
+            Some(outcome) => println!("{} {}{suffix}", applied.object, outcome.verb()),
         }
     }
     for problem in &report.problems {
@@ -261,14 +269,22 @@ pub fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun
     if let Some(note) = &report.storage_note {
         eprintln!("note: {note}");
     }
+    print_summary(report);
+    Ok(())
+}
+
+/// One line: the management state and the registry's three main conditions.
+fn print_summary(report: &Report) {
     let summary: Vec<String> = report
         .conditions
         .iter()
         .filter(|c| matches!(c.type_.as_str(), "Available" | "Progressing" | "Degraded"))
-        .map(|c| format!("{}={} ({})", c.type_, c.status, c.reason.as_deref().unwrap_or("")))
+        .map(|c| match c.reason.as_deref().filter(|r| !r.is_empty()) {
+            Some(reason) => format!("{}={} ({reason})", c.type_, c.status),
+            None => format!("{}={}", c.type_, c.status),
+        })
         .collect();
     if !summary.is_empty() {
         println!("registry {}: {}", report.management_state, summary.join(", "));
     }
-    Ok(())
 }

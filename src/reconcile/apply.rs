@@ -197,11 +197,13 @@ impl Applier {
     /// Deletes an object (foreground, so that what it owns goes first).
     pub async fn delete(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Outcome, kube::Error> {
         let api = api(&self.client, kind, namespace);
+        // Looked up first, so that a pass with nothing to delete sends no write.
+        let live = retry(|| api.get_opt(name)).await?;
+        if live.is_none() {
+            return Ok(Outcome::NotFound);
+        }
         if self.dry_run == Some(DryRun::Client) {
-            return Ok(match retry(|| api.get_opt(name)).await? {
-                Some(_) => Outcome::Deleted,
-                None => Outcome::NotFound,
-            });
+            return Ok(Outcome::Deleted);
         }
         let params = DeleteParams {
             dry_run: self.dry_run == Some(DryRun::Server),

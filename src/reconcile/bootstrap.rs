@@ -36,6 +36,13 @@ pub struct Bootstrapped {
 }
 
 pub fn config_from(decision: &StorageDecision) -> Result<Config> {
+    let mut storage = decision.storage.clone();
+    // A claim the registry creates is storage it manages (and deletes when Removed).
+    if decision.create_pvc.is_some()
+        && let Some(s) = storage.as_object_mut()
+    {
+        s.entry("managementState").or_insert_with(|| json!("Managed"));
+    }
     let object = json!({
         "apiVersion": "imageregistry.operator.openshift.io/v1",
         "kind": "Config",
@@ -44,7 +51,7 @@ pub fn config_from(decision: &StorageDecision) -> Result<Config> {
             "managementState": decision.management_state,
             "logLevel": "Normal",
             "operatorLogLevel": "Normal",
-            "storage": decision.storage,
+            "storage": storage,
             "replicas": decision.replicas,
             "rolloutStrategy": decision.rollout_strategy,
         },

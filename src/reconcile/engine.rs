@@ -225,7 +225,12 @@ impl<'a> Engine<'a> {
         problems.extend(rendered.problems.iter().cloned());
         objects.extend(rendered.objects.iter().cloned());
 
-        let pruner = self.pruner_decision().await.map_err(|e| format!("{e:#}"));
+        // The pruner is decided on the hostname the Image config will hold once the Service is
+        // applied, so that one pass converges.
+        let hostname = rendered
+            .find(Kind::Service, "image-registry")
+            .map(|_| render::SERVICE_HOST);
+        let pruner = self.pruner_decision(hostname).await.map_err(|e| format!("{e:#}"));
         let mut pruner_error = pruner.as_ref().err().cloned();
         if let Ok(decision) = &pruner {
             match pruner_objects(&inputs, decision) {
@@ -329,8 +334,11 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    async fn pruner_decision(&self) -> Result<PrunerDecision> {
-        let input = pruner_input(&self.client()).await?;
+    async fn pruner_decision(&self, internal_hostname: Option<&str>) -> Result<PrunerDecision> {
+        let mut input = pruner_input(&self.client()).await?;
+        if let Some(h) = internal_hostname {
+            input.internal_registry_hostname = h.to_string();
+        }
         Ok(self.policies.pruner(&input)?.decision)
     }
 
@@ -435,10 +443,11 @@ impl<'a> Engine<'a> {
         status.storage_managed = false;
         status.ready_replicas = Some(0);
         report.conditions = self.write_config_status(config, status, fresh).await?;
-        let pruner = self.pruner_decision_for_status().await;
-        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), None)
+        // The pruner outlives the registry (it prunes image metadata without the registry).
+        let (pruner, pruner_error) = self.reconcile_pruner(config, report).await?;
+        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), pruner_error.as_deref())
             .await?;
-        report.converged = failures.is_empty();
+        report.converged = failures.is_empty() && pruner_error.is_none();
         if finalizing && failures.is_empty() && self.writes_status() {
             self.drop_finalizer().await?;
         }
@@ -493,6 +502,28 @@ impl<'a> Engine<'a> {
             .await?;
         report.converged = true;
         Ok(())
+    }
+
+    /// Applies the pruner's objects on their own (the registry is not Managed).
+    async fn reconcile_pruner(
+        &self,
+        config: &Config,
+        report: &mut Report,
+    ) -> Result<(Option<PrunerDecision>, Option<String>)> {
+        let inputs = gather(&self.client(), config.clone(), self.options.images.clone()).await?;
+        let decision = match self.pruner_decision(None).await {
+            Ok(d) => d,
+            Err(e) => return Ok((None, Some(format!("{e:#}")))),
+        };
+        match pruner_objects(&inputs, &decision) {
+            Ok(objects) => {
+                let applied = self.applier.apply_all(&objects).await;
+                let error = applied.iter().find_map(|a| a.error.clone());
+                report.objects.extend(applied);
+                Ok((Some(decision), error))
+            }
+            Err(p) => Ok((Some(decision), Some(p.message))),
+        }
     }
 
     async fn pruner_decision_for_status(&self) -> Option<PrunerDecision> {
@@ -597,7 +628,10 @@ impl<'a> Engine<'a> {
             "conditions": status.conditions,
             "observedGeneration": status.observed_generation,
             "readyReplicas": status.ready_replicas,
-            "storage": status.storage,
+            "storage": merge_patch_between(
+                &serde_json::to_value(config.status.as_ref().map(|s| &s.storage)).unwrap_or_default(),
+                &serde_json::to_value(&status.storage).unwrap_or_default(),
+            ),
             "storageManaged": status.storage_managed,
         }});
         let (params, patch) = (status_params(), Patch::Merge(&patch));
@@ -709,6 +743,24 @@ fn status_params() -> PatchParams {
     PatchParams {
         field_manager: Some(super::apply::FIELD_MANAGER.into()),
         ..PatchParams::default()
+    }
+}
+
+/// The JSON merge patch that turns `old` into `new` (fields `new` lacks are set to null: a
+/// merge patch cannot otherwise remove them).
+pub fn merge_patch_between(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut patch = serde_json::Map::new();
+            for k in o.keys().filter(|k| !n.contains_key(*k)) {
+                patch.insert(k.clone(), Value::Null);
+            }
+            for (k, v) in n {
+                patch.insert(k.clone(), merge_patch_between(o.get(k).unwrap_or(&Value::Null), v));
+            }
+            Value::Object(patch)
+        }
+        (_, n) => n.clone(),
     }
 }
 

@@ -43,12 +43,7 @@ pub fn storage_loss(config: &Config) -> Result<Option<StorageLoss>, String> {
         return Ok(None);
     }
     // The storage last applied is what exists; status.storage is cleared once it is gone.
-    let applied: Storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
-    let storage = if applied.drivers().is_empty() {
-        spec_storage
-    } else {
-        applied
-    };
+    let storage: Storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
     if let Some(pvc) = &storage.pvc {
         let claim = pvc.claim.clone().unwrap_or_default();
         return Ok(Some(StorageLoss {

@@ -1,0 +1,797 @@
+//! `oc-registry bootstrap` and `reconcile` end to end against simulated clusters: the objects read
+//! back with the real kubectl against the operator's reference, idempotence from the server's
+//! request log, teardown and its confirmation, dry runs, waiting, retries and resumption.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Running, cluster, serve, text};
+use test_apiserver::{Fault, FaultAction, Matcher, PRUNER_IMAGE, Platform, REGISTRY_IMAGE, RolloutOutcome};
+
+const NS: &str = "openshift-image-registry";
+
+fn env_of(deployment: &Value) -> Vec<Value> {
+    deployment
+        .pointer("/spec/template/spec/containers/0/env")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn env_value(deployment: &Value, name: &str) -> Option<String> {
+    env_of(deployment)
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e.get("value").and_then(Value::as_str).map(str::to_string))
+}
+
+fn env_secret(deployment: &Value, name: &str) -> Option<(String, String)> {
+    let e = env_of(deployment).into_iter().find(|e| e["name"] == name)?;
+    let r = e.pointer("/valueFrom/secretKeyRef")?;
+    Some((r["name"].as_str()?.to_string(), r["key"].as_str()?.to_string()))
+}
+
+fn volume_names(deployment: &Value) -> Vec<String> {
+    deployment
+        .pointer("/spec/template/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn secret_keys(secret: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = secret["data"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+fn pruner_args(cronjob: &Value) -> Vec<String> {
+    let command = cronjob
+        .pointer("/spec/jobTemplate/spec/template/spec/containers/0/command")
+        .and_then(Value::as_array)
+        .unwrap();
+    let at = command.iter().position(|a| a == "images").expect("oc adm prune images");
+    command[at + 1..]
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn condition<'a>(object: &'a Value, type_: &str) -> &'a Value {
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| c.iter().find(|c| c["type"] == type_))
+        .unwrap_or(&Value::Null)
+}
+
+/// The common environment every registry gets, after the storage driver's.
+fn assert_common_env(d: &Value, platform: Platform) {
+    for (name, value) in [
+        ("REGISTRY_HTTP_ADDR", ":5000"),
+        ("REGISTRY_HTTP_NET", "tcp"),
+        ("REGISTRY_LOG_LEVEL", "info"),
+        ("REGISTRY_OPENSHIFT_QUOTA_ENABLED", "true"),
+        ("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", "inmemory"),
+        ("REGISTRY_STORAGE_DELETE_ENABLED", "true"),
+        ("REGISTRY_HEALTH_STORAGEDRIVER_ENABLED", "true"),
+        ("REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL", "10s"),
+        ("REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD", "1"),
+        ("REGISTRY_OPENSHIFT_METRICS_ENABLED", "true"),
+        (
+            "REGISTRY_OPENSHIFT_SERVER_ADDR",
+            "image-registry.openshift-image-registry.svc:5000",
+        ),
+        ("REGISTRY_HTTP_TLS_CERTIFICATE", "/etc/secrets/tls.crt"),
+        ("REGISTRY_HTTP_TLS_KEY", "/etc/secrets/tls.key"),
+    ] {
+        assert_eq!(env_value(d, name).as_deref(), Some(value), "{platform}: {name}");
+    }
+    // The HTTP secret comes from the private configuration, never as a literal.
+    assert_eq!(
+        env_secret(d, "REGISTRY_HTTP_SECRET"),
+        Some((
+            "image-registry-private-configuration".into(),
+            "REGISTRY_HTTP_SECRET".into()
+        )),
+        "{platform}"
+    );
+    assert!(env_value(d, "REGISTRY_HTTP_SECRET").is_none(), "{platform}");
+    let volumes = volume_names(d);
+    for v in [
+        "registry-tls",
+        "ca-trust-extracted",
+        "registry-certificates",
+        "trusted-ca",
+        "installation-pull-secrets",
+        "bound-sa-token",
+    ] {
+        assert!(
+            volumes.contains(&v.to_string()),
+            "{platform}: volume {v} in {volumes:?}"
+        );
+    }
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][0]["image"], REGISTRY_IMAGE, "{platform}");
+    assert_eq!(pod["securityContext"]["fsGroup"], 1000430000, "{platform}");
+    assert_eq!(pod["serviceAccountName"], "registry", "{platform}");
+    assert_eq!(pod["priorityClassName"], "system-cluster-critical", "{platform}");
+    assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux", "{platform}");
+    assert_eq!(d["spec"]["selector"]["matchLabels"]["docker-registry"], "default");
+    assert_eq!(d["metadata"]["annotations"]["release.openshift.io/version"], "4.20.3");
+}
+
+async fn reconcile(running: &Running, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["reconcile"];
+    all.extend_from_slice(args);
+    running.oc_registry(&all).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
+    for platform in Platform::ALL {
+        let running = serve(cluster(platform, false)).await;
+        let out = reconcile(&running, &[]).await;
+        let stdout = text(&out.stdout);
+        let stderr = text(&out.stderr);
+        let config = running
+            .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+            .await
+            .unwrap_or_else(|| panic!("{platform}: no Config\n{stderr}"));
+        let deployment = running.kubectl_get(&["deployment", "image-registry", "-n", NS]).await;
+        let cronjob = running
+            .kubectl_get(&["cronjob", "image-pruner", "-n", NS])
+            .await
+            .unwrap_or_else(|| panic!("{platform}: no pruner CronJob\n{stderr}"));
+        assert_eq!(
+            cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+            PRUNER_IMAGE
+        );
+        let pruner = running
+            .kubectl_get(&["imagepruners.imageregistry.operator.openshift.io", "cluster"])
+            .await
+            .unwrap();
+        assert_eq!(pruner["spec"]["ignoreInvalidImageReferences"], true, "{platform}");
+        assert_eq!(condition(&pruner, "Available")["status"], "True", "{platform}");
+        let mut common_args = vec![
+            "--confirm=true".to_string(),
+            "--certificate-authority=/var/run/configmaps/serviceca/service-ca.crt".into(),
+            "--keep-tag-revisions=3".into(),
+            "--keep-younger-than=1h0m0s".into(),
+            "--ignore-invalid-refs=true".into(),
+            "--loglevel=1".into(),
+        ];
+        let state = config["spec"]["managementState"].as_str().unwrap().to_string();
+        match platform {
+            Platform::BareMetal | Platform::VSphere | Platform::None => {
+                assert_eq!(out.status.code(), Some(0), "{platform}: {stderr}");
+                assert_eq!(state, "Removed", "{platform}");
+                assert!(deployment.is_none(), "{platform}");
+                let rule = running
+                    .kubectl_get(&[
+                        "prometheusrules.monitoring.coreos.com",
+                        "image-registry-removed",
+                        "-n",
+                        NS,
+                    ])
+                    .await
+                    .expect("the ImageRegistryRemoved alert");
+                let alert = &rule["spec"]["groups"][0]["rules"][0];
+                assert_eq!(alert["alert"], "ImageRegistryRemoved");
+                assert!(
+                    alert["annotations"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("Image Registry has been removed. ImageStreamTags, BuildConfigs")
+                );
+                assert_eq!(condition(&config, "Removed")["status"], "True");
+                assert_eq!(condition(&config, "Available")["reason"], "Removed");
+                // What is missing, and the command that supplies it.
+                let missing = condition(&config, "StorageExists");
+                assert_eq!(missing["reason"], "StorageNotConfigured", "{platform}");
+                assert!(
+                    missing["message"].as_str().unwrap().contains("run: "),
+                    "{platform}: {missing}"
+                );
+                common_args.push("--prune-registry=false".into());
+                assert_eq!(pruner_args(&cronjob), common_args, "{platform}");
+                continue;
+            }
+            Platform::Azure | Platform::IbmCloud => {
+                // Their credentials need the cloud's API; the Config says what to supply.
+                assert_eq!(out.status.code(), Some(2), "{platform}: {stdout}{stderr}");
+                assert!(deployment.is_none(), "{platform}");
+                let degraded = condition(&config, "Degraded");
+                assert_eq!(degraded["status"], "True", "{platform}");
+                assert_eq!(degraded["reason"], "ApplyFailed", "{platform}");
+                let message = degraded["message"].as_str().unwrap();
+                let key = if platform == Platform::Azure {
+                    "REGISTRY_STORAGE_AZURE_ACCOUNTKEY"
+                } else {
+                    "REGISTRY_STORAGE_S3_ACCESSKEY"
+                };
+                assert!(message.contains(key), "{platform}: {message}");
+                assert!(stderr.contains(key), "{platform}: {stderr}");
+                continue;
+            }
+            _ => {}
+        }
+        assert_eq!(out.status.code(), Some(0), "{platform}: {stdout}{stderr}");
+        assert_eq!(state, "Managed", "{platform}");
+        let d = deployment.unwrap_or_else(|| panic!("{platform}: no Deployment"));
+        assert_common_env(&d, platform);
+        let private = running
+            .kubectl_get(&["secret", "image-registry-private-configuration", "-n", NS])
+            .await
+            .unwrap();
+        let pdb = running.kubectl_get(&["pdb", "image-registry", "-n", NS]).await.unwrap();
+        let replicas = d["spec"]["replicas"].as_i64().unwrap();
+        let strategy = &d["spec"]["strategy"];
+        let anti_affinity =
+            d.pointer("/spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/0");
+        if replicas == 2 {
+            assert_eq!(
+                strategy,
+                &json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 1}})
+            );
+            let term = anti_affinity.unwrap_or_else(|| panic!("{platform}: anti-affinity"));
+            assert_eq!(term["topologyKey"], "kubernetes.io/hostname");
+            assert_eq!(term["labelSelector"]["matchLabels"]["docker-registry"], "default");
+            assert_eq!(pdb["spec"]["minAvailable"], 1, "{platform}");
+        } else {
+            assert!(anti_affinity.is_none(), "{platform}");
+            assert_eq!(pdb["spec"]["minAvailable"], 0, "{platform}");
+        }
+        assert_eq!(pdb["spec"]["unhealthyPodEvictionPolicy"], "AlwaysAllow");
+        let spread: Vec<&str> = d["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["topologyKey"].as_str().unwrap())
+            .collect();
+        let zoned = matches!(platform, Platform::Aws | Platform::Gcp);
+        assert_eq!(
+            spread.contains(&"topology.kubernetes.io/zone"),
+            zoned,
+            "{platform}: {spread:?}"
+        );
+        let bucket = |name: &str| env_value(&d, name).unwrap_or_default();
+        match platform {
+            Platform::Aws => {
+                assert_eq!(replicas, 2);
+                assert_eq!(bucket("REGISTRY_STORAGE").as_str(), "s3");
+                assert_eq!(
+                    bucket("REGISTRY_STORAGE_S3_BUCKET"),
+                    "sim-7xk2p-image-registry-us-east-1"
+                );
+                assert_eq!(bucket("REGISTRY_STORAGE_S3_REGION"), "us-east-1");
+                assert_eq!(bucket("REGISTRY_STORAGE_S3_ENCRYPT"), "false");
+                assert_eq!(bucket("REGISTRY_STORAGE_S3_FORCEPATHSTYLE"), "true");
+                assert_eq!(
+                    bucket("REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH"),
+                    "/var/run/secrets/cloud/credentials"
+                );
+                assert_eq!(secret_keys(&private), ["REGISTRY_HTTP_SECRET", "credentials"]);
+                assert!(volume_names(&d).contains(&"image-registry-private-configuration".to_string()));
+                assert_eq!(
+                    config["spec"]["storage"]["s3"]["bucket"],
+                    "sim-7xk2p-image-registry-us-east-1"
+                );
+                assert_eq!(config["spec"]["storage"]["managementState"], "Managed");
+            }
+            Platform::Gcp => {
+                assert_eq!(bucket("REGISTRY_STORAGE"), "gcs");
+                let name = bucket("REGISTRY_STORAGE_GCS_BUCKET");
+                assert!(
+                    name.starts_with("sim-7xk2p-image-registry-us-central1-") && name.len() == 62,
+                    "{name}"
+                );
+                assert_eq!(bucket("REGISTRY_STORAGE_GCS_KEYFILE"), "/gcs/keyfile");
+                assert_eq!(
+                    secret_keys(&private),
+                    ["REGISTRY_HTTP_SECRET", "REGISTRY_STORAGE_GCS_KEYFILE"]
+                );
+                assert!(volume_names(&d).contains(&"registry-storage-keyfile".to_string()));
+            }
+            Platform::OpenStack => {
+                assert_eq!(bucket("REGISTRY_STORAGE"), "swift");
+                assert!(bucket("REGISTRY_STORAGE_SWIFT_AUTHURL").ends_with("/v3"));
+                assert_eq!(bucket("REGISTRY_STORAGE_SWIFT_AUTHVERSION"), "3");
+                assert_eq!(bucket("REGISTRY_STORAGE_SWIFT_REGION"), "regionOne");
+                assert_eq!(bucket("REGISTRY_STORAGE_SWIFT_CONTAINER").len(), 62);
+                assert_eq!(
+                    env_secret(&d, "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID")
+                        .map(|s| s.1)
+                        .as_deref(),
+                    Some("REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID")
+                );
+                assert_eq!(secret_keys(&private).len(), 7);
+            }
+            Platform::OpenStackWithoutSwift => {
+                assert_eq!(replicas, 1);
+                assert_eq!(strategy["type"], "Recreate");
+                assert_eq!(bucket("REGISTRY_STORAGE"), "filesystem");
+                assert_eq!(bucket("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY"), "/registry");
+                let claim = running
+                    .kubectl_get(&["pvc", "image-registry-storage", "-n", NS])
+                    .await
+                    .expect("the claim the policy asked for");
+                assert_eq!(claim["spec"]["accessModes"], json!(["ReadWriteOnce"]));
+                assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "100Gi");
+                assert_eq!(claim["spec"]["storageClassName"], "standard-csi");
+                assert_eq!(claim["metadata"]["annotations"]["imageregistry.openshift.io"], "true");
+                assert_eq!(condition(&config, "StorageExists")["status"], "True");
+                assert_eq!(secret_keys(&private), ["REGISTRY_HTTP_SECRET"]);
+            }
+            Platform::Libvirt => {
+                assert_eq!(replicas, 1);
+                assert_eq!(
+                    strategy,
+                    &json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}})
+                );
+                assert_eq!(bucket("REGISTRY_STORAGE"), "filesystem");
+                let volumes = d["spec"]["template"]["spec"]["volumes"].as_array().unwrap();
+                let storage = volumes.iter().find(|v| v["name"] == "registry-storage").unwrap();
+                assert_eq!(storage["emptyDir"], json!({}));
+            }
+            other => unreachable!("{other}"),
+        }
+        let service = running
+            .kubectl_get(&["service", "image-registry", "-n", NS])
+            .await
+            .unwrap();
+        assert_eq!(service["spec"]["ports"][0]["port"], 5000);
+        assert_eq!(service["spec"]["ports"][0]["name"], "5000-tcp");
+        let image = running
+            .kubectl_get(&["images.config.openshift.io", "cluster"])
+            .await
+            .unwrap();
+        assert_eq!(
+            image["status"]["internalRegistryHostname"],
+            "image-registry.openshift-image-registry.svc:5000"
+        );
+        common_args.push("--prune-registry=true".into());
+        common_args.push("--registry-url=https://image-registry.openshift-image-registry.svc:5000".into());
+        assert_eq!(pruner_args(&cronjob), common_args, "{platform}");
+        let co = running
+            .kubectl_get(&["clusteroperator", "image-registry"])
+            .await
+            .unwrap();
+        assert_eq!(condition(&co, "Degraded")["status"], "False", "{platform}: {co}");
+        // The generated secret is never printed.
+        let http_secret = config["spec"]["httpSecret"].as_str().unwrap();
+        assert_eq!(http_secret.len(), 128);
+        assert!(!stdout.contains(http_secret) && !stderr.contains(http_secret));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_reconcile_writes_each_object_once_and_a_second_writes_nothing() {
+    let running = serve(cluster(Platform::Aws, false)).await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut applied: Vec<String> = running
+        .server
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "PATCH" && w.content_type.as_deref() == Some("application/apply-patch+yaml"))
+        .map(|w| w.path)
+        .collect();
+    let count = applied.len();
+    applied.sort();
+    applied.dedup();
+    assert_eq!(applied.len(), count, "an object was applied twice: {applied:#?}");
+    assert!(count >= 17, "{applied:#?}");
+
+    // Let the rollout finish and status settle, then nothing changes.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    running.server.clear_log();
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let writes: Vec<String> = running
+        .server
+        .writes()
+        .iter()
+        .map(|w| format!("{} {}", w.method, w.path))
+        .collect();
+    assert!(writes.is_empty(), "a reconcile with nothing changed wrote: {writes:#?}");
+    assert!(text(&out.stdout).contains("deployment.apps/image-registry unchanged"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_takes_over_the_operators_objects_and_removes_what_it_no_longer_wants() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let d = running
+        .kubectl_get(&["deployment", "image-registry", "-n", NS])
+        .await
+        .unwrap();
+    let secret_env = env_of(&d)
+        .into_iter()
+        .find(|e| e["name"] == "REGISTRY_HTTP_SECRET")
+        .unwrap();
+    assert!(
+        secret_env.get("value").is_none(),
+        "the operator's literal secret is gone: {secret_env}"
+    );
+    // Read-only on, then off again: the variable comes and goes.
+    let patch = |v: bool| json!({"spec": {"readOnly": v}}).to_string();
+    for (on, expect) in [(true, Some("{enabled: true}")), (false, None)] {
+        let out = running
+            .kubectl(&[
+                "patch",
+                "configs.imageregistry.operator.openshift.io",
+                "cluster",
+                "--type=merge",
+                "-p",
+                &patch(on),
+            ])
+            .await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = reconcile(&running, &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let d = running
+            .kubectl_get(&["deployment", "image-registry", "-n", NS])
+            .await
+            .unwrap();
+        assert_eq!(
+            env_value(&d, "REGISTRY_STORAGE_MAINTENANCE_READONLY").as_deref(),
+            expect
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_are_created_and_stale_ones_deleted() {
+    let running = serve(cluster(Platform::Aws, false)).await;
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    let spec = json!({"spec": {"defaultRoute": true, "routes": [{"name": "public", "hostname": "registry.apps.example.com"}]}});
+    running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &spec.to_string(),
+        ])
+        .await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let public = running.kubectl_get(&["route", "public", "-n", NS]).await.unwrap();
+    assert_eq!(public["spec"]["host"], "registry.apps.example.com");
+    assert_eq!(public["spec"]["tls"]["termination"], "reencrypt");
+    assert_eq!(public["metadata"]["annotations"]["imageregistry.openshift.io"], "true");
+    assert!(
+        running
+            .kubectl_get(&["route", "default-route", "-n", NS])
+            .await
+            .is_some()
+    );
+
+    let spec = json!({"spec": {"defaultRoute": false, "routes": null}});
+    running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &spec.to_string(),
+        ])
+        .await;
+    let out = reconcile(&running, &[]).await;
+    assert!(
+        text(&out.stdout).contains("route.route.openshift.io/public deleted"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(running.kubectl_get(&["route", "public", "-n", NS]).await.is_none());
+    assert!(
+        running
+            .kubectl_get(&["route", "default-route", "-n", NS])
+            .await
+            .is_none()
+    );
+
+    // A route whose TLS secret is missing is an error naming the secret and its keys.
+    let spec = json!({"spec": {"routes": [{"name": "tls", "hostname": "r.example.com", "secretName": "missing-tls"}]}});
+    running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &spec.to_string(),
+        ])
+        .await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("secret \"openshift-image-registry/missing-tls\" not found"));
+}
+
+async fn set_state(running: &Running, state: &str, storage_state: Option<&str>) {
+    let mut patch = json!({"spec": {"managementState": state}});
+    if let Some(s) = storage_state {
+        patch["spec"]["storage"] = json!({"managementState": s});
+    }
+    let out = running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &patch.to_string(),
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_refuses_to_delete_managed_storage_without_confirmation() {
+    let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    set_state(&running, "Removed", None).await;
+    running.server.clear_log();
+
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("PersistentVolumeClaim openshift-image-registry/image-registry-storage"),
+        "{err}"
+    );
+    assert!(err.contains("--yes") && err.contains("Unmanaged"), "{err}");
+    assert!(
+        running.server.writes().is_empty(),
+        "nothing is written: {:?}",
+        running.server.writes()
+    );
+    assert!(
+        running
+            .kubectl_get(&["deployment", "image-registry", "-n", NS])
+            .await
+            .is_some()
+    );
+
+    let out = reconcile(&running, &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        running
+            .kubectl_get(&["deployment", "image-registry", "-n", NS])
+            .await
+            .is_none()
+    );
+    assert!(
+        running
+            .kubectl_get(&["pvc", "image-registry-storage", "-n", NS])
+            .await
+            .is_none()
+    );
+    assert!(
+        running
+            .kubectl_get(&["service", "image-registry", "-n", NS])
+            .await
+            .is_none()
+    );
+    let config = running
+        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+        .await
+        .unwrap();
+    assert_eq!(config["status"]["storage"], json!({}));
+    assert_eq!(condition(&config, "Removed")["status"], "True");
+    let image = running
+        .kubectl_get(&["images.config.openshift.io", "cluster"])
+        .await
+        .unwrap();
+    assert_eq!(image["status"]["internalRegistryHostname"], "");
+    // The pruner stays, no longer pruning registry storage.
+    let cronjob = running
+        .kubectl_get(&["cronjob", "image-pruner", "-n", NS])
+        .await
+        .unwrap();
+    assert!(pruner_args(&cronjob).contains(&"--prune-registry=false".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_keeps_unmanaged_storage_and_needs_no_confirmation() {
+    let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    let patch = json!({"spec": {"managementState": "Removed", "storage": {"managementState": "Unmanaged", "pvc": {"claim": "image-registry-storage"}}}});
+    running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &patch.to_string(),
+        ])
+        .await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        running
+            .kubectl_get(&["deployment", "image-registry", "-n", NS])
+            .await
+            .is_none()
+    );
+    assert!(
+        running
+            .kubectl_get(&["pvc", "image-registry-storage", "-n", NS])
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmanaged_writes_nothing_but_status() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    set_state(&running, "Unmanaged", None).await;
+    let before = running
+        .kubectl_get(&["deployment", "image-registry", "-n", NS])
+        .await
+        .unwrap();
+    running.server.clear_log();
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for w in running.server.writes() {
+        assert!(w.path.ends_with("/status"), "Unmanaged wrote {} {}", w.method, w.path);
+    }
+    let after = running
+        .kubectl_get(&["deployment", "image-registry", "-n", NS])
+        .await
+        .unwrap();
+    assert_eq!(
+        before["metadata"]["resourceVersion"],
+        after["metadata"]["resourceVersion"]
+    );
+    let config = running
+        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+        .await
+        .unwrap();
+    assert_eq!(condition(&config, "Available")["reason"], "Unmanaged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_runs_store_nothing() {
+    for mode in ["--dry-run=client", "--dry-run=server"] {
+        let running = serve(cluster(Platform::Gcp, false)).await;
+        running.server.clear_log();
+        let out = reconcile(&running, &[mode]).await;
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
+        let suffix = if mode.ends_with("server") {
+            "(server dry run)"
+        } else {
+            "(dry run)"
+        };
+        assert!(
+            text(&out.stdout).contains(&format!("deployment.apps/image-registry created {suffix}")),
+            "{mode}: {}",
+            text(&out.stdout)
+        );
+        for w in running.server.writes() {
+            assert_eq!(
+                w.query_param("dryRun").as_deref(),
+                Some("All"),
+                "{mode}: {} {}",
+                w.method,
+                w.path
+            );
+        }
+        assert!(
+            running
+                .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+                .await
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_reports_ready_failed_and_timed_out_rollouts() {
+    for (outcome, args, code) in [
+        (RolloutOutcome::Ready, vec!["--wait"], 0),
+        (RolloutOutcome::Fail, vec!["--wait"], 3),
+        (RolloutOutcome::Stuck, vec!["--wait", "--timeout=1s"], 4),
+    ] {
+        let server = cluster(Platform::Aws, false);
+        server.simulation(|s| s.rollout_outcome = outcome.clone());
+        let running = serve(server).await;
+        let out = reconcile(&running, &args).await;
+        assert_eq!(out.status.code(), Some(code), "{outcome:?}: {}", text(&out.stderr));
+        if code == 0 {
+            let config = running
+                .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+                .await
+                .unwrap();
+            assert_eq!(condition(&config, "Progressing")["reason"], "Ready", "{config}");
+            assert!(text(&out.stdout).contains("Available=True (Ready)"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_and_conflicts_are_retried() {
+    let server = cluster(Platform::Aws, false);
+    server.inject(
+        Fault::new(
+            Matcher::method("PATCH").and_path("/deployments/"),
+            FaultAction::ServerError {
+                code: 503,
+                retry_after_seconds: 0,
+            },
+        )
+        .times(2),
+    );
+    server.inject(
+        Fault::new(
+            Matcher::method("PUT").and_path("/configs/cluster"),
+            FaultAction::Conflict,
+        )
+        .times(1),
+    );
+    let running = serve(server).await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let puts = running
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with("/configs/cluster"))
+        .count();
+    assert_eq!(puts, 2, "the conflicting write is redone after a fresh read");
+    assert!(
+        running
+            .kubectl_get(&["deployment", "image-registry", "-n", NS])
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconcile_cut_off_midway_converges_when_run_again() {
+    let server = cluster(Platform::Aws, false);
+    // The connection drops on every Deployment write: more than the retries allow.
+    server.inject(Fault::new(
+        Matcher::method("PATCH").and_path("/deployments/"),
+        FaultAction::DropConnection,
+    ));
+    let running = serve(server).await;
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("failed to apply deployment.apps/image-registry"),
+        "{}",
+        text(&out.stderr)
+    );
+    let config = running
+        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+        .await
+        .unwrap();
+    assert_eq!(condition(&config, "Degraded")["reason"], "ApplyFailed");
+    assert!(
+        running
+            .kubectl_get(&["deployment", "image-registry", "-n", NS])
+            .await
+            .is_none()
+    );
+
+    running.server.clear_faults();
+    running.server.clear_log();
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("deployment.apps/image-registry created"), "{stdout}");
+    assert!(stdout.contains("service/image-registry unchanged"), "{stdout}");
+}

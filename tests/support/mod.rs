@@ -1,0 +1,78 @@
+//! What the end-to-end tests share: a simulated cluster served on 127.0.0.1, the product run as
+//! a process against it, and the real kubectl reading back what it wrote.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Output;
+use test_apiserver::{ApiServer, Listening, Platform, Settings};
+
+pub const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
+
+pub fn cluster(platform: Platform, installed: bool) -> ApiServer {
+    let server = ApiServer::new(Settings::default());
+    server.seed_openshift(platform).unwrap();
+    if installed {
+        server.seed_installed_registry(platform).unwrap();
+    }
+    server
+}
+
+pub struct Running {
+    pub server: ApiServer,
+    pub listening: Listening,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn serve(server: ApiServer) -> Running {
+    let listening = server.listen_http(0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    listening
+        .write_kubeconfig(&dir.path().join("kubeconfig"), None, None)
+        .unwrap();
+    Running { server, listening, dir }
+}
+
+impl Running {
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// Runs a program with this cluster as its kubeconfig and a private HOME.
+    pub async fn run(&self, bin: &str, args: &[&str]) -> Output {
+        tokio::process::Command::new(bin)
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("HOME", self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .unwrap()
+    }
+
+    pub async fn oc_registry(&self, args: &[&str]) -> Output {
+        self.run(OC_REGISTRY, args).await
+    }
+
+    /// `kubectl get … -o json`, parsed; `None` when the object does not exist.
+    pub async fn kubectl_get(&self, args: &[&str]) -> Option<Value> {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", "json"]);
+        let out = self.run("kubectl", &all).await;
+        if !out.status.success() {
+            let err = text(&out.stderr);
+            assert!(err.contains("NotFound"), "kubectl {all:?}: {err}");
+            return None;
+        }
+        Some(serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    pub async fn kubectl(&self, args: &[&str]) -> Output {
+        self.run("kubectl", args).await
+    }
+}
+
+pub fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
