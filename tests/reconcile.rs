@@ -795,3 +795,110 @@ async fn a_reconcile_cut_off_midway_converges_when_run_again() {
     assert!(stdout.contains("deployment.apps/image-registry created"), "{stdout}");
     assert!(stdout.contains("service/image-registry unchanged"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_masks_secrets_writes_nothing_and_is_empty_once_converged() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let config = running
+        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+        .await
+        .unwrap();
+    let http_secret = config["spec"]["httpSecret"].as_str().unwrap().to_string();
+    running.server.clear_log();
+    let out = running.oc_registry(&["diff"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let diff = text(&out.stdout);
+    assert!(
+        diff.contains("--- live/apps.v1.Deployment.openshift-image-registry.image-registry"),
+        "{diff}"
+    );
+    assert!(diff.contains("+++ merged/v1.Secret.openshift-image-registry.image-registry-private-configuration"));
+    assert!(diff.contains("REGISTRY_HTTP_SECRET: \"***\""), "{diff}");
+    assert!(!diff.contains(&http_secret), "the httpSecret is shown");
+    assert!(!diff.contains("AKIASIMULATED"), "a credential is shown");
+    for w in running.server.writes() {
+        assert_eq!(
+            w.query_param("dryRun").as_deref(),
+            Some("All"),
+            "diff wrote {} {}",
+            w.method,
+            w.path
+        );
+    }
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    let out = running.oc_registry(&["diff"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_needs_no_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "config.yaml",
+            "apiVersion: imageregistry.operator.openshift.io/v1\nkind: Config\nmetadata:\n  name: cluster\nspec:\n  managementState: Managed\n  replicas: 2\n  httpSecret: 0123456789abcdef\n  storage:\n    s3:\n      bucket: my-bucket\n      region: eu-west-1\n",
+        ),
+        (
+            "infrastructure.yaml",
+            "apiVersion: config.openshift.io/v1\nkind: Infrastructure\nmetadata:\n  name: cluster\nspec: {}\nstatus:\n  infrastructureName: demo-x1\n  platformStatus:\n    type: AWS\n    aws:\n      region: eu-west-1\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: openshift-image-registry\n  annotations:\n    openshift.io/sa.scc.supplemental-groups: 1000650000/10000\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: image-registry-private-configuration-user\n  namespace: openshift-image-registry\nstringData:\n  REGISTRY_STORAGE_S3_ACCESSKEY: AKIAEXAMPLEKEY\n  REGISTRY_STORAGE_S3_SECRETKEY: very-secret-value\n",
+        ),
+    ];
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let run = |args: Vec<&str>| {
+        std::process::Command::new(support::OC_REGISTRY)
+            .args(args)
+            .current_dir(dir.path())
+            .env("KUBECONFIG", dir.path().join("no-such-kubeconfig"))
+            .env("HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(vec![
+        "render",
+        "-f",
+        "config.yaml",
+        "-f",
+        "infrastructure.yaml",
+        "--registry-image",
+        "example.com/registry:1",
+        "--pruner-image",
+        "example.com/cli:1",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = list["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    for kind in [
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "CronJob",
+        "ClusterRole",
+        "Secret",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let d = items.iter().find(|i| i["kind"] == "Deployment").unwrap();
+    assert_eq!(env_value(d, "REGISTRY_STORAGE_S3_BUCKET").as_deref(), Some("my-bucket"));
+    assert_eq!(d["spec"]["template"]["spec"]["securityContext"]["fsGroup"], 1000650000);
+    let all = text(&out.stdout);
+    for secret in ["0123456789abcdef", "AKIAEXAMPLEKEY", "very-secret-value"] {
+        assert!(!all.contains(secret), "{secret} printed");
+    }
+
+    // Without the images, the Deployment and CronJob cannot be rendered: the reason names the flag.
+    let out = run(vec!["render", "-f", "config.yaml", "-f", "infrastructure.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--registry-image"), "{}", text(&out.stderr));
+    // Without a Config there is nothing to render.
+    let out = run(vec!["render", "-f", "infrastructure.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no configs.imageregistry.operator.openshift.io/cluster"));
+}

@@ -64,6 +64,25 @@ pub enum Command {
     )]
     Reconcile(crate::commands::reconcile::ReconcileArgs),
 
+    /// Show what reconcile would change, as kubectl diff does (secret values masked)
+    #[command(
+        long_about = "Show what reconcile would change, as kubectl diff does: a unified diff per object \
+        between what the cluster holds and what it would hold after reconcile, predicted by a server-side \
+        dry run. Secret values (Secret data, route keys, the httpSecret) are shown as ***.\n\n\
+        Exit status: 0 no differences; 1 differences found; above 1 an error."
+    )]
+    Diff(crate::commands::diff::DiffArgs),
+
+    /// Render every registry object from a Config and an Infrastructure file, with no cluster
+    #[command(
+        long_about = "Render the full manifest set reconcile would apply, offline: from files holding \
+        configs.imageregistry.operator.openshift.io/cluster and infrastructures.config.openshift.io/cluster \
+        (and optionally the namespace, Secrets, ConfigMaps, Nodes and the operator Deployment, as `oc get -o yaml` \
+        prints them). The built-in and locally configured policies decide storage and pruning. Secret values \
+        are shown as ***. Exits 2 when some objects cannot be rendered (the reasons go to stderr)."
+    )]
+    Render(crate::commands::render::RenderArgs),
+
     /// Policy modules: list those in effect, run a hook, check a module, start a new one
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

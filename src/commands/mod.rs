@@ -1,8 +1,10 @@
 //! One module per command. Each turns parsed arguments into work against the cluster and decides
 //! the exit status.
 
+pub mod diff;
 pub mod policy;
 pub mod reconcile;
+pub mod render;
 pub mod status;
 pub mod version;
 pub mod wait;
@@ -53,6 +55,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy(command) => policy::run(&cli, command).await,
         Command::Bootstrap(args) => reconcile::run_bootstrap(&cli, args).await,
         Command::Reconcile(args) => reconcile::run(&cli, args).await,
+        Command::Diff(args) => diff::run(&cli, args).await,
+        Command::Render(args) => render::run(&cli, args),
         Command::Version(args) => version::run(args),
         Command::Completion { shell } => {
             let bin = crate::cli::display_name(std::env::args_os().next().as_ref()).replace(' ', "-");

@@ -194,6 +194,19 @@ impl Applier {
         Ok(outcome)
     }
 
+    /// What the server would store if `desired` were applied now (a server-side dry run), and
+    /// what it holds now.
+    pub async fn predict(&self, desired: &Desired) -> Result<(Option<Value>, Value), kube::Error> {
+        let api = api(&self.client, desired.kind, desired.namespace.as_deref());
+        let live = retry(|| api.get_opt(&desired.name)).await?;
+        let live = live.map(|o| serde_json::to_value(o).unwrap_or_default());
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = true;
+        let patch = Patch::Apply(&desired.object);
+        let merged = retry(|| api.patch(&desired.name, &params, &patch)).await?;
+        Ok((live, serde_json::to_value(merged).unwrap_or_default()))
+    }
+
     /// Deletes an object (foreground, so that what it owns goes first).
     pub async fn delete(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Outcome, kube::Error> {
         let api = api(&self.client, kind, namespace);

@@ -142,6 +142,58 @@ impl<'a> Engine<'a> {
         Ok(report)
     }
 
+    /// What a pass would change, without changing anything: the Config before and after
+    /// completion, the objects to apply and those to delete.
+    pub async fn preview(&self) -> Result<Preview, ReconcileError> {
+        let booted = bootstrap(&self.applier, self.policies).await?;
+        let configs = Api::<Config>::all(self.client());
+        let existing = retry(|| configs.get_opt(CLUSTER))
+            .await
+            .map_err(|e| self.describe(&e))?;
+        let before = existing.clone();
+        let config = match existing {
+            Some(c) => c,
+            None => config_preview(&booted)?,
+        };
+        let mut report = Report::default();
+        let mut preview = Preview {
+            before: before.map(|c| serde_json::to_value(c).unwrap_or_default()),
+            after: None,
+            apply: Vec::new(),
+            delete: Vec::new(),
+            problems: Vec::new(),
+        };
+        match config.spec.management_state.as_deref().unwrap_or_default() {
+            "Managed" => {
+                let plan = self.plan(config, &mut report).await?;
+                preview.after = Some(serde_json::to_value(&plan.config).unwrap_or_default());
+                preview.apply = plan.objects;
+                preview.delete = plan.stale;
+                preview.problems = plan.problems;
+            }
+            "Removed" => {
+                preview.after = preview.before.clone();
+                let routes = self.owned_routes().await?;
+                preview.delete = teardown::OWNED
+                    .iter()
+                    .map(|(k, n)| (*k, n.to_string()))
+                    .chain(
+                        teardown::owned_route_names(&routes)
+                            .into_iter()
+                            .map(|r| (Kind::Route, r)),
+                    )
+                    .collect();
+                if let Ok(Some(loss)) = teardown::storage_loss(&config)
+                    && let Some(claim) = loss.claim
+                {
+                    preview.delete.push((Kind::PersistentVolumeClaim, claim));
+                }
+            }
+            _ => preview.after = preview.before.clone(),
+        }
+        Ok(preview)
+    }
+
     // ------------------------------------------------------------------------------- Managed
 
     /// Ensures the finalizer and completes the spec, writing it back (on a conflict, re-read and
@@ -723,6 +775,16 @@ pub fn check_access_modes(claim: &str, modes: &[String], replicas: i32, strategy
         "Error",
         format!("PVC {claim} does not contain the necessary access modes: ReadWriteMany or ReadWriteOnce"),
     ))
+}
+
+/// What a pass would change.
+pub struct Preview {
+    /// The Config as it is (`None` when it does not exist yet) and as the pass would leave it.
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub apply: Vec<Desired>,
+    pub delete: Vec<(Kind, String)>,
+    pub problems: Vec<Problem>,
 }
 
 /// A Managed pass, before anything is written.

@@ -100,7 +100,7 @@ impl Inputs {
 
 impl Images {
     /// The images the release names in the operator's environment.
-    fn from_operator(deployment: &Deployment) -> Images {
+    pub fn from_operator(deployment: &Deployment) -> Images {
         let env = deployment
             .spec
             .as_ref()

@@ -7,6 +7,7 @@ pub mod complete;
 pub mod conditions;
 pub mod engine;
 pub mod inputs;
+pub mod offline;
 pub mod redact;
 pub mod render;
 pub mod retry;

@@ -34,6 +34,24 @@ pub fn redact(object: &mut Value) {
                 *key = Value::String(MASK.into());
             }
         }
+        "Deployment" | "CronJob" | "Pod" | "Job" => {
+            for pointer in ["/spec/template/spec", "/spec/jobTemplate/spec/template/spec", "/spec"] {
+                let Some(containers) = object
+                    .pointer_mut(&format!("{pointer}/containers"))
+                    .and_then(Value::as_array_mut)
+                else {
+                    continue;
+                };
+                for env in containers.iter_mut().filter_map(|c| c.get_mut("env")?.as_array_mut()) {
+                    for var in env.iter_mut() {
+                        let secret = var.get("name").and_then(Value::as_str).is_some_and(is_secret_name);
+                        if secret && let Some(v) = var.get_mut("value") {
+                            *v = Value::String(MASK.into());
+                        }
+                    }
+                }
+            }
+        }
         "Config" => {
             if let Some(secret) = object.pointer_mut("/spec/httpSecret") {
                 *secret = Value::String(MASK.into());
@@ -41,6 +59,23 @@ pub fn redact(object: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// Environment variables that hold secrets when given as literals (the operator once put the
+/// HTTP secret and storage keys in the Deployment).
+fn is_secret_name(name: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "SECRET",
+        "PASSWORD",
+        "SECRETKEY",
+        "ACCESSKEY",
+        "ACCOUNTKEY",
+        "TOKENID",
+        "TOKEN",
+        "APIKEY",
+    ];
+    let upper = name.to_ascii_uppercase();
+    SUFFIXES.iter().any(|s| upper.ends_with(s))
 }
 
 #[cfg(test)]
@@ -60,5 +95,13 @@ mod tests {
         redact(&mut r);
         assert_eq!(r["spec"]["tls"]["key"], MASK);
         assert_eq!(r["spec"]["tls"]["certificate"], "c");
+        let mut d = json!({"kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"env": [
+            {"name": "REGISTRY_HTTP_SECRET", "value": "plain"},
+            {"name": "REGISTRY_LOG_LEVEL", "value": "info"},
+        ]}]}}}});
+        redact(&mut d);
+        let env = &d["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(env[0]["value"], MASK);
+        assert_eq!(env[1]["value"], "info");
     }
 }

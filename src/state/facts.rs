@@ -32,20 +32,38 @@ fn key_names(secret: &Secret) -> Vec<String> {
     keys
 }
 
+/// The platform as the storage hook sees it; `None` without `status.platformStatus.type`.
+pub fn platform_facts(infra: &Infrastructure) -> Option<PlatformFacts> {
+    let status = infra.status.clone().unwrap_or_default();
+    let platform_status = status.platform_status.clone().unwrap_or_default();
+    let type_ = platform_status
+        .type_
+        .clone()
+        .or(status.platform.clone())
+        .filter(|t| !t.is_empty())?;
+    Some(PlatformFacts {
+        type_,
+        status: serde_json::to_value(&platform_status).unwrap_or(Value::Null),
+        infrastructure_name: status.infrastructure_name.unwrap_or_default(),
+        infrastructure_topology: status.infrastructure_topology.unwrap_or_default(),
+    })
+}
+
 /// The storage hook's input for this cluster.
 pub async fn storage_input(client: &Client) -> Result<StorageInput> {
     let infra = Api::<Infrastructure>::all(client.clone())
         .get(CLUSTER)
         .await
         .context("reading infrastructures.config.openshift.io/cluster")?;
-    let status = infra.status.unwrap_or_default();
-    let platform_status = status.platform_status.clone().unwrap_or_default();
-    let platform_type = platform_status
-        .type_
-        .clone()
-        .or(status.platform.clone())
-        .filter(|t| !t.is_empty())
+    let platform = platform_facts(&infra)
         .ok_or_else(|| anyhow!("infrastructures.config.openshift.io/cluster has no status.platformStatus.type"))?;
+    let platform_type = platform.type_.clone();
+    let platform_status = infra
+        .status
+        .clone()
+        .unwrap_or_default()
+        .platform_status
+        .unwrap_or_default();
     let config = Api::<Config>::all(client.clone()).get_opt(CLUSTER).await?;
     let current = config.as_ref().map(|c| CurrentConfig {
         management_state: c.spec.management_state.clone().unwrap_or_default(),
@@ -99,12 +117,7 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
         None
     };
     Ok(StorageInput {
-        platform: PlatformFacts {
-            type_: platform_type,
-            status: serde_json::to_value(&platform_status).unwrap_or(Value::Null),
-            infrastructure_name: status.infrastructure_name.unwrap_or_default(),
-            infrastructure_topology: status.infrastructure_topology.unwrap_or_default(),
-        },
+        platform,
         current,
         facts: StorageFacts {
             user_credential_keys: user.as_ref().map(key_names),

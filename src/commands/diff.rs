@@ -1,0 +1,164 @@
+//! `diff`: what `reconcile` would change, as `kubectl diff` shows it — a unified diff per object
+//! between what the cluster holds and what it would hold (predicted by a server-side dry run),
+//! with secret values masked.
+
+use super::Session;
+use super::reconcile::ImageArgs;
+use crate::cli::Cli;
+use crate::reconcile::apply::{Applier, DryRun};
+use crate::reconcile::engine::{Engine, Options, ReconcileError};
+use crate::reconcile::redact::{MASK, redact};
+use anyhow::{Result, anyhow};
+use clap::Args;
+use serde_json::Value;
+use similar::TextDiff;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub images: ImageArgs,
+}
+
+/// Fields the server maintains, which say nothing about the change.
+const SERVER_FIELDS: &[&str] = &[
+    "managedFields",
+    "resourceVersion",
+    "generation",
+    "uid",
+    "creationTimestamp",
+];
+
+fn for_display(object: Option<&Value>) -> Option<Value> {
+    let mut v = object?.clone();
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for f in SERVER_FIELDS {
+            meta.remove(*f);
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+    }
+    Some(v)
+}
+
+/// Masks secret values; a value that changes shows as kubectl shows it.
+fn masked_pair(before: Option<Value>, after: Option<Value>) -> (Option<Value>, Option<Value>) {
+    let (mut b, mut a) = (before, after);
+    let (rb, ra) = (b.clone(), a.clone());
+    if let Some(v) = b.as_mut() {
+        redact(v);
+    }
+    if let Some(v) = a.as_mut() {
+        redact(v);
+    }
+    // Where both sides are masked but the values differ, say so.
+    if let (Some(bv), Some(av), Some(rbv), Some(rav)) = (b.as_mut(), a.as_mut(), rb.as_ref(), ra.as_ref()) {
+        for field in ["data", "stringData"] {
+            let (Some(bm), Some(am)) = (
+                bv.get_mut(field).and_then(Value::as_object_mut),
+                av.get_mut(field).and_then(Value::as_object_mut),
+            ) else {
+                continue;
+            };
+            for (k, v) in am.iter_mut() {
+                if bm.contains_key(k) && rbv[field].get(k) != rav[field].get(k) {
+                    *v = Value::String(format!("{MASK} (after)"));
+                    bm.insert(k.clone(), Value::String(format!("{MASK} (before)")));
+                }
+            }
+        }
+    }
+    (b, a)
+}
+
+fn yaml(v: &Option<Value>) -> Result<String> {
+    Ok(match v {
+        Some(v) => serde_saphyr::to_string(v)?,
+        None => String::new(),
+    })
+}
+
+/// `apps.v1.Deployment.openshift-image-registry.image-registry`, as kubectl names diff files.
+fn file_name(object: &Value) -> String {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default().replace('/', ".");
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let ns = object.pointer("/metadata/namespace").and_then(Value::as_str);
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match ns {
+        Some(ns) => format!("{api_version}.{kind}.{ns}.{name}"),
+        None => format!("{api_version}.{kind}.{name}"),
+    }
+}
+
+fn unified(before: &Option<Value>, after: &Option<Value>) -> Result<Option<String>> {
+    let (b, a) = (yaml(before)?, yaml(after)?);
+    if b == a {
+        return Ok(None);
+    }
+    let name = file_name(after.as_ref().or(before.as_ref()).expect("one side exists"));
+    let diff = TextDiff::from_lines(&b, &a);
+    Ok(Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&format!("live/{name}"), &format!("merged/{name}"))
+            .to_string(),
+    ))
+}
+
+/// Exit status as kubectl diff's: 0 no differences, 1 differences, above 1 an error.
+pub async fn run(cli: &Cli, args: &DiffArgs) -> Result<ExitCode> {
+    let session = Session::connect(cli).await?;
+    let policies = super::policy::load(cli).await?;
+    let server = session.access.config.cluster_url.to_string();
+    let applier = Applier::new(session.client.clone(), Some(DryRun::Server), server);
+    let options = Options {
+        dry_run: Some(DryRun::Server),
+        storage_deletion_confirmed: false,
+        images: args.images.images(),
+    };
+    let preview = match Engine::new(applier.clone(), &policies, options).preview().await {
+        Ok(p) => p,
+        Err(ReconcileError::NeedsConfirmation(l)) => return Err(anyhow!(l.description)),
+        Err(ReconcileError::Other(e)) => return Err(e),
+    };
+    let mut out = String::new();
+    let (b, a) = masked_pair(
+        for_display(preview.before.as_ref()),
+        for_display(preview.after.as_ref()),
+    );
+    if let Some(d) = unified(&b, &a)? {
+        out.push_str(&d);
+    }
+    for desired in &preview.apply {
+        let (live, merged) = applier
+            .predict(desired)
+            .await
+            .map_err(|e| anyhow!("{}: {}", desired.display(), applier.describe(&e)))?;
+        let (b, a) = masked_pair(for_display(live.as_ref()), for_display(Some(&merged)));
+        if let Some(d) = unified(&b, &a)? {
+            out.push_str(&d);
+        }
+    }
+    for (kind, name) in &preview.delete {
+        let ns = kind.namespaced().then_some(crate::api::REGISTRY_NAMESPACE);
+        if let Some(live) = applier
+            .get(*kind, ns, name)
+            .await
+            .map_err(|e| anyhow!(applier.describe(&e)))?
+        {
+            let (b, a) = masked_pair(for_display(Some(&live)), None);
+            if let Some(d) = unified(&b, &a)? {
+                out.push_str(&d);
+            }
+        }
+    }
+    for p in &preview.problems {
+        eprintln!("error: {}", p.message);
+    }
+    print!("{out}");
+    Ok(ExitCode::from(if out.is_empty() { 0 } else { 1 }))
+}
