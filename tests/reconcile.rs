@@ -902,3 +902,146 @@ async fn render_needs_no_cluster() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no configs.imageregistry.operator.openshift.io/cluster"));
 }
+
+/// A `reconcile --watch` process, stopped with SIGTERM.
+struct Watcher {
+    child: tokio::process::Child,
+}
+
+impl Watcher {
+    fn start(running: &Running, name: &'static str) -> Watcher {
+        let child = tokio::process::Command::new(support::OC_REGISTRY)
+            .args(["reconcile", "--watch", "--identity", name, "--lease-duration", "2s"])
+            .env("KUBECONFIG", running.kubeconfig())
+            .env("HOME", running.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        Watcher { child }
+    }
+
+    /// SIGTERM, then its exit status and output.
+    async fn stop(self) -> (Option<i32>, String) {
+        let pid = self.child.id().unwrap().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let out = tokio::time::timeout(std::time::Duration::from_secs(20), self.child.wait_with_output())
+            .await
+            .expect("stops after SIGTERM")
+            .unwrap();
+        (out.status.code(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+    }
+}
+
+/// Polls until `check` holds (at most 30 s).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting: {what}");
+}
+
+async fn read_only_env(running: &Running) -> Option<String> {
+    let d = running.kubectl_get(&["deployment", "image-registry", "-n", NS]).await?;
+    env_value(&d, "REGISTRY_STORAGE_MAINTENANCE_READONLY")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_follows_changes_with_one_leader_and_stops_cleanly() {
+    let running = serve(cluster(Platform::Aws, false)).await;
+    let a = Watcher::start(&running, "replica-a");
+    // The first replica bootstraps and reconciles before the second starts.
+    eventually("the first pass", || async {
+        running
+            .kubectl_get(&["deployment", "image-registry", "-n", NS])
+            .await
+            .is_some()
+    })
+    .await;
+    let b = Watcher::start(&running, "replica-b");
+    let holder = || async {
+        running
+            .kubectl_get(&["lease", "oc-registry-reconciler", "-n", NS])
+            .await
+            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
+    };
+    assert_eq!(holder().await.as_deref(), Some("replica-a"));
+
+    let patch = |v: bool| json!({"spec": {"readOnly": v}}).to_string();
+    running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &patch(true),
+        ])
+        .await;
+    eventually("read-only applied", || async {
+        read_only_env(&running).await.is_some()
+    })
+    .await;
+
+    // Watches that expire or drop are re-established.
+    running.server.compact();
+    running.server.drop_watches();
+    running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &patch(false),
+        ])
+        .await;
+    eventually("read-only removed", || async {
+        read_only_env(&running).await.is_none()
+    })
+    .await;
+
+    // The leader stops; the other takes over and follows the next change.
+    let (code, a_log) = a.stop().await;
+    assert_eq!(code, Some(0), "{a_log}");
+    assert!(
+        a_log.contains("leading as replica-a") && a_log.contains("stopped"),
+        "{a_log}"
+    );
+    eventually("replica-b leads", || async {
+        holder().await.as_deref() == Some("replica-b")
+    })
+    .await;
+    running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &patch(true),
+        ])
+        .await;
+    eventually("read-only applied by replica-b", || async {
+        read_only_env(&running).await.is_some()
+    })
+    .await;
+    let (code, b_log) = b.stop().await;
+    assert_eq!(code, Some(0), "{b_log}");
+    assert!(b_log.contains("leading as replica-b"), "{b_log}");
+    assert!(b_log.contains("deployment.apps/image-registry configured"), "{b_log}");
+    // Released on the way out.
+    assert_eq!(holder().await, None);
+}

@@ -8,6 +8,7 @@ pub mod render;
 pub mod status;
 pub mod version;
 pub mod wait;
+pub mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::cluster::{Access, describe_kube_error};

@@ -82,6 +82,20 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// Keep reconciling: on every change to the Config, ImagePruner, Infrastructure, Image and
+    /// Proxy config, the registry's Secrets and ConfigMaps and the objects it owns; one replica
+    /// at a time leads (a Lease in openshift-image-registry); stops on SIGINT or SIGTERM
+    #[arg(long, conflicts_with_all = ["wait", "output"])]
+    pub watch: bool,
+
+    /// This replica's name in the leader election (default: host name and process id)
+    #[arg(long, value_name = "NAME", requires = "watch")]
+    pub identity: Option<String>,
+
+    /// How long a leader's lease lasts without renewal
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration, hide = true)]
+    pub lease_duration: Duration,
+
     #[command(flatten)]
     pub images: ImageArgs,
 
@@ -171,6 +185,9 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode> {
         storage_deletion_confirmed: args.yes,
         images: args.images.images(),
     };
+    if args.watch {
+        return super::watch::run(&session, &policies, applier, options, args).await;
+    }
     let report = loop {
         let engine = Engine::new(applier.clone(), &policies, options.clone());
         match engine.reconcile().await {
@@ -234,6 +251,11 @@ fn confirm_interactively(loss: &StorageLoss) -> Result<bool> {
 }
 
 pub fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun>) -> Result<()> {
+    print_changes(report, format, mode, false)
+}
+
+/// Prints what a pass did; `writes_only` leaves out what was already as rendered.
+pub fn print_changes(report: &Report, format: Option<Format>, mode: Option<DryRun>, writes_only: bool) -> Result<()> {
     if let Some(format) = format {
         print!("{}", output::render(report, format)?);
         return Ok(());
@@ -260,6 +282,7 @@ pub fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun
         match applied.outcome {
             // Absent and meant to be: nothing to say.
             Some(Outcome::NotFound) | None => {}
+            Some(Outcome::Unchanged) if writes_only => {}
             Some(outcome) => println!("{} {}{suffix}", applied.object, outcome.verb()),
         }
     }
