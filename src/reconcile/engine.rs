@@ -353,9 +353,8 @@ impl<'a> Engine<'a> {
         report.problems.extend(problems.iter().map(|p| p.message.clone()));
 
         drop(routes);
-        let routes = self.owned_routes().await?;
+        let (routes, deployment) = tokio::try_join!(self.owned_routes(), self.deployment())?;
         self.write_image_status(&routes).await?;
-        let deployment = self.deployment().await?;
         let facts = RegistryFacts {
             management_state: "Managed",
             problems: &problems,
@@ -704,15 +703,14 @@ impl<'a> Engine<'a> {
         let cronjobs = Api::<CronJob>::namespaced(self.client(), REGISTRY_NAMESPACE);
         let jobs = Api::<Job>::namespaced(self.client(), REGISTRY_NAMESPACE);
         let mut pruner_conditions = Vec::new();
-        if let Some(pruner) = retry(|| pruners.get_opt(CLUSTER))
-            .await
-            .map_err(|e| self.describe(&e))?
-        {
-            let cronjob = retry(|| cronjobs.get_opt(render::pruner_cronjob_name()))
-                .await
-                .map_err(|e| self.describe(&e))?;
-            let params = ListParams::default().labels(crate::state::PRUNER_JOB_SELECTOR);
-            let list = retry(|| jobs.list(&params)).await.map_err(|e| self.describe(&e))?;
+        let params = ListParams::default().labels(crate::state::PRUNER_JOB_SELECTOR);
+        let (pruner, cronjob, list) = tokio::try_join!(
+            retry(|| pruners.get_opt(CLUSTER)),
+            retry(|| cronjobs.get_opt(render::pruner_cronjob_name())),
+            retry(|| jobs.list(&params)),
+        )
+        .map_err(|e| self.describe(&e))?;
+        if let Some(pruner) = pruner {
             let suspended = decision.map_or(pruner.spec.suspend.unwrap_or(false), |d| d.suspend);
             let fresh = conditions::pruner_conditions(cronjob.is_some(), suspended, &list.items, sync_error);
             let previous = pruner.status.clone().unwrap_or_default();

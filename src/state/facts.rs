@@ -51,10 +51,19 @@ pub fn platform_facts(infra: &Infrastructure) -> Option<PlatformFacts> {
 
 /// The storage hook's input for this cluster.
 pub async fn storage_input(client: &Client) -> Result<StorageInput> {
-    let infra = Api::<Infrastructure>::all(client.clone())
-        .get(CLUSTER)
-        .await
-        .context("reading infrastructures.config.openshift.io/cluster")?;
+    let (infras, configs) = (
+        Api::<Infrastructure>::all(client.clone()),
+        Api::<Config>::all(client.clone()),
+    );
+    let (infra, config) = tokio::try_join!(
+        async {
+            infras
+                .get(CLUSTER)
+                .await
+                .context("reading infrastructures.config.openshift.io/cluster")
+        },
+        async { Ok(configs.get_opt(CLUSTER).await?) },
+    )?;
     let platform = platform_facts(&infra)
         .ok_or_else(|| anyhow!("infrastructures.config.openshift.io/cluster has no status.platformStatus.type"))?;
     let platform_type = platform.type_.clone();
@@ -64,7 +73,6 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
         .unwrap_or_default()
         .platform_status
         .unwrap_or_default();
-    let config = Api::<Config>::all(client.clone()).get_opt(CLUSTER).await?;
     let current = config.as_ref().map(|c| CurrentConfig {
         management_state: c.spec.management_state.clone().unwrap_or_default(),
         storage: c
@@ -80,9 +88,15 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
         .and_then(|c| c.spec.storage.as_ref()?.pvc.as_ref()?.claim.clone())
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| DEFAULT_CLAIM.to_string());
-    let pvc = Api::<PersistentVolumeClaim>::namespaced(client.clone(), REGISTRY_NAMESPACE)
-        .get_opt(&claim)
-        .await?;
+    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), REGISTRY_NAMESPACE);
+    let storage_classes = Api::<StorageClass>::all(client.clone());
+    let all = ListParams::default();
+    let (pvc, user, cloud, classes) = tokio::try_join!(
+        async { Ok::<_, anyhow::Error>(claims.get_opt(&claim).await?) },
+        secret(client, USER_CREDENTIALS),
+        secret(client, CLOUD_CREDENTIALS),
+        async { Ok(storage_classes.list(&all).await?) },
+    )?;
     let existing_pvc = pvc.map(|p| PvcFacts {
         name: claim.clone(),
         access_modes: p.spec.and_then(|s| s.access_modes).unwrap_or_default(),
@@ -91,11 +105,6 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
             .annotations
             .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION)),
     });
-    let user = secret(client, USER_CREDENTIALS).await?;
-    let cloud = secret(client, CLOUD_CREDENTIALS).await?;
-    let classes = Api::<StorageClass>::all(client.clone())
-        .list(&ListParams::default())
-        .await?;
     let default_storage_class = classes
         .items
         .iter()
@@ -131,9 +140,16 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
 
 /// The pruner hook's input for this cluster.
 pub async fn pruner_input(client: &Client) -> Result<PrunerInput> {
-    let config = Api::<Config>::all(client.clone()).get_opt(CLUSTER).await?;
-    let pruner = Api::<ImagePruner>::all(client.clone()).get_opt(CLUSTER).await?;
-    let image = Api::<Image>::all(client.clone()).get_opt(CLUSTER).await?;
+    let (configs, pruners, images) = (
+        Api::<Config>::all(client.clone()),
+        Api::<ImagePruner>::all(client.clone()),
+        Api::<Image>::all(client.clone()),
+    );
+    let (config, pruner, image) = tokio::try_join!(
+        configs.get_opt(CLUSTER),
+        pruners.get_opt(CLUSTER),
+        images.get_opt(CLUSTER)
+    )?;
     Ok(PrunerInput {
         registry_management_state: config.and_then(|c| c.spec.management_state).unwrap_or_default(),
         pruner: pruner.map_or(json!({}), |p| serde_json::to_value(p.spec).unwrap_or(json!({}))),
