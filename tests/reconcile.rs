@@ -1045,3 +1045,135 @@ async fn watch_follows_changes_with_one_leader_and_stops_cleanly() {
     // Released on the way out.
     assert_eq!(holder().await, None);
 }
+
+/// The RBAC request attributes of an API path: (apiGroup, resource[/subresource], namespace, name).
+fn attributes(path: &str) -> Option<(String, String, String, String)> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (group, rest) = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => (String::new(), rest),
+        ["apis", group, _version, rest @ ..] => (group.to_string(), rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (ns.to_string(), rest),
+        // A namespace itself is checked in its own namespace.
+        ["namespaces", ns] => return Some((group, "namespaces".into(), ns.to_string(), ns.to_string())),
+        rest => (String::new(), rest),
+    };
+    match rest {
+        [resource] => Some((group, resource.to_string(), namespace, String::new())),
+        [resource, name] => Some((group, resource.to_string(), namespace, name.to_string())),
+        [resource, name, sub] => Some((group, format!("{resource}/{sub}"), namespace, name.to_string())),
+        _ => None,
+    }
+}
+
+fn allows(rule: &Value, verb: &str, group: &str, resource: &str, name: &str) -> bool {
+    let has = |field: &str, v: &str| {
+        rule[field]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == v || x == "*"))
+    };
+    has("verbs", verb)
+        && has("apiGroups", group)
+        && has("resources", resource)
+        && rule["resourceNames"]
+            .as_array()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_cluster_manifests_apply_and_grant_every_request_the_reconciler_makes() {
+    let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
+    let out = running
+        .oc_registry(&["manifests", "--image", "quay.io/example/oc-registry:v0.1.0"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = running.dir.path().join("manifests.yaml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let apply = running
+        .kubectl(&["apply", "--server-side", "-f", file.to_str().unwrap()])
+        .await;
+    assert!(apply.status.success(), "{}", text(&apply.stderr));
+    let deployment = running
+        .kubectl_get(&["deployment", "oc-registry-reconciler", "-n", NS])
+        .await
+        .unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 2);
+
+    // Every request a reconciler makes — bootstrap, reconcile, watch with leader election,
+    // teardown — must be one the manifests' roles allow.
+    running.server.clear_log();
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    let watcher = Watcher::start(&running, "in-cluster");
+    eventually("the watcher leads", || async {
+        running
+            .kubectl_get(&["lease", "oc-registry-reconciler", "-n", NS])
+            .await
+            .is_some()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (code, log) = watcher.stop().await;
+    assert_eq!(code, Some(0), "{log}");
+    set_state(&running, "Removed", None).await;
+    assert_eq!(reconcile(&running, &["--yes"]).await.status.code(), Some(0));
+
+    let list: Value = serde_json::from_slice(
+        &running
+            .oc_registry(&["manifests", "--image", "x", "-o", "json"])
+            .await
+            .stdout,
+    )
+    .unwrap();
+    let items = list["items"].as_array().unwrap();
+    let sa = "system:serviceaccount:openshift-image-registry:oc-registry";
+    let requests: Vec<_> = running
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.user_agent.as_deref().is_some_and(|a| a.starts_with("oc-registry/")))
+        .collect();
+    assert!(requests.len() > 50);
+    let mut denied = Vec::new();
+    for r in &requests {
+        let Some((group, resource, namespace, name)) = attributes(&r.path) else {
+            continue;
+        };
+        let verb = match (r.method.as_str(), name.is_empty()) {
+            ("GET", false) => "get",
+            ("GET", true) if r.query_param("watch").as_deref() == Some("true") => "watch",
+            ("GET", true) => "list",
+            ("POST", _) => "create",
+            ("PUT", _) => "update",
+            ("PATCH", _) => "patch",
+            ("DELETE", _) => "delete",
+            _ => continue,
+        };
+        let allowed = items.iter().any(|o| match o["kind"].as_str() {
+            Some("ClusterRole") => o["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|rule| allows(rule, verb, &group, &resource, &name)),
+            Some("Role") => {
+                o["metadata"]["namespace"] == namespace
+                    && o["rules"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|rule| allows(rule, verb, &group, &resource, &name))
+            }
+            _ => false,
+        });
+        if !allowed {
+            denied.push(format!(
+                "{sa} cannot {verb} {group}/{resource} {namespace}/{name} ({} {})",
+                r.method, r.path
+            ));
+        }
+    }
+    denied.sort();
+    denied.dedup();
+    assert!(denied.is_empty(), "{denied:#?}");
+}

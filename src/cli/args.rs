@@ -83,6 +83,15 @@ pub enum Command {
     )]
     Render(crate::commands::render::RenderArgs),
 
+    /// Print the manifests that run `reconcile --watch` in the cluster (least-privilege RBAC)
+    #[command(
+        long_about = "Print the objects that run `oc-registry reconcile --watch` inside the cluster: a \
+        ServiceAccount, a ClusterRole and Roles granting only what reconciling needs, their bindings, and a \
+        Deployment whose replicas elect one leader through a Lease in openshift-image-registry. Apply with \
+        `oc apply -f -`. Scale the operator's own Deployment to zero first, or the two will take turns."
+    )]
+    Manifests(crate::commands::manifests::ManifestsArgs),
+
     /// Policy modules: list those in effect, run a hook, check a module, start a new one
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

@@ -2,6 +2,7 @@
 //! the exit status.
 
 pub mod diff;
+pub mod manifests;
 pub mod policy;
 pub mod reconcile;
 pub mod render;
@@ -58,6 +59,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reconcile(args) => reconcile::run(&cli, args).await,
         Command::Diff(args) => diff::run(&cli, args).await,
         Command::Render(args) => render::run(&cli, args),
+        Command::Manifests(args) => manifests::run(args),
         Command::Version(args) => version::run(args),
         Command::Completion { shell } => {
             let bin = crate::cli::display_name(std::env::args_os().next().as_ref()).replace(' ', "-");

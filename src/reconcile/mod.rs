@@ -9,6 +9,7 @@ pub mod engine;
 pub mod inputs;
 pub mod leader;
 pub mod offline;
+pub mod permissions;
 pub mod redact;
 pub mod render;
 pub mod retry;

@@ -1,0 +1,184 @@
+//! What the reconciler needs to run in a cluster, and no more: the RBAC rules and the manifests
+//! that run `reconcile --watch` with leader election.
+
+use super::render::rule;
+use crate::api::REGISTRY_NAMESPACE;
+use serde_json::{Value, json};
+
+pub const SERVICE_ACCOUNT: &str = "oc-registry";
+pub const CLUSTER_ROLE: &str = "oc-registry-reconciler";
+
+const READ: &[&str] = &["get", "list", "watch"];
+const MANAGE: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
+
+/// Cluster-wide: the registry's own APIs, the cluster config it reads, the ClusterOperator it
+/// reports to, and the two ClusterRoles (with their bindings) it maintains.
+pub fn cluster_rules() -> Vec<Value> {
+    let mut rules = vec![
+        rule(
+            &["imageregistry.operator.openshift.io"],
+            &["configs", "imagepruners"],
+            MANAGE,
+        ),
+        rule(
+            &["imageregistry.operator.openshift.io"],
+            &["configs/status", "imagepruners/status"],
+            &["get", "update", "patch"],
+        ),
+        rule(
+            &["config.openshift.io"],
+            &["infrastructures", "proxies", "images"],
+            READ,
+        ),
+        rule(
+            &["config.openshift.io"],
+            &["images/status"],
+            &["get", "update", "patch"],
+        ),
+        rule(
+            &["config.openshift.io"],
+            &["clusteroperators"],
+            &["get", "list", "watch"],
+        ),
+        rule(
+            &["config.openshift.io"],
+            &["clusteroperators/status"],
+            &["get", "update", "patch"],
+        ),
+        rule(&[""], &["nodes"], &["list", "watch"]),
+        rule(&["storage.k8s.io"], &["storageclasses"], &["list"]),
+        // Created by name; create cannot be limited to names.
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["clusterroles", "clusterrolebindings"],
+            &["create"],
+        ),
+    ];
+    let mut named = rule(
+        &["rbac.authorization.k8s.io"],
+        &["clusterroles"],
+        &["get", "update", "patch", "delete", "escalate", "bind"],
+    );
+    named["resourceNames"] = json!(["system:registry", "system:image-pruner"]);
+    rules.push(named);
+    let mut bindings = rule(
+        &["rbac.authorization.k8s.io"],
+        &["clusterrolebindings"],
+        &["get", "update", "patch", "delete"],
+    );
+    bindings["resourceNames"] = json!(["registry-registry-role", "openshift-image-registry-pruner"]);
+    rules.push(bindings);
+    rules
+}
+
+/// In `openshift-image-registry`: everything the registry runs on, and the leader Lease.
+pub fn namespace_rules() -> Vec<Value> {
+    vec![
+        rule(
+            &[""],
+            &[
+                "secrets",
+                "configmaps",
+                "services",
+                "serviceaccounts",
+                "persistentvolumeclaims",
+            ],
+            MANAGE,
+        ),
+        rule(&["apps"], &["deployments"], MANAGE),
+        rule(&["batch"], &["cronjobs"], MANAGE),
+        rule(&["batch"], &["jobs"], &["get", "list", "watch"]),
+        rule(&["policy"], &["poddisruptionbudgets"], MANAGE),
+        rule(&["networking.k8s.io"], &["networkpolicies"], MANAGE),
+        rule(&["route.openshift.io"], &["routes"], MANAGE),
+        rule(
+            &["route.openshift.io"],
+            &["routes/custom-host"],
+            &["create", "update", "patch"],
+        ),
+        rule(&["monitoring.coreos.com"], &["prometheusrules"], MANAGE),
+        rule(&["coordination.k8s.io"], &["leases"], &["get", "create", "update"]),
+        rule(&[""], &["namespaces"], &["get"]),
+    ]
+}
+
+/// `openshift-config` holds the pull secret and the additional trusted CAs it reads; the
+/// published registry CA goes to `openshift-config-managed`.
+pub fn config_rules() -> Vec<Value> {
+    vec![rule(&[""], &["configmaps", "secrets"], READ)]
+}
+
+pub fn config_managed_rules() -> Vec<Value> {
+    vec![rule(&[""], &["configmaps"], MANAGE)]
+}
+
+/// The objects that run the reconciler: its ServiceAccount, roles, bindings and Deployment.
+pub fn manifests(image: &str, replicas: i32) -> Vec<Value> {
+    let ns = REGISTRY_NAMESPACE;
+    let subject = json!([{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": ns}]);
+    let labels = json!({"app.kubernetes.io/name": "oc-registry", "app.kubernetes.io/component": "reconciler"});
+    let role = |name: &str, namespace: &str, rules: Vec<Value>| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+               "metadata": {"name": name, "namespace": namespace, "labels": labels}, "rules": rules})
+    };
+    let binding = |name: &str, namespace: &str| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": name, "namespace": namespace, "labels": labels},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+               "subjects": subject})
+    };
+    // Namespaced rules also in a ClusterRole would be wider than needed: they stay in Roles.
+    vec![
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": SERVICE_ACCOUNT, "namespace": ns, "labels": labels}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": CLUSTER_ROLE, "labels": labels}, "rules": cluster_rules()}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": CLUSTER_ROLE, "labels": labels},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CLUSTER_ROLE},
+               "subjects": subject}),
+        role(CLUSTER_ROLE, ns, namespace_rules()),
+        binding(CLUSTER_ROLE, ns),
+        role(CLUSTER_ROLE, "openshift-config", config_rules()),
+        binding(CLUSTER_ROLE, "openshift-config"),
+        role(CLUSTER_ROLE, "openshift-config-managed", config_managed_rules()),
+        binding(CLUSTER_ROLE, "openshift-config-managed"),
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "oc-registry-reconciler", "namespace": ns, "labels": labels},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "strategy": {"type": "RollingUpdate"},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": SERVICE_ACCOUNT,
+                        "priorityClassName": "system-cluster-critical",
+                        "nodeSelector": {"kubernetes.io/os": "linux"},
+                        "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+                        "containers": [{
+                            "name": "reconciler",
+                            "image": image,
+                            "command": ["oc-registry", "reconcile", "--watch"],
+                            "env": [
+                                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                                // The policy compile cache needs a writable directory.
+                                {"name": "HOME", "value": "/tmp"},
+                            ],
+                            "args": ["--identity=$(POD_NAME)"],
+                            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+                            "securityContext": {
+                                "allowPrivilegeEscalation": false,
+                                "readOnlyRootFilesystem": true,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        }],
+                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    },
+                },
+            },
+        }),
+    ]
+}
