@@ -450,6 +450,17 @@ pub fn apply(
         }
         remove_at(&mut result, p);
         removed.push(p);
+        // Maps left empty by the removal go too (a struct's own presence is owned with it).
+        for depth in (1..p.len()).rev() {
+            let parent = &p[..depth];
+            if !parent.last().is_some_and(|e| e.starts_with("f:")) {
+                break;
+            }
+            match get_at(&result, parent) {
+                Some(Value::Object(m)) if m.is_empty() => remove_at(&mut result, parent),
+                _ => break,
+            }
+        }
     }
     merge_applied(&mut result, applied, lists, schema, &mut Vec::new());
 
