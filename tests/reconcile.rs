@@ -1177,3 +1177,108 @@ async fn the_in_cluster_manifests_apply_and_grant_every_request_the_reconciler_m
     denied.dedup();
     assert!(denied.is_empty(), "{denied:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_reaches_the_registry() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let server = cluster(Platform::Aws, false);
+    // The cluster proxy, the service CA and an additional trusted CA, as the cluster has them.
+    let mut proxy = server.object("config.openshift.io/v1", "Proxy", "", "cluster").unwrap();
+    proxy["status"] = json!({"httpProxy": "http://proxy.example.com:3128", "httpsProxy": "http://proxy.example.com:3128", "noProxy": ".cluster.local"});
+    server.seed(proxy).unwrap();
+    server
+        .seed(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "serviceca", "namespace": NS},
+                     "data": {"service-ca.crt": "SERVICE-CA\n"}}),
+        )
+        .unwrap();
+    server
+        .seed(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry-cas", "namespace": "openshift-config"},
+                     "data": {"registry.example.com..5000": "EXAMPLE-CA\n"}}))
+        .unwrap();
+    let mut image = server.object("config.openshift.io/v1", "Image", "", "cluster").unwrap();
+    image["spec"] = json!({"additionalTrustedCA": {"name": "registry-cas"}});
+    server.seed(image).unwrap();
+    // The user's credentials are used exclusively when they exist.
+    server
+        .seed(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "image-registry-private-configuration-user", "namespace": NS},
+                     "data": {"REGISTRY_STORAGE_S3_ACCESSKEY": b64("AKIAUSERKEY"), "REGISTRY_STORAGE_S3_SECRETKEY": b64("user-secret")}}))
+        .unwrap();
+    let running = serve(server).await;
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    let spec = json!({"spec": {
+        "logLevel": "Debug",
+        "replicas": 3,
+        "proxy": {"https": "http://registry-proxy.example.com:8080"},
+        "requests": {"read": {"maxRunning": 10, "maxInQueue": 20, "maxWaitInQueue": "1m0s"}},
+    }});
+    let out = running
+        .kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &spec.to_string(),
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let d = running
+        .kubectl_get(&["deployment", "image-registry", "-n", NS])
+        .await
+        .unwrap();
+    for (name, value) in [
+        ("REGISTRY_LOG_LEVEL", "debug"),
+        ("HTTP_PROXY", "http://proxy.example.com:3128"),
+        ("HTTPS_PROXY", "http://registry-proxy.example.com:8080"),
+        ("NO_PROXY", ".cluster.local"),
+        ("REGISTRY_OPENSHIFT_REQUESTS_READ_MAXRUNNING", "10"),
+        ("REGISTRY_OPENSHIFT_REQUESTS_READ_MAXINQUEUE", "20"),
+        ("REGISTRY_OPENSHIFT_REQUESTS_READ_MAXWAITINQUEUE", "1m0s"),
+    ] {
+        assert_eq!(env_value(&d, name).as_deref(), Some(value), "{name}");
+    }
+    assert!(env_value(&d, "REGISTRY_OPENSHIFT_REQUESTS_WRITE_MAXRUNNING").is_none());
+    // Three replicas: no default anti-affinity, one may be unavailable at a time... of two.
+    assert!(d.pointer("/spec/template/spec/affinity").is_none());
+    assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 2);
+    let pdb = running.kubectl_get(&["pdb", "image-registry", "-n", NS]).await.unwrap();
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+
+    let certs = running
+        .kubectl_get(&["configmap", "image-registry-certificates", "-n", NS])
+        .await
+        .unwrap();
+    assert_eq!(certs["data"]["registry.example.com..5000"], "EXAMPLE-CA\n");
+    assert_eq!(
+        certs["data"]["image-registry.openshift-image-registry.svc..5000"],
+        "SERVICE-CA\n"
+    );
+    assert_eq!(
+        certs["data"]["image-registry.openshift-image-registry.svc.cluster.local..5000"],
+        "SERVICE-CA\n"
+    );
+    let published = running
+        .kubectl_get(&["configmap", "image-registry-ca", "-n", "openshift-config-managed"])
+        .await
+        .unwrap();
+    assert!(published["data"].get("registry.example.com..5000").is_none());
+
+    let private = running
+        .kubectl_get(&["secret", "image-registry-private-configuration", "-n", NS])
+        .await
+        .unwrap();
+    let ini = base64::engine::general_purpose::STANDARD
+        .decode(private["data"]["credentials"].as_str().unwrap())
+        .unwrap();
+    let ini = String::from_utf8(ini).unwrap();
+    assert!(
+        ini.contains("aws_access_key_id = AKIAUSERKEY"),
+        "the user's key, not the cloud's"
+    );
+    assert!(!ini.contains("AKIASIMULATED"));
+}

@@ -254,29 +254,40 @@ impl Applier {
     }
 }
 
-/// Taking over an object another manager wrote (the operator, an admin's `oc apply`): every
-/// field anyone owned becomes this manager's applied set, so the apply that follows removes what
-/// the desired object no longer has instead of leaving it behind. `None` when the object is
-/// already this manager's (or nobody's).
+/// Managers whose fields this program takes over: the operator it replaces, and its own
+/// non-apply writes. Other managers (the service CA operator injecting a bundle, an admin's
+/// additions) keep theirs.
+pub const PREDECESSORS: &[&str] = &["cluster-image-registry-operator", FIELD_MANAGER];
+
+/// Taking over an object a predecessor wrote: the fields it owned become this manager's applied
+/// set, so the apply that follows removes what the desired object no longer has instead of
+/// leaving it behind. `None` when there is nothing to take over.
 pub fn adoption_patch(live: &Value, kind: Kind) -> Option<json_patch::Patch> {
     let entries = live.pointer("/metadata/managedFields")?.as_array()?;
-    let ours = entries.iter().any(|e| {
+    let is_main = |e: &Value| e.get("subresource").is_none_or(|s| s.is_null() || s == "");
+    let ours = |e: &Value| {
         e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)
             && e.get("operation").and_then(Value::as_str) == Some("Apply")
-    });
-    if ours || entries.is_empty() {
+    };
+    let adoptable = |e: &Value| {
+        is_main(e)
+            && !ours(e)
+            && e.get("manager")
+                .and_then(Value::as_str)
+                .is_some_and(|m| PREDECESSORS.contains(&m))
+    };
+    if !entries.iter().any(adoptable) {
         return None;
     }
-    let (status_entries, main): (Vec<&Value>, Vec<&Value>) = entries
-        .iter()
-        .partition(|e| e.get("subresource").is_some_and(|s| !s.is_null() && s != ""));
+    // Everything the predecessors and this manager own becomes one applied set.
+    let taken = |e: &Value| adoptable(e) || (is_main(e) && ours(e));
     let mut fields = Value::Object(Default::default());
-    for e in &main {
+    for e in entries.iter().filter(|e| taken(e)) {
         if let Some(f) = e.get("fieldsV1") {
             union(&mut fields, f);
         }
     }
-    let mut replacement: Vec<Value> = status_entries.into_iter().cloned().collect();
+    let mut replacement: Vec<Value> = entries.iter().filter(|e| !taken(e)).cloned().collect();
     replacement.push(serde_json::json!({
         "manager": FIELD_MANAGER,
         "operation": "Apply",
