@@ -263,7 +263,7 @@ fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
     if state == "Managed" && observed.deployment.is_none() {
         out.push(problem(
             "the image-registry Deployment does not exist in openshift-image-registry",
-            None,
+            Some("oc-registry reconcile".into()),
         ));
     }
     if let Some(run) = last_pruner_run(&observed.pruner_jobs).filter(|r| !r.succeeded) {
@@ -328,7 +328,7 @@ impl Report {
                 conditions: Vec::new(),
                 missing: vec![problem(
                     format!("{CONFIG_REF} does not exist: the registry has not been bootstrapped on this cluster"),
-                    None,
+                    Some("oc-registry bootstrap (or oc-registry reconcile, which also applies it)".into()),
                 )],
                 pruner,
                 cluster_operator,
