@@ -423,19 +423,8 @@ async fn reconcile_takes_over_the_operators_objects_and_removes_what_it_no_longe
         "the operator's literal secret is gone: {secret_env}"
     );
     // Read-only on, then off again: the variable comes and goes.
-    let patch = |v: bool| json!({"spec": {"readOnly": v}}).to_string();
     for (on, expect) in [(true, Some("{enabled: true}")), (false, None)] {
-        let out = running
-            .kubectl(&[
-                "patch",
-                "configs.imageregistry.operator.openshift.io",
-                "cluster",
-                "--type=merge",
-                "-p",
-                &patch(on),
-            ])
-            .await;
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        running.patch_config(&json!({"spec": {"readOnly": on}})).await;
         let out = reconcile(&running, &[]).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let d = running
@@ -454,94 +443,43 @@ async fn routes_are_created_and_stale_ones_deleted() {
     let running = serve(cluster(Platform::Aws, false)).await;
     assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
     let spec = json!({"spec": {"defaultRoute": true, "routes": [{"name": "public", "hostname": "registry.apps.example.com"}]}});
-    running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &spec.to_string(),
-        ])
-        .await;
+    running.patch_config(&spec).await;
     let out = reconcile(&running, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let public = running.kubectl_get(&["route", "public", "-n", NS]).await.unwrap();
     assert_eq!(public["spec"]["host"], "registry.apps.example.com");
     assert_eq!(public["spec"]["tls"]["termination"], "reencrypt");
     assert_eq!(public["metadata"]["annotations"]["imageregistry.openshift.io"], "true");
-    assert!(
-        running
-            .kubectl_get(&["route", "default-route", "-n", NS])
-            .await
-            .is_some()
-    );
+    assert!(running.exists(&["route", "default-route", "-n", NS]).await);
 
     let spec = json!({"spec": {"defaultRoute": false, "routes": null}});
-    running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &spec.to_string(),
-        ])
-        .await;
+    running.patch_config(&spec).await;
     let out = reconcile(&running, &[]).await;
     assert!(
         text(&out.stdout).contains("route.route.openshift.io/public deleted"),
         "{}",
         text(&out.stdout)
     );
-    assert!(running.kubectl_get(&["route", "public", "-n", NS]).await.is_none());
-    assert!(
-        running
-            .kubectl_get(&["route", "default-route", "-n", NS])
-            .await
-            .is_none()
-    );
+    assert!(!running.exists(&["route", "public", "-n", NS]).await);
+    assert!(!running.exists(&["route", "default-route", "-n", NS]).await);
 
     // A route whose TLS secret is missing is an error naming the secret and its keys.
     let spec = json!({"spec": {"routes": [{"name": "tls", "hostname": "r.example.com", "secretName": "missing-tls"}]}});
-    running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &spec.to_string(),
-        ])
-        .await;
+    running.patch_config(&spec).await;
     let out = reconcile(&running, &[]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("secret \"openshift-image-registry/missing-tls\" not found"));
 }
 
-async fn set_state(running: &Running, state: &str, storage_state: Option<&str>) {
-    let mut patch = json!({"spec": {"managementState": state}});
-    if let Some(s) = storage_state {
-        patch["spec"]["storage"] = json!({"managementState": s});
-    }
-    let out = running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &patch.to_string(),
-        ])
-        .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+async fn set_state(running: &Running, state: &str) {
+    running.patch_config(&json!({"spec": {"managementState": state}})).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removed_refuses_to_delete_managed_storage_without_confirmation() {
     let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
     assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
-    set_state(&running, "Removed", None).await;
+    set_state(&running, "Removed").await;
     running.server.clear_log();
 
     let out = reconcile(&running, &[]).await;
@@ -557,37 +495,14 @@ async fn removed_refuses_to_delete_managed_storage_without_confirmation() {
         "nothing is written: {:?}",
         running.server.writes()
     );
-    assert!(
-        running
-            .kubectl_get(&["deployment", "image-registry", "-n", NS])
-            .await
-            .is_some()
-    );
+    assert!(running.exists(&["deployment", "image-registry", "-n", NS]).await);
 
     let out = reconcile(&running, &["--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        running
-            .kubectl_get(&["deployment", "image-registry", "-n", NS])
-            .await
-            .is_none()
-    );
-    assert!(
-        running
-            .kubectl_get(&["pvc", "image-registry-storage", "-n", NS])
-            .await
-            .is_none()
-    );
-    assert!(
-        running
-            .kubectl_get(&["service", "image-registry", "-n", NS])
-            .await
-            .is_none()
-    );
-    let config = running
-        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
-        .await
-        .unwrap();
+    assert!(!running.exists(&["deployment", "image-registry", "-n", NS]).await);
+    assert!(!running.exists(&["pvc", "image-registry-storage", "-n", NS]).await);
+    assert!(!running.exists(&["service", "image-registry", "-n", NS]).await);
+    let config = running.config().await;
     assert_eq!(config["status"]["storage"], json!({}));
     assert_eq!(condition(&config, "Removed")["status"], "True");
     let image = running
@@ -608,36 +523,17 @@ async fn removed_keeps_unmanaged_storage_and_needs_no_confirmation() {
     let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
     assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
     let patch = json!({"spec": {"managementState": "Removed", "storage": {"managementState": "Unmanaged", "pvc": {"claim": "image-registry-storage"}}}});
-    running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &patch.to_string(),
-        ])
-        .await;
+    running.patch_config(&patch).await;
     let out = reconcile(&running, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        running
-            .kubectl_get(&["deployment", "image-registry", "-n", NS])
-            .await
-            .is_none()
-    );
-    assert!(
-        running
-            .kubectl_get(&["pvc", "image-registry-storage", "-n", NS])
-            .await
-            .is_some()
-    );
+    assert!(!running.exists(&["deployment", "image-registry", "-n", NS]).await);
+    assert!(running.exists(&["pvc", "image-registry-storage", "-n", NS]).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unmanaged_writes_nothing_but_status() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    set_state(&running, "Unmanaged", None).await;
+    set_state(&running, "Unmanaged").await;
     let before = running
         .kubectl_get(&["deployment", "image-registry", "-n", NS])
         .await
@@ -656,10 +552,7 @@ async fn unmanaged_writes_nothing_but_status() {
         before["metadata"]["resourceVersion"],
         after["metadata"]["resourceVersion"]
     );
-    let config = running
-        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
-        .await
-        .unwrap();
+    let config = running.config().await;
     assert_eq!(condition(&config, "Available")["reason"], "Unmanaged");
 }
 
@@ -690,10 +583,9 @@ async fn dry_runs_store_nothing() {
             );
         }
         assert!(
-            running
-                .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+            !running
+                .exists(&["configs.imageregistry.operator.openshift.io", "cluster"])
                 .await
-                .is_none()
         );
     }
 }
@@ -711,10 +603,7 @@ async fn wait_reports_ready_failed_and_timed_out_rollouts() {
         let out = reconcile(&running, &args).await;
         assert_eq!(out.status.code(), Some(code), "{outcome:?}: {}", text(&out.stderr));
         if code == 0 {
-            let config = running
-                .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
-                .await
-                .unwrap();
+            let config = running.config().await;
             assert_eq!(condition(&config, "Progressing")["reason"], "Ready", "{config}");
             assert!(text(&out.stdout).contains("Available=True (Ready)"));
         }
@@ -751,12 +640,7 @@ async fn server_errors_and_conflicts_are_retried() {
         .filter(|r| r.method == "PUT" && r.path.ends_with("/configs/cluster"))
         .count();
     assert_eq!(puts, 2, "the conflicting write is redone after a fresh read");
-    assert!(
-        running
-            .kubectl_get(&["deployment", "image-registry", "-n", NS])
-            .await
-            .is_some()
-    );
+    assert!(running.exists(&["deployment", "image-registry", "-n", NS]).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -775,17 +659,9 @@ async fn a_reconcile_cut_off_midway_converges_when_run_again() {
         "{}",
         text(&out.stderr)
     );
-    let config = running
-        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
-        .await
-        .unwrap();
+    let config = running.config().await;
     assert_eq!(condition(&config, "Degraded")["reason"], "ApplyFailed");
-    assert!(
-        running
-            .kubectl_get(&["deployment", "image-registry", "-n", NS])
-            .await
-            .is_none()
-    );
+    assert!(!running.exists(&["deployment", "image-registry", "-n", NS]).await);
 
     running.server.clear_faults();
     running.server.clear_log();
@@ -799,10 +675,7 @@ async fn a_reconcile_cut_off_midway_converges_when_run_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_masks_secrets_writes_nothing_and_is_empty_once_converged() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let config = running
-        .kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
-        .await
-        .unwrap();
+    let config = running.config().await;
     let http_secret = config["spec"]["httpSecret"].as_str().unwrap().to_string();
     running.server.clear_log();
     let out = running.oc_registry(&["diff"]).await;
@@ -964,10 +837,7 @@ async fn watch_follows_changes_with_one_leader_and_stops_cleanly() {
     let a = Watcher::start(&running, "replica-a");
     // The first replica bootstraps and reconciles before the second starts.
     eventually("the first pass", || async {
-        running
-            .kubectl_get(&["deployment", "image-registry", "-n", NS])
-            .await
-            .is_some()
+        running.exists(&["deployment", "image-registry", "-n", NS]).await
     })
     .await;
     let b = Watcher::start(&running, "replica-b");
@@ -979,17 +849,7 @@ async fn watch_follows_changes_with_one_leader_and_stops_cleanly() {
     };
     assert_eq!(holder().await.as_deref(), Some("replica-a"));
 
-    let patch = |v: bool| json!({"spec": {"readOnly": v}}).to_string();
-    running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &patch(true),
-        ])
-        .await;
+    running.patch_config(&json!({"spec": {"readOnly": true}})).await;
     eventually("read-only applied", || async {
         read_only_env(&running).await.is_some()
     })
@@ -998,16 +858,7 @@ async fn watch_follows_changes_with_one_leader_and_stops_cleanly() {
     // Watches that expire or drop are re-established.
     running.server.compact();
     running.server.drop_watches();
-    running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &patch(false),
-        ])
-        .await;
+    running.patch_config(&json!({"spec": {"readOnly": false}})).await;
     eventually("read-only removed", || async {
         read_only_env(&running).await.is_none()
     })
@@ -1024,16 +875,7 @@ async fn watch_follows_changes_with_one_leader_and_stops_cleanly() {
         holder().await.as_deref() == Some("replica-b")
     })
     .await;
-    running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &patch(true),
-        ])
-        .await;
+    running.patch_config(&json!({"spec": {"readOnly": true}})).await;
     eventually("read-only applied by replica-b", || async {
         read_only_env(&running).await.is_some()
     })
@@ -1107,16 +949,13 @@ async fn the_in_cluster_manifests_apply_and_grant_every_request_the_reconciler_m
     assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
     let watcher = Watcher::start(&running, "in-cluster");
     eventually("the watcher leads", || async {
-        running
-            .kubectl_get(&["lease", "oc-registry-reconciler", "-n", NS])
-            .await
-            .is_some()
+        running.exists(&["lease", "oc-registry-reconciler", "-n", NS]).await
     })
     .await;
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let (code, log) = watcher.stop().await;
     assert_eq!(code, Some(0), "{log}");
-    set_state(&running, "Removed", None).await;
+    set_state(&running, "Removed").await;
     assert_eq!(reconcile(&running, &["--yes"]).await.status.code(), Some(0));
 
     let list: Value = serde_json::from_slice(
@@ -1213,17 +1052,7 @@ async fn configuration_reaches_the_registry() {
         "proxy": {"https": "http://registry-proxy.example.com:8080"},
         "requests": {"read": {"maxRunning": 10, "maxInQueue": 20, "maxWaitInQueue": "1m0s"}},
     }});
-    let out = running
-        .kubectl(&[
-            "patch",
-            "configs.imageregistry.operator.openshift.io",
-            "cluster",
-            "--type=merge",
-            "-p",
-            &spec.to_string(),
-        ])
-        .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    running.patch_config(&spec).await;
     let out = reconcile(&running, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 

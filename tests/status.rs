@@ -4,17 +4,10 @@
 use oc_registry::commands::status::{Health, Report};
 use oc_registry::state::Observed;
 use serde_json::{Value, json};
-use std::process::Output;
-use test_apiserver::{ApiServer, Listening, Platform, Settings};
+mod support;
 
-fn cluster(platform: Platform, installed: bool) -> ApiServer {
-    let server = ApiServer::new(Settings::default());
-    server.seed_openshift(platform).unwrap();
-    if installed {
-        server.seed_installed_registry(platform).unwrap();
-    }
-    server
-}
+use support::{OC_REGISTRY, Running, cluster, serve, text};
+use test_apiserver::{ApiServer, Platform, Settings};
 
 async fn report(server: &ApiServer) -> Report {
     let client = kube::Client::new(server.clone(), "default");
@@ -131,42 +124,12 @@ async fn two_storage_drivers_are_reported_with_the_operators_message() {
 
 // ------------------------------------------------------------------ the binary
 
-struct Running {
-    server: ApiServer,
-    listening: Listening,
-    dir: tempfile::TempDir,
-}
-
-async fn serve(server: ApiServer) -> Running {
-    let listening = server.listen_http(0).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    listening
-        .write_kubeconfig(&dir.path().join("kubeconfig"), None, None)
-        .unwrap();
-    Running { server, listening, dir }
-}
-
-async fn run(bin: &str, running: &Running, args: &[&str]) -> Output {
-    tokio::process::Command::new(bin)
-        .args(args)
-        .env("KUBECONFIG", running.dir.path().join("kubeconfig"))
-        .env("HOME", running.dir.path())
-        .output()
-        .await
-        .unwrap()
-}
-
-const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
 const KUBECTL_REGISTRY: &str = env!("CARGO_BIN_EXE_kubectl-registry");
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_of_the_simulated_aws_cluster() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let out = run(OC_REGISTRY, &running, &["status"]).await;
+    let out = running.run(OC_REGISTRY, &["status"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for needle in [
@@ -180,7 +143,7 @@ async fn status_of_the_simulated_aws_cluster() {
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
-    let json_out = run(OC_REGISTRY, &running, &["status", "-o", "json"]).await;
+    let json_out = running.run(OC_REGISTRY, &["status", "-o", "json"]).await;
     let v: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(v["health"], "Healthy");
     assert_eq!(v["storage"]["drivers"], json!(["s3"]));
@@ -189,7 +152,7 @@ async fn status_of_the_simulated_aws_cluster() {
         text(&json_out.stdout).contains("\n    \"clusterOperator\""),
         "kubectl-style 4-space JSON"
     );
-    let yaml_out = run(OC_REGISTRY, &running, &["status", "-o", "yaml"]).await;
+    let yaml_out = running.run(OC_REGISTRY, &["status", "-o", "yaml"]).await;
     assert!(text(&yaml_out.stdout).contains("health: Healthy"));
 
     // Only reads: a status never writes.
@@ -216,7 +179,7 @@ async fn the_http_secret_is_never_printed() {
     degrade(&server);
     let running = serve(server).await;
     for args in [&["status"][..], &["status", "-o", "json"], &["status", "-o", "yaml"]] {
-        let out = run(OC_REGISTRY, &running, args).await;
+        let out = running.run(OC_REGISTRY, args).await;
         assert!(
             !text(&out.stdout).contains(&secret) && !text(&out.stderr).contains(&secret),
             "{args:?} printed the httpSecret"
@@ -230,17 +193,17 @@ async fn exit_codes_are_documented_states() {
     let degraded = cluster(Platform::Aws, true);
     degrade(&degraded);
     let running = serve(degraded).await;
-    let out = run(OC_REGISTRY, &running, &["status"]).await;
+    let out = running.run(OC_REGISTRY, &["status"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stdout).contains("fix: oc delete jobs -n openshift-image-registry -l created-by=image-pruner"));
 
     let running = serve(cluster(Platform::BareMetal, true)).await;
-    let out = run(OC_REGISTRY, &running, &["status"]).await;
+    let out = running.run(OC_REGISTRY, &["status"]).await;
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stdout).contains("Registry:         Removed (no registry is running)"));
 
     let running = serve(cluster(Platform::Aws, false)).await;
-    let out = run(OC_REGISTRY, &running, &["status"]).await;
+    let out = running.run(OC_REGISTRY, &["status"]).await;
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stdout).contains("has not been bootstrapped"));
 }
@@ -252,7 +215,7 @@ async fn a_cluster_without_the_registry_api_is_a_clear_error() {
         ..Settings::default()
     }))
     .await;
-    let out = run(OC_REGISTRY, &running, &["status"]).await;
+    let out = running.run(OC_REGISTRY, &["status"]).await;
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     assert!(
@@ -301,19 +264,19 @@ async fn flags_work_before_and_after_the_command_and_help_names_the_invocation()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
     }
-    let help = run(KUBECTL_REGISTRY, &running, &["--help"]).await;
+    let help = running.run(KUBECTL_REGISTRY, &["--help"]).await;
     assert!(
         text(&help.stdout).contains("Usage: kubectl registry"),
         "{}",
         text(&help.stdout)
     );
-    let help = run(OC_REGISTRY, &running, &["status", "--help"]).await;
+    let help = running.run(OC_REGISTRY, &["status", "--help"]).await;
     assert!(
         text(&help.stdout).contains("Usage: oc-registry status"),
         "{}",
         text(&help.stdout)
     );
-    let bad = run(OC_REGISTRY, &running, &["status", "-o", "xml"]).await;
+    let bad = running.run(OC_REGISTRY, &["status", "-o", "xml"]).await;
     assert_eq!(
         bad.status.code(),
         Some(1),

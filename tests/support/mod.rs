@@ -68,6 +68,32 @@ impl Running {
         Some(serde_json::from_slice(&out.stdout).unwrap())
     }
 
+    pub async fn exists(&self, args: &[&str]) -> bool {
+        self.kubectl_get(args).await.is_some()
+    }
+
+    /// The registry Config, which must exist.
+    pub async fn config(&self) -> Value {
+        self.kubectl_get(&["configs.imageregistry.operator.openshift.io", "cluster"])
+            .await
+            .expect("configs.imageregistry.operator.openshift.io/cluster")
+    }
+
+    /// `kubectl patch` of the registry Config with a merge patch, which must succeed.
+    pub async fn patch_config(&self, patch: &Value) {
+        let out = self
+            .kubectl(&[
+                "patch",
+                "configs.imageregistry.operator.openshift.io",
+                "cluster",
+                "--type=merge",
+                "-p",
+                &patch.to_string(),
+            ])
+            .await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
     pub async fn kubectl(&self, args: &[&str]) -> Output {
         self.run("kubectl", args).await
     }
