@@ -1111,3 +1111,38 @@ async fn configuration_reaches_the_registry() {
     );
     assert!(!ini.contains("AKIASIMULATED"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_teardown_says_what_remains_and_keeps_the_storage() {
+    let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    set_state(&running, "Removed").await;
+    running.server.inject(Fault::new(
+        Matcher::method("DELETE").and_path("/services/image-registry"),
+        FaultAction::ServerError {
+            code: 500,
+            retry_after_seconds: 0,
+        },
+    ));
+    let out = reconcile(&running, &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("failed to delete service/image-registry"), "{err}");
+    assert!(
+        err.contains("not yet"),
+        "the storage is kept while objects remain: {err}"
+    );
+    assert!(running.exists(&["pvc", "image-registry-storage", "-n", NS]).await);
+    assert!(!running.exists(&["deployment", "image-registry", "-n", NS]).await);
+    let config = running.config().await;
+    let degraded = condition(&config, "Degraded");
+    assert_eq!(degraded["reason"], "RemoveFailed");
+    assert!(degraded["message"].as_str().unwrap().contains("service/image-registry"));
+
+    running.server.clear_faults();
+    let out = reconcile(&running, &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!running.exists(&["service", "image-registry", "-n", NS]).await);
+    assert!(!running.exists(&["pvc", "image-registry-storage", "-n", NS]).await);
+    assert_eq!(condition(&running.config().await, "Degraded")["reason"], "Removed");
+}
