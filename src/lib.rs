@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod configure;
 pub mod policy;
 pub mod reconcile;
 pub mod state;

@@ -92,6 +92,17 @@ pub enum Command {
     )]
     Manifests(crate::commands::manifests::ManifestsArgs),
 
+    /// The CAs trusted for other registries: add, remove, list
+    #[command(
+        subcommand,
+        long_about = "The CAs the cluster trusts when it pulls from or imports other \
+        registries: one key per registry (host..port) in a ConfigMap in openshift-config, named by \
+        images.config.openshift.io/cluster spec.additionalTrustedCA (registry-cas when none is named yet). \
+        Certificates are checked before anything is written: every one must be a CA certificate; an \
+        expired or not yet valid one is warned about."
+    )]
+    Trust(crate::commands::trust::TrustCommand),
+
     /// Policy modules: list those in effect, run a hook, check a module, start a new one
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

@@ -7,6 +7,7 @@ pub mod policy;
 pub mod reconcile;
 pub mod render;
 pub mod status;
+pub mod trust;
 pub mod version;
 pub mod wait;
 pub mod watch;
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(args) => diff::run(&cli, args).await,
         Command::Render(args) => render::run(&cli, args),
         Command::Manifests(args) => manifests::run(args),
+        Command::Trust(command) => trust::run(&cli, command).await,
         Command::Version(args) => version::run(args),
         Command::Completion { shell } => {
             let bin = crate::cli::display_name(std::env::args_os().next().as_ref()).replace(' ', "-");

@@ -1,0 +1,309 @@
+//! `trust add|remove|list`: the CAs the cluster trusts for other registries, kept in a ConfigMap
+//! in openshift-config named by `images.config.openshift.io/cluster` `spec.additionalTrustedCA`.
+
+use super::reconcile::DryRunFlag;
+use super::{Failure, Session};
+use crate::api::{CLUSTER, Image};
+use crate::cli::Cli;
+use crate::cli::output::{self, Format};
+use crate::configure::trust::{self, CertificateInfo, DEFAULT_CONFIGMAP, NAMESPACE};
+use crate::configure::write::{Change, patch_with_precondition};
+use crate::reconcile::apply::{DryRun, FIELD_MANAGER};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use kube::api::{ObjectMeta, PostParams};
+use serde::Serialize;
+use serde_json::json;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust a CA for a registry: HOST[:PORT] and a PEM file of CA certificates
+    Add(AddArgs),
+    /// Stop trusting the CA configured for a registry
+    Remove(RemoveArgs),
+    /// List the registries with additional trusted CAs, their certificates and expiry
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The registry, as images name it: registry.example.com or registry.example.com:5000
+    #[arg(value_name = "HOST[:PORT]")]
+    pub host: String,
+    /// PEM file with the CA certificate(s) that signed the registry's certificate ("-" for stdin)
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: PathBuf,
+    /// Show the change without making it ("client"), or have the server check it ("server")
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRunFlag>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    #[arg(value_name = "HOST[:PORT]")]
+    pub host: String,
+    /// Show the change without making it ("client"), or have the server check it ("server")
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRunFlag>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format (a table when omitted)
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+pub async fn run(cli: &Cli, command: &TrustCommand) -> Result<ExitCode> {
+    match command {
+        TrustCommand::Add(args) => add(cli, args).await,
+        TrustCommand::Remove(args) => remove(cli, args).await,
+        TrustCommand::List(args) => list(cli, args).await,
+    }
+}
+
+fn usage(message: String) -> anyhow::Error {
+    Failure { message, code: 1 }.into()
+}
+
+fn suffix(mode: Option<DryRun>) -> &'static str {
+    match mode {
+        None => "",
+        Some(DryRun::Client) => " (dry run)",
+        Some(DryRun::Server) => " (server dry run)",
+    }
+}
+
+/// The ConfigMap the Image config names, if it names one.
+async fn configured_name(session: &Session) -> Result<Option<String>> {
+    let images = Api::<Image>::all(session.client.clone());
+    let image = images
+        .get_opt(CLUSTER)
+        .await
+        .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
+    Ok(image
+        .and_then(|i| i.spec.additional_trusted_ca)
+        .map(|r| r.name)
+        .filter(|n| !n.is_empty()))
+}
+
+async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
+    // Everything is checked before anything is written.
+    let key = trust::host_key(&args.host).map_err(usage)?;
+    let pem = if args.ca_file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the CA bundle from standard input")?;
+        s
+    } else {
+        std::fs::read_to_string(&args.ca_file)
+            .map_err(|e| usage(format!("--ca-file {}: {e}", args.ca_file.display())))?
+    };
+    let (certs, warnings) =
+        trust::check_bundle(&pem).map_err(|e| usage(format!("--ca-file {}: {e}", args.ca_file.display())))?;
+    for w in &warnings {
+        eprintln!("Warning: {w}");
+    }
+    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let session = Session::connect(cli).await?;
+    let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
+    let named = configured_name(&session).await?;
+    let name = named.clone().unwrap_or_else(|| DEFAULT_CONFIGMAP.to_string());
+    let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
+
+    let existing = maps.get_opt(&name).await.map_err(describe)?;
+    let verb = if existing.is_none() {
+        let cm = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(NAMESPACE.into()),
+                ..ObjectMeta::default()
+            },
+            data: Some([(key.clone(), pem.clone())].into_iter().collect()),
+            ..ConfigMap::default()
+        };
+        if mode != Some(DryRun::Client) {
+            let params = PostParams {
+                dry_run: mode == Some(DryRun::Server),
+                field_manager: Some(FIELD_MANAGER.into()),
+            };
+            maps.create(&params, &cm).await.map_err(describe)?;
+        }
+        "created"
+    } else {
+        let wrote = patch_with_precondition(&maps, &name, mode, |cm: &ConfigMap| {
+            let current = cm.data.as_ref().and_then(|d| d.get(&key));
+            Ok::<_, kube::Error>(if current == Some(&pem) {
+                Change::Unchanged
+            } else {
+                Change::Patch(json!({"data": {&key: &pem}}))
+            })
+        })
+        .await
+        .map_err(describe)?;
+        if wrote { "configured" } else { "unchanged" }
+    };
+    println!("configmap/{name} {verb}{} (namespace {NAMESPACE})", suffix(mode));
+
+    if named.is_none() {
+        let images = Api::<Image>::all(session.client.clone());
+        let wrote = patch_with_precondition(&images, CLUSTER, mode, |image: &Image| {
+            let set = image
+                .spec
+                .additional_trusted_ca
+                .as_ref()
+                .is_some_and(|r| !r.name.is_empty());
+            Ok::<_, kube::Error>(if set {
+                Change::Unchanged
+            } else {
+                Change::Patch(json!({"spec": {"additionalTrustedCA": {"name": &name}}}))
+            })
+        })
+        .await
+        .map_err(describe)?;
+        if wrote {
+            println!(
+                "image.config.openshift.io/cluster configured{}: spec.additionalTrustedCA.name={name}",
+                suffix(mode)
+            );
+        }
+    }
+    for c in &certs {
+        println!(
+            "{} trusts {} (valid until {})",
+            trust::key_host(&key),
+            c.subject,
+            c.not_after
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn remove(cli: &Cli, args: &RemoveArgs) -> Result<ExitCode> {
+    let key = trust::host_key(&args.host).map_err(usage)?;
+    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let session = Session::connect(cli).await?;
+    let Some(name) = configured_name(&session).await? else {
+        return Err(usage(format!(
+            "{} is not trusted: images.config.openshift.io/cluster names no additionalTrustedCA ConfigMap",
+            args.host
+        )));
+    };
+    let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
+    let mut missing = false;
+    patch_with_precondition(&maps, &name, mode, |cm: &ConfigMap| {
+        let present = cm.data.as_ref().is_some_and(|d| d.contains_key(&key))
+            || cm.binary_data.as_ref().is_some_and(|d| d.contains_key(&key));
+        missing = !present;
+        Ok::<_, kube::Error>(if present {
+            Change::Patch(json!({"data": {&key: null}, "binaryData": {&key: null}}))
+        } else {
+            Change::Unchanged
+        })
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
+    if missing {
+        return Err(usage(format!(
+            "{} is not trusted: ConfigMap {NAMESPACE}/{name} has no key {key:?} (see `trust list`)",
+            args.host
+        )));
+    }
+    println!(
+        "configmap/{name} configured{}: {} removed",
+        suffix(mode),
+        trust::key_host(&key)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrustedRegistry {
+    host: String,
+    key: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    certificates: Vec<CertificateInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+async fn list(cli: &Cli, args: &ListArgs) -> Result<ExitCode> {
+    let session = Session::connect(cli).await?;
+    let name = configured_name(&session).await?;
+    let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
+    let cm = match &name {
+        Some(n) => maps
+            .get_opt(n)
+            .await
+            .map_err(|e| anyhow::anyhow!(session.describe(&e)))?,
+        None => None,
+    };
+    let mut items: Vec<TrustedRegistry> = cm
+        .as_ref()
+        .and_then(|c| c.data.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, pem)| {
+            let (certificates, error) = match trust::certificates(&pem) {
+                Ok(c) => (c, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            TrustedRegistry {
+                host: trust::key_host(&key),
+                key,
+                certificates,
+                error,
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| a.host.cmp(&b.host));
+    if let Some(format) = args.output {
+        print!("{}", output::render(&items, format)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if name.is_some() && cm.is_none() {
+        eprintln!(
+            "Warning: images.config.openshift.io/cluster names ConfigMap {NAMESPACE}/{}, which does not exist",
+            name.as_deref().unwrap_or_default()
+        );
+    }
+    if items.is_empty() {
+        println!("No additional trusted CAs.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .flat_map(|item| {
+            if let Some(e) = &item.error {
+                return vec![vec![
+                    item.host.clone(),
+                    String::new(),
+                    String::new(),
+                    format!("unreadable: {e}"),
+                ]];
+            }
+            item.certificates
+                .iter()
+                .map(|c| {
+                    vec![
+                        item.host.clone(),
+                        c.subject.clone(),
+                        c.not_after.clone(),
+                        c.validity
+                            .clone()
+                            .unwrap_or_else(|| if c.is_ca { "valid".into() } else { "not a CA".into() }),
+                    ]
+                })
+                .collect()
+        })
+        .collect();
+    print!("{}", output::table(&["HOST", "SUBJECT", "EXPIRES", "STATUS"], &rows));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,6 @@
+//! Configuration changes made by commands: each patches only the fields it changes, under a
+//! resourceVersion precondition, and redoes the change on a fresh read when someone else wrote
+//! in between — so a concurrent edit is never lost.
+
+pub mod trust;
+pub mod write;

@@ -1,0 +1,61 @@
+//! Read-modify-write with a precondition: a JSON merge patch carrying the resourceVersion that
+//! was read, retried on a fresh read when the server answers 409 Conflict.
+
+use crate::reconcile::apply::{DryRun, FIELD_MANAGER};
+use crate::reconcile::retry::{is_conflict, retry};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::fmt::Debug;
+
+/// Attempts before a write that keeps meeting concurrent edits gives up.
+pub const ATTEMPTS: usize = 5;
+
+/// What a change decided after looking at the object.
+pub enum Change {
+    /// A merge patch (without the precondition, which is added).
+    Patch(Value),
+    /// Nothing to do.
+    Unchanged,
+}
+
+/// Reads `name`, asks `change` what to patch, and patches with the read resourceVersion as a
+/// precondition; on a conflict, reads again and asks again. Returns whether it wrote.
+pub async fn patch_with_precondition<K, F, E>(
+    api: &Api<K>,
+    name: &str,
+    dry_run: Option<DryRun>,
+    mut change: F,
+) -> Result<bool, E>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Serialize + Debug,
+    F: FnMut(&K) -> Result<Change, E>,
+    E: From<kube::Error>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = retry(|| api.get(name)).await?;
+        let mut patch = match change(&current)? {
+            Change::Unchanged => return Ok(false),
+            Change::Patch(p) => p,
+        };
+        if dry_run == Some(DryRun::Client) {
+            return Ok(true);
+        }
+        patch["metadata"]["resourceVersion"] = json!(current.meta().resource_version);
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            dry_run: dry_run == Some(DryRun::Server),
+            ..PatchParams::default()
+        };
+        let body = Patch::Merge(&patch);
+        match retry(|| api.patch(name, &params, &body)).await {
+            Ok(_) => return Ok(true),
+            Err(e) if is_conflict(&e) && attempt < ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
