@@ -92,6 +92,10 @@ pub enum Command {
     )]
     Manifests(crate::commands::manifests::ManifestsArgs),
 
+    /// The registry's storage: its credentials
+    #[command(subcommand)]
+    Storage(crate::commands::storage::StorageCommand),
+
     /// The CAs trusted for other registries: add, remove, list
     #[command(
         subcommand,

@@ -7,6 +7,7 @@ pub mod policy;
 pub mod reconcile;
 pub mod render;
 pub mod status;
+pub mod storage;
 pub mod trust;
 pub mod version;
 pub mod wait;
@@ -32,6 +33,21 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// Bad input: a message naming the field and the fix, exit status 1.
+pub fn invalid(message: String) -> anyhow::Error {
+    Failure { message, code: 1 }.into()
+}
+
+/// What kubectl appends to a line reporting a change made in a dry run.
+pub fn dry_run_suffix(mode: Option<crate::reconcile::apply::DryRun>) -> &'static str {
+    use crate::reconcile::apply::DryRun;
+    match mode {
+        None => "",
+        Some(DryRun::Client) => " (dry run)",
+        Some(DryRun::Server) => " (server dry run)",
+    }
+}
 
 /// A connected client and where it points.
 pub struct Session {
@@ -62,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Render(args) => render::run(&cli, args),
         Command::Manifests(args) => manifests::run(args),
         Command::Trust(command) => trust::run(&cli, command).await,
+        Command::Storage(command) => storage::run(&cli, command).await,
         Command::Version(args) => version::run(args),
         Command::Completion { shell } => {
             let bin = crate::cli::display_name(std::env::args_os().next().as_ref()).replace(' ', "-");

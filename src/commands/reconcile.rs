@@ -1,7 +1,7 @@
 //! `reconcile` and `bootstrap`: run the engine once (or continuously with `--watch`), print what
 //! happened as kubectl apply prints it, optionally wait for the rollout.
 
-use super::{Failure, Session};
+use super::{Failure, Session, dry_run_suffix};
 use crate::cli::Cli;
 use crate::cli::output::{self, Format};
 use crate::policy::Policies;
@@ -121,14 +121,6 @@ pub struct BootstrapArgs {
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::cluster::parse_request_timeout(s).map_err(|e| e.to_string())
-}
-
-fn dry_run_suffix(mode: Option<DryRun>) -> &'static str {
-    match mode {
-        None => "",
-        Some(DryRun::Client) => " (dry run)",
-        Some(DryRun::Server) => " (server dry run)",
-    }
 }
 
 /// The session, the policies in effect and an applier in `mode`.

@@ -2,7 +2,7 @@
 //! in openshift-config named by `images.config.openshift.io/cluster` `spec.additionalTrustedCA`.
 
 use super::reconcile::DryRunFlag;
-use super::{Failure, Session};
+use super::{Session, dry_run_suffix, invalid};
 use crate::api::{CLUSTER, Image};
 use crate::cli::Cli;
 use crate::cli::output::{self, Format};
@@ -67,18 +67,6 @@ pub async fn run(cli: &Cli, command: &TrustCommand) -> Result<ExitCode> {
     }
 }
 
-fn usage(message: String) -> anyhow::Error {
-    Failure { message, code: 1 }.into()
-}
-
-fn suffix(mode: Option<DryRun>) -> &'static str {
-    match mode {
-        None => "",
-        Some(DryRun::Client) => " (dry run)",
-        Some(DryRun::Server) => " (server dry run)",
-    }
-}
-
 /// The ConfigMap the Image config names, if it names one.
 async fn configured_name(session: &Session) -> Result<Option<String>> {
     let images = Api::<Image>::all(session.client.clone());
@@ -94,7 +82,7 @@ async fn configured_name(session: &Session) -> Result<Option<String>> {
 
 async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
     // Everything is checked before anything is written.
-    let key = trust::host_key(&args.host).map_err(usage)?;
+    let key = trust::host_key(&args.host).map_err(invalid)?;
     let pem = if args.ca_file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -103,10 +91,10 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
         s
     } else {
         std::fs::read_to_string(&args.ca_file)
-            .map_err(|e| usage(format!("--ca-file {}: {e}", args.ca_file.display())))?
+            .map_err(|e| invalid(format!("--ca-file {}: {e}", args.ca_file.display())))?
     };
     let (certs, warnings) =
-        trust::check_bundle(&pem).map_err(|e| usage(format!("--ca-file {}: {e}", args.ca_file.display())))?;
+        trust::check_bundle(&pem).map_err(|e| invalid(format!("--ca-file {}: {e}", args.ca_file.display())))?;
     for w in &warnings {
         eprintln!("Warning: {w}");
     }
@@ -149,7 +137,10 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
         .map_err(describe)?;
         if wrote { "configured" } else { "unchanged" }
     };
-    println!("configmap/{name} {verb}{} (namespace {NAMESPACE})", suffix(mode));
+    println!(
+        "configmap/{name} {verb}{} (namespace {NAMESPACE})",
+        dry_run_suffix(mode)
+    );
 
     if named.is_none() {
         let images = Api::<Image>::all(session.client.clone());
@@ -170,7 +161,7 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
         if wrote {
             println!(
                 "image.config.openshift.io/cluster configured{}: spec.additionalTrustedCA.name={name}",
-                suffix(mode)
+                dry_run_suffix(mode)
             );
         }
     }
@@ -186,11 +177,11 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
 }
 
 async fn remove(cli: &Cli, args: &RemoveArgs) -> Result<ExitCode> {
-    let key = trust::host_key(&args.host).map_err(usage)?;
+    let key = trust::host_key(&args.host).map_err(invalid)?;
     let mode = args.dry_run.and_then(DryRunFlag::mode);
     let session = Session::connect(cli).await?;
     let Some(name) = configured_name(&session).await? else {
-        return Err(usage(format!(
+        return Err(invalid(format!(
             "{} is not trusted: images.config.openshift.io/cluster names no additionalTrustedCA ConfigMap",
             args.host
         )));
@@ -210,14 +201,14 @@ async fn remove(cli: &Cli, args: &RemoveArgs) -> Result<ExitCode> {
     .await
     .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
     if missing {
-        return Err(usage(format!(
+        return Err(invalid(format!(
             "{} is not trusted: ConfigMap {NAMESPACE}/{name} has no key {key:?} (see `trust list`)",
             args.host
         )));
     }
     println!(
         "configmap/{name} configured{}: {} removed",
-        suffix(mode),
+        dry_run_suffix(mode),
         trust::key_host(&key)
     );
     Ok(ExitCode::SUCCESS)

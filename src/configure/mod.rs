@@ -2,5 +2,6 @@
 //! resourceVersion precondition, and redoes the change on a fresh read when someone else wrote
 //! in between — so a concurrent edit is never lost.
 
+pub mod credentials;
 pub mod trust;
 pub mod write;
