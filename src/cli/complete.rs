@@ -177,7 +177,8 @@ mod tests {
         assert_eq!(complete(&["status", "--output", "y"]).0, ["yaml"]);
         assert!(complete(&["status", "--kube"]).0.contains(&"--kubeconfig".to_string()));
         assert_eq!(complete(&["--kubeconfig", ""]), (Vec::new(), FILES));
-        assert_eq!(complete(&["--context", "x", "st"]).0, ["status"]);
+        assert_eq!(complete(&["--context", "x", "st"]).0, ["status", "storage"]);
+        assert_eq!(complete(&["storage", "credentials", ""]).0, ["set", "show", "unset"]);
         assert_eq!(complete(&["completion", ""]).0, ["bash", "zsh", "fish"]);
     }
 }
