@@ -268,10 +268,7 @@ impl<'a> Engine<'a> {
             }
         }
         let rendered = render::render(&inputs);
-        if rendered
-            .find(Kind::Deployment, render::registry_deployment_name())
-            .is_none()
-        {
+        if rendered.find(Kind::Deployment, render::DEPLOYMENT).is_none() {
             storage_ok = storage_ok && render::storage::render(&inputs).is_ok();
         }
         problems.extend(rendered.problems.iter().cloned());
@@ -548,7 +545,7 @@ impl<'a> Engine<'a> {
                 .unwrap_or(0),
         );
         report.conditions = self.write_config_status(config, status, fresh).await?;
-        let pruner = self.pruner_decision_for_status().await;
+        let pruner = self.pruner_decision(None).await.ok();
         self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), None)
             .await?;
         report.converged = true;
@@ -577,16 +574,11 @@ impl<'a> Engine<'a> {
         }
     }
 
-    async fn pruner_decision_for_status(&self) -> Option<PrunerDecision> {
-        let input = pruner_input(&self.client()).await.ok()?;
-        Some(self.policies.pruner(&input).ok()?.decision)
-    }
-
     // -------------------------------------------------------------------------------- status
 
     async fn deployment(&self) -> Result<Option<Deployment>> {
         let api = Api::<Deployment>::namespaced(self.client(), REGISTRY_NAMESPACE);
-        retry(|| api.get_opt(render::registry_deployment_name()))
+        retry(|| api.get_opt(render::DEPLOYMENT))
             .await
             .map_err(|e| self.describe(&e))
     }
@@ -706,7 +698,7 @@ impl<'a> Engine<'a> {
         let params = ListParams::default().labels(crate::state::PRUNER_JOB_SELECTOR);
         let (pruner, cronjob, list) = tokio::try_join!(
             retry(|| pruners.get_opt(CLUSTER)),
-            retry(|| cronjobs.get_opt(render::pruner_cronjob_name())),
+            retry(|| cronjobs.get_opt(render::CRONJOB)),
             retry(|| jobs.list(&params)),
         )
         .map_err(|e| self.describe(&e))?;

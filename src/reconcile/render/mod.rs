@@ -317,12 +317,5 @@ pub fn metadata_labels() -> Value {
     json!({REGISTRY_LABELS.0: REGISTRY_LABELS.1})
 }
 
-pub use registry::SERVICE_HOST;
-
-pub fn registry_deployment_name() -> &'static str {
-    registry::DEPLOYMENT
-}
-
-pub fn pruner_cronjob_name() -> &'static str {
-    pruner::CRONJOB
-}
+pub use pruner::CRONJOB;
+pub use registry::{DEPLOYMENT, SERVICE_HOST};

@@ -6,7 +6,7 @@ use crate::policy::sdk::PrunerDecision;
 use crate::reconcile::inputs::{Inputs, SERVICE_CA_CONFIGMAP};
 use serde_json::json;
 
-pub const CRONJOB: &str = "image-pruner";
+pub use crate::state::PRUNER_CRONJOB as CRONJOB;
 /// Names of everything the pruner runs on, for status and teardown.
 pub const PRUNER_OBJECTS: &[(Kind, &str)] = &[
     (Kind::ClusterRole, "system:image-pruner"),

@@ -6,7 +6,7 @@ use super::{DEPENDENCIES_ANNOTATION, Desired, Kind, Problem, REGISTRY_LABELS, en
 use crate::reconcile::inputs::Inputs;
 use serde_json::{Value, json};
 
-pub const DEPLOYMENT: &str = "image-registry";
+pub use crate::state::DEPLOYMENT;
 pub const SERVICE_HOST: &str = "image-registry.openshift-image-registry.svc:5000";
 
 /// Builds the Deployment. `dependencies` are the mounted Secrets and ConfigMaps whose contents

@@ -6,8 +6,7 @@ use crate::reconcile::inputs::Inputs;
 use serde_json::json;
 
 pub const DEFAULT_ROUTE: &str = "default-route";
-/// Marks Routes the registry owns, so that routes dropped from the Config are deleted.
-pub const ROUTE_OWNER_ANNOTATION: &str = "imageregistry.openshift.io";
+pub use crate::state::ROUTE_OWNER_ANNOTATION;
 
 #[derive(Default)]
 pub struct RenderedRoutes {
