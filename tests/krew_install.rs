@@ -78,6 +78,31 @@ fn the_rendered_manifest_passes_krews_rules() {
     );
 }
 
+/// The committed manifest was rendered by `krew/build-release` from real archives of every
+/// platform: it passes the rules, names this version, and matches the template but for digests.
+#[test]
+fn the_committed_plugin_yaml_is_the_template_rendered_for_this_version() {
+    let text = std::fs::read_to_string(root().join("plugin.yaml")).unwrap();
+    let plugin = manifest::parse(&text).unwrap();
+    assert_eq!(manifest::validate(&plugin, Some("registry.yaml")), Vec::<String>::new());
+    let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(plugin.spec.version, tag);
+    let digest_of = |url: &str| {
+        let platform = plugin.spec.platforms.iter().find(|p| p.uri == url);
+        Ok(platform.map(|p| p.sha256.clone()).unwrap_or_default())
+    };
+    let template = std::fs::read_to_string(root().join("krew/.krew.yaml")).unwrap();
+    let rendered = template::render(&template, &tag, digest_of).unwrap();
+    assert_eq!(
+        rendered, text,
+        "plugin.yaml differs from krew/.krew.yaml rendered for {tag}"
+    );
+    let mut unique: Vec<&str> = plugin.spec.platforms.iter().map(|p| p.sha256.as_str()).collect();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 4, "one archive per platform");
+}
+
 fn kubectl_dir() -> Option<PathBuf> {
     let out = Command::new("sh").args(["-c", "command -v kubectl"]).output().ok()?;
     let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
