@@ -177,11 +177,7 @@ impl<'a> Engine<'a> {
                 preview.delete = teardown::OWNED
                     .iter()
                     .map(|(k, n)| (*k, n.to_string()))
-                    .chain(
-                        teardown::owned_route_names(&routes)
-                            .into_iter()
-                            .map(|r| (Kind::Route, r)),
-                    )
+                    .chain(teardown::route_names(&routes).into_iter().map(|r| (Kind::Route, r)))
                     .collect();
                 if let Ok(Some(loss)) = teardown::storage_loss(&config)
                     && let Some(claim) = loss.claim
@@ -268,9 +264,7 @@ impl<'a> Engine<'a> {
             }
         }
         let rendered = render::render(&inputs);
-        if rendered.find(Kind::Deployment, render::DEPLOYMENT).is_none() {
-            storage_ok = storage_ok && render::storage::render(&inputs).is_ok();
-        }
+        storage_ok = storage_ok && rendered.storage_ok;
         problems.extend(rendered.problems.iter().cloned());
         objects.extend(rendered.objects.iter().cloned());
 
@@ -291,7 +285,7 @@ impl<'a> Engine<'a> {
         // Routes dropped from the Config, and the removal alert once the registry is back.
         let mut stale = Vec::new();
         let routes = self.owned_routes().await?;
-        for name in teardown::owned_route_names(&routes) {
+        for name in teardown::route_names(&routes) {
             if rendered.find(Kind::Route, &name).is_none() {
                 stale.push((Kind::Route, name));
             }
@@ -314,7 +308,6 @@ impl<'a> Engine<'a> {
             storage_ok,
             pruner: pruner.ok(),
             pruner_error,
-            routes,
         })
     }
 
@@ -328,7 +321,6 @@ impl<'a> Engine<'a> {
             storage_ok,
             pruner,
             pruner_error,
-            routes,
         } = self.plan(config, report).await?;
         // Everything the pods need first, then the workloads that use it.
         let (later, first): (Vec<Desired>, Vec<Desired>) = objects
@@ -349,7 +341,6 @@ impl<'a> Engine<'a> {
         }
         report.problems.extend(problems.iter().map(|p| p.message.clone()));
 
-        drop(routes);
         let (routes, deployment) = tokio::try_join!(self.owned_routes(), self.deployment())?;
         self.write_image_status(&routes).await?;
         let facts = RegistryFacts {
@@ -456,7 +447,7 @@ impl<'a> Engine<'a> {
             return Err(ReconcileError::NeedsConfirmation(loss.clone()));
         }
         let routes = self.owned_routes().await?;
-        let names = teardown::owned_route_names(&routes);
+        let names = teardown::route_names(&routes);
         let mut results = teardown::remove_objects(&self.applier, &names).await;
         let objects_gone = teardown::complete(&results);
         if objects_gone && let Some(loss) = &loss {
@@ -583,20 +574,12 @@ impl<'a> Engine<'a> {
             .map_err(|e| self.describe(&e))
     }
 
+    /// The Routes in the registry's namespace that the registry owns.
     async fn owned_routes(&self) -> Result<Vec<Route>> {
         let api = Api::<Route>::namespaced(self.client(), REGISTRY_NAMESPACE);
         let all = ListParams::default();
         match retry(|| api.list(&all)).await {
-            Ok(list) => Ok(list
-                .items
-                .into_iter()
-                .filter(|r| {
-                    r.metadata
-                        .annotations
-                        .as_ref()
-                        .is_some_and(|a| a.contains_key(render::ROUTE_OWNER_ANNOTATION))
-                })
-                .collect()),
+            Ok(list) => Ok(list.items.into_iter().filter(crate::state::is_owned_route).collect()),
             // A cluster without Routes has none to own.
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
             Err(e) => Err(self.describe(&e)),
@@ -788,7 +771,6 @@ pub struct Plan {
     pub storage_ok: bool,
     pub pruner: Option<PrunerDecision>,
     pub pruner_error: Option<String>,
-    pub routes: Vec<Route>,
 }
 
 fn status_params() -> PatchParams {

@@ -2,8 +2,8 @@
 //! Managed and the deletion was confirmed.
 
 use super::apply::{Applied, Applier, Outcome};
+use super::render::Kind;
 use super::render::storage::PRIVATE_CONFIGURATION;
-use super::render::{Kind, ROUTE_OWNER_ANNOTATION};
 use crate::api::{Config, REGISTRY_NAMESPACE, Storage};
 use serde::Serialize;
 
@@ -90,18 +90,9 @@ pub async fn remove_storage(applier: &Applier, loss: &StorageLoss) -> Option<App
     Some(applier.delete_reported(Kind::PersistentVolumeClaim, claim).await)
 }
 
-/// Names of owned Routes: those carrying the owner annotation.
-pub fn owned_route_names(routes: &[crate::api::Route]) -> Vec<String> {
-    routes
-        .iter()
-        .filter(|r| {
-            r.metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key(ROUTE_OWNER_ANNOTATION))
-        })
-        .filter_map(|r| r.metadata.name.clone())
-        .collect()
+/// The names of Routes (already known to be owned).
+pub fn route_names(routes: &[crate::api::Route]) -> Vec<String> {
+    routes.iter().filter_map(|r| r.metadata.name.clone()).collect()
 }
 
 /// Whether every result is a deletion or an absence.

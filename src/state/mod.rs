@@ -21,6 +21,15 @@ pub const PRUNER_JOB_SELECTOR: &str = "created-by=image-pruner";
 /// Annotation marking Routes the registry owns.
 pub const ROUTE_OWNER_ANNOTATION: &str = "imageregistry.openshift.io";
 
+/// Whether the registry owns a Route (it carries the owner annotation).
+pub fn is_owned_route(route: &Route) -> bool {
+    route
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(ROUTE_OWNER_ANNOTATION))
+}
+
 #[derive(Debug, Default)]
 pub struct Observed {
     pub config: Option<Config>,
@@ -95,15 +104,7 @@ impl Observed {
         };
         let (pruner, co, deployment, cronjob, image, routes, jobs) =
             tokio::try_join!(pruner, co, deployment, cronjob, image, routes, jobs)?;
-        let routes = routes
-            .into_iter()
-            .filter(|r| {
-                r.metadata
-                    .annotations
-                    .as_ref()
-                    .is_some_and(|a| a.contains_key(ROUTE_OWNER_ANNOTATION))
-            })
-            .collect();
+        let routes = routes.into_iter().filter(is_owned_route).collect();
         Ok(Observed {
             config,
             pruner,

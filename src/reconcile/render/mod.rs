@@ -213,6 +213,8 @@ impl fmt::Display for Problem {
 pub struct Rendered {
     pub objects: Vec<Desired>,
     pub problems: Vec<Problem>,
+    /// Whether the storage driver's part rendered (its problem, if not, is among `problems`).
+    pub storage_ok: bool,
 }
 
 impl Rendered {
@@ -223,7 +225,11 @@ impl Rendered {
 
 /// Renders everything a Managed registry runs on. The Config must have been completed.
 pub fn render(inputs: &Inputs) -> Rendered {
-    let mut out = Rendered::default();
+    let storage = storage::render(inputs);
+    let mut out = Rendered {
+        storage_ok: storage.is_ok(),
+        ..Rendered::default()
+    };
     if let Err(p) = verify(inputs) {
         out.problems.push(p);
         return out;
@@ -236,7 +242,6 @@ pub fn render(inputs: &Inputs) -> Rendered {
     out.objects
         .push(objects::pod_disruption_budget(inputs.config.spec.replicas));
     out.objects.push(objects::network_policy());
-    let storage = storage::render(inputs);
     let routes = routes::render(inputs);
     out.objects.extend(routes.objects);
     out.problems.extend(routes.problems);
