@@ -8,8 +8,8 @@ use crate::api::REGISTRY_NAMESPACE;
 use crate::cli::Cli;
 use crate::cli::output::{self, Format};
 use crate::configure::credentials::{self, DRIVERS, Source};
-use crate::configure::write::{Change, patch_with_precondition};
-use crate::reconcile::apply::{DryRun, FIELD_MANAGER};
+use crate::configure::write::{Change, create, patch_with_precondition};
+use crate::reconcile::apply::DryRun;
 use crate::reconcile::inputs::secret_data;
 use crate::state::facts::USER_CREDENTIALS;
 use anyhow::Result;
@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::api::{DeleteParams, ObjectMeta};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -150,13 +150,7 @@ async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
             data: Some(data.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
             ..Secret::default()
         };
-        if mode != Some(DryRun::Client) {
-            let params = PostParams {
-                dry_run: mode == Some(DryRun::Server),
-                field_manager: Some(FIELD_MANAGER.into()),
-            };
-            secrets.create(&params, &secret).await.map_err(describe)?;
-        }
+        create(&secrets, &secret, mode).await.map_err(describe)?;
         "created"
     } else {
         let wrote = patch_with_precondition(&secrets, USER_CREDENTIALS, mode, |current: &Secret| {

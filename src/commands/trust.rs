@@ -7,13 +7,12 @@ use crate::api::{CLUSTER, Image};
 use crate::cli::Cli;
 use crate::cli::output::{self, Format};
 use crate::configure::trust::{self, CertificateInfo, DEFAULT_CONFIGMAP, NAMESPACE};
-use crate::configure::write::{Change, patch_with_precondition};
-use crate::reconcile::apply::{DryRun, FIELD_MANAGER};
+use crate::configure::write::{Change, create, patch_with_precondition};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{ObjectMeta, PostParams};
+use kube::api::ObjectMeta;
 use serde::Serialize;
 use serde_json::json;
 use std::io::Read;
@@ -116,13 +115,7 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
             data: Some([(key.clone(), pem.clone())].into_iter().collect()),
             ..ConfigMap::default()
         };
-        if mode != Some(DryRun::Client) {
-            let params = PostParams {
-                dry_run: mode == Some(DryRun::Server),
-                field_manager: Some(FIELD_MANAGER.into()),
-            };
-            maps.create(&params, &cm).await.map_err(describe)?;
-        }
+        create(&maps, &cm, mode).await.map_err(describe)?;
         "created"
     } else {
         let wrote = patch_with_precondition(&maps, &name, mode, |cm: &ConfigMap| {

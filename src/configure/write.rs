@@ -4,7 +4,7 @@
 use crate::reconcile::apply::{DryRun, FIELD_MANAGER};
 use crate::reconcile::retry::{is_conflict, retry};
 use kube::Api;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -19,6 +19,22 @@ pub enum Change {
     Patch(Value),
     /// Nothing to do.
     Unchanged,
+}
+
+/// Creates `object` as this program's field manager; a client dry run sends nothing, a server
+/// dry run has the server check it without storing it.
+pub async fn create<K>(api: &Api<K>, object: &K, dry_run: Option<DryRun>) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Serialize + Debug,
+{
+    if dry_run == Some(DryRun::Client) {
+        return Ok(());
+    }
+    let params = PostParams {
+        dry_run: dry_run == Some(DryRun::Server),
+        field_manager: Some(FIELD_MANAGER.into()),
+    };
+    retry(|| api.create(&params, object)).await.map(|_| ())
 }
 
 /// Reads `name`, asks `change` what to patch, and patches with the read resourceVersion as a

@@ -20,6 +20,15 @@ pub struct StorageRendering {
 }
 
 impl StorageRendering {
+    /// The private configuration Secret at the directory `S3_CREDENTIALS_PATH` is in (S3 and
+    /// IBM COS read their credentials file there).
+    fn mount_credentials_file(&mut self) {
+        self.volume(
+            json!({"name": PRIVATE_CONFIGURATION, "secret": {"secretName": PRIVATE_CONFIGURATION}}),
+            json!({"name": PRIVATE_CONFIGURATION, "mountPath": "/var/run/secrets/cloud", "readOnly": true}),
+        );
+    }
+
     fn volume(&mut self, volume: Value, mount: Value) {
         self.volumes.push(volume);
         self.mounts.push(mount);
@@ -131,10 +140,7 @@ fn render_driver(storage: &Storage, inputs: &Inputs) -> Result<StorageRendering,
         out.env
             .push(env("REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH", S3_CREDENTIALS_PATH));
         out.env.push(env("REGISTRY_STORAGE_S3_USEDUALSTACK", "true"));
-        out.volume(
-            json!({"name": "image-registry-private-configuration", "secret": {"secretName": PRIVATE_CONFIGURATION}}),
-            json!({"name": "image-registry-private-configuration", "mountPath": "/var/run/secrets/cloud", "readOnly": true}),
-        );
+        out.mount_credentials_file();
         if let Some(cf) = &s3.cloud_front {
             let duration = cf
                 .duration
@@ -343,10 +349,7 @@ fn render_driver(storage: &Storage, inputs: &Inputs) -> Result<StorageRendering,
         out.env.push(env("REGISTRY_STORAGE_S3_USEDUALSTACK", "false"));
         out.env
             .push(env("REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH", S3_CREDENTIALS_PATH));
-        out.volume(
-            json!({"name": "image-registry-private-configuration", "secret": {"secretName": PRIVATE_CONFIGURATION}}),
-            json!({"name": "image-registry-private-configuration", "mountPath": "/var/run/secrets/cloud", "readOnly": true}),
-        );
+        out.mount_credentials_file();
     } else {
         // `oss` still validates in the CRD but has no driver.
         return Err(Problem::permanent(
