@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 pub use certificates::{REGISTRY_CERTIFICATES, certificates_configmap, registry_ca_configmap};
-pub use pruner::{PRUNER_OBJECTS, pruner_objects};
+pub use pruner::pruner_objects;
 pub use routes::{DEFAULT_ROUTE, ROUTE_OWNER_ANNOTATION};
 
 /// The annotation holding the hash of the object as rendered, like the operator's: an object
@@ -107,11 +107,6 @@ impl Kind {
 
     pub fn namespaced(self) -> bool {
         self.meta().4
-    }
-
-    /// Objects whose contents must never be shown.
-    pub fn is_sensitive(self) -> bool {
-        self == Kind::Secret
     }
 }
 

@@ -7,15 +7,6 @@ use crate::reconcile::inputs::{Inputs, SERVICE_CA_CONFIGMAP};
 use serde_json::json;
 
 pub use crate::state::PRUNER_CRONJOB as CRONJOB;
-/// Names of everything the pruner runs on, for status and teardown.
-pub const PRUNER_OBJECTS: &[(Kind, &str)] = &[
-    (Kind::ClusterRole, "system:image-pruner"),
-    (Kind::ClusterRoleBinding, "openshift-image-registry-pruner"),
-    (Kind::ServiceAccount, "pruner"),
-    (Kind::ConfigMap, SERVICE_CA_CONFIGMAP),
-    (Kind::NetworkPolicy, "image-pruner-networkpolicy"),
-    (Kind::CronJob, CRONJOB),
-];
 
 /// Retries the command up to five more times, 30 s longer apart each time, as the operator's
 /// pruner does; the exit status is the last attempt's.
