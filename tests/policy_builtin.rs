@@ -158,7 +158,13 @@ fn every_platform_gets_the_operators_bootstrap_storage() {
             d.missing[0].message.contains("no shareable object storage"),
             "{platform}"
         );
-        assert!(d.missing[0].command.contains("managementState"), "{platform}");
+        assert!(
+            d.missing[0].command.contains("oc-registry storage set pvc")
+                && d.missing[0]
+                    .command
+                    .contains("oc-registry set management-state Managed"),
+            "{platform}"
+        );
     }
 }
 
@@ -198,11 +204,9 @@ fn missing_credentials_name_the_secret_and_the_keys() {
         "{:?}",
         none.missing
     );
-    assert!(
-        none.missing[0]
-            .command
-            .contains("--from-literal=REGISTRY_STORAGE_S3_ACCESSKEY=<value>")
-    );
+    assert!(none.missing[0].command.contains(
+        "oc-registry storage credentials set s3 REGISTRY_STORAGE_S3_ACCESSKEY=@FILE REGISTRY_STORAGE_S3_SECRETKEY=@FILE"
+    ));
     let partial = StorageFacts {
         user_credential_keys: Some(vec!["REGISTRY_STORAGE_S3_ACCESSKEY".into()]),
         ..cloud_creds(&["credentials"])

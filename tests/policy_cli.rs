@@ -4,40 +4,13 @@
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use test_apiserver::{ApiServer, Platform, Settings};
 
 const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
 
-/// Builds the example policy crates for wasm32 (once per test run) and returns their directory.
-fn examples() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let target = workspace().join("target/policies");
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--manifest-path",
-            ])
-            .arg(workspace().join("policies/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .args(["-p", "require-s3-kms", "-p", "forbid-emptydir", "-p", "min-prune-age"])
-            .env_remove("RUSTFLAGS")
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the example policies");
-        target.join("wasm32-unknown-unknown/release")
-    })
-}
+use support::{example_policies as examples, workspace};
 
 fn sha256(path: &Path) -> String {
     oc_registry::policy::sha256_hex(&std::fs::read(path).unwrap())

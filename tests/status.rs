@@ -103,7 +103,7 @@ async fn errors_hidden_in_progressing_and_a_failed_pruner_are_reported_as_missin
         .find(|m| m.problem.contains("pruner"))
         .expect("pruner finding");
     assert!(pruner.problem.contains("Job has reached the specified backoff limit"));
-    assert!(pruner.fix.as_ref().unwrap().contains("created-by=image-pruner"));
+    assert!(pruner.fix.as_ref().unwrap().contains("oc-registry pruner clear-failed"));
 }
 
 #[tokio::test]
@@ -195,7 +195,7 @@ async fn exit_codes_are_documented_states() {
     let running = serve(degraded).await;
     let out = running.run(OC_REGISTRY, &["status"]).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stdout).contains("fix: oc delete jobs -n openshift-image-registry -l created-by=image-pruner"));
+    assert!(text(&out.stdout).contains("fix: oc-registry pruner clear-failed"));
 
     let running = serve(cluster(Platform::BareMetal, true)).await;
     let out = running.run(OC_REGISTRY, &["status"]).await;

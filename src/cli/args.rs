@@ -92,7 +92,30 @@ pub enum Command {
     )]
     Manifests(crate::commands::manifests::ManifestsArgs),
 
-    /// The registry's storage: its credentials
+    /// Change one registry setting: management state, log level, replicas, proxy, requests, …
+    #[command(
+        subcommand,
+        long_about = "Change one setting of configs.imageregistry.operator.openshift.io/cluster. Only the \
+        fields of that setting are patched, under a resourceVersion precondition (a concurrent edit is \
+        redone on a fresh read, never lost). The result is checked before it is written: a change that \
+        would leave the registry misconfigured is refused with the field and the fix, and the admission \
+        policies in effect must allow it. --dry-run shows the change without making it."
+    )]
+    Set(crate::commands::set::SetCommand),
+
+    /// The registry's extra routes: add, remove, list
+    #[command(subcommand)]
+    Routes(crate::commands::routes::RoutesCommand),
+
+    /// The image pruner: set, suspend, resume, status, clear-failed
+    #[command(subcommand)]
+    Pruner(crate::commands::pruner::PrunerCommand),
+
+    /// The registry's HTTP secret (it signs upload state): rotate
+    #[command(subcommand)]
+    HttpSecret(crate::commands::http_secret::HttpSecretCommand),
+
+    /// Where the registry stores images (set DRIVER …) and the credentials it uses
     #[command(subcommand)]
     Storage(crate::commands::storage::StorageCommand),
 

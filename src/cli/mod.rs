@@ -66,7 +66,12 @@ pub fn main() -> ExitCode {
 /// `Error from server (…): …` for API failures, `error: …` for everything else.
 pub fn render_error(err: &anyhow::Error) -> String {
     if let Some(failure) = err.downcast_ref::<crate::commands::Failure>() {
-        return failure.to_string();
+        let message = failure.to_string();
+        // Server errors and already-prefixed messages stand as they are.
+        if message.starts_with("error: ") || message.starts_with("Error from server") {
+            return message;
+        }
+        return format!("error: {message}");
     }
     for cause in err.chain() {
         if let Some(kube_err) = cause.downcast_ref::<kube::Error>() {

@@ -1,11 +1,16 @@
 //! One module per command. Each turns parsed arguments into work against the cluster and decides
 //! the exit status.
 
+pub mod change;
 pub mod diff;
+pub mod http_secret;
 pub mod manifests;
 pub mod policy;
+pub mod pruner;
 pub mod reconcile;
 pub mod render;
+pub mod routes;
+pub mod set;
 pub mod status;
 pub mod storage;
 pub mod trust;
@@ -79,6 +84,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manifests(args) => manifests::run(args),
         Command::Trust(command) => trust::run(&cli, command).await,
         Command::Storage(command) => storage::run(&cli, command).await,
+        Command::Set(command) => set::run(&cli, command).await,
+        Command::Pruner(command) => pruner::run(&cli, command).await,
+        Command::Routes(command) => routes::run(&cli, command).await,
+        Command::HttpSecret(command) => http_secret::run(&cli, command).await,
         Command::Version(args) => version::run(args),
         Command::Completion { shell } => {
             let bin = crate::cli::display_name(std::env::args_os().next().as_ref()).replace(' ', "-");

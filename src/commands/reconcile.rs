@@ -218,7 +218,7 @@ fn not_confirmed(loss: &StorageLoss) -> Failure {
         message: format!(
             "refusing to remove the registry: {}.\n\
              Run again with --yes to delete it, or keep the data by making the storage Unmanaged first:\n  \
-             oc patch configs.imageregistry.operator.openshift.io cluster --type=merge -p '{{\"spec\":{{\"storage\":{{\"managementState\":\"Unmanaged\"}}}}}}'",
+             oc-registry set storage-management-state Unmanaged",
             loss.description
         ),
         code: EXIT_NOT_CONFIRMED,

@@ -213,20 +213,16 @@ fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
         out.push(problem(
             "the registry is Removed: nothing serves images, and image streams, builds and deployments that use them may fail",
             Some(if drivers.is_empty() {
-                format!(
-                    "configure storage, then: oc patch {CONFIG_REF} --type merge -p '{{\"spec\":{{\"managementState\":\"Managed\"}}}}'"
-                )
+                "oc-registry storage set pvc (or another driver), then: oc-registry set management-state Managed".into()
             } else {
-                format!("oc patch {CONFIG_REF} --type merge -p '{{\"spec\":{{\"managementState\":\"Managed\"}}}}'")
+                "oc-registry set management-state Managed".into()
             }),
         ));
     }
     if state == "Managed" && drivers.is_empty() {
         out.push(problem(
             "storage backend not configured: spec.storage names no driver",
-            Some(format!(
-                "oc patch {CONFIG_REF} --type merge -p '{{\"spec\":{{\"storage\":{{\"pvc\":{{\"claim\":\"\"}}}}}}}}'"
-            )),
+            Some("oc-registry storage set pvc (or s3, gcs, azure, swift, ibmcos, empty-dir)".into()),
         ));
     }
     if drivers.len() > 1 {
@@ -237,8 +233,8 @@ fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
                 drivers.join(" ")
             ),
             Some(format!(
-                "oc patch {CONFIG_REF} --type json -p '[{{\"op\":\"remove\",\"path\":\"/spec/storage/{}\"}}]'",
-                drivers[1]
+                "oc-registry storage set {} (keeps that driver, removes the others)",
+                crate::configure::checks::cli_driver(drivers[0])
             )),
         ));
     }
@@ -271,12 +267,12 @@ fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
             format!(
                 "the last image pruner job {} failed: {}",
                 run.job,
-                run.message.as_deref().or(run.reason.as_deref()).unwrap_or("no reason given")
+                run.message
+                    .as_deref()
+                    .or(run.reason.as_deref())
+                    .unwrap_or("no reason given")
             ),
-            Some(
-                "oc delete jobs -n openshift-image-registry -l created-by=image-pruner --field-selector status.successful=0"
-                    .into(),
-            ),
+            Some("oc-registry pruner clear-failed (after fixing the cause; see oc-registry pruner status)".into()),
         ));
     }
     out

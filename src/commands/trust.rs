@@ -118,7 +118,7 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
         create(&maps, &cm, mode).await.map_err(describe)?;
         "created"
     } else {
-        let wrote = patch_with_precondition(&maps, &name, mode, |cm: &ConfigMap| {
+        let wrote = patch_with_precondition(&maps, &name, mode, async |cm: &ConfigMap| {
             let current = cm.data.as_ref().and_then(|d| d.get(&key));
             Ok::<_, kube::Error>(if current == Some(&pem) {
                 Change::Unchanged
@@ -137,7 +137,7 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
 
     if named.is_none() {
         let images = Api::<Image>::all(session.client.clone());
-        let wrote = patch_with_precondition(&images, CLUSTER, mode, |image: &Image| {
+        let wrote = patch_with_precondition(&images, CLUSTER, mode, async |image: &Image| {
             let set = image
                 .spec
                 .additional_trusted_ca
@@ -181,7 +181,7 @@ async fn remove(cli: &Cli, args: &RemoveArgs) -> Result<ExitCode> {
     };
     let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
     let mut missing = false;
-    patch_with_precondition(&maps, &name, mode, |cm: &ConfigMap| {
+    patch_with_precondition(&maps, &name, mode, async |cm: &ConfigMap| {
         let present = cm.data.as_ref().is_some_and(|d| d.contains_key(&key))
             || cm.binary_data.as_ref().is_some_and(|d| d.contains_key(&key));
         missing = !present;

@@ -24,18 +24,10 @@ pub fn host_key(host: &str) -> Result<String, String> {
     {
         return Err(bad("has a port that is not a number from 1 to 65535"));
     }
-    if name.is_empty() || name.len() > 253 {
+    if name.is_empty() {
         return Err(bad("has no host name"));
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if !name.split('.').all(label_ok) {
+    if super::validate::dns_name(name).is_err() {
         return Err(bad("is not a lower-case DNS name or IPv4 address"));
     }
     Ok(match port {

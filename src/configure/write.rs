@@ -38,7 +38,8 @@ where
 }
 
 /// Reads `name`, asks `change` what to patch, and patches with the read resourceVersion as a
-/// precondition; on a conflict, reads again and asks again. Returns whether it wrote.
+/// precondition; on a conflict, reads again and asks again. `change` may itself read the cluster
+/// (to check what the new value refers to). Returns whether it wrote.
 pub async fn patch_with_precondition<K, F, E>(
     api: &Api<K>,
     name: &str,
@@ -47,14 +48,14 @@ pub async fn patch_with_precondition<K, F, E>(
 ) -> Result<bool, E>
 where
     K: kube::Resource + Clone + DeserializeOwned + Serialize + Debug,
-    F: FnMut(&K) -> Result<Change, E>,
+    F: AsyncFnMut(&K) -> Result<Change, E>,
     E: From<kube::Error>,
 {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let current = retry(|| api.get(name)).await?;
-        let mut patch = match change(&current)? {
+        let mut patch = match change(&current).await? {
             Change::Unchanged => return Ok(false),
             Change::Patch(p) => p,
         };

@@ -61,6 +61,18 @@ pub struct Admission {
     pub warnings: Vec<String>,
 }
 
+impl Admission {
+    /// Every denial as `module: reason; reason`, joined.
+    pub fn denials_text(&self) -> String {
+        let each: Vec<String> = self
+            .denials
+            .iter()
+            .map(|d| format!("{}: {}", d.module, d.reasons.join("; ")))
+            .collect();
+        each.join("; ")
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Denial {
     pub module: String,
@@ -213,8 +225,8 @@ impl Policies {
     pub fn pruner(&self, input: &PrunerInput) -> Result<Decided<PrunerDecision>, PolicyError> {
         let decided: Decided<PrunerDecision> = self.decide("pruner", input)?;
         let d = &decided.decision;
-        let bad = if d.schedule.split_whitespace().count() != 5 {
-            Some(format!("schedule {:?} is not a five-field cron expression", d.schedule))
+        let bad = if let Err(e) = crate::configure::schedule::parse(&d.schedule) {
+            Some(format!("schedule: {e}"))
         } else if d.args.is_empty() {
             Some("no oc adm prune images arguments".into())
         } else if d.successful_jobs_history_limit < 0 || d.failed_jobs_history_limit < 0 {

@@ -135,12 +135,10 @@ pub async fn bootstrap(applier: &Applier, policies: &Policies) -> Result<Bootstr
             facts: Default::default(),
         })?;
         if !verdict.allowed {
-            let reasons: Vec<String> = verdict
-                .denials
-                .iter()
-                .map(|d| format!("{}: {}", d.module, d.reasons.join("; ")))
-                .collect();
-            bail!("admission policy denied creating the Config: {}", reasons.join("; "));
+            bail!(
+                "admission policy denied creating the Config: {}",
+                verdict.denials_text()
+            );
         }
         if let Some(request) = &decision.create_pvc {
             let pvc = claim(request);

@@ -780,8 +780,8 @@ fn status_params() -> PatchParams {
     }
 }
 
-/// The JSON merge patch that turns `old` into `new` (fields `new` lacks are set to null: a
-/// merge patch cannot otherwise remove them).
+/// The smallest JSON merge patch that turns `old` into `new`: only changed fields, and fields
+/// `new` lacks set to null (a merge patch cannot otherwise remove them).
 pub fn merge_patch_between(old: &Value, new: &Value) -> Value {
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
@@ -789,7 +789,7 @@ pub fn merge_patch_between(old: &Value, new: &Value) -> Value {
             for k in o.keys().filter(|k| !n.contains_key(*k)) {
                 patch.insert(k.clone(), Value::Null);
             }
-            for (k, v) in n {
+            for (k, v) in n.iter().filter(|(k, v)| o.get(*k) != Some(*v)) {
                 patch.insert(k.clone(), merge_patch_between(o.get(k).unwrap_or(&Value::Null), v));
             }
             Value::Object(patch)

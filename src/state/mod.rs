@@ -5,6 +5,7 @@ pub mod facts;
 pub mod jobs;
 mod openstack;
 pub mod policies;
+pub mod references;
 
 use crate::api::{CLUSTER, ClusterOperator, Config, Image, ImagePruner, REGISTRY_NAMESPACE, Route};
 use k8s_openapi::api::apps::v1::Deployment;

@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::process::Output;
+use std::sync::OnceLock;
 use test_apiserver::{ApiServer, Listening, Platform, Settings};
 
 pub const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
@@ -101,4 +103,34 @@ impl Running {
 
 pub fn text(o: &[u8]) -> String {
     String::from_utf8_lossy(o).into_owned()
+}
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the example policy crates for wasm32 (once per test run) and returns their directory.
+pub fn example_policies() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = workspace().join("target/policies");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--manifest-path",
+            ])
+            .arg(workspace().join("policies/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .args(["-p", "require-s3-kms", "-p", "forbid-emptydir", "-p", "min-prune-age"])
+            .env_remove("RUSTFLAGS")
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the example policies");
+        target.join("wasm32-unknown-unknown/release")
+    })
 }

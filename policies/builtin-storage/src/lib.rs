@@ -6,7 +6,6 @@ use oc_registry_policy_sdk::{Missing, Outcome, PvcRequest, StorageDecision, Stor
 use serde_json::{Value, json};
 
 const DEFAULT_CLAIM: &str = "image-registry-storage";
-const CONFIG: &str = "configs.imageregistry.operator.openshift.io/cluster";
 const USER_SECRET: &str = "image-registry-private-configuration-user";
 
 /// The platform default storage, as the operator bootstraps it.
@@ -64,15 +63,14 @@ fn credential_findings(driver: &str, input: &StorageInput, missing: &mut Vec<Mis
     if alternatives.is_empty() {
         return;
     }
-    let literal_flags = |keys: &[&str]| -> String {
-        keys.iter()
-            .map(|k| format!("--from-literal={k}=<value>"))
+    // Values from files: a value on a command line is visible to other users.
+    let create = format!(
+        "oc-registry storage credentials set {driver} {}",
+        alternatives[0]
+            .iter()
+            .map(|k| format!("{k}=@FILE"))
             .collect::<Vec<_>>()
             .join(" ")
-    };
-    let create = format!(
-        "oc create secret generic {USER_SECRET} -n openshift-image-registry {}",
-        literal_flags(alternatives[0])
     );
     match &input.facts.user_credential_keys {
         // The user secret, when present, is used exclusively: it must be complete.
@@ -91,10 +89,8 @@ fn credential_findings(driver: &str, input: &StorageInput, missing: &mut Vec<Mis
                         "secret openshift-image-registry/{USER_SECRET} does not contain the keys {driver} storage needs: {}",
                         absent.join(", ")
                     ),
-                    command: format!(
-                        "oc set data secret/{USER_SECRET} -n openshift-image-registry {}",
-                        absent.iter().map(|k| format!("{k}=<value>")).collect::<Vec<_>>().join(" ")
-                    ),
+                    // The stored set is replaced as a whole, so the command names every key.
+                    command: create,
                 });
             }
         }
@@ -152,9 +148,9 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
                 "{} provides no shareable object storage, so the registry starts Removed: configure storage, then set managementState to Managed",
                 input.platform.type_
             ),
-            command: format!(
-                "oc patch {CONFIG} --type merge -p '{{\"spec\":{{\"managementState\":\"Managed\",\"rolloutStrategy\":\"Recreate\",\"replicas\":1,\"storage\":{{\"pvc\":{{\"claim\":\"\"}}}}}}}}'"
-            ),
+            command: "oc-registry set rollout-strategy Recreate && oc-registry set replicas 1 && \
+                      oc-registry storage set pvc && oc-registry set management-state Managed"
+                .into(),
         });
     } else if driver.is_none() {
         let set: Vec<&str> = oc_registry_policy_sdk::STORAGE_DRIVERS

@@ -2,11 +2,11 @@
 //! cloud-minted ones, in `openshift-image-registry/image-registry-private-configuration-user`.
 //! Values come from files, standard input or the environment; they are never printed.
 
-use super::reconcile::DryRunFlag;
-use super::{Session, dry_run_suffix, invalid};
 use crate::api::REGISTRY_NAMESPACE;
 use crate::cli::Cli;
 use crate::cli::output::{self, Format};
+use crate::commands::reconcile::DryRunFlag;
+use crate::commands::{Session, dry_run_suffix, invalid};
 use crate::configure::credentials::{self, DRIVERS, Source};
 use crate::configure::write::{Change, create, patch_with_precondition};
 use crate::reconcile::apply::DryRun;
@@ -23,13 +23,6 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::ExitCode;
-
-#[derive(Debug, Subcommand)]
-pub enum StorageCommand {
-    /// The credentials the registry uses for its storage
-    #[command(subcommand)]
-    Credentials(CredentialsCommand),
-}
 
 #[derive(Debug, Subcommand)]
 pub enum CredentialsCommand {
@@ -80,8 +73,7 @@ pub struct UnsetArgs {
     pub dry_run: Option<DryRunFlag>,
 }
 
-pub async fn run(cli: &Cli, command: &StorageCommand) -> Result<ExitCode> {
-    let StorageCommand::Credentials(command) = command;
+pub async fn run(cli: &Cli, command: &CredentialsCommand) -> Result<ExitCode> {
     match command {
         CredentialsCommand::Set(args) => set(cli, args).await,
         CredentialsCommand::Show(args) => show(cli, args).await,
@@ -153,7 +145,7 @@ async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
         create(&secrets, &secret, mode).await.map_err(describe)?;
         "created"
     } else {
-        let wrote = patch_with_precondition(&secrets, USER_CREDENTIALS, mode, |current: &Secret| {
+        let wrote = patch_with_precondition(&secrets, USER_CREDENTIALS, mode, async |current: &Secret| {
             let existing = secret_data(current);
             if existing == data {
                 return Ok::<_, kube::Error>(Change::Unchanged);

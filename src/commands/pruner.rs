@@ -1,0 +1,335 @@
+//! `pruner set|suspend|resume|status|clear-failed`: the image pruner (ImagePruner `cluster` and the
+//! CronJob rendered from it).
+
+use super::change::{self, DryRunArg, Target, prune_empty, put};
+use super::set::{LogLevel, api_name};
+use super::{Session, dry_run_suffix};
+use crate::api::{CLUSTER, ImagePruner, REGISTRY_NAMESPACE};
+use crate::cli::Cli;
+use crate::cli::output::{self, Format};
+use crate::configure::{pod, schedule};
+use crate::reconcile::apply::DryRun;
+use crate::state::jobs::{JobRun, last_pruner_run};
+use crate::state::{PRUNER_CRONJOB, PRUNER_JOB_SELECTOR};
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, PropagationPolicy};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum PrunerCommand {
+    /// Change the pruner's schedule, what it keeps, its history and its pods
+    Set(Box<SetArgs>),
+    /// Stop scheduling pruner runs (the only way to disable it: a deleted ImagePruner comes back)
+    Suspend(DryRunArg),
+    /// Schedule pruner runs again
+    Resume(DryRunArg),
+    /// The schedule, the next run, the last run and its message, and what --prune-registry is and why
+    Status(StatusArgs),
+    /// Delete the failed pruner Jobs, so that ImagePrunerJobFailed stops degrading the registry
+    #[command(
+        long_about = "Delete the failed Jobs of the image pruner in openshift-image-registry. A \
+        failed Job keeps the image-registry ClusterOperator Degraded (ImagePrunerJobFailed) until a newer \
+        Job succeeds or the failed ones are gone; suspending the pruner alone does not clear it. Fix the \
+        cause first (see `oc-registry pruner status`), or suspend the pruner."
+    )]
+    ClearFailed(DryRunArg),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("settings").required(true).multiple(true))]
+pub struct SetArgs {
+    /// Cron schedule, e.g. '0 */6 * * *' or @daily ("" for the default, 0 0 * * *)
+    #[arg(long, value_name = "CRON", group = "settings")]
+    pub schedule: Option<String>,
+    /// Revisions of each tag kept
+    #[arg(long, value_name = "N", group = "settings", allow_negative_numbers = true)]
+    pub keep_tag_revisions: Option<i64>,
+    /// Images younger than this are kept, e.g. 60m, 24h
+    #[arg(long, value_name = "DURATION", group = "settings")]
+    pub keep_younger_than: Option<String>,
+    /// Successful Jobs kept
+    #[arg(long, value_name = "N", group = "settings", allow_negative_numbers = true)]
+    pub successful_jobs_history_limit: Option<i32>,
+    /// Failed Jobs kept
+    #[arg(long, value_name = "N", group = "settings", allow_negative_numbers = true)]
+    pub failed_jobs_history_limit: Option<i32>,
+    /// Skip images whose references cannot be parsed instead of failing
+    #[arg(long, value_name = "BOOL", group = "settings", value_parser = clap::builder::BoolishValueParser::new())]
+    pub ignore_invalid_image_references: Option<bool>,
+    /// The pruner's log level
+    #[arg(long, value_enum, ignore_case = true, group = "settings")]
+    pub log_level: Option<LogLevel>,
+    /// Requests of the pruner pod, e.g. cpu=100m,memory=256Mi
+    #[arg(long, value_name = "LIST", group = "settings")]
+    pub requests: Option<String>,
+    /// Limits of the pruner pod, e.g. memory=1Gi
+    #[arg(long, value_name = "LIST", group = "settings")]
+    pub limits: Option<String>,
+    /// Node label the pruner pod needs (KEY=VALUE), or KEY- to drop one; repeatable
+    #[arg(long = "node-selector", value_name = "KEY=VALUE|KEY-", group = "settings")]
+    pub node_selector: Vec<String>,
+    /// Taint the pruner pod tolerates (KEY[=VALUE][:EFFECT[:SECONDS]]), or KEY- to drop; repeatable
+    #[arg(long = "toleration", value_name = "TOLERATION", group = "settings")]
+    pub tolerations: Vec<String>,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+pub async fn run(cli: &Cli, command: &PrunerCommand) -> Result<ExitCode> {
+    match command {
+        PrunerCommand::Set(args) => set(cli, args).await,
+        PrunerCommand::Suspend(d) => suspend(cli, d, true).await,
+        PrunerCommand::Resume(d) => suspend(cli, d, false).await,
+        PrunerCommand::Status(args) => status(cli, args).await,
+        PrunerCommand::ClearFailed(d) => clear_failed(cli, d).await,
+    }
+}
+
+async fn suspend(cli: &Cli, dry_run: &DryRunArg, on: bool) -> Result<ExitCode> {
+    change::run(cli, Target::Pruner, dry_run, move |o| {
+        put(o, &["spec", "suspend"], Some(json!(on)));
+        Ok(())
+    })
+    .await
+}
+
+async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
+    // What can be checked without the cluster is checked before connecting.
+    let (requests, limits) =
+        pod::requirements(args.requests.as_deref(), args.limits.as_deref()).map_err(super::invalid)?;
+    pod::node_selector(None, &args.node_selector, "spec.nodeSelector").map_err(super::invalid)?;
+    pod::tolerations(None, &args.tolerations, "spec.tolerations").map_err(super::invalid)?;
+    if let Some(s) = args.schedule.as_deref().filter(|s| !s.is_empty()) {
+        schedule::parse(s).map_err(|e| super::invalid(format!("spec.schedule: {e}")))?;
+    }
+    if let Some(d) = &args.keep_younger_than {
+        crate::configure::validate::go_duration(d)
+            .map_err(|e| super::invalid(format!("spec.keepYoungerThanDuration: {e}")))?;
+    }
+    let scalars: Vec<(&'static str, Option<Value>)> = vec![
+        ("schedule", args.schedule.clone().map(|s| json!(s))),
+        ("keepTagRevisions", args.keep_tag_revisions.map(|n| json!(n))),
+        (
+            "keepYoungerThanDuration",
+            args.keep_younger_than.clone().map(|d| json!(d)),
+        ),
+        (
+            "successfulJobsHistoryLimit",
+            args.successful_jobs_history_limit.map(|n| json!(n)),
+        ),
+        (
+            "failedJobsHistoryLimit",
+            args.failed_jobs_history_limit.map(|n| json!(n)),
+        ),
+        (
+            "ignoreInvalidImageReferences",
+            args.ignore_invalid_image_references.map(|b| json!(b)),
+        ),
+        ("logLevel", args.log_level.map(|l| json!(api_name(l)))),
+    ];
+    let (selector, tolerations) = (args.node_selector.clone(), args.tolerations.clone());
+    change::run(cli, Target::Pruner, &args.dry_run, move |o| {
+        for (field, value) in &scalars {
+            if let Some(v) = value {
+                put(o, &["spec", field], Some(v.clone()));
+            }
+        }
+        if let Some(r) = &requests {
+            put(o, &["spec", "resources", "requests"], Some(r.clone()));
+        }
+        if let Some(l) = &limits {
+            put(o, &["spec", "resources", "limits"], Some(l.clone()));
+        }
+        prune_empty(o, &["spec", "resources"]);
+        if !selector.is_empty() {
+            let current = o["spec"].get("nodeSelector").cloned();
+            put(
+                o,
+                &["spec", "nodeSelector"],
+                pod::node_selector(current.as_ref(), &selector, "spec.nodeSelector")?,
+            );
+        }
+        if !tolerations.is_empty() {
+            let current = o["spec"].get("tolerations").cloned();
+            put(
+                o,
+                &["spec", "tolerations"],
+                pod::tolerations(current.as_ref(), &tolerations, "spec.tolerations")?,
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrunerStatus {
+    schedule: String,
+    suspended: bool,
+    /// The CronJob exists (it is created by reconcile).
+    cron_job: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_run: Option<JobRun>,
+    failed_jobs: Vec<String>,
+    prune_registry: bool,
+    prune_registry_reason: String,
+    /// The `oc adm prune images` arguments the pruner runs with.
+    args: Vec<String>,
+    decided_by: String,
+}
+
+async fn status(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
+    let session = Session::connect(cli).await?;
+    let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
+    let client = &session.client;
+    let pruner = Api::<ImagePruner>::all(client.clone())
+        .get_opt(CLUSTER)
+        .await
+        .map_err(describe)?
+        .ok_or_else(|| {
+            super::invalid(format!(
+                "{} does not exist: create it with `oc-registry bootstrap`",
+                change::PRUNER_REF
+            ))
+        })?;
+    let cron_job = Api::<CronJob>::namespaced(client.clone(), REGISTRY_NAMESPACE)
+        .get_opt(PRUNER_CRONJOB)
+        .await
+        .map_err(describe)?;
+    let jobs = pruner_jobs(client).await.map_err(describe)?;
+    let policies = super::policy::load(cli).await?;
+    let input = crate::state::facts::pruner_input(client).await?;
+    let decided = policies.pruner(&input)?;
+    let decision = decided.decision;
+    let next_run = match (decision.suspend, schedule::parse(&decision.schedule)) {
+        (true, _) => None,
+        (false, Ok(s)) => s.next_after(jiff::Timestamp::now()).map(|t| t.to_string()),
+        (false, Err(_)) => None,
+    };
+    let report = PrunerStatus {
+        schedule: pruner.spec.effective_schedule().to_string(),
+        suspended: decision.suspend,
+        cron_job: cron_job.is_some(),
+        next_run,
+        last_run: last_pruner_run(&jobs),
+        failed_jobs: failed(&jobs),
+        prune_registry: decision.prune_registry,
+        prune_registry_reason: decision.reason,
+        args: decision.args,
+        decided_by: decided.module,
+    };
+    if let Some(format) = args.output {
+        print!("{}", output::render(&report, format)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let default = if pruner.spec.schedule.is_empty() {
+        " (default)"
+    } else {
+        ""
+    };
+    println!("Schedule:        {}{default}", report.schedule);
+    let next = match (&report.next_run, report.suspended, report.cron_job) {
+        (_, true, _) => "none: suspended (`oc-registry pruner resume` to schedule again)".to_string(),
+        (_, _, false) => "none yet: the CronJob does not exist (`oc-registry reconcile` creates it)".into(),
+        (Some(t), _, _) => format!("{t} (UTC)"),
+        (None, _, _) => "at the schedule's interval from when the CronJob controller started".into(),
+    };
+    println!("Next run:        {next}");
+    match &report.last_run {
+        None => println!("Last run:        none finished yet"),
+        Some(run) => {
+            let result = if run.succeeded { "succeeded" } else { "FAILED" };
+            let when = run.finished.as_deref().unwrap_or("unknown time");
+            println!("Last run:        {} {result} at {when}", run.job);
+            if let Some(m) = run
+                .message
+                .as_deref()
+                .or(run.reason.as_deref())
+                .filter(|_| !run.succeeded)
+            {
+                println!("  message:       {m}");
+            }
+        }
+    }
+    if !report.failed_jobs.is_empty() {
+        println!(
+            "Failed jobs:     {} (they keep the registry Degraded: `oc-registry pruner clear-failed`)",
+            report.failed_jobs.join(", ")
+        );
+    }
+    println!(
+        "Prune registry:  --prune-registry={}: {}",
+        report.prune_registry, report.prune_registry_reason
+    );
+    println!("Command:         oc adm prune images {}", report.args.join(" "));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn pruner_jobs(client: &kube::Client) -> Result<Vec<Job>, kube::Error> {
+    let jobs = Api::<Job>::namespaced(client.clone(), REGISTRY_NAMESPACE);
+    Ok(jobs
+        .list(&ListParams::default().labels(PRUNER_JOB_SELECTOR))
+        .await?
+        .items)
+}
+
+fn failed(jobs: &[Job]) -> Vec<String> {
+    let mut names: Vec<String> = jobs
+        .iter()
+        .filter(|j| {
+            let conditions = j.status.as_ref().and_then(|s| s.conditions.as_ref());
+            conditions.is_some_and(|cs| cs.iter().any(|c| c.type_ == "Failed" && c.status == "True"))
+        })
+        .filter_map(|j| j.metadata.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn clear_failed(cli: &Cli, dry_run: &DryRunArg) -> Result<ExitCode> {
+    let mode = dry_run.mode();
+    let session = Session::connect(cli).await?;
+    let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
+    let jobs = pruner_jobs(&session.client).await.map_err(describe)?;
+    let failed = failed(&jobs);
+    if failed.is_empty() {
+        println!("No failed pruner jobs.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let api = Api::<Job>::namespaced(session.client.clone(), REGISTRY_NAMESPACE);
+    let params = DeleteParams {
+        dry_run: mode == Some(DryRun::Server),
+        // The Job's pods go with it.
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..DeleteParams::default()
+    };
+    for name in &failed {
+        if mode != Some(DryRun::Client) {
+            match api.delete(name, &params).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => continue,
+                Err(e) => return Err(describe(e)),
+            }
+        }
+        println!("job.batch/{name} deleted{}", dry_run_suffix(mode));
+    }
+    if mode.is_none() {
+        println!("The ImagePrunerJobFailed degradation clears at the next reconcile.");
+    }
+    Ok(ExitCode::SUCCESS)
+}

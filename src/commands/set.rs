@@ -1,0 +1,463 @@
+//! `set …`: one command per setting of the registry Config. Each changes only its own fields;
+//! the checks, the admission policies and the safe write are shared (`change`).
+
+use super::change::{self, DryRunArg, Target, prune_empty, put};
+use super::{Failure, Session};
+use crate::api::{CLUSTER, Config};
+use crate::cli::Cli;
+use crate::configure::pod;
+use crate::reconcile::teardown::storage_loss;
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Exit status when removing the registry would delete storage and that was not confirmed.
+pub const EXIT_NOT_CONFIRMED: u8 = 5;
+
+#[derive(Debug, Subcommand)]
+pub enum SetCommand {
+    /// Managed (run the registry), Removed (remove it) or Unmanaged (leave it alone)
+    #[command(
+        long_about = "Set spec.managementState. Managed: the registry is run and kept as configured. \
+        Removed: every registry object is deleted, and storage the registry manages with it. Unmanaged: \
+        nothing is changed, only status is reported.\n\n\
+        Setting Removed while the storage is Managed (a claim or emptyDir the registry created) deletes \
+        every image at the next reconcile: it needs --yes or a typed confirmation, else exits 5 with \
+        nothing written. To keep the images, make the storage Unmanaged first: \
+        `oc-registry set storage-management-state Unmanaged`."
+    )]
+    ManagementState(ManagementStateArgs),
+    /// The registry's log level: Normal, Debug, Trace or TraceAll
+    LogLevel(EnumArgs<LogLevel>),
+    /// The deprecated numeric log level (used only while the log level is Normal)
+    #[command(
+        long_about = "Set spec.logging, the deprecated numeric log level: 1 warn, 0, 2 or 3 info, \
+        anything higher debug. The registry reads it only while spec.logLevel is Normal; prefer \
+        `oc-registry set log-level`."
+    )]
+    Logging(LoggingArgs),
+    /// Refuse pushes and deletions (true) or accept them (false)
+    ReadOnly(BoolArgs),
+    /// Serve blobs through the registry instead of redirecting clients to the storage
+    DisableRedirect(BoolArgs),
+    /// How many registry pods run
+    Replicas(ReplicasArgs),
+    /// How the registry's pods are replaced: RollingUpdate or Recreate
+    RolloutStrategy(EnumArgs<RolloutStrategy>),
+    /// Whether the default route (re-encrypting, default hostname) exists
+    #[command(
+        long_about = "Set spec.defaultRoute: the route default-route with the cluster's default \
+        hostname and re-encrypt TLS. The same as \
+        oc patch configs.imageregistry.operator.openshift.io/cluster --type merge -p '{\"spec\":{\"defaultRoute\":true}}'."
+    )]
+    DefaultRoute(BoolArgs),
+    /// The proxies the registry uses for upstream registries and the API (else the cluster's)
+    #[command(
+        long_about = "Set spec.proxy. Each of http, https and noProxy falls back on its own to the \
+        cluster proxy (proxies.config.openshift.io/cluster) when unset. An empty value unsets it; --clear \
+        unsets all three."
+    )]
+    Proxy(ProxyArgs),
+    /// Limits on parallel read or write requests per registry pod
+    #[command(
+        long_about = "Set spec.requests.read or spec.requests.write: how many requests of that kind \
+        a registry pod runs at once (max-running), how many more wait (max-in-queue), and for how long \
+        (max-wait-in-queue, a duration such as 30s or 1m). 0 means no limit."
+    )]
+    Requests(RequestsArgs),
+    /// Labels the nodes running the registry must have (KEY=VALUE to set, KEY- to remove)
+    #[command(
+        long_about = "Set spec.nodeSelector: KEY=VALUE sets a label, KEY- removes one, --clear \
+        removes all. kubernetes.io/os=linux is added unless set. Any selector drops the default zone \
+        spreading of the registry's pods."
+    )]
+    NodeSelector(SelectorArgs),
+    /// Taints the registry's pods tolerate (KEY[=VALUE][:EFFECT[:SECONDS]] to add, KEY- to remove)
+    Tolerations(TolerationArgs),
+    /// CPU and memory requests and limits of the registry's pods
+    #[command(
+        long_about = "Set spec.resources, replacing the default requests (cpu 100m, memory 256Mi) \
+        wholesale. --clear goes back to the default."
+    )]
+    Resources(ResourcesArgs),
+    /// Whether the registry owns its storage (Managed: deleted when Removed) or not (Unmanaged)
+    StorageManagementState(EnumArgs<StorageManagement>),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum ManagementState {
+    Managed,
+    Removed,
+    Unmanaged,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum LogLevel {
+    Normal,
+    Debug,
+    Trace,
+    TraceAll,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum RolloutStrategy {
+    RollingUpdate,
+    Recreate,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum StorageManagement {
+    Managed,
+    Unmanaged,
+}
+
+/// The API's spelling of a value (`TraceAll`, `RollingUpdate`, `Managed`).
+pub fn api_name(v: impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Args)]
+pub struct ManagementStateArgs {
+    #[arg(value_enum, ignore_case = true)]
+    pub state: ManagementState,
+    /// Confirm that Removed deletes the registry's Managed storage and every image on it
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct EnumArgs<T: ValueEnum + Clone + Send + Sync + 'static> {
+    #[arg(value_enum, ignore_case = true)]
+    pub value: T,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct BoolArgs {
+    /// true or false
+    #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub enabled: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct LoggingArgs {
+    #[arg(value_name = "LEVEL", allow_negative_numbers = true)]
+    pub level: i64,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplicasArgs {
+    #[arg(value_name = "COUNT", allow_negative_numbers = true)]
+    pub replicas: i32,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("proxy").required(true).multiple(true))]
+pub struct ProxyArgs {
+    /// Proxy for HTTP requests, http://HOST:PORT ("" to unset)
+    #[arg(long, value_name = "URL", group = "proxy")]
+    pub http: Option<String>,
+    /// Proxy for HTTPS requests, http://HOST:PORT ("" to unset)
+    #[arg(long, value_name = "URL", group = "proxy")]
+    pub https: Option<String>,
+    /// Comma-separated hosts, domains and CIDRs reached without a proxy ("" to unset)
+    #[arg(long, value_name = "LIST", group = "proxy")]
+    pub no_proxy: Option<String>,
+    /// Unset all three (use the cluster proxy)
+    #[arg(long, group = "proxy", conflicts_with_all = ["http", "https", "no_proxy"])]
+    pub clear: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RequestKind {
+    Read,
+    Write,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("limits").required(true).multiple(true))]
+pub struct RequestsArgs {
+    #[arg(value_enum)]
+    pub kind: RequestKind,
+    /// Requests a pod runs at once (0: no limit)
+    #[arg(long, value_name = "N", group = "limits", allow_negative_numbers = true)]
+    pub max_running: Option<i64>,
+    /// Requests that wait when max-running are running (0: no limit)
+    #[arg(long, value_name = "N", group = "limits", allow_negative_numbers = true)]
+    pub max_in_queue: Option<i64>,
+    /// How long a request waits before it is refused, e.g. 30s, 1m
+    #[arg(long, value_name = "DURATION", group = "limits")]
+    pub max_wait_in_queue: Option<String>,
+    /// Remove the limits of this kind
+    #[arg(long, group = "limits", conflicts_with_all = ["max_running", "max_in_queue", "max_wait_in_queue"])]
+    pub clear: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectorArgs {
+    /// KEY=VALUE to set, KEY- to remove
+    #[arg(value_name = "KEY=VALUE|KEY-", required_unless_present = "clear")]
+    pub labels: Vec<String>,
+    /// Remove every label
+    #[arg(long, conflicts_with = "labels")]
+    pub clear: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct TolerationArgs {
+    /// KEY[=VALUE][:EFFECT[:SECONDS]] to add (no VALUE: any value), KEY- to remove
+    #[arg(value_name = "TOLERATION", required_unless_present = "clear")]
+    pub tolerations: Vec<String>,
+    /// Remove every toleration
+    #[arg(long, conflicts_with = "tolerations")]
+    pub clear: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("resources").required(true).multiple(true))]
+pub struct ResourcesArgs {
+    /// Requests, e.g. cpu=100m,memory=256Mi
+    #[arg(long, value_name = "LIST", group = "resources")]
+    pub requests: Option<String>,
+    /// Limits, e.g. cpu=1,memory=1Gi
+    #[arg(long, value_name = "LIST", group = "resources")]
+    pub limits: Option<String>,
+    /// Go back to the default requests
+    #[arg(long, group = "resources", conflicts_with_all = ["requests", "limits"])]
+    pub clear: bool,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+pub async fn run(cli: &Cli, command: &SetCommand) -> Result<ExitCode> {
+    use SetCommand::*;
+    // The settings that are one value at one path.
+    let single: Option<(&DryRunArg, &'static [&'static str], Value)> = match command {
+        LogLevel(a) => Some((&a.dry_run, &["spec", "logLevel"], json!(api_name(a.value)))),
+        Logging(a) => Some((&a.dry_run, &["spec", "logging"], json!(a.level))),
+        ReadOnly(a) => Some((&a.dry_run, &["spec", "readOnly"], json!(a.enabled))),
+        DisableRedirect(a) => Some((&a.dry_run, &["spec", "disableRedirect"], json!(a.enabled))),
+        Replicas(a) => Some((&a.dry_run, &["spec", "replicas"], json!(a.replicas))),
+        RolloutStrategy(a) => Some((&a.dry_run, &["spec", "rolloutStrategy"], json!(api_name(a.value)))),
+        DefaultRoute(a) => Some((&a.dry_run, &["spec", "defaultRoute"], json!(a.enabled))),
+        StorageManagementState(a) => Some((
+            &a.dry_run,
+            &["spec", "storage", "managementState"],
+            json!(api_name(a.value)),
+        )),
+        _ => None,
+    };
+    if let Some((dry_run, path, value)) = single {
+        return change::run(cli, Target::Config, dry_run, move |o: &mut Value| {
+            put(o, path, Some(value.clone()));
+            Ok(())
+        })
+        .await;
+    }
+    match command {
+        LogLevel(_)
+        | Logging(_)
+        | ReadOnly(_)
+        | DisableRedirect(_)
+        | Replicas(_)
+        | RolloutStrategy(_)
+        | DefaultRoute(_)
+        | StorageManagementState(_) => unreachable!("single values are set above"),
+        ManagementState(args) => management_state(cli, args).await,
+        Proxy(a) => {
+            let fields = [("http", &a.http), ("https", &a.https), ("noProxy", &a.no_proxy)];
+            let values: Vec<(&'static str, Option<String>)> = fields.iter().map(|(f, v)| (*f, (*v).clone())).collect();
+            let clear = a.clear;
+            change::run(
+                cli,
+                Target::Config,
+                &a.dry_run,
+                Box::new(move |o: &mut Value| {
+                    for (field, value) in &values {
+                        match value {
+                            _ if clear => put(o, &["spec", "proxy", field], None),
+                            Some(v) if v.is_empty() => put(o, &["spec", "proxy", field], None),
+                            Some(v) => put(o, &["spec", "proxy", field], Some(json!(v))),
+                            None => {}
+                        }
+                    }
+                    prune_empty(o, &["spec", "proxy"]);
+                    Ok(())
+                }),
+            )
+            .await
+        }
+        Requests(a) => {
+            let kind = match a.kind {
+                RequestKind::Read => "read",
+                RequestKind::Write => "write",
+            };
+            let (running, queue, wait, clear) = (a.max_running, a.max_in_queue, a.max_wait_in_queue.clone(), a.clear);
+            if let Some(w) = &wait {
+                crate::configure::validate::go_duration(w)
+                    .map_err(|e| super::invalid(format!("spec.requests.{kind}.maxWaitInQueue: {e}")))?;
+            }
+            change::run(
+                cli,
+                Target::Config,
+                &a.dry_run,
+                Box::new(move |o: &mut Value| {
+                    if clear {
+                        put(o, &["spec", "requests", kind], None);
+                    }
+                    if let Some(n) = running {
+                        put(o, &["spec", "requests", kind, "maxRunning"], Some(json!(n)));
+                    }
+                    if let Some(n) = queue {
+                        put(o, &["spec", "requests", kind, "maxInQueue"], Some(json!(n)));
+                    }
+                    if let Some(w) = &wait {
+                        put(o, &["spec", "requests", kind, "maxWaitInQueue"], Some(json!(w)));
+                    }
+                    prune_empty(o, &["spec", "requests"]);
+                    Ok(())
+                }),
+            )
+            .await
+        }
+        NodeSelector(a) => {
+            edit_by_arguments(cli, &a.dry_run, "nodeSelector", &a.labels, a.clear, pod::node_selector).await
+        }
+        Tolerations(a) => {
+            edit_by_arguments(
+                cli,
+                &a.dry_run,
+                "tolerations",
+                &a.tolerations,
+                a.clear,
+                pod::tolerations,
+            )
+            .await
+        }
+        Resources(a) => {
+            let (requests, limits) =
+                pod::requirements(a.requests.as_deref(), a.limits.as_deref()).map_err(super::invalid)?;
+            let clear = a.clear;
+            change::run(
+                cli,
+                Target::Config,
+                &a.dry_run,
+                Box::new(move |o: &mut Value| {
+                    if clear {
+                        put(o, &["spec", "resources"], None);
+                    }
+                    if let Some(r) = &requests {
+                        put(o, &["spec", "resources", "requests"], Some(r.clone()));
+                    }
+                    if let Some(l) = &limits {
+                        put(o, &["spec", "resources", "limits"], Some(l.clone()));
+                    }
+                    Ok(())
+                }),
+            )
+            .await
+        }
+    }
+}
+
+/// How arguments change a setting's current value (`None` removes the setting).
+type ArgumentEdit = fn(Option<&Value>, &[String], &str) -> Result<Option<Value>, String>;
+
+/// A setting changed by `KEY…` arguments against its current value; `--clear` starts from nothing.
+async fn edit_by_arguments(
+    cli: &Cli,
+    dry_run: &DryRunArg,
+    field: &'static str,
+    args: &[String],
+    clear: bool,
+    edit: ArgumentEdit,
+) -> Result<ExitCode> {
+    let path = format!("spec.{field}");
+    // The arguments themselves are checked before connecting.
+    edit(None, args, &path).map_err(super::invalid)?;
+    let args = args.to_vec();
+    change::run(cli, Target::Config, dry_run, move |o: &mut Value| {
+        let current = if clear { None } else { o["spec"].get(field).cloned() };
+        put(o, &["spec", field], edit(current.as_ref(), &args, &path)?);
+        Ok(())
+    })
+    .await
+}
+
+/// `set management-state`: Removed with Managed storage destroys every image, so it is confirmed.
+async fn management_state(cli: &Cli, args: &ManagementStateArgs) -> Result<ExitCode> {
+    let state = api_name(args.state);
+    let session = Session::connect(cli).await?;
+    if matches!(args.state, ManagementState::Removed) {
+        let configs = kube::Api::<Config>::all(session.client.clone());
+        let current = configs
+            .get_opt(CLUSTER)
+            .await
+            .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
+        let already = current.as_ref().and_then(|c| c.spec.management_state.as_deref()) == Some("Removed");
+        match current.as_ref().filter(|_| !already).map(storage_loss) {
+            Some(Ok(Some(loss))) if !args.yes && !confirm(&loss.description)? => {
+                return Err(Failure {
+                    message: format!(
+                        "refusing to set Removed: {}.\nRun again with --yes to accept that, or keep the images by \
+                         making the storage Unmanaged first:\n  oc-registry set storage-management-state Unmanaged",
+                        loss.description
+                    ),
+                    code: EXIT_NOT_CONFIRMED,
+                }
+                .into());
+            }
+            Some(Err(note)) => eprintln!("Warning: {note}"),
+            _ => {}
+        }
+    }
+    let mode = args.dry_run.mode();
+    let edited = change::apply(cli, &session, Target::Config, mode, |o| {
+        put(o, &["spec", "managementState"], Some(json!(state)));
+        Ok(())
+    })
+    .await?;
+    change::report(&session, Target::Config, mode, &edited).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal; never when input or output is not one.
+pub fn confirm(loss: &str) -> Result<bool> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Ok(false);
+    }
+    let mut err = std::io::stderr();
+    write!(
+        err,
+        "The registry's storage is Managed: {loss}.\nType \"yes\" to go on: "
+    )?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}

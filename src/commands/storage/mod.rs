@@ -1,0 +1,27 @@
+//! `storage …`: where the registry keeps images (`set DRIVER`) and the credentials it uses for
+//! them (`credentials`).
+
+pub mod credentials;
+pub mod drivers;
+
+use crate::cli::Cli;
+use anyhow::Result;
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Store images with a driver: s3, gcs, azure, swift, pvc, empty-dir or ibmcos
+    #[command(subcommand)]
+    Set(drivers::DriverCommand),
+    /// The credentials the registry uses for its storage
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
+}
+
+pub async fn run(cli: &Cli, command: &StorageCommand) -> Result<ExitCode> {
+    match command {
+        StorageCommand::Set(command) => drivers::run(cli, command).await,
+        StorageCommand::Credentials(command) => credentials::run(cli, command).await,
+    }
+}

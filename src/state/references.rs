@@ -1,0 +1,155 @@
+//! What a registry Config refers to outside itself — its claim, the Secrets its routes and
+//! CloudFront name, the CA ConfigMap of S3 — and the schedulable workers its replicas land on.
+//! Read so that a change can be checked before it is written. Secrets are read for key names only.
+
+use crate::api::{ConfigSpec, REGISTRY_NAMESPACE};
+use crate::configure::trust::NAMESPACE as OPENSHIFT_CONFIG;
+use crate::policy::sdk::PvcFacts;
+use crate::state::facts::{DEFAULT_CLAIM, REGISTRY_ANNOTATION};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Secret};
+use kube::api::ListParams;
+use kube::{Api, Client};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Key names of an object that exists; `None` when it does not.
+pub type Keys = Option<BTreeSet<String>>;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct References {
+    /// The claim `spec.storage.pvc` names (or the default claim), when it exists.
+    pub claim: Option<PvcFacts>,
+    /// Secrets in the registry namespace, by name.
+    pub secrets: BTreeMap<String, Keys>,
+    /// ConfigMaps in `openshift-config`, by name.
+    pub config_maps: BTreeMap<String, Keys>,
+    /// Nodes the registry's pods can be scheduled on; `None` when nodes cannot be listed.
+    pub schedulable_workers: Option<usize>,
+}
+
+impl References {
+    /// Reads what `spec` names, concurrently. An object that cannot be read counts as absent
+    /// only when the server says NotFound; other errors are returned.
+    pub async fn gather(client: &Client, spec: &ConfigSpec) -> Result<Self, kube::Error> {
+        let storage = spec.storage.clone().unwrap_or_default();
+        let claim_name = storage.pvc.as_ref().map(|p| {
+            p.claim
+                .clone()
+                .filter(|c| !c.is_empty())
+                .unwrap_or(DEFAULT_CLAIM.into())
+        });
+        let mut secret_names: BTreeSet<String> = spec
+            .routes
+            .iter()
+            .flatten()
+            .filter_map(|r| r.secret_name.clone().filter(|s| !s.is_empty()))
+            .collect();
+        let cloud_front_key = storage.s3.as_ref().and_then(|s| s.cloud_front.as_ref());
+        secret_names.extend(cloud_front_key.and_then(|cf| cf.private_key.name.clone()));
+        let ca_names: BTreeSet<String> = storage
+            .s3
+            .as_ref()
+            .and_then(|s| s.trusted_ca.as_ref())
+            .map(|c| c.name.clone())
+            .filter(|n| !n.is_empty())
+            .into_iter()
+            .collect();
+
+        let secrets_api = Api::<Secret>::namespaced(client.clone(), REGISTRY_NAMESPACE);
+        let cms_api = Api::<ConfigMap>::namespaced(client.clone(), OPENSHIFT_CONFIG);
+        let claims_api = Api::<PersistentVolumeClaim>::namespaced(client.clone(), REGISTRY_NAMESPACE);
+        let (claim, secrets, config_maps, workers) = tokio::join!(
+            async {
+                let Some(name) = &claim_name else { return Ok(None) };
+                Ok::<_, kube::Error>(claims_api.get_opt(name).await?.map(|pvc| pvc_facts(name, &pvc)))
+            },
+            futures::future::try_join_all(secret_names.iter().map(|name| {
+                let api = secrets_api.clone();
+                async move {
+                    let keys = api.get_opt(name).await?.map(|s| secret_keys(&s));
+                    Ok::<_, kube::Error>((name.clone(), keys))
+                }
+            })),
+            futures::future::try_join_all(ca_names.iter().map(|name| {
+                let api = cms_api.clone();
+                async move {
+                    let keys = api.get_opt(name).await?.map(|c| config_map_keys(&c));
+                    Ok::<_, kube::Error>((name.clone(), keys))
+                }
+            })),
+            schedulable_workers(client, spec),
+        );
+        Ok(References {
+            claim: claim?,
+            secrets: secrets?.into_iter().collect(),
+            config_maps: config_maps?.into_iter().collect(),
+            schedulable_workers: workers,
+        })
+    }
+}
+
+pub fn pvc_facts(name: &str, pvc: &PersistentVolumeClaim) -> PvcFacts {
+    PvcFacts {
+        name: name.to_string(),
+        access_modes: pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.access_modes.clone())
+            .unwrap_or_default(),
+        owned_by_registry: pvc
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION)),
+    }
+}
+
+fn secret_keys(secret: &Secret) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = secret.data.iter().flat_map(|d| d.keys().cloned()).collect();
+    keys.extend(secret.string_data.iter().flat_map(|d| d.keys().cloned()));
+    keys
+}
+
+fn config_map_keys(cm: &ConfigMap) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = cm.data.iter().flat_map(|d| d.keys().cloned()).collect();
+    keys.extend(cm.binary_data.iter().flat_map(|d| d.keys().cloned()));
+    keys
+}
+
+/// Ready, schedulable nodes matching the registry's node selector whose
+/// NoSchedule taints the registry tolerates. `None` when nodes cannot be listed (no permission).
+async fn schedulable_workers(client: &Client, spec: &ConfigSpec) -> Option<usize> {
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .ok()?;
+    // As the Deployment renders it: the configured selector, and Linux unless it says otherwise.
+    let mut selector = spec.node_selector.clone().unwrap_or_default();
+    selector
+        .entry("kubernetes.io/os".into())
+        .or_insert_with(|| "linux".into());
+    let tolerations = spec.tolerations.clone().unwrap_or_default();
+    let count = nodes
+        .items
+        .iter()
+        .filter(|node| {
+            let labels = node.metadata.labels.clone().unwrap_or_default();
+            let node_spec = node.spec.clone().unwrap_or_default();
+            let ready = node
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            let selected = selector.iter().all(|(k, v)| labels.get(k) == Some(v));
+            let tolerated = node_spec.taints.iter().flatten().all(|taint| {
+                taint.effect == "PreferNoSchedule"
+                    || tolerations.iter().any(|t| {
+                        t.key.as_deref().is_none_or(|k| k.is_empty() || k == taint.key)
+                            && t.effect.as_deref().is_none_or(|e| e.is_empty() || e == taint.effect)
+                            && (t.operator.as_deref() == Some("Exists") || t.value == taint.value)
+                    })
+            });
+            ready && selected && tolerated && !node_spec.unschedulable.unwrap_or(false)
+        })
+        .count();
+    Some(count)
+}
