@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod configure;
+pub mod diagnose;
 pub mod policy;
 pub mod reconcile;
 pub mod state;

@@ -39,6 +39,19 @@ pub enum Command {
     )]
     Status(crate::commands::status::StatusArgs),
 
+    /// Diagnose the registry: every known misconfiguration, each with the command that fixes it
+    #[command(
+        long_about = "Diagnose the registry without changing anything: more than one storage driver, \
+        Removed with Managed storage, a ReadWriteOnce claim against several replicas or RollingUpdate, \
+        emptyDir with several replicas, two replicas on fewer than two schedulable nodes, missing \
+        credential keys, route secrets without tls.crt/tls.key or routes not admitted, trusted-CA keys \
+        with ':' or a CA ConfigMap outside openshift-config, a failing or suspended pruner, errors hidden \
+        in Progressing, and the ClusterOperator's degradations. Each finding names the field and the \
+        command that fixes it.\n\n\
+        Exit status: 0 nothing found; 1 the command failed; 2 warnings only; 3 at least one error."
+    )]
+    Doctor(crate::commands::doctor::DoctorArgs),
+
     /// Create the registry Config and ImagePruner from the platform when they do not exist
     #[command(
         long_about = "Create configs.imageregistry.operator.openshift.io/cluster from the detected platform \

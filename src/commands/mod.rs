@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod diff;
+pub mod doctor;
 pub mod http_secret;
 pub mod manifests;
 pub mod policy;
@@ -76,6 +77,7 @@ impl Session {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Status(args) => status::run(&Session::connect(&cli).await?, args).await,
+        Command::Doctor(args) => doctor::run(&cli, args).await,
         Command::Policy(command) => policy::run(&cli, command).await,
         Command::Bootstrap(args) => reconcile::run_bootstrap(&cli, args).await,
         Command::Reconcile(args) => reconcile::run(&cli, args).await,

@@ -56,6 +56,15 @@ pub fn complete_sets(driver: &str) -> &'static [&'static [&'static str]] {
     }
 }
 
+/// Whether the stored key names (full names, as in the Secret) make complete credentials for `driver`.
+pub fn is_complete(driver: &str, present: &std::collections::BTreeSet<String>) -> bool {
+    let known = keys(driver).unwrap_or_default();
+    complete_sets(driver).iter().any(|set| {
+        set.iter()
+            .all(|short| known.iter().any(|(s, k)| s == short && present.contains(*k)))
+    })
+}
+
 /// Where one value comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {

@@ -197,18 +197,14 @@ async fn show(cli: &Cli, args: &ShowArgs) -> Result<ExitCode> {
         .iter()
         .map(|(k, v)| (k.clone(), credentials::fingerprint(v)))
         .collect();
+    let present = data
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, _)| k.clone())
+        .collect();
     let complete_for = DRIVERS
         .iter()
-        .filter(|d| {
-            let known = credentials::keys(d).unwrap_or_default();
-            credentials::complete_sets(d).iter().any(|set| {
-                set.iter().all(|short| {
-                    known
-                        .iter()
-                        .any(|(s, k)| s == short && data.get(*k).is_some_and(|v| !v.is_empty()))
-                })
-            })
-        })
+        .filter(|d| credentials::is_complete(d, &present))
         .map(|d| d.to_string())
         .collect();
     let shown = Shown {

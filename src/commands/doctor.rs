@@ -1,0 +1,82 @@
+//! `doctor`: a read-only diagnosis of the registry, each finding with the command that fixes it.
+
+use super::{Failure, Session};
+use crate::cli::Cli;
+use crate::cli::output::{self, Format};
+use crate::configure::checks::{Finding, Severity};
+use crate::diagnose::{Evidence, diagnose, exit_code};
+use crate::state::{Observed, ReadError};
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+#[derive(Serialize)]
+struct Diagnosis {
+    findings: Vec<Finding>,
+    errors: usize,
+    warnings: usize,
+}
+
+pub async fn run(cli: &Cli, args: &DoctorArgs) -> Result<ExitCode> {
+    let session = Session::connect(cli).await?;
+    let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
+    let observed = match Observed::read(&session.client).await {
+        Ok(o) => o,
+        Err(ReadError::NoRegistryApi) => {
+            return Err(Failure {
+                message: "the server does not serve configs.imageregistry.operator.openshift.io: this is not an OpenShift cluster with the image registry capability".into(),
+                code: 1,
+            }
+            .into());
+        }
+        Err(ReadError::Api(e)) => return Err(describe(e)),
+    };
+    let mut evidence = Evidence::gather(&session.client, observed).await.map_err(describe)?;
+    if evidence.observed.pruner.is_some() {
+        let policies = super::policy::load(cli).await?;
+        let input = crate::state::facts::pruner_input(&session.client).await?;
+        let decision = policies.pruner(&input)?.decision;
+        evidence.prune_registry = Some((decision.prune_registry, decision.reason));
+    }
+    let findings = diagnose(&evidence);
+    let code = exit_code(&findings);
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let diagnosis = Diagnosis {
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        findings,
+    };
+    if let Some(format) = args.output {
+        print!("{}", output::render(&diagnosis, format)?);
+        return Ok(ExitCode::from(code));
+    }
+    for f in &diagnosis.findings {
+        let label = match f.severity {
+            Severity::Error => "ERROR  ",
+            Severity::Warning => "WARNING",
+        };
+        println!("{label}  {}: {}", f.field, f.message);
+        if let Some(fix) = &f.fix {
+            println!("         fix: {fix}");
+        }
+    }
+    if diagnosis.findings.is_empty() {
+        println!("No problems found.");
+    } else {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        println!(
+            "\n{}, {}",
+            plural(diagnosis.errors, "error"),
+            plural(diagnosis.warnings, "warning")
+        );
+    }
+    Ok(ExitCode::from(code))
+}
