@@ -12,4 +12,5 @@ pub mod configure;
 pub mod diagnose;
 pub mod policy;
 pub mod reconcile;
+pub mod registry_api;
 pub mod state;

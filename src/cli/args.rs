@@ -143,6 +143,26 @@ pub enum Command {
     )]
     Trust(crate::commands::trust::TrustCommand),
 
+    /// Print the integrated registry's hostname (as `oc registry info`)
+    #[command(
+        long_about = "Print the integrated registry's hostname: the public one when the registry \
+        has one, else the internal one, as `oc registry info` does, read from \
+        images.config.openshift.io/cluster (so it also works before any image stream exists). --check \
+        also asks the registry's /v2/ endpoint."
+    )]
+    Info(crate::commands::info::InfoArgs),
+
+    /// Save credentials for the integrated registry in ~/.docker/config.json (as `oc registry login`)
+    #[command(
+        long_about = "Save credentials for the integrated registry in a container tools' auth \
+        file (~/.docker/config.json unless --to), as `oc registry login` does: the session's bearer \
+        token as user \"user\", a service account's token (-z), or --auth-basic USER:PASSWORD. The \
+        credentials are checked against the registry first (--skip-check to skip), merged into the \
+        file's auths, and the file is written with mode 0600. The registry is the public hostname when \
+        there is one, else the internal one (noted on stderr), or --registry."
+    )]
+    Login(crate::commands::login::LoginArgs),
+
     /// Policy modules: list those in effect, run a hook, check a module, start a new one
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

@@ -5,6 +5,8 @@ pub mod change;
 pub mod diff;
 pub mod doctor;
 pub mod http_secret;
+pub mod info;
+pub mod login;
 pub mod manifests;
 pub mod policy;
 pub mod pruner;
@@ -78,6 +80,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Status(args) => status::run(&Session::connect(&cli).await?, args).await,
         Command::Doctor(args) => doctor::run(&cli, args).await,
+        Command::Info(args) => info::run(&cli, args).await,
+        Command::Login(args) => login::run(&cli, args).await,
         Command::Policy(command) => policy::run(&cli, command).await,
         Command::Bootstrap(args) => reconcile::run_bootstrap(&cli, args).await,
         Command::Reconcile(args) => reconcile::run(&cli, args).await,
