@@ -181,4 +181,37 @@ mod tests {
         assert_eq!(complete(&["storage", "credentials", ""]).0, ["set", "show", "unset"]);
         assert_eq!(complete(&["completion", ""]).0, ["bash", "zsh", "fish"]);
     }
+
+    #[test]
+    fn the_configuration_commands_complete_their_values() {
+        assert!(
+            complete(&["set", ""])
+                .0
+                .starts_with(&["management-state".to_string(), "log-level".to_string()])
+        );
+        assert_eq!(
+            complete(&["set", "log-level", ""]).0,
+            ["Normal", "Debug", "Trace", "TraceAll"]
+        );
+        assert_eq!(complete(&["set", "read-only", ""]).0, ["true", "false"]);
+        assert_eq!(complete(&["set", "management-state", "R"]).0, ["Removed"]);
+        assert_eq!(complete(&["set", "requests", ""]).0, ["read", "write"]);
+        assert_eq!(
+            complete(&["storage", "set", ""]).0,
+            ["s3", "gcs", "azure", "swift", "pvc", "empty-dir", "ibmcos"]
+        );
+        assert_eq!(
+            complete(&["storage", "set", "azure", "--network-access", ""]).0,
+            ["External", "Internal"]
+        );
+        assert_eq!(complete(&["routes", ""]).0, ["add", "remove", "list"]);
+        assert_eq!(
+            complete(&["pruner", ""]).0,
+            ["set", "suspend", "resume", "status", "clear-failed"]
+        );
+        assert_eq!(
+            complete(&["pruner", "set", "--log-level", "T"]).0,
+            ["Trace", "TraceAll"]
+        );
+    }
 }

@@ -59,7 +59,7 @@ pub struct SetArgs {
     #[arg(long, value_name = "N", group = "settings", allow_negative_numbers = true)]
     pub failed_jobs_history_limit: Option<i32>,
     /// Skip images whose references cannot be parsed instead of failing
-    #[arg(long, value_name = "BOOL", group = "settings", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, value_name = "BOOL", group = "settings", value_parser = clap::builder::BoolValueParser::new())]
     pub ignore_invalid_image_references: Option<bool>,
     /// The pruner's log level
     #[arg(long, value_enum, ignore_case = true, group = "settings")]

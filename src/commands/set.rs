@@ -146,7 +146,7 @@ pub struct EnumArgs<T: ValueEnum + Clone + Send + Sync + 'static> {
 #[derive(Debug, Args)]
 pub struct BoolArgs {
     /// true or false
-    #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolValueParser::new())]
     pub enabled: bool,
     #[command(flatten)]
     pub dry_run: DryRunArg,
