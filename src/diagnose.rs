@@ -157,12 +157,19 @@ fn management_findings(config: &crate::api::Config, state: &str, storage: &Stora
                 "the registry is Removed: nothing serves images, and image streams, builds and deployments using them may fail",
                 fix.to_string(),
             ));
-            if let Ok(Some(loss)) = crate::reconcile::teardown::storage_loss(config) {
-                out.push(error(
+            match crate::reconcile::teardown::storage_loss(config) {
+                Ok(Some(loss)) => out.push(error(
                     "spec.storage.managementState",
                     format!("the registry is Removed with Managed storage: {}", loss.description),
                     "oc-registry set storage-management-state Unmanaged".to_string(),
-                ));
+                )),
+                // oc-registry leaves cloud storage in place; the operator, if it runs, deletes it.
+                Err(note) => out.push(warning(
+                    "spec.storage.managementState",
+                    format!("the registry is Removed with Managed cloud storage: {note}; the Image Registry Operator would delete it"),
+                    "oc-registry set storage-management-state Unmanaged".to_string(),
+                )),
+                Ok(None) => {}
             }
         }
         "Unmanaged" => out.push(warning(

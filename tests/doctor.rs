@@ -242,6 +242,28 @@ async fn credentials_storage_ownership_and_ca_keys() {
         .await;
     let (_, d) = doctor(&running).await;
     finding(&d, "spec.managementState", "the registry is Removed");
+    // Its S3 storage is Managed: oc-registry keeps it, the operator would not.
+    finding(&d, "spec.storage.managementState", "Removed with Managed cloud storage");
+    // Once a claim the registry manages is what exists, Removed deletes every image.
+    running
+        .patch_config(&json!({"spec": {"storage": {"s3": null, "pvc": {"claim": "image-registry-storage"}}}}))
+        .await;
+    let out = running
+        .kubectl(&[
+            "patch", "configs.imageregistry.operator.openshift.io", "cluster", "--subresource=status", "--type=merge", "-p",
+            r#"{"status":{"storage":{"s3":null,"pvc":{"claim":"image-registry-storage"},"managementState":"Managed"}}}"#,
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (code, d) = doctor(&running).await;
+    assert_eq!(code, Some(3));
+    let loss = finding(
+        &d,
+        "spec.storage.managementState",
+        "PersistentVolumeClaim openshift-image-registry/image-registry-storage and every image stored on it will be deleted",
+    );
+    assert_eq!(loss["severity"], "error");
+    assert_eq!(loss["fix"], "oc-registry set storage-management-state Unmanaged");
     running
         .patch_config(&json!({"spec": {"managementState": "Unmanaged"}}))
         .await;
