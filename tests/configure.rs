@@ -191,6 +191,14 @@ async fn dry_runs_show_the_change_and_write_nothing() {
         stdout.contains("patched (dry run)\n  spec.replicas: 2 -> 4\n"),
         "{stdout}"
     );
+    // What the change refers to is read once for both sides of it.
+    let node_lists = running
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/nodes")
+        .count();
+    assert_eq!(node_lists, 1);
     let out = running
         .oc_registry(&["storage", "set", "pvc", "--dry-run=server"])
         .await;

@@ -97,7 +97,7 @@ pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
         ));
     }
     let storage = spec.storage.clone().unwrap_or_default();
-    storage_findings(&storage, spec, refs, &mut out);
+    storage_findings(&storage, spec, strategy, refs, &mut out);
     if let Some(proxy) = &spec.proxy {
         for (field, value) in [("http", &proxy.http), ("https", &proxy.https)] {
             let fix = format!("oc-registry set proxy --{field} http://proxy.example.com:3128");
@@ -158,7 +158,7 @@ pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
     out
 }
 
-fn storage_findings(storage: &Storage, spec: &ConfigSpec, refs: &References, out: &mut Vec<Finding>) {
+fn storage_findings(storage: &Storage, spec: &ConfigSpec, strategy: &str, refs: &References, out: &mut Vec<Finding>) {
     let drivers = storage.drivers();
     if drivers.len() > 1 {
         out.push(Finding::error(
@@ -182,11 +182,6 @@ fn storage_findings(storage: &Storage, spec: &ConfigSpec, refs: &References, out
         ));
     }
     let replicas = spec.replicas;
-    let strategy = spec
-        .rollout_strategy
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("RollingUpdate");
     if storage.empty_dir.is_some() && replicas > 1 {
         out.push(Finding::warning(
             "spec.storage.emptyDir",

@@ -95,10 +95,8 @@ impl Editor<'_> {
             "Config",
             edit,
             async move |before: &Config, after: &Config| {
-                let (refs_before, refs_after) = tokio::try_join!(
-                    References::gather(&client, &before.spec),
-                    References::gather(&client, &after.spec)
-                )?;
+                let mut refs = References::gather_each(&client, &[&before.spec, &after.spec]).await?;
+                let (refs_after, refs_before) = (refs.remove(1), refs.remove(0));
                 let findings = checks::introduced(
                     &checks::config(&before.spec, &refs_before),
                     checks::config(&after.spec, &refs_after),

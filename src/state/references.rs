@@ -26,26 +26,32 @@ pub struct References {
     pub schedulable_workers: Option<usize>,
 }
 
-impl References {
-    /// Reads what `spec` names, concurrently. An object that cannot be read counts as absent
-    /// only when the server says NotFound; other errors are returned.
-    pub async fn gather(client: &Client, spec: &ConfigSpec) -> Result<Self, kube::Error> {
+/// The names a spec refers to.
+#[derive(Default)]
+struct Names {
+    claim: Option<String>,
+    secrets: BTreeSet<String>,
+    config_maps: BTreeSet<String>,
+}
+
+impl Names {
+    fn of(spec: &ConfigSpec) -> Names {
         let storage = spec.storage.clone().unwrap_or_default();
-        let claim_name = storage.pvc.as_ref().map(|p| {
+        let claim = storage.pvc.as_ref().map(|p| {
             p.claim
                 .clone()
                 .filter(|c| !c.is_empty())
                 .unwrap_or(DEFAULT_CLAIM.into())
         });
-        let mut secret_names: BTreeSet<String> = spec
+        let mut secrets: BTreeSet<String> = spec
             .routes
             .iter()
             .flatten()
             .filter_map(|r| r.secret_name.clone().filter(|s| !s.is_empty()))
             .collect();
         let cloud_front_key = storage.s3.as_ref().and_then(|s| s.cloud_front.as_ref());
-        secret_names.extend(cloud_front_key.and_then(|cf| cf.private_key.name.clone()));
-        let ca_names: BTreeSet<String> = storage
+        secrets.extend(cloud_front_key.and_then(|cf| cf.private_key.name.clone()));
+        let config_maps = storage
             .s3
             .as_ref()
             .and_then(|s| s.trusted_ca.as_ref())
@@ -53,15 +59,41 @@ impl References {
             .filter(|n| !n.is_empty())
             .into_iter()
             .collect();
+        Names {
+            claim,
+            secrets,
+            config_maps,
+        }
+    }
+}
+
+impl References {
+    /// Reads what `spec` names, concurrently. An object that cannot be read counts as absent
+    /// only when the server says NotFound; other errors are returned.
+    pub async fn gather(client: &Client, spec: &ConfigSpec) -> Result<Self, kube::Error> {
+        let mut all = Self::gather_each(client, &[spec]).await?;
+        Ok(all.remove(0))
+    }
+
+    /// What each of `specs` refers to, reading every object once however many specs name it
+    /// (a change's before and after mostly name the same).
+    pub async fn gather_each(client: &Client, specs: &[&ConfigSpec]) -> Result<Vec<Self>, kube::Error> {
+        let names: Vec<Names> = specs.iter().map(|s| Names::of(s)).collect();
+        let claims: BTreeSet<String> = names.iter().filter_map(|n| n.claim.clone()).collect();
+        let secret_names: BTreeSet<String> = names.iter().flat_map(|n| n.secrets.clone()).collect();
+        let cm_names: BTreeSet<String> = names.iter().flat_map(|n| n.config_maps.clone()).collect();
 
         let secrets_api = Api::<Secret>::namespaced(client.clone(), REGISTRY_NAMESPACE);
         let cms_api = Api::<ConfigMap>::namespaced(client.clone(), OPENSHIFT_CONFIG);
         let claims_api = Api::<PersistentVolumeClaim>::namespaced(client.clone(), REGISTRY_NAMESPACE);
-        let (claim, secrets, config_maps, workers) = tokio::join!(
-            async {
-                let Some(name) = &claim_name else { return Ok(None) };
-                Ok::<_, kube::Error>(claims_api.get_opt(name).await?.map(|pvc| pvc_facts(name, &pvc)))
-            },
+        let (claims, secrets, config_maps, nodes) = tokio::join!(
+            futures::future::try_join_all(claims.iter().map(|name| {
+                let api = claims_api.clone();
+                async move {
+                    let facts = api.get_opt(name).await?.map(|pvc| pvc_facts(name, &pvc));
+                    Ok::<_, kube::Error>((name.clone(), facts))
+                }
+            })),
             futures::future::try_join_all(secret_names.iter().map(|name| {
                 let api = secrets_api.clone();
                 async move {
@@ -69,21 +101,33 @@ impl References {
                     Ok::<_, kube::Error>((name.clone(), keys))
                 }
             })),
-            futures::future::try_join_all(ca_names.iter().map(|name| {
+            futures::future::try_join_all(cm_names.iter().map(|name| {
                 let api = cms_api.clone();
                 async move {
                     let keys = api.get_opt(name).await?.map(|c| config_map_keys(&c));
                     Ok::<_, kube::Error>((name.clone(), keys))
                 }
             })),
-            schedulable_workers(client, spec),
+            // Without permission to list nodes, the count is unknown rather than an error.
+            async { Api::<Node>::all(client.clone()).list(&ListParams::default()).await.ok() },
         );
-        Ok(References {
-            claim: claim?,
-            secrets: secrets?.into_iter().collect(),
-            config_maps: config_maps?.into_iter().collect(),
-            schedulable_workers: workers,
-        })
+        let claims: BTreeMap<String, Option<PvcFacts>> = claims?.into_iter().collect();
+        let secrets: BTreeMap<String, Keys> = secrets?.into_iter().collect();
+        let config_maps: BTreeMap<String, Keys> = config_maps?.into_iter().collect();
+        Ok(specs
+            .iter()
+            .zip(names)
+            .map(|(spec, n)| References {
+                claim: n.claim.and_then(|c| claims.get(&c).cloned().flatten()),
+                secrets: n.secrets.iter().map(|s| (s.clone(), secrets[s].clone())).collect(),
+                config_maps: n
+                    .config_maps
+                    .iter()
+                    .map(|c| (c.clone(), config_maps[c].clone()))
+                    .collect(),
+                schedulable_workers: nodes.as_ref().map(|list| schedulable_workers(&list.items, spec)),
+            })
+            .collect())
     }
 }
 
@@ -115,21 +159,16 @@ fn config_map_keys(cm: &ConfigMap) -> BTreeSet<String> {
     keys
 }
 
-/// Ready, schedulable nodes matching the registry's node selector whose
-/// NoSchedule taints the registry tolerates. `None` when nodes cannot be listed (no permission).
-async fn schedulable_workers(client: &Client, spec: &ConfigSpec) -> Option<usize> {
-    let nodes = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .ok()?;
+/// Ready, schedulable nodes matching the registry's node selector whose NoSchedule taints the
+/// registry tolerates.
+fn schedulable_workers(nodes: &[Node], spec: &ConfigSpec) -> usize {
     // As the Deployment renders it: the configured selector, and Linux unless it says otherwise.
     let mut selector = spec.node_selector.clone().unwrap_or_default();
     selector
         .entry("kubernetes.io/os".into())
         .or_insert_with(|| "linux".into());
     let tolerations = spec.tolerations.clone().unwrap_or_default();
-    let count = nodes
-        .items
+    nodes
         .iter()
         .filter(|node| {
             let labels = node.metadata.labels.clone().unwrap_or_default();
@@ -150,6 +189,5 @@ async fn schedulable_workers(client: &Client, spec: &ConfigSpec) -> Option<usize
             });
             ready && selected && tolerated && !node_spec.unschedulable.unwrap_or(false)
         })
-        .count();
-    Some(count)
+        .count()
 }
