@@ -36,6 +36,16 @@ pub enum Target {
     Pruner,
 }
 
+impl Target {
+    /// The object as kubectl names it in its output.
+    fn reference(self) -> &'static str {
+        match self {
+            Target::Config => CONFIG_REF,
+            Target::Pruner => PRUNER_REF,
+        }
+    }
+}
+
 /// Connects, makes the change, and prints it.
 pub async fn run(
     cli: &Cli,
@@ -73,11 +83,10 @@ pub async fn apply(
 fn describe(session: &Session, target: Target, e: EditError) -> anyhow::Error {
     let message = match e {
         EditError::Kube(kube::Error::Api(s)) if s.code == 404 => {
-            let reference = match target {
-                Target::Config => CONFIG_REF,
-                Target::Pruner => PRUNER_REF,
-            };
-            format!("{reference} does not exist: create it with `oc-registry bootstrap`")
+            format!(
+                "{} does not exist: create it with `oc-registry bootstrap`",
+                target.reference()
+            )
         }
         EditError::Kube(e) => return anyhow::anyhow!(session.describe(&e)),
         other => format!("{other}"),
@@ -87,10 +96,7 @@ fn describe(session: &Session, target: Target, e: EditError) -> anyhow::Error {
 
 /// Prints what changed, the warnings, and how the change takes effect.
 pub async fn report(session: &Session, target: Target, mode: Option<DryRun>, edited: &Edited) {
-    let reference = match target {
-        Target::Config => CONFIG_REF,
-        Target::Pruner => PRUNER_REF,
-    };
+    let reference = target.reference();
     if !edited.changed() {
         println!("{reference} patched (no change)");
         return;
