@@ -2,10 +2,9 @@
 //! back with the real kubectl against the operator's reference, idempotence from the server's
 //! request log, teardown and its confirmation, dry runs, waiting, retries and resumption.
 
-mod support;
 
 use serde_json::{Value, json};
-use support::{Running, cluster, serve, text};
+use crate::support::{Running, cluster, serve, text};
 use test_apiserver::{Fault, FaultAction, Matcher, PRUNER_IMAGE, Platform, REGISTRY_IMAGE, RolloutOutcome};
 
 const NS: &str = "openshift-image-registry";
@@ -723,7 +722,7 @@ async fn render_needs_no_cluster() {
         std::fs::write(dir.path().join(name), content).unwrap();
     }
     let run = |args: Vec<&str>| {
-        std::process::Command::new(support::OC_REGISTRY)
+        std::process::Command::new(crate::support::OC_REGISTRY)
             .args(args)
             .current_dir(dir.path())
             .env("KUBECONFIG", dir.path().join("no-such-kubeconfig"))
@@ -783,7 +782,7 @@ struct Watcher {
 
 impl Watcher {
     fn start(running: &Running, name: &'static str) -> Watcher {
-        let child = tokio::process::Command::new(support::OC_REGISTRY)
+        let child = tokio::process::Command::new(crate::support::OC_REGISTRY)
             .args(["reconcile", "--watch", "--identity", name, "--lease-duration", "2s"])
             .env("KUBECONFIG", running.kubeconfig())
             .env("HOME", running.dir.path())

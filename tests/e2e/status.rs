@@ -4,9 +4,8 @@
 use oc_registry::commands::status::{Health, Report};
 use oc_registry::state::Observed;
 use serde_json::{Value, json};
-mod support;
 
-use support::{OC_REGISTRY, Running, cluster, serve, text};
+use crate::support::{OC_REGISTRY, Running, cluster, serve, text};
 use test_apiserver::{ApiServer, Platform, Settings};
 
 async fn report(server: &ApiServer) -> Report {

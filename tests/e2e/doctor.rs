@@ -2,10 +2,9 @@
 //! get every pitfall named with its fix, and the exit status of the worst finding. Nothing is
 //! written.
 
-mod support;
 
 use serde_json::{Value, json};
-use support::{Running, cluster, serve, text};
+use crate::support::{Running, cluster, serve, text};
 use test_apiserver::{ApiServer, Platform};
 
 async fn doctor(running: &Running) -> (Option<i32>, Value) {

@@ -2,11 +2,10 @@
 //! environment reach the Secret; the key set is checked before anything is written; no value is
 //! ever printed.
 
-mod support;
 
 use base64::Engine as _;
 use serde_json::Value;
-use support::{Running, cluster, serve, text};
+use crate::support::{Running, cluster, serve, text};
 use test_apiserver::Platform;
 
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -37,7 +36,7 @@ async fn run_with_env(
     stdin: Option<&str>,
 ) -> std::process::Output {
     use tokio::io::AsyncWriteExt;
-    let mut cmd = tokio::process::Command::new(support::OC_REGISTRY);
+    let mut cmd = tokio::process::Command::new(crate::support::OC_REGISTRY);
     cmd.args(args)
         .env("KUBECONFIG", running.kubeconfig())
         .env("HOME", running.dir.path())

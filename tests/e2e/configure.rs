@@ -3,12 +3,11 @@
 //! non-zero naming the field, with no write in the request log; a concurrent edit survives;
 //! admission policies refuse before anything is written; the HTTP secret is never printed.
 
-mod support;
 
 use serde_json::{Value, json};
 use std::process::Output;
 use std::time::Duration;
-use support::{Running, cluster, example_policies, serve, text};
+use crate::support::{Running, cluster, example_policies, serve, text};
 use test_apiserver::{ApiServer, Fault, FaultAction, Matcher, Platform};
 
 fn ok(out: &Output) -> String {
@@ -892,7 +891,7 @@ async fn a_concurrent_edit_is_not_lost() {
     let kubeconfig = running.kubeconfig();
     let home = running.dir.path().to_path_buf();
     let change = tokio::spawn(async move {
-        tokio::process::Command::new(support::OC_REGISTRY)
+        tokio::process::Command::new(crate::support::OC_REGISTRY)
             .args(["set", "replicas", "3"])
             .env("KUBECONFIG", kubeconfig)
             .env("HOME", home)

@@ -1,10 +1,9 @@
 //! `oc-registry trust add|remove|list` against a simulated cluster, read back with kubectl: the
 //! happy path, bad input refused before anything is written, dry runs, and a concurrent edit kept.
 
-mod support;
 
 use serde_json::{Value, json};
-use support::{Running, cluster, serve, text};
+use crate::support::{Running, cluster, serve, text};
 use test_apiserver::{Fault, FaultAction, Matcher, Platform};
 
 fn certificate(ca: bool, cn: &str, years: (i32, i32)) -> String {

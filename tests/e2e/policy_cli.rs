@@ -8,9 +8,8 @@ use test_apiserver::{ApiServer, Platform, Settings};
 
 const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
 
-mod support;
 
-use support::{example_policies as examples, workspace};
+use crate::support::{example_policies as examples, workspace};
 
 fn sha256(path: &Path) -> String {
     oc_registry::policy::sha256_hex(&std::fs::read(path).unwrap())

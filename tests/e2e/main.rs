@@ -1,0 +1,21 @@
+//! The end-to-end tests, in one binary so that the product and the test API server are linked
+//! once. Each module drives the product as users do: the built binaries against a simulated
+//! cluster served on 127.0.0.1, read back with the real kubectl.
+
+mod support;
+
+mod api_types;
+mod cluster_access;
+mod completion;
+mod configure;
+mod credentials;
+mod doctor;
+mod krew_install;
+mod policy_builtin;
+mod policy_cache;
+mod policy_cli;
+mod policy_sandbox;
+mod reconcile;
+mod registry_login;
+mod status;
+mod trust;
