@@ -1,13 +1,13 @@
 //! `doctor`'s diagnosis: every known way the registry goes wrong quietly, read from the cluster
 //! and reported as findings with the command that fixes each. Nothing is written.
 
-use crate::api::{Condition, REGISTRY_NAMESPACE, Storage};
-use crate::configure::checks::{self, Finding, Severity, cli_driver};
+use crate::api::{CLOUD_CREDENTIALS, Condition, REGISTRY_NAMESPACE, Storage, USER_CREDENTIALS};
+use crate::configure::checks;
 use crate::configure::{credentials, trust};
-use crate::state::facts::{CLOUD_CREDENTIALS, USER_CREDENTIALS};
 use crate::state::jobs::last_pruner_run;
 use crate::state::references::References;
 use crate::state::{Observed, is_owned_route};
+use crate::validate::{Finding, Severity};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ListParams;
 use kube::{Api, Client};
@@ -47,7 +47,7 @@ impl Evidence {
             .map(|n| n.name.clone())
             .filter(|n| !n.is_empty());
         let (references, user, cloud, trusted_ca) = tokio::try_join!(
-            References::gather(client, &spec),
+            References::gather(client, &spec, checks::referenced(&spec)),
             secrets.get_opt(USER_CREDENTIALS),
             secrets.get_opt(CLOUD_CREDENTIALS),
             async {
@@ -61,7 +61,7 @@ impl Evidence {
                 };
                 for cm in all.items {
                     match cm.metadata.namespace.as_deref() {
-                        Some(trust::NAMESPACE) => ca.data = Some(cm.data.unwrap_or_default()),
+                        Some(crate::api::OPENSHIFT_CONFIG) => ca.data = Some(cm.data.unwrap_or_default()),
                         Some(other) => ca.elsewhere.push(other.to_string()),
                         None => {}
                     }
@@ -147,7 +147,7 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
 fn management_findings(config: &crate::api::Config, state: &str, storage: &Storage, out: &mut Vec<Finding>) {
     match state {
         "Removed" => {
-            let fix = if storage.drivers().is_empty() {
+            let fix = if crate::storage::block_names(storage).is_empty() {
                 "oc-registry storage set pvc (or another driver), then: oc-registry set management-state Managed"
             } else {
                 "oc-registry set management-state Managed"
@@ -198,40 +198,35 @@ fn management_findings(config: &crate::api::Config, state: &str, storage: &Stora
 }
 
 fn credential_findings(storage: &Storage, e: &Evidence, out: &mut Vec<Finding>) {
-    let Some(driver) = storage.drivers().first().copied() else {
+    let Some(driver) = crate::storage::configured(storage).first().copied() else {
         return;
     };
-    let Some(keys) = credentials::keys(driver) else { return };
+    let Some(first_set) = driver.credential_sets().first() else {
+        return;
+    };
+    let name = driver.command_name();
     let set = || {
-        let names: Vec<String> = credentials::complete_sets(driver)[0]
-            .iter()
-            .map(|n| format!("{n}=@FILE"))
-            .collect();
-        format!("oc-registry storage credentials set {driver} {}", names.join(" "))
+        let names: Vec<String> = first_set.iter().map(|n| format!("{n}=@FILE")).collect();
+        format!("oc-registry storage credentials set {name} {}", names.join(" "))
     };
     match &e.user_credentials {
         // The user's Secret, when it exists, is used alone: it must be complete.
         Some(present) if !credentials::is_complete(driver, present) => {
-            let wanted: Vec<&str> = credentials::complete_sets(driver)[0]
-                .iter()
-                .filter_map(|short| keys.iter().find(|(s, _)| s == short).map(|(_, k)| *k))
-                .filter(|k| !present.contains(*k))
-                .collect();
+            let wanted = credentials::missing_keys(driver, present);
             out.push(error(
                 "secret/image-registry-private-configuration-user",
                 format!(
-                    "does not contain the keys {} storage needs: {} (it is used instead of the cloud credentials, not merged with them)",
-                    cli_driver(driver),
+                    "does not contain the keys {name} storage needs: {} (it is used instead of the cloud credentials, not merged with them)",
                     wanted.join(", ")
                 ),
                 set(),
             ));
         }
         Some(_) => {}
-        None if e.cloud_credentials.as_ref().is_none_or(BTreeSet::is_empty) && driver != "swift" => {
+        None if e.cloud_credentials.as_ref().is_none_or(BTreeSet::is_empty) && name != "swift" => {
             out.push(error(
                 "secret/installer-cloud-credentials",
-                format!("no credentials for {driver} storage: neither the user's nor the cloud's Secret exists"),
+                format!("no credentials for {name} storage: neither the user's nor the cloud's Secret exists"),
                 set(),
             ));
         }

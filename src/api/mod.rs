@@ -3,15 +3,12 @@
 
 mod config_openshift;
 mod meta;
+mod names;
 mod registry;
 mod route;
 
 pub use config_openshift::*;
 pub use meta::*;
+pub use names::*;
 pub use registry::*;
 pub use route::*;
-
-/// The namespace the registry and everything it owns live in.
-pub const REGISTRY_NAMESPACE: &str = "openshift-image-registry";
-/// The only `configs.imageregistry.operator.openshift.io` and `imagepruners` object the operator reads.
-pub const CLUSTER: &str = "cluster";

@@ -3,7 +3,6 @@
 use super::meta::{Condition, Extra, NameRef, SecretKeyRef};
 use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration, TopologySpreadConstraint};
 use kube::CustomResource;
-use oc_registry_policy_sdk::STORAGE_DRIVERS;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -106,29 +105,6 @@ pub struct Storage {
     pub oss: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
-}
-
-impl Storage {
-    /// The names (as in the API) of the drivers that are set.
-    pub fn drivers(&self) -> Vec<&'static str> {
-        // In the order of the policy SDK's list of driver names, which both sides share.
-        let set = [
-            self.empty_dir.is_some(),
-            self.s3.is_some(),
-            self.gcs.is_some(),
-            self.azure.is_some(),
-            self.swift.is_some(),
-            self.pvc.is_some(),
-            self.ibmcos.is_some(),
-            self.oss.is_some(),
-        ];
-        STORAGE_DRIVERS
-            .iter()
-            .zip(set)
-            .filter(|(_, on)| *on)
-            .map(|(name, _)| *name)
-            .collect()
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,9 +1,5 @@
-use crate::cluster::{AccessOptions, parse_request_timeout};
-use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
-use std::time::Duration;
-
-const CONNECTION: &str = "Cluster connection (as kubectl)";
+use crate::commands::{ConnectionArgs, PolicyArgs};
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -181,72 +177,4 @@ pub enum Command {
 
     /// Print the version, git commit, wasmtime version and policy ABI version
     Version(crate::commands::version::VersionArgs),
-}
-
-/// Where policy configuration comes from (see `policy list`).
-#[derive(Debug, Clone, Args)]
-pub struct PolicyArgs {
-    /// Policy configuration file (else $OC_REGISTRY_POLICY_CONFIG, else ~/.config/oc-registry/policies.yaml)
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Policies")]
-    pub policy_config: Option<PathBuf>,
-}
-
-/// kubectl's connection flags, accepted before or after the command.
-#[derive(Debug, Clone, Args)]
-pub struct ConnectionArgs {
-    /// Path to the kubeconfig file to use (only this file; KUBECONFIG is ignored)
-    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
-    pub kubeconfig: Option<PathBuf>,
-
-    /// The name of the kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
-    pub context: Option<String>,
-
-    /// The name of the kubeconfig cluster to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
-    pub cluster: Option<String>,
-
-    /// The name of the kubeconfig user to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
-    pub user: Option<String>,
-
-    /// The address and port of the Kubernetes API server
-    #[arg(short = 's', long, global = true, value_name = "URL", help_heading = CONNECTION)]
-    pub server: Option<String>,
-
-    /// Bearer token for authentication to the API server
-    #[arg(long, global = true, value_name = "TOKEN", help_heading = CONNECTION, hide_env_values = true)]
-    pub token: Option<String>,
-
-    /// If true, the server's certificate will not be checked for validity
-    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help_heading = CONNECTION)]
-    pub insecure_skip_tls_verify: Option<bool>,
-
-    /// How long to wait for a single server request (0 = no limit), e.g. 30s, 1m
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = CONNECTION)]
-    pub request_timeout: Option<Duration>,
-
-    /// The namespace for commands that act on one (defaults to the context's)
-    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION)]
-    pub namespace: Option<String>,
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    parse_request_timeout(s).map_err(|e| e.to_string())
-}
-
-impl ConnectionArgs {
-    pub fn access_options(&self) -> AccessOptions {
-        AccessOptions {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-            cluster: self.cluster.clone(),
-            user: self.user.clone(),
-            server: self.server.clone(),
-            token: self.token.clone(),
-            insecure_skip_tls_verify: self.insecure_skip_tls_verify.unwrap_or(false),
-            request_timeout: self.request_timeout,
-            namespace: self.namespace.clone(),
-        }
-    }
 }

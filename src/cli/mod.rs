@@ -3,11 +3,11 @@
 
 mod args;
 pub mod complete;
-pub mod output;
 
-pub use args::{Cli, Command, ConnectionArgs, PolicyArgs};
+pub use args::{Cli, Command};
 
 use crate::cluster::describe_kube_error;
+use crate::commands::{self, Context, Failure};
 use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -53,11 +53,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::commands::run(cli)) {
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("{}", render_error(&err));
-            let code = err.downcast_ref::<crate::commands::Failure>().map_or(1, |f| f.code);
+            let code = err.downcast_ref::<Failure>().map_or(1, |f| f.code);
             ExitCode::from(code)
         }
     }
@@ -65,7 +65,7 @@ pub fn main() -> ExitCode {
 
 /// `Error from server (…): …` for API failures, `error: …` for everything else.
 pub fn render_error(err: &anyhow::Error) -> String {
-    if let Some(failure) = err.downcast_ref::<crate::commands::Failure>() {
+    if let Some(failure) = err.downcast_ref::<Failure>() {
         let message = failure.to_string();
         // Server errors and already-prefixed messages stand as they are.
         if message.starts_with("error: ") || message.starts_with("Error from server") {
@@ -79,4 +79,33 @@ pub fn render_error(err: &anyhow::Error) -> String {
         }
     }
     format!("error: {err:#}")
+}
+
+/// Runs the command the arguments name, with the flags every command shares resolved once.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cx = Context::new(cli.connection, cli.policy);
+    match &cli.command {
+        Command::Status(args) => commands::status::run(&cx, args).await,
+        Command::Doctor(args) => commands::doctor::run(&cx, args).await,
+        Command::Info(args) => commands::info::run(&cx, args).await,
+        Command::Login(args) => commands::login::run(&cx, args).await,
+        Command::Policy(command) => commands::policy::run(&cx, command).await,
+        Command::Bootstrap(args) => commands::reconcile::run_bootstrap(&cx, args).await,
+        Command::Reconcile(args) => commands::reconcile::run(&cx, args).await,
+        Command::Diff(args) => commands::diff::run(&cx, args).await,
+        Command::Render(args) => commands::render::run(&cx, args).await,
+        Command::Manifests(args) => commands::manifests::run(args),
+        Command::Trust(command) => commands::trust::run(&cx, command).await,
+        Command::Storage(command) => commands::storage::run(&cx, command).await,
+        Command::Set(command) => commands::set::run(&cx, command).await,
+        Command::Pruner(command) => commands::pruner::run(&cx, command).await,
+        Command::Routes(command) => commands::routes::run(&cx, command).await,
+        Command::HttpSecret(command) => commands::http_secret::run(&cx, command).await,
+        Command::Version(args) => commands::version::run(args),
+        Command::Completion { shell } => {
+            let bin = display_name(std::env::args_os().next().as_ref()).replace(' ', "-");
+            print!("{}", complete::script(*shell, &bin));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

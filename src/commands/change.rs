@@ -3,9 +3,9 @@
 
 use super::reconcile::DryRunFlag;
 use super::{Failure, Session, dry_run_suffix};
-use crate::cli::Cli;
+use crate::cluster::DryRun;
+use crate::commands::Context;
 use crate::configure::edit::{EditError, EditResult, Edited, Editor};
-use crate::reconcile::apply::DryRun;
 use crate::reconcile::leader::LEASE_NAME;
 use anyhow::Result;
 use clap::Args;
@@ -48,29 +48,29 @@ impl Target {
 
 /// Connects, makes the change, and prints it.
 pub async fn run(
-    cli: &Cli,
+    cx: &Context,
     target: Target,
     dry_run: &DryRunArg,
     edit: impl FnMut(&mut Value) -> EditResult,
 ) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
-    let edited = apply(cli, &session, target, dry_run.mode(), edit).await?;
-    report(&session, target, dry_run.mode(), &edited).await;
+    let session = cx.session().await?;
+    let edited = apply(cx, session, target, dry_run.mode(), edit).await?;
+    report(session, target, dry_run.mode(), &edited).await;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Makes the change; errors are phrased for the user (exit 1).
 pub async fn apply(
-    cli: &Cli,
+    cx: &Context,
     session: &Session,
     target: Target,
     mode: Option<DryRun>,
     edit: impl FnMut(&mut Value) -> EditResult,
 ) -> Result<Edited> {
-    let policies = super::policy::load(cli).await?;
+    let policies = cx.policies().await?;
     let editor = Editor {
         client: &session.client,
-        policies: &policies,
+        policies,
         dry_run: mode,
     };
     let result = match target {

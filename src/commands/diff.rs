@@ -2,10 +2,10 @@
 //! between what the cluster holds and what it would hold (predicted by a server-side dry run),
 //! with secret values masked.
 
-use super::Session;
 use super::reconcile::ImageArgs;
-use crate::cli::Cli;
-use crate::reconcile::apply::{Applier, DryRun};
+use crate::cluster::DryRun;
+use crate::commands::Context;
+use crate::reconcile::apply::Applier;
 use crate::reconcile::engine::{Engine, Options, ReconcileError};
 use crate::reconcile::redact::{MASK, redact};
 use anyhow::{Result, anyhow};
@@ -110,9 +110,9 @@ fn unified(before: &Option<Value>, after: &Option<Value>) -> Result<Option<Strin
 }
 
 /// Exit status as kubectl diff's: 0 no differences, 1 differences, above 1 an error.
-pub async fn run(cli: &Cli, args: &DiffArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
-    let policies = super::policy::load(cli).await?;
+pub async fn run(cx: &Context, args: &DiffArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
+    let policies = cx.policies().await?;
     let server = session.access.config.cluster_url.to_string();
     let applier = Applier::new(session.client.clone(), Some(DryRun::Server), server);
     let options = Options {
@@ -120,7 +120,7 @@ pub async fn run(cli: &Cli, args: &DiffArgs) -> Result<ExitCode> {
         storage_deletion_confirmed: false,
         images: args.images.images(),
     };
-    let preview = match Engine::new(applier.clone(), &policies, options).preview().await {
+    let preview = match Engine::new(applier.clone(), policies, options).preview().await {
         Ok(p) => p,
         Err(ReconcileError::NeedsConfirmation(l)) => return Err(anyhow!(l.description)),
         Err(ReconcileError::Other(e)) => return Err(e),

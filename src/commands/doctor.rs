@@ -1,11 +1,11 @@
 //! `doctor`: a read-only diagnosis of the registry, each finding with the command that fixes it.
 
-use super::{Failure, Session};
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
-use crate::configure::checks::{Finding, Severity};
+use super::Failure;
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
 use crate::diagnose::{Evidence, diagnose, exit_code};
 use crate::state::{Observed, ReadError};
+use crate::validate::{Finding, Severity};
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
@@ -25,8 +25,8 @@ struct Diagnosis {
     warnings: usize,
 }
 
-pub async fn run(cli: &Cli, args: &DoctorArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
+pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     let observed = match Observed::read(&session.client).await {
         Ok(o) => o,
@@ -41,7 +41,7 @@ pub async fn run(cli: &Cli, args: &DoctorArgs) -> Result<ExitCode> {
     };
     let mut evidence = Evidence::gather(&session.client, observed).await.map_err(describe)?;
     if evidence.observed.pruner.is_some() {
-        let policies = super::policy::load(cli).await?;
+        let policies = cx.policies().await?;
         let input = crate::state::facts::pruner_input(&session.client).await?;
         let decision = policies.pruner(&input)?.decision;
         evidence.prune_registry = Some((decision.prune_registry, decision.reason));

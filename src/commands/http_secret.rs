@@ -2,8 +2,8 @@
 //! shown.
 
 use super::change::{self, DryRunArg, Target, put};
-use crate::cli::Cli;
-use crate::reconcile::complete::{OsRandom, Randomness};
+use crate::commands::Context;
+use crate::storage::{OsRandom, Randomness};
 use anyhow::Result;
 use clap::Subcommand;
 use serde_json::json;
@@ -21,10 +21,10 @@ pub enum HttpSecretCommand {
     Rotate(DryRunArg),
 }
 
-pub async fn run(cli: &Cli, command: &HttpSecretCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &HttpSecretCommand) -> Result<ExitCode> {
     let HttpSecretCommand::Rotate(dry_run) = command;
     let secret = OsRandom.hex(64);
-    let code = change::run(cli, Target::Config, dry_run, move |o| {
+    let code = change::run(cx, Target::Config, dry_run, move |o| {
         put(o, &["spec", "httpSecret"], Some(json!(secret)));
         Ok(())
     })

@@ -4,8 +4,8 @@
 
 use super::{Failure, Session};
 use crate::api::{CLUSTER, Image};
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
 use crate::registry_api::{self, Answer};
 use anyhow::Result;
 use clap::Args;
@@ -83,9 +83,9 @@ fn failure(message: &str) -> anyhow::Error {
     .into()
 }
 
-pub async fn run(cli: &Cli, args: &InfoArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
-    let hosts = hosts(&session).await?;
+pub async fn run(cx: &Context, args: &InfoArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
+    let hosts = hosts(session).await?;
     if let Some(format) = args.output {
         print!("{}", output::render(&hosts, format)?);
         return Ok(ExitCode::SUCCESS);

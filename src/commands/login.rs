@@ -4,9 +4,9 @@
 
 use super::info::hosts;
 use super::{Failure, Session};
-use crate::cli::Cli;
+use crate::commands::Context;
 use crate::registry_api::{self, Answer};
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use base64::Engine as _;
 use clap::Args;
 use k8s_openapi::api::core::v1::Secret;
@@ -41,13 +41,13 @@ fn failure(message: String) -> anyhow::Error {
     Failure { message, code: 1 }.into()
 }
 
-pub async fn run(cli: &Cli, args: &LoginArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
-    let (user, password) = credentials(&session, args).await?;
+pub async fn run(cx: &Context, args: &LoginArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
+    let (user, password) = credentials(session, args).await?;
     let host = match &args.registry {
         Some(h) => h.clone(),
         None => {
-            let hosts = hosts(&session).await?;
+            let hosts = hosts(session).await?;
             let (host, public) = hosts.preferred().expect("one hostname is known");
             if !public {
                 eprintln!("info: Using internal registry hostname {host}");

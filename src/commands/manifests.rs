@@ -1,7 +1,7 @@
 //! `manifests`: the objects that run `reconcile --watch` inside the cluster, with least-privilege
 //! RBAC and leader election, ready for `oc apply -f -`.
 
-use crate::cli::output::{self, Format};
+use crate::commands::output::{self, Format};
 use crate::reconcile::permissions::manifests;
 use anyhow::Result;
 use clap::Args;

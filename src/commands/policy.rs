@@ -1,12 +1,12 @@
 //! `policy`: see, run, check and start policy modules.
 
-use super::{Failure, Session};
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
+use super::Failure;
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
 use crate::policy::config::{SourcedConfig, local_config_path};
 use crate::policy::{CompileCache, Host, Limits, Policies, inspect, scaffold};
 use crate::state::policies::cluster_policy_config;
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -98,10 +98,10 @@ pub struct NewArgs {
     pub dir: Option<PathBuf>,
 }
 
-pub async fn run(cli: &Cli, command: &PolicyCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &PolicyCommand) -> Result<ExitCode> {
     match command {
-        PolicyCommand::List(args) => list(cli, args).await,
-        PolicyCommand::Eval(args) => eval(cli, args).await,
+        PolicyCommand::List(args) => list(cx, args).await,
+        PolicyCommand::Eval(args) => eval(cx, args).await,
         PolicyCommand::Check(args) => check(args),
         PolicyCommand::New(args) => {
             let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
@@ -118,12 +118,12 @@ pub async fn run(cli: &Cli, command: &PolicyCommand) -> Result<ExitCode> {
 
 /// The configurations in effect: the cluster's (when a cluster is reachable) and the local one.
 /// Without a reachable cluster the cluster's configuration is skipped with a notice.
-pub async fn sources(cli: &Cli) -> Result<(Option<SourcedConfig>, Option<SourcedConfig>)> {
-    let local = match local_config_path(cli.policy.policy_config.as_deref()) {
+pub async fn sources(cx: &Context) -> Result<(Option<SourcedConfig>, Option<SourcedConfig>)> {
+    let local = match local_config_path(cx.policy.policy_config.as_deref()) {
         Some(path) => Some(SourcedConfig::read_file(&path)?),
         None => None,
     };
-    let cluster = match Session::connect(cli).await {
+    let cluster = match cx.session().await {
         Ok(session) => match cluster_policy_config(&session.client).await {
             Ok(c) => c,
             Err(e) => match e.downcast_ref::<kube::Error>() {
@@ -142,8 +142,8 @@ pub async fn sources(cli: &Cli) -> Result<(Option<SourcedConfig>, Option<Sourced
     Ok((cluster, local))
 }
 
-pub async fn load(cli: &Cli) -> Result<Policies> {
-    let (cluster, local) = sources(cli).await?;
+pub async fn load(cx: &Context) -> Result<Policies> {
+    let (cluster, local) = sources(cx).await?;
     Policies::load(cluster, local, CompileCache::from_environment())
 }
 
@@ -157,8 +157,8 @@ struct ListItem {
     hooks: Vec<String>,
 }
 
-async fn list(cli: &Cli, args: &ListArgs) -> Result<ExitCode> {
-    let policies = load(cli).await?;
+async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let policies = load(cx).await?;
     let items: Vec<ListItem> = policies
         .modules
         .iter()
@@ -224,8 +224,8 @@ struct EvalReport {
     response: oc_registry_policy_sdk::Response,
 }
 
-async fn gather(cli: &Cli, hook: Hook) -> Result<Value> {
-    let session = Session::connect(cli).await?;
+async fn gather(cx: &Context, hook: Hook) -> Result<Value> {
+    let session = cx.session().await?;
     let input = match hook {
         Hook::Storage => serde_json::to_value(crate::state::facts::storage_input(&session.client).await?)?,
         Hook::Pruner => serde_json::to_value(crate::state::facts::pruner_input(&session.client).await?)?,
@@ -236,10 +236,10 @@ async fn gather(cli: &Cli, hook: Hook) -> Result<Value> {
     Ok(input)
 }
 
-async fn eval(cli: &Cli, args: &EvalArgs) -> Result<ExitCode> {
+async fn eval(cx: &Context, args: &EvalArgs) -> Result<ExitCode> {
     let input = match &args.input {
         Some(path) => read_input(path)?,
-        None => gather(cli, args.hook).await?,
+        None => gather(cx, args.hook).await?,
     };
     let hook = args.hook.name();
     let file = args
@@ -263,7 +263,7 @@ async fn eval(cli: &Cli, args: &EvalArgs) -> Result<ExitCode> {
             response: out.response,
         });
     } else {
-        let policies = load(cli).await?;
+        let policies = load(cx).await?;
         let chosen: Vec<_> = match (&args.module, args.hook) {
             (Some(name), _) => {
                 let m = policies.modules.iter().find(|m| &m.name == name).ok_or_else(|| {

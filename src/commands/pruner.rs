@@ -2,15 +2,16 @@
 //! CronJob rendered from it).
 
 use super::change::{self, DryRunArg, Target, prune_empty, put};
+use super::dry_run_suffix;
 use super::set::{LogLevel, api_name};
-use super::{Session, dry_run_suffix};
 use crate::api::{CLUSTER, ImagePruner, REGISTRY_NAMESPACE};
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
-use crate::configure::{pod, schedule};
-use crate::reconcile::apply::DryRun;
+use crate::cluster::DryRun;
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
+use crate::configure::pod;
 use crate::state::jobs::{JobRun, last_pruner_run};
 use crate::state::{PRUNER_CRONJOB, PRUNER_JOB_SELECTOR};
+use crate::validate::schedule;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -87,25 +88,25 @@ pub struct StatusArgs {
     pub output: Option<Format>,
 }
 
-pub async fn run(cli: &Cli, command: &PrunerCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &PrunerCommand) -> Result<ExitCode> {
     match command {
-        PrunerCommand::Set(args) => set(cli, args).await,
-        PrunerCommand::Suspend(d) => suspend(cli, d, true).await,
-        PrunerCommand::Resume(d) => suspend(cli, d, false).await,
-        PrunerCommand::Status(args) => status(cli, args).await,
-        PrunerCommand::ClearFailed(d) => clear_failed(cli, d).await,
+        PrunerCommand::Set(args) => set(cx, args).await,
+        PrunerCommand::Suspend(d) => suspend(cx, d, true).await,
+        PrunerCommand::Resume(d) => suspend(cx, d, false).await,
+        PrunerCommand::Status(args) => status(cx, args).await,
+        PrunerCommand::ClearFailed(d) => clear_failed(cx, d).await,
     }
 }
 
-async fn suspend(cli: &Cli, dry_run: &DryRunArg, on: bool) -> Result<ExitCode> {
-    change::run(cli, Target::Pruner, dry_run, move |o| {
+async fn suspend(cx: &Context, dry_run: &DryRunArg, on: bool) -> Result<ExitCode> {
+    change::run(cx, Target::Pruner, dry_run, move |o| {
         put(o, &["spec", "suspend"], Some(json!(on)));
         Ok(())
     })
     .await
 }
 
-async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
+async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
     // What can be checked without the cluster is checked before connecting.
     let (requests, limits) =
         pod::requirements(args.requests.as_deref(), args.limits.as_deref()).map_err(super::invalid)?;
@@ -115,8 +116,7 @@ async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
         schedule::parse(s).map_err(|e| super::invalid(format!("spec.schedule: {e}")))?;
     }
     if let Some(d) = &args.keep_younger_than {
-        crate::configure::validate::go_duration(d)
-            .map_err(|e| super::invalid(format!("spec.keepYoungerThanDuration: {e}")))?;
+        crate::validate::go_duration(d).map_err(|e| super::invalid(format!("spec.keepYoungerThanDuration: {e}")))?;
     }
     let scalars: Vec<(&'static str, Option<Value>)> = vec![
         ("schedule", args.schedule.clone().map(|s| json!(s))),
@@ -140,7 +140,7 @@ async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
         ("logLevel", args.log_level.map(|l| json!(api_name(l)))),
     ];
     let (selector, tolerations) = (args.node_selector.clone(), args.tolerations.clone());
-    change::run(cli, Target::Pruner, &args.dry_run, move |o| {
+    change::run(cx, Target::Pruner, &args.dry_run, move |o| {
         for (field, value) in &scalars {
             if let Some(v) = value {
                 put(o, &["spec", field], Some(v.clone()));
@@ -193,8 +193,8 @@ struct PrunerStatus {
     decided_by: String,
 }
 
-async fn status(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
+async fn status(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     let client = &session.client;
     let pruner = Api::<ImagePruner>::all(client.clone())
@@ -212,7 +212,7 @@ async fn status(cli: &Cli, args: &StatusArgs) -> Result<ExitCode> {
         .await
         .map_err(describe)?;
     let jobs = pruner_jobs(client).await.map_err(describe)?;
-    let policies = super::policy::load(cli).await?;
+    let policies = cx.policies().await?;
     let input = crate::state::facts::pruner_input(client).await?;
     let decided = policies.pruner(&input)?;
     let decision = decided.decision;
@@ -301,9 +301,9 @@ fn failed(jobs: &[Job]) -> Vec<String> {
     names
 }
 
-async fn clear_failed(cli: &Cli, dry_run: &DryRunArg) -> Result<ExitCode> {
+async fn clear_failed(cx: &Context, dry_run: &DryRunArg) -> Result<ExitCode> {
     let mode = dry_run.mode();
-    let session = Session::connect(cli).await?;
+    let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     let jobs = pruner_jobs(&session.client).await.map_err(describe)?;
     let failed = failed(&jobs);

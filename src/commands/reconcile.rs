@@ -2,14 +2,15 @@
 //! happened as kubectl apply prints it, optionally wait for the rollout.
 
 use super::{Failure, Session, dry_run_suffix};
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
+use crate::cluster::DryRun;
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
 use crate::policy::Policies;
-use crate::reconcile::apply::{Applier, DryRun, Outcome};
+use crate::reconcile::apply::{Applier, Outcome};
 use crate::reconcile::bootstrap::bootstrap;
 use crate::reconcile::engine::{Engine, Options, ReconcileError, Report};
-use crate::reconcile::inputs::Images;
 use crate::reconcile::teardown::StorageLoss;
+use crate::render::inputs::Images;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
@@ -48,7 +49,7 @@ pub struct ImageArgs {
     /// Registry image (default: the release's, from the cluster-image-registry-operator Deployment)
     #[arg(long, value_name = "IMAGE")]
     pub registry_image: Option<String>,
-    /// Pruner image, the release's `cli` image (default: the release's, as above)
+    /// Pruner image, the release's `cx` image (default: the release's, as above)
     #[arg(long, value_name = "IMAGE")]
     pub pruner_image: Option<String>,
 }
@@ -124,18 +125,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// The session, the policies in effect and an applier in `mode`.
-async fn connect(cli: &Cli, mode: Option<DryRun>) -> Result<(Session, Policies, Applier)> {
-    let session = Session::connect(cli).await?;
-    let policies = super::policy::load(cli).await?;
+async fn connect(cx: &Context, mode: Option<DryRun>) -> Result<(&Session, &Policies, Applier)> {
+    let session = cx.session().await?;
+    let policies = cx.policies().await?;
     let server = session.access.config.cluster_url.to_string();
     let applier = Applier::new(session.client.clone(), mode, server);
     Ok((session, policies, applier))
 }
 
-pub async fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<ExitCode> {
+pub async fn run_bootstrap(cx: &Context, args: &BootstrapArgs) -> Result<ExitCode> {
     let mode = args.dry_run.and_then(DryRunFlag::mode);
-    let (_, policies, applier) = connect(cli, mode).await?;
-    let booted = bootstrap(&applier, &policies).await?;
+    let (_, policies, applier) = connect(cx, mode).await?;
+    let booted = bootstrap(&applier, policies).await?;
     if let Some(format) = args.output {
         print!("{}", output::render(&booted, format)?);
         return Ok(ExitCode::SUCCESS);
@@ -168,9 +169,9 @@ pub async fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode> {
+pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
     let mode = args.dry_run.and_then(DryRunFlag::mode);
-    let (session, policies, applier) = connect(cli, mode).await?;
+    let (session, policies, applier) = connect(cx, mode).await?;
     let applier = applier.with_concurrency(args.concurrency);
     let mut options = Options {
         dry_run: mode,
@@ -178,10 +179,10 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode> {
         images: args.images.images(),
     };
     if args.watch {
-        return super::watch::run(&session, &policies, applier, options, args).await;
+        return super::watch::run(session, policies, applier, options, args).await;
     }
     let report = loop {
-        let engine = Engine::new(applier.clone(), &policies, options.clone());
+        let engine = Engine::new(applier.clone(), policies, options.clone());
         match engine.reconcile().await {
             Ok(report) => break report,
             Err(ReconcileError::NeedsConfirmation(loss)) => {
@@ -200,9 +201,9 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<ExitCode> {
     }
     if args.wait && mode.is_none() && report.management_state == "Managed" {
         let quiet = args.output.is_some();
-        let code = super::wait::rollout(&session, args.timeout, quiet).await?;
+        let code = super::wait::rollout(session, args.timeout, quiet).await?;
         // Once more, so that the status written describes the finished rollout.
-        let after = Engine::new(applier.clone(), &policies, options.clone())
+        let after = Engine::new(applier.clone(), policies, options.clone())
             .reconcile()
             .await;
         if let (Ok(after), None) = (after, args.output) {

@@ -4,11 +4,11 @@
 
 use super::Failure;
 use super::reconcile::ImageArgs;
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
 use crate::reconcile::offline::{parse_objects, render_offline};
 use crate::reconcile::redact::redact;
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use clap::Args;
 use serde_json::{Value, json};
 use std::io::Read;
@@ -30,7 +30,7 @@ pub struct RenderArgs {
     pub output: Format,
 }
 
-pub fn run(cli: &Cli, args: &RenderArgs) -> Result<ExitCode> {
+pub async fn run(cx: &Context, args: &RenderArgs) -> Result<ExitCode> {
     let mut objects = Vec::new();
     for file in &args.files {
         let text = if file.as_os_str() == "-" {
@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, args: &RenderArgs) -> Result<ExitCode> {
         };
         objects.extend(parse_objects(&text).with_context(|| format!("reading {}", file.display()))?);
     }
-    let local = crate::policy::config::local_config_path(cli.policy.policy_config.as_deref())
+    let local = crate::policy::config::local_config_path(cx.policy.policy_config.as_deref())
         .map(|p| crate::policy::config::SourcedConfig::read_file(&p))
         .transpose()?;
     let policies = crate::policy::Policies::load(None, local, crate::policy::CompileCache::from_environment())?;

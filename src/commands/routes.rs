@@ -2,12 +2,12 @@
 //! `set default-route`; `list` shows both, with the host each was admitted with.
 
 use super::change::{self, DryRunArg, Target, put};
-use super::{Session, invalid};
+use super::invalid;
 use crate::api::{CLUSTER, Condition, Config, REGISTRY_NAMESPACE, Route};
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
-use crate::configure::validate;
-use crate::reconcile::render::DEFAULT_ROUTE;
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
+use crate::render::DEFAULT_ROUTE;
+use crate::validate;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -62,15 +62,15 @@ pub struct ListArgs {
     pub output: Option<Format>,
 }
 
-pub async fn run(cli: &Cli, command: &RoutesCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &RoutesCommand) -> Result<ExitCode> {
     match command {
-        RoutesCommand::Add(a) => add(cli, a).await,
-        RoutesCommand::Remove(a) => remove(cli, a).await,
-        RoutesCommand::List(a) => list(cli, a).await,
+        RoutesCommand::Add(a) => add(cx, a).await,
+        RoutesCommand::Remove(a) => remove(cx, a).await,
+        RoutesCommand::List(a) => list(cx, a).await,
     }
 }
 
-async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
+async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
     if args.name == DEFAULT_ROUTE {
         return Err(invalid(format!(
             "spec.routes: the name {DEFAULT_ROUTE} is reserved for the default route; run `oc-registry set default-route true`, or choose another name"
@@ -91,7 +91,7 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
         route["secretName"] = json!(s);
     }
     let (name, overwrite) = (args.name.clone(), args.overwrite);
-    change::run(cli, Target::Config, &args.dry_run, move |o| {
+    change::run(cx, Target::Config, &args.dry_run, move |o| {
         let mut routes = routes_of(o);
         match routes.iter().position(|r| r["name"] == json!(name)) {
             Some(_) if !overwrite => {
@@ -108,9 +108,9 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
     .await
 }
 
-async fn remove(cli: &Cli, args: &RemoveArgs) -> Result<ExitCode> {
+async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
     let name = args.name.clone();
-    change::run(cli, Target::Config, &args.dry_run, move |o| {
+    change::run(cx, Target::Config, &args.dry_run, move |o| {
         let mut routes = routes_of(o);
         let before = routes.len();
         routes.retain(|r| r["name"] != json!(name));
@@ -156,8 +156,8 @@ struct Listed {
     state: String,
 }
 
-async fn list(cli: &Cli, args: &ListArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
+async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     let config = kube::Api::<Config>::all(session.client.clone())
         .get(CLUSTER)

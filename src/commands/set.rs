@@ -1,10 +1,10 @@
 //! `set …`: one command per setting of the registry Config. Each changes only its own fields;
 //! the checks, the admission policies and the safe write are shared (`change`).
 
+use super::Failure;
 use super::change::{self, DryRunArg, Target, prune_empty, put};
-use super::{Failure, Session};
 use crate::api::{CLUSTER, Config};
-use crate::cli::Cli;
+use crate::commands::Context;
 use crate::configure::pod;
 use crate::reconcile::teardown::storage_loss;
 use anyhow::Result;
@@ -254,7 +254,7 @@ pub struct ResourcesArgs {
     pub dry_run: DryRunArg,
 }
 
-pub async fn run(cli: &Cli, command: &SetCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
     use SetCommand::*;
     // The settings that are one value at one path.
     let single: Option<(&DryRunArg, &'static [&'static str], Value)> = match command {
@@ -273,7 +273,7 @@ pub async fn run(cli: &Cli, command: &SetCommand) -> Result<ExitCode> {
         _ => None,
     };
     if let Some((dry_run, path, value)) = single {
-        return change::run(cli, Target::Config, dry_run, move |o: &mut Value| {
+        return change::run(cx, Target::Config, dry_run, move |o: &mut Value| {
             put(o, path, Some(value.clone()));
             Ok(())
         })
@@ -288,13 +288,13 @@ pub async fn run(cli: &Cli, command: &SetCommand) -> Result<ExitCode> {
         | RolloutStrategy(_)
         | DefaultRoute(_)
         | StorageManagementState(_) => unreachable!("single values are set above"),
-        ManagementState(args) => management_state(cli, args).await,
+        ManagementState(args) => management_state(cx, args).await,
         Proxy(a) => {
             let fields = [("http", &a.http), ("https", &a.https), ("noProxy", &a.no_proxy)];
             let values: Vec<(&'static str, Option<String>)> = fields.iter().map(|(f, v)| (*f, (*v).clone())).collect();
             let clear = a.clear;
             change::run(
-                cli,
+                cx,
                 Target::Config,
                 &a.dry_run,
                 Box::new(move |o: &mut Value| {
@@ -319,11 +319,11 @@ pub async fn run(cli: &Cli, command: &SetCommand) -> Result<ExitCode> {
             };
             let (running, queue, wait, clear) = (a.max_running, a.max_in_queue, a.max_wait_in_queue.clone(), a.clear);
             if let Some(w) = &wait {
-                crate::configure::validate::go_duration(w)
+                crate::validate::go_duration(w)
                     .map_err(|e| super::invalid(format!("spec.requests.{kind}.maxWaitInQueue: {e}")))?;
             }
             change::run(
-                cli,
+                cx,
                 Target::Config,
                 &a.dry_run,
                 Box::new(move |o: &mut Value| {
@@ -346,25 +346,17 @@ pub async fn run(cli: &Cli, command: &SetCommand) -> Result<ExitCode> {
             .await
         }
         NodeSelector(a) => {
-            edit_by_arguments(cli, &a.dry_run, "nodeSelector", &a.labels, a.clear, pod::node_selector).await
+            edit_by_arguments(cx, &a.dry_run, "nodeSelector", &a.labels, a.clear, pod::node_selector).await
         }
         Tolerations(a) => {
-            edit_by_arguments(
-                cli,
-                &a.dry_run,
-                "tolerations",
-                &a.tolerations,
-                a.clear,
-                pod::tolerations,
-            )
-            .await
+            edit_by_arguments(cx, &a.dry_run, "tolerations", &a.tolerations, a.clear, pod::tolerations).await
         }
         Resources(a) => {
             let (requests, limits) =
                 pod::requirements(a.requests.as_deref(), a.limits.as_deref()).map_err(super::invalid)?;
             let clear = a.clear;
             change::run(
-                cli,
+                cx,
                 Target::Config,
                 &a.dry_run,
                 Box::new(move |o: &mut Value| {
@@ -390,7 +382,7 @@ type ArgumentEdit = fn(Option<&Value>, &[String], &str) -> Result<Option<Value>,
 
 /// A setting changed by `KEY…` arguments against its current value; `--clear` starts from nothing.
 async fn edit_by_arguments(
-    cli: &Cli,
+    cx: &Context,
     dry_run: &DryRunArg,
     field: &'static str,
     args: &[String],
@@ -401,7 +393,7 @@ async fn edit_by_arguments(
     // The arguments themselves are checked before connecting.
     edit(None, args, &path).map_err(super::invalid)?;
     let args = args.to_vec();
-    change::run(cli, Target::Config, dry_run, move |o: &mut Value| {
+    change::run(cx, Target::Config, dry_run, move |o: &mut Value| {
         let current = if clear { None } else { o["spec"].get(field).cloned() };
         put(o, &["spec", field], edit(current.as_ref(), &args, &path)?);
         Ok(())
@@ -410,9 +402,9 @@ async fn edit_by_arguments(
 }
 
 /// `set management-state`: Removed with Managed storage destroys every image, so it is confirmed.
-async fn management_state(cli: &Cli, args: &ManagementStateArgs) -> Result<ExitCode> {
+async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<ExitCode> {
     let state = api_name(args.state);
-    let session = Session::connect(cli).await?;
+    let session = cx.session().await?;
     if matches!(args.state, ManagementState::Removed) {
         let configs = kube::Api::<Config>::all(session.client.clone());
         let current = configs
@@ -437,12 +429,12 @@ async fn management_state(cli: &Cli, args: &ManagementStateArgs) -> Result<ExitC
         }
     }
     let mode = args.dry_run.mode();
-    let edited = change::apply(cli, &session, Target::Config, mode, |o| {
+    let edited = change::apply(cx, session, Target::Config, mode, |o| {
         put(o, &["spec", "managementState"], Some(json!(state)));
         Ok(())
     })
     .await?;
-    change::report(&session, Target::Config, mode, &edited).await;
+    change::report(session, Target::Config, mode, &edited).await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,9 +1,9 @@
 //! `status`: what the registry is, where it stores images, whether it runs, what is missing and how
 //! to supply it. Never shows a secret: storage is described by location, not credentials.
 
-use super::{Failure, Session};
+use super::{Context, Failure};
 use crate::api::{Condition, Config, ImagePruner, Storage, condition};
-use crate::cli::output::{self, Format};
+use crate::commands::output::{self, Format};
 use crate::state::jobs::{JobRun, last_pruner_run};
 use crate::state::{Observed, ReadError};
 use anyhow::Result;
@@ -118,7 +118,8 @@ pub struct OperatorReport {
     pub conditions: Vec<Condition>,
 }
 
-pub async fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
+pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
     let observed = match Observed::read(&session.client).await {
         Ok(o) => o,
         Err(ReadError::NoRegistryApi) => {
@@ -145,55 +146,13 @@ pub async fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(report.health.exit_code()))
 }
 
-/// The fields of a storage driver that say where images live. Credentials never appear in the
-/// Config, but keys such as `privateKey` references are left out all the same.
+/// The fields of the storage driver that say where images live (never a credential).
 fn storage_location(storage: &Storage) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut put = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            out.insert(k.to_string(), v);
-        }
-    };
-    if let Some(s3) = &storage.s3 {
-        put("bucket", s3.bucket.clone());
-        put("region", s3.region.clone());
-        put("regionEndpoint", s3.region_endpoint.clone());
-        put("encrypt", s3.encrypt.map(|e| e.to_string()));
-        put("keyID", s3.key_id.clone());
-        put("virtualHostedStyle", s3.virtual_hosted_style.map(|e| e.to_string()));
-        put("cloudFront", s3.cloud_front.as_ref().map(|c| c.base_url.clone()));
-    }
-    if let Some(gcs) = &storage.gcs {
-        put("bucket", gcs.bucket.clone());
-        put("region", gcs.region.clone());
-        put("projectID", gcs.project_id.clone());
-        put("keyID", gcs.key_id.clone());
-    }
-    if let Some(az) = &storage.azure {
-        put("accountName", az.account_name.clone());
-        put("container", az.container.clone());
-        put("cloudName", az.cloud_name.clone());
-        put(
-            "networkAccess",
-            az.network_access.as_ref().and_then(|n| n.type_.clone()),
-        );
-    }
-    if let Some(sw) = &storage.swift {
-        put("container", sw.container.clone());
-        put("authURL", sw.auth_url.clone());
-        put("regionName", sw.region_name.clone());
-        put("tenant", sw.tenant.clone());
-        put("domain", sw.domain.clone());
-    }
-    if let Some(pvc) = &storage.pvc {
-        put("claim", pvc.claim.clone().or(Some("image-registry-storage".into())));
-    }
-    if let Some(cos) = &storage.ibmcos {
-        put("bucket", cos.bucket.clone());
-        put("location", cos.location.clone());
-        put("resourceGroupName", cos.resource_group_name.clone());
-    }
-    out
+    crate::storage::configured(storage)
+        .iter()
+        .flat_map(|d| d.location(storage))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 const CONFIG_REF: &str = "configs.imageregistry.operator.openshift.io/cluster";
@@ -208,7 +167,12 @@ fn problem(text: impl Into<String>, fix: Option<String>) -> Missing {
 fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
     let mut out = Vec::new();
     let state = config.spec.management_state.as_deref().unwrap_or("");
-    let drivers = config.spec.storage.as_ref().map(Storage::drivers).unwrap_or_default();
+    let drivers = config
+        .spec
+        .storage
+        .as_ref()
+        .map(crate::storage::block_names)
+        .unwrap_or_default();
     if state == "Removed" {
         out.push(problem(
             "the registry is Removed: nothing serves images, and image streams, builds and deployments that use them may fail",
@@ -222,7 +186,10 @@ fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
     if state == "Managed" && drivers.is_empty() {
         out.push(problem(
             "storage backend not configured: spec.storage names no driver",
-            Some("oc-registry storage set pvc (or s3, gcs, azure, swift, ibmcos, empty-dir)".into()),
+            Some(format!(
+                "oc-registry storage set {}",
+                crate::storage::command_names().join("|")
+            )),
         ));
     }
     if drivers.len() > 1 {
@@ -234,7 +201,7 @@ fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
             ),
             Some(format!(
                 "oc-registry storage set {} (keeps that driver, removes the others)",
-                crate::configure::checks::cli_driver(drivers[0])
+                crate::storage::by_name(drivers[0]).map_or(drivers[0], |d| d.command_name())
             )),
         ));
     }
@@ -344,7 +311,7 @@ impl Report {
             _ => Health::Healthy,
         };
         let storage = spec.storage.as_ref().map(|s| StorageReport {
-            drivers: s.drivers().into_iter().map(String::from).collect(),
+            drivers: crate::storage::block_names(s).into_iter().map(String::from).collect(),
             management_state: s.management_state.clone(),
             location: storage_location(s),
         });

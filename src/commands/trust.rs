@@ -3,12 +3,13 @@
 
 use super::reconcile::DryRunFlag;
 use super::{Session, dry_run_suffix, invalid};
+use crate::api::OPENSHIFT_CONFIG as NAMESPACE;
 use crate::api::{CLUSTER, Image};
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
-use crate::configure::trust::{self, CertificateInfo, DEFAULT_CONFIGMAP, NAMESPACE};
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
+use crate::configure::trust::{self, CertificateInfo, DEFAULT_CONFIGMAP};
 use crate::configure::write::{Change, create, patch_with_precondition};
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
@@ -58,11 +59,11 @@ pub struct ListArgs {
     pub output: Option<Format>,
 }
 
-pub async fn run(cli: &Cli, command: &TrustCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &TrustCommand) -> Result<ExitCode> {
     match command {
-        TrustCommand::Add(args) => add(cli, args).await,
-        TrustCommand::Remove(args) => remove(cli, args).await,
-        TrustCommand::List(args) => list(cli, args).await,
+        TrustCommand::Add(args) => add(cx, args).await,
+        TrustCommand::Remove(args) => remove(cx, args).await,
+        TrustCommand::List(args) => list(cx, args).await,
     }
 }
 
@@ -79,7 +80,7 @@ async fn configured_name(session: &Session) -> Result<Option<String>> {
         .filter(|n| !n.is_empty()))
 }
 
-async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
+async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
     // Everything is checked before anything is written.
     let key = trust::host_key(&args.host).map_err(invalid)?;
     let pem = if args.ca_file.as_os_str() == "-" {
@@ -98,9 +99,9 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
         eprintln!("Warning: {w}");
     }
     let mode = args.dry_run.and_then(DryRunFlag::mode);
-    let session = Session::connect(cli).await?;
+    let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
-    let named = configured_name(&session).await?;
+    let named = configured_name(session).await?;
     let name = named.clone().unwrap_or_else(|| DEFAULT_CONFIGMAP.to_string());
     let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
 
@@ -169,11 +170,11 @@ async fn add(cli: &Cli, args: &AddArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn remove(cli: &Cli, args: &RemoveArgs) -> Result<ExitCode> {
+async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
     let key = trust::host_key(&args.host).map_err(invalid)?;
     let mode = args.dry_run.and_then(DryRunFlag::mode);
-    let session = Session::connect(cli).await?;
-    let Some(name) = configured_name(&session).await? else {
+    let session = cx.session().await?;
+    let Some(name) = configured_name(session).await? else {
         return Err(invalid(format!(
             "{} is not trusted: images.config.openshift.io/cluster names no additionalTrustedCA ConfigMap",
             args.host
@@ -218,9 +219,9 @@ struct TrustedRegistry {
     error: Option<String>,
 }
 
-async fn list(cli: &Cli, args: &ListArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
-    let name = configured_name(&session).await?;
+async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
+    let name = configured_name(session).await?;
     let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
     let cm = match &name {
         Some(n) => maps

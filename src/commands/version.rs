@@ -1,6 +1,6 @@
 //! `version`: what this build is, for bug reports and audits.
 
-use crate::cli::output::{self, Format};
+use crate::commands::output::{self, Format};
 use crate::policy::{Limits, builtin, inspect};
 use anyhow::Result;
 use clap::Args;

@@ -55,10 +55,10 @@ pub async fn rollout(session: &Session, timeout: Duration, quiet: bool) -> Resul
     };
     let start = Instant::now();
     let code = loop {
-        let state = match api.get_opt(crate::reconcile::render::DEPLOYMENT).await {
+        let state = match api.get_opt(crate::render::DEPLOYMENT).await {
             Ok(Some(d)) => rollout_state(&d),
             Ok(None) => Rollout::InProgress { ready: 0, desired: 1 },
-            Err(e) if crate::reconcile::retry::is_transient(&e) => Rollout::InProgress { ready: 0, desired: 1 },
+            Err(e) if crate::cluster::is_transient(&e) => Rollout::InProgress { ready: 0, desired: 1 },
             Err(e) => return Err(anyhow::anyhow!(session.describe(&e))),
         };
         match state {

@@ -2,67 +2,31 @@
 //! the key set each driver needs, where values come from, and fingerprints to show instead of
 //! values. No value is ever formatted into a message.
 
+use crate::storage::{self, Driver};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-
-/// Short names users type, and the secret keys they stand for, per driver.
-pub fn keys(driver: &str) -> Option<&'static [(&'static str, &'static str)]> {
-    Some(match driver {
-        "s3" | "ibmcos" => &[
-            ("access-key", "REGISTRY_STORAGE_S3_ACCESSKEY"),
-            ("secret-key", "REGISTRY_STORAGE_S3_SECRETKEY"),
-        ],
-        "gcs" => &[("keyfile", "REGISTRY_STORAGE_GCS_KEYFILE")],
-        "azure" => &[("account-key", "REGISTRY_STORAGE_AZURE_ACCOUNTKEY")],
-        "swift" => &[
-            ("username", "REGISTRY_STORAGE_SWIFT_USERNAME"),
-            ("password", "REGISTRY_STORAGE_SWIFT_PASSWORD"),
-            (
-                "application-credential-id",
-                "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID",
-            ),
-            (
-                "application-credential-name",
-                "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALNAME",
-            ),
-            (
-                "application-credential-secret",
-                "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALSECRET",
-            ),
-            ("token-id", "REGISTRY_STORAGE_SWIFT_TOKENID"),
-        ],
-        _ => return None,
-    })
-}
-
-pub const DRIVERS: &[&str] = &["s3", "gcs", "azure", "swift", "ibmcos"];
-
-/// The sets of short names that make complete credentials for a driver (any one of them).
-pub fn complete_sets(driver: &str) -> &'static [&'static [&'static str]] {
-    match driver {
-        "s3" | "ibmcos" => &[&["access-key", "secret-key"]],
-        "gcs" => &[&["keyfile"]],
-        "azure" => &[&["account-key"]],
-        "swift" => &[
-            &["username", "password"],
-            &[
-                "application-credential-id",
-                "application-credential-name",
-                "application-credential-secret",
-            ],
-            &["token-id"],
-        ],
-        _ => &[],
-    }
-}
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Whether the stored key names (full names, as in the Secret) make complete credentials for `driver`.
-pub fn is_complete(driver: &str, present: &std::collections::BTreeSet<String>) -> bool {
-    let known = keys(driver).unwrap_or_default();
-    complete_sets(driver).iter().any(|set| {
+pub fn is_complete(driver: &dyn Driver, present: &BTreeSet<String>) -> bool {
+    let known = driver.credential_keys();
+    driver.credential_sets().iter().any(|set| {
         set.iter()
             .all(|short| known.iter().any(|(s, k)| s == short && present.contains(*k)))
     })
+}
+
+/// The keys of the first complete set of `driver` that `present` lacks.
+pub fn missing_keys(driver: &dyn Driver, present: &BTreeSet<String>) -> Vec<&'static str> {
+    let known = driver.credential_keys();
+    driver
+        .credential_sets()
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|short| known.iter().find(|(s, _)| s == short).map(|(_, k)| *k))
+        .filter(|k| !present.contains(*k))
+        .collect()
 }
 
 /// Where one value comes from.
@@ -103,9 +67,18 @@ pub fn parse_assignment(arg: &str, allow_literal: bool) -> Result<(String, Sourc
 
 /// Checks the names given against the driver's and returns the secret keys, in the driver's
 /// terms. Exactly one complete set must be given.
-pub fn resolve_names(driver: &str, names: &[String]) -> Result<BTreeMap<String, String>, String> {
-    let known =
-        keys(driver).ok_or_else(|| format!("DRIVER {driver:?} has no credentials; one of: {}", DRIVERS.join(", ")))?;
+pub fn resolve_names(driver_name: &str, names: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let driver = storage::by_command_name(driver_name)
+        .filter(|d| !d.credential_keys().is_empty())
+        .ok_or_else(|| {
+            let drivers: Vec<&str> = storage::with_credentials().map(|d| d.command_name()).collect();
+            format!(
+                "DRIVER {driver_name:?} has no credentials; one of: {}",
+                drivers.join(", ")
+            )
+        })?;
+    let known = driver.credential_keys();
+    let driver = driver_name;
     let mut out = BTreeMap::new();
     for name in names {
         let Some((_, key)) = known.iter().find(|(short, key)| short == name || key == name) else {
@@ -125,7 +98,9 @@ pub fn resolve_names(driver: &str, names: &[String]) -> Result<BTreeMap<String, 
         }
     }
     let given: Vec<&str> = out.keys().map(String::as_str).collect();
-    let sets = complete_sets(driver);
+    let sets = storage::by_command_name(driver)
+        .map(|d| d.credential_sets())
+        .unwrap_or_default();
     if !sets
         .iter()
         .any(|set| set.len() == given.len() && set.iter().all(|k| given.contains(k)))

@@ -3,14 +3,15 @@
 //! merge patch of only the changed fields under a resourceVersion precondition. A conflict redoes
 //! all of it on a fresh read, so a concurrent edit is never lost.
 
-use super::checks::{self, Finding, Severity};
+use super::checks;
 use super::write::{Change, patch_with_precondition};
 use crate::api::{CLUSTER, Config, ImagePruner};
+use crate::cluster::DryRun;
+use crate::cluster::merge_patch_between;
 use crate::policy::Policies;
 use crate::policy::sdk::{AdmissionFacts, AdmissionInput};
-use crate::reconcile::apply::DryRun;
-use crate::reconcile::engine::merge_patch_between;
 use crate::state::references::References;
+use crate::validate::{Finding, Severity};
 use kube::{Api, Client};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -95,7 +96,14 @@ impl Editor<'_> {
             "Config",
             edit,
             async move |before: &Config, after: &Config| {
-                let mut refs = References::gather_each(&client, &[&before.spec, &after.spec]).await?;
+                let mut refs = References::gather_each(
+                    &client,
+                    &[
+                        (&before.spec, checks::referenced(&before.spec)),
+                        (&after.spec, checks::referenced(&after.spec)),
+                    ],
+                )
+                .await?;
                 let (refs_after, refs_before) = (refs.remove(1), refs.remove(0));
                 let findings = checks::introduced(
                     &checks::config(&before.spec, &refs_before),

@@ -6,7 +6,5 @@ pub mod checks;
 pub mod credentials;
 pub mod edit;
 pub mod pod;
-pub mod schedule;
 pub mod trust;
-pub mod validate;
 pub mod write;

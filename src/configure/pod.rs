@@ -1,7 +1,7 @@
 //! The pod settings the registry and the pruner share — node selector, tolerations, resources —
 //! as written on the command line, applied to the JSON of a spec.
 
-use super::validate;
+use crate::validate;
 use serde_json::{Map, Value, json};
 
 /// `KEY=VALUE` sets a label, `KEY-` removes one (as `kubectl label`).

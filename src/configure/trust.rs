@@ -7,7 +7,6 @@ use x509_parser::prelude::*;
 
 /// The ConfigMap used when the Image config names none.
 pub const DEFAULT_CONFIGMAP: &str = "registry-cas";
-pub const NAMESPACE: &str = "openshift-config";
 
 /// `registry.example.com:5000` → `registry.example.com..5000`, after checking it is a host name
 /// or IP address with an optional port.
@@ -27,7 +26,7 @@ pub fn host_key(host: &str) -> Result<String, String> {
     if name.is_empty() {
         return Err(bad("has no host name"));
     }
-    if super::validate::dns_name(name).is_err() {
+    if crate::validate::dns_name(name).is_err() {
         return Err(bad("is not a lower-case DNS name or IPv4 address"));
     }
     Ok(match port {

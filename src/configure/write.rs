@@ -1,8 +1,8 @@
 //! Read-modify-write with a precondition: a JSON merge patch carrying the resourceVersion that
 //! was read, retried on a fresh read when the server answers 409 Conflict.
 
-use crate::reconcile::apply::{DryRun, FIELD_MANAGER};
-use crate::reconcile::retry::{is_conflict, retry};
+use crate::cluster::{DryRun, FIELD_MANAGER};
+use crate::cluster::{is_conflict, retry};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde::Serialize;

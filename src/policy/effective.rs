@@ -225,7 +225,7 @@ impl Policies {
     pub fn pruner(&self, input: &PrunerInput) -> Result<Decided<PrunerDecision>, PolicyError> {
         let decided: Decided<PrunerDecision> = self.decide("pruner", input)?;
         let d = &decided.decision;
-        let bad = if let Err(e) = crate::configure::schedule::parse(&d.schedule) {
+        let bad = if let Err(e) = crate::validate::schedule::parse(&d.schedule) {
             Some(format!("schedule: {e}"))
         } else if d.args.is_empty() {
             Some("no oc adm prune images arguments".into())

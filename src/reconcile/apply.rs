@@ -1,27 +1,16 @@
 //! Writing desired objects: server-side apply under one field manager, skipping objects that
 //! already hold what was rendered, with independent writes in parallel.
 
-use super::render::{CHECKSUM_ANNOTATION, Desired, Kind};
-use super::retry::retry;
-use crate::cluster::{describe_kube_error, is_not_found};
+use crate::cluster::{DryRun, FIELD_MANAGER, describe_kube_error, is_not_found, retry};
+use crate::render::{CHECKSUM_ANNOTATION, Desired, Kind};
 use futures::{StreamExt, stream};
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use serde::Serialize;
 use serde_json::Value;
 
-/// The field manager every write of this program uses.
-pub const FIELD_MANAGER: &str = "oc-registry";
 /// Writes in flight at once.
 pub const DEFAULT_CONCURRENCY: usize = 8;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DryRun {
-    /// Nothing is sent that changes anything: objects are compared with what the cluster holds.
-    Client,
-    /// Writes are sent with `dryRun=All`: the server validates and admits them, and stores nothing.
-    Server,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,13 +1,15 @@
 //! Creating the registry's Config and ImagePruner when they do not exist, from the platform and
 //! the storage hook's decision.
 
-use super::apply::{Applier, FIELD_MANAGER};
-use super::render::{Desired, Kind};
-use super::retry::retry;
+use super::apply::Applier;
+use crate::api::REGISTRY_ANNOTATION;
 use crate::api::{CLUSTER, Config, ImagePruner};
+use crate::cluster::FIELD_MANAGER;
+use crate::cluster::retry;
 use crate::policy::Policies;
 use crate::policy::sdk::{AdmissionInput, Missing, PvcRequest, StorageDecision};
-use crate::state::facts::{REGISTRY_ANNOTATION, storage_input};
+use crate::render::{Desired, Kind, default_pruner};
+use crate::state::facts::storage_input;
 use anyhow::{Context, Result, bail};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
@@ -57,23 +59,6 @@ pub fn config_from(decision: &StorageDecision) -> Result<Config> {
         },
     });
     serde_json::from_value(object).context("the storage decision does not make a valid Config")
-}
-
-pub fn default_pruner() -> ImagePruner {
-    serde_json::from_value(json!({
-        "apiVersion": "imageregistry.operator.openshift.io/v1",
-        "kind": "ImagePruner",
-        "metadata": {"name": CLUSTER},
-        "spec": {
-            "schedule": "",
-            "suspend": false,
-            "keepTagRevisions": 3,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 3,
-            "ignoreInvalidImageReferences": true,
-        },
-    }))
-    .expect("a valid ImagePruner")
 }
 
 pub fn claim(request: &PvcRequest) -> Desired {

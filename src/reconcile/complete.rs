@@ -3,38 +3,9 @@
 //! and platform-derived fields. Everything filled here is written back to the Config's spec, so
 //! it is generated once.
 
-use crate::api::{Config, Infrastructure, PlatformStatus, Storage};
-use anyhow::{Context, Result};
-
-/// The claim the registry creates when `pvc.claim` is empty.
-pub const DEFAULT_CLAIM: &str = "image-registry-storage";
-/// Storage names are padded or cut to this length (bucket and container limits).
-const STORAGE_NAME_LENGTH: usize = 62;
-
-/// Random lowercase letters, injectable so that tests get stable names.
-pub trait Randomness {
-    fn letters(&mut self, count: usize) -> String;
-    /// `count` random bytes, hex-encoded.
-    fn hex(&mut self, count: usize) -> String;
-}
-
-/// The operating system's secure random source.
-pub struct OsRandom;
-
-impl Randomness for OsRandom {
-    fn letters(&mut self, count: usize) -> String {
-        let mut bytes = vec![0u8; count];
-        getrandom::fill(&mut bytes).expect("the operating system's random source");
-        // a–y, as the operator's generator: 25 letters.
-        bytes.iter().map(|b| (b'a' + b % 25) as char).collect()
-    }
-
-    fn hex(&mut self, count: usize) -> String {
-        let mut bytes = vec![0u8; count];
-        getrandom::fill(&mut bytes).expect("the operating system's random source");
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
+use crate::api::{Config, Infrastructure, Storage};
+use crate::storage::{self, Platform, Randomness};
+use anyhow::Result;
 
 /// What completion changed, for the caller to report (never the secret itself).
 #[derive(Debug, Default, PartialEq)]
@@ -58,7 +29,7 @@ pub fn complete(
     }
     let before = spec.storage.clone();
     let storage = spec.storage.get_or_insert_with(Storage::default);
-    if storage.drivers().is_empty()
+    if storage::block_names(storage).is_empty()
         && let Some(default) = platform_storage
     {
         // The operator replaces the whole block, a lone managementState included.
@@ -66,175 +37,117 @@ pub fn complete(
     }
     let status = infrastructure.status.clone().unwrap_or_default();
     let infra_name = status.infrastructure_name.unwrap_or_default();
-    fill_storage(
-        storage,
-        &infra_name,
-        &status.platform_status.unwrap_or_default(),
-        random,
-    )
-    .context("completing spec.storage")?;
+    let platform_status = status.platform_status.unwrap_or_default();
+    let platform = Platform {
+        infrastructure_name: &infra_name,
+        status: &platform_status,
+    };
+    storage::complete(storage, &platform, random);
     done.filled_storage = spec.storage != before;
     Ok(done)
 }
 
-fn set_if_empty(field: &mut Option<String>, value: impl FnOnce() -> Option<String>) -> bool {
-    if field.as_deref().unwrap_or_default().is_empty()
-        && let Some(v) = value().filter(|v| !v.is_empty())
-    {
-        *field = Some(v);
-        return true;
-    }
-    false
-}
-
-fn fill_storage(
-    storage: &mut Storage,
-    infra: &str,
-    platform: &PlatformStatus,
-    random: &mut dyn Randomness,
-) -> Result<()> {
-    if storage.drivers().len() != 1 {
-        return Ok(()); // reported by rendering; nothing sensible to fill
-    }
-    // Storage the registry names itself is storage it manages; a user's bucket is not.
-    let mut generated = false;
-    if let Some(s3) = storage.s3.as_mut() {
-        let aws = platform.aws.clone().unwrap_or_default();
-        if s3.region.as_deref().unwrap_or_default().is_empty()
-            && s3.region_endpoint.as_deref().unwrap_or_default().is_empty()
-        {
-            s3.region = aws.region.clone();
-            let endpoint = aws
-                .service_endpoints
-                .iter()
-                .flatten()
-                .find(|e| e.name.as_deref() == Some("s3"))
-                .and_then(|e| e.url.clone());
-            if endpoint.is_some() {
-                s3.region_endpoint = endpoint;
-                s3.virtual_hosted_style = Some(true);
-            }
-        }
-        let region = s3.region.clone().unwrap_or_default();
-        generated |= set_if_empty(&mut s3.bucket, || Some(deterministic_name(infra, &region)));
-    } else if let Some(gcs) = storage.gcs.as_mut() {
-        let gcp = platform.gcp.clone().unwrap_or_default();
-        set_if_empty(&mut gcs.region, || gcp.region.clone());
-        set_if_empty(&mut gcs.project_id, || gcp.project_id.clone());
-        let region = gcs.region.clone().unwrap_or_default();
-        generated |= set_if_empty(&mut gcs.bucket, || Some(random_name(infra, &region, random)));
-    } else if let Some(azure) = storage.azure.as_mut() {
-        let cloud = platform.azure.as_ref().and_then(|a| a.cloud_name.clone());
-        if azure.account_name.as_deref().unwrap_or_default().is_empty() {
-            set_if_empty(&mut azure.cloud_name, || cloud);
-            generated |= set_if_empty(&mut azure.account_name, || Some(azure_account_name(infra, random)));
-        }
-        generated |= set_if_empty(&mut azure.container, || Some(random_name(infra, "", random)));
-    } else if let Some(swift) = storage.swift.as_mut() {
-        generated |= set_if_empty(&mut swift.container, || Some(random_name(infra, "", random)));
-    } else if let Some(cos) = storage.ibmcos.as_mut() {
-        let ibm = platform.ibmcloud.clone().unwrap_or_default();
-        set_if_empty(&mut cos.location, || ibm.location.clone());
-        set_if_empty(&mut cos.resource_group_name, || ibm.resource_group_name.clone());
-        let location = cos.location.clone().unwrap_or_default();
-        generated |= set_if_empty(&mut cos.bucket, || Some(random_name(infra, &location, random)));
-    } else if let Some(pvc) = storage.pvc.as_mut() {
-        generated |= set_if_empty(&mut pvc.claim, || Some(DEFAULT_CLAIM.to_string()));
-    } else if storage.empty_dir.is_some() {
-        generated = true;
-    }
-    set_if_empty(&mut storage.management_state, || {
-        Some(if generated { "Managed" } else { "Unmanaged" }.to_string())
-    });
-    Ok(())
-}
-
-/// `<infra>-image-registry[-<extra>]`, lower-cased, runs of dashes collapsed.
-fn base_name(infra: &str, extra: &str) -> String {
-    let raw = if extra.is_empty() {
-        format!("{infra}-image-registry")
-    } else {
-        format!("{infra}-image-registry-{extra}")
-    };
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.to_lowercase().chars() {
-        if c == '-' && out.ends_with('-') {
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The S3 bucket name: deterministic, so a retried creation finds the same bucket.
-pub fn deterministic_name(infra: &str, region: &str) -> String {
-    let mut name = base_name(infra, region);
-    name.truncate(STORAGE_NAME_LENGTH);
-    if name.ends_with('-') {
-        name.pop();
-        name.push('s');
-    }
-    name
-}
-
-/// The operator's random variant: padded with `-` and random letters to exactly 62 characters.
-pub fn random_name(infra: &str, extra: &str, random: &mut dyn Randomness) -> String {
-    let mut name = base_name(infra, extra);
-    match name.len() {
-        n if n >= STORAGE_NAME_LENGTH => {
-            name.truncate(STORAGE_NAME_LENGTH);
-            if name.ends_with('-') {
-                name.pop();
-                name.push_str(&random.letters(1));
-            }
-        }
-        n if n == STORAGE_NAME_LENGTH - 1 => name.push_str(&random.letters(1)),
-        n => {
-            name.push('-');
-            name.push_str(&random.letters(STORAGE_NAME_LENGTH - n - 1));
-        }
-    }
-    name
-}
-
-/// `imageregistry` + the infrastructure name's letters and digits, cut to 19, + 5 random letters.
-pub fn azure_account_name(infra: &str, random: &mut dyn Randomness) -> String {
-    let mut name: String = format!("imageregistry{infra}")
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(19)
-        .collect();
-    name.push_str(&random.letters(5));
-    name.to_lowercase()
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::storage::names_for_tests::Fixed;
+    use serde_json::json;
 
-    /// Predictable "randomness" for tests.
-    pub struct Fixed;
-    impl Randomness for Fixed {
-        fn letters(&mut self, count: usize) -> String {
-            "x".repeat(count)
-        }
-        fn hex(&mut self, count: usize) -> String {
-            "ab".repeat(count)
-        }
+    fn infrastructure(platform: serde_json::Value) -> Infrastructure {
+        serde_json::from_value(json!({
+            "metadata": {"name": "cluster"},
+            "spec": {},
+            "status": {"infrastructureName": "sim-7xk2p", "platformStatus": platform},
+        }))
+        .unwrap()
+    }
+
+    fn completed(storage: serde_json::Value, platform: serde_json::Value) -> serde_json::Value {
+        let mut config: Config = serde_json::from_value(json!({
+            "metadata": {"name": "cluster"},
+            "spec": {"replicas": 1, "storage": storage},
+        }))
+        .unwrap();
+        complete(&mut config, &infrastructure(platform), None, &mut Fixed).unwrap();
+        serde_json::to_value(config.spec.storage).unwrap()
+    }
+
+    /// A generated name: padded with `-` and (fixed) random letters to 62 characters.
+    fn padded(base: &str) -> String {
+        format!("{base}-{}", "x".repeat(62 - base.len() - 1))
     }
 
     #[test]
-    fn names_follow_the_operator() {
-        assert_eq!(
-            deterministic_name("sim-7xk2p", "us-east-1"),
-            "sim-7xk2p-image-registry-us-east-1"
-        );
-        let long = "a".repeat(60);
-        assert_eq!(deterministic_name(&long, "r").len(), 62);
-        let n = random_name("sjenning-dev", "us-west-1", &mut Fixed);
-        assert_eq!(n.len(), 62);
-        assert!(n.starts_with("sjenning-dev-image-registry-us-west-1-xx"));
-        assert_eq!(azure_account_name("Sim-7xk2p", &mut Fixed), "imageregistrysim7xkxxxxx");
-        assert_eq!(base_name("a--b", ""), "a-b-image-registry");
+    fn storage_is_completed_as_the_operator_completes_it() {
+        let aws = json!({"type": "AWS", "aws": {"region": "us-east-1"}});
+        let cases = [
+            // Names the registry generates make storage it manages.
+            (
+                json!({"s3": {}}),
+                aws.clone(),
+                json!({"s3": {"bucket": "sim-7xk2p-image-registry-us-east-1", "region": "us-east-1"}, "managementState": "Managed"}),
+            ),
+            // A user's bucket is the user's.
+            (
+                json!({"s3": {"bucket": "mine"}}),
+                aws.clone(),
+                json!({"s3": {"bucket": "mine", "region": "us-east-1"}, "managementState": "Unmanaged"}),
+            ),
+            // An owner already decided stays.
+            (
+                json!({"s3": {}, "managementState": "Unmanaged"}),
+                aws.clone(),
+                json!({"s3": {"bucket": "sim-7xk2p-image-registry-us-east-1", "region": "us-east-1"}, "managementState": "Unmanaged"}),
+            ),
+            (
+                json!({"s3": {}}),
+                json!({"type": "AWS", "aws": {"region": "us-gov-west-1", "serviceEndpoints": [{"name": "s3", "url": "https://s3.example.com"}]}}),
+                json!({"s3": {"bucket": "sim-7xk2p-image-registry-us-gov-west-1", "region": "us-gov-west-1", "regionEndpoint": "https://s3.example.com", "virtualHostedStyle": true}, "managementState": "Managed"}),
+            ),
+            (
+                json!({"pvc": {}}),
+                json!({"type": "OpenStack"}),
+                json!({"pvc": {"claim": "image-registry-storage"}, "managementState": "Managed"}),
+            ),
+            (
+                json!({"pvc": {"claim": "team-data"}}),
+                json!({"type": "OpenStack"}),
+                json!({"pvc": {"claim": "team-data"}, "managementState": "Unmanaged"}),
+            ),
+            (
+                json!({"emptyDir": {}}),
+                json!({"type": "Libvirt"}),
+                json!({"emptyDir": {}, "managementState": "Managed"}),
+            ),
+            (
+                json!({"gcs": {}}),
+                json!({"type": "GCP", "gcp": {"region": "us-central1", "projectID": "p"}}),
+                json!({"gcs": {"bucket": padded("sim-7xk2p-image-registry-us-central1"), "region": "us-central1", "projectID": "p"}, "managementState": "Managed"}),
+            ),
+            (
+                json!({"azure": {}}),
+                json!({"type": "Azure", "azure": {"cloudName": "AzurePublicCloud"}}),
+                json!({"azure": {"accountName": "imageregistrysim7xkxxxxx", "container": padded("sim-7xk2p-image-registry"), "cloudName": "AzurePublicCloud"}, "managementState": "Managed"}),
+            ),
+            (
+                json!({"swift": {"container": "c"}}),
+                json!({"type": "OpenStack"}),
+                json!({"swift": {"container": "c"}, "managementState": "Unmanaged"}),
+            ),
+            (
+                json!({"ibmcos": {}}),
+                json!({"type": "IBMCloud", "ibmcloud": {"location": "us-east", "resourceGroupName": "rg"}}),
+                json!({"ibmcos": {"bucket": padded("sim-7xk2p-image-registry-us-east"), "location": "us-east", "resourceGroupName": "rg"}, "managementState": "Managed"}),
+            ),
+            // Several drivers: nothing sensible to fill; rendering reports it.
+            (
+                json!({"emptyDir": {}, "pvc": {}}),
+                json!({"type": "None"}),
+                json!({"emptyDir": {}, "pvc": {}}),
+            ),
+        ];
+        for (storage, platform, want) in cases {
+            assert_eq!(completed(storage.clone(), platform), want, "{storage}");
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! the operator's rules, except that an error applying any object is reported as Degraded too
 //! (the operator shows it only under Progressing, where it is easily missed).
 
-use super::render::Problem;
 use crate::api::{Condition, Route};
+use crate::render::Problem;
 use crate::state::jobs::last_pruner_run;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;

@@ -1,21 +1,24 @@
 //! One reconcile pass: bootstrap what is missing, then act on the Config's management state —
 //! Managed renders and applies, Removed tears down, Unmanaged only reports — and write status.
 
-use super::apply::{Applied, Applier, DryRun, Outcome};
+use super::apply::{Applied, Applier, Outcome};
 use super::bootstrap::{Bootstrapped, FINALIZER, REMOVED_ALERT_RULE, bootstrap};
-use super::complete::{OsRandom, complete};
+use super::complete::complete;
 use super::conditions::{self, RegistryFacts};
-use super::inputs::{Images, Inputs, gather};
-use super::render::{self, Desired, Kind, Problem, pruner_objects};
-use super::retry::{is_conflict, retry};
 use super::teardown::{self, StorageLoss};
+use crate::api::REGISTRY_ANNOTATION;
 use crate::api::{
     CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE,
     Route, Storage,
 };
+use crate::cluster::{DryRun, merge_patch_between};
+use crate::cluster::{is_conflict, retry};
 use crate::policy::Policies;
 use crate::policy::sdk::PrunerDecision;
-use crate::state::facts::{REGISTRY_ANNOTATION, pruner_input, storage_input};
+use crate::render::inputs::{Images, Inputs, gather};
+use crate::render::{self, Desired, Kind, Problem, pruner_objects};
+use crate::state::facts::{pruner_input, storage_input};
+use crate::storage::OsRandom;
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -207,7 +210,12 @@ impl<'a> Engine<'a> {
             if !finalizers.iter().any(|f| f == FINALIZER) {
                 finalizers.push(FINALIZER.into());
             }
-            let platform_storage = if next.spec.storage.as_ref().is_none_or(|s| s.drivers().is_empty()) {
+            let platform_storage = if next
+                .spec
+                .storage
+                .as_ref()
+                .is_none_or(|s| crate::storage::block_names(s).is_empty())
+            {
                 let decided = self.policies.storage(&storage_input(&self.client()).await?)?;
                 Some(serde_json::from_value::<Storage>(decided.decision.storage).context("the storage decision")?)
             } else {
@@ -231,7 +239,7 @@ impl<'a> Engine<'a> {
                 return Ok(next);
             }
             let post = PostParams {
-                field_manager: Some(super::apply::FIELD_MANAGER.into()),
+                field_manager: Some(crate::cluster::FIELD_MANAGER.into()),
                 ..PostParams::default()
             };
             match retry(|| configs.replace(CLUSTER, &post, &next)).await {
@@ -394,7 +402,7 @@ impl<'a> Engine<'a> {
         let managed = spec.storage.as_ref().and_then(|s| s.management_state.as_deref()) == Some("Managed");
         let mut create = None;
         let modes = match existing {
-            None if claim == super::complete::DEFAULT_CLAIM && managed => {
+            None if claim == crate::api::DEFAULT_CLAIM && managed => {
                 let request = crate::policy::sdk::PvcRequest {
                     name: claim.clone(),
                     access_modes: vec!["ReadWriteMany".into()],
@@ -418,7 +426,7 @@ impl<'a> Engine<'a> {
                     .annotations
                     .as_ref()
                     .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION));
-                if claim == super::complete::DEFAULT_CLAIM && managed && !owned {
+                if claim == crate::api::DEFAULT_CLAIM && managed && !owned {
                     return Ok(Err(Problem::new(
                         "Error",
                         "could not create default PVC, it already exists and is not owned by the operator",
@@ -427,7 +435,8 @@ impl<'a> Engine<'a> {
                 p.spec.and_then(|s| s.access_modes).unwrap_or_default()
             }
         };
-        Ok(check_access_modes(&claim, &modes, spec.replicas, spec.rollout_strategy.as_deref()).map(|()| create))
+        let verdict = crate::storage::access_verdict(&modes, spec.replicas, spec.rollout_strategy.as_deref());
+        Ok(verdict.problem(&claim).map_or(Ok(create), Err))
     }
 
     // ------------------------------------------------------------------------------- Removed
@@ -724,32 +733,6 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// RWX suits any registry; RWO only one replica rolled out by Recreate.
-pub fn check_access_modes(claim: &str, modes: &[String], replicas: i32, strategy: Option<&str>) -> Result<(), Problem> {
-    if modes.iter().any(|m| m == "ReadWriteMany") {
-        return Ok(());
-    }
-    if modes.iter().any(|m| m == "ReadWriteOnce") {
-        if replicas > 1 {
-            return Err(Problem::new(
-                "Error",
-                "cannot use ReadWriteOnce access mode with more than one replica of the image registry",
-            ));
-        }
-        if strategy != Some("Recreate") {
-            return Err(Problem::new(
-                "Error",
-                "cannot use ReadWriteOnce access mode with RollingUpdate rollout strategy",
-            ));
-        }
-        return Ok(());
-    }
-    Err(Problem::new(
-        "Error",
-        format!("PVC {claim} does not contain the necessary access modes: ReadWriteMany or ReadWriteOnce"),
-    ))
-}
-
 /// What a pass would change.
 pub struct Preview {
     /// The Config as it is (`None` when it does not exist yet) and as the pass would leave it.
@@ -775,26 +758,8 @@ pub struct Plan {
 
 fn status_params() -> PatchParams {
     PatchParams {
-        field_manager: Some(super::apply::FIELD_MANAGER.into()),
+        field_manager: Some(crate::cluster::FIELD_MANAGER.into()),
         ..PatchParams::default()
-    }
-}
-
-/// The smallest JSON merge patch that turns `old` into `new`: only changed fields, and fields
-/// `new` lacks set to null (a merge patch cannot otherwise remove them).
-pub fn merge_patch_between(old: &Value, new: &Value) -> Value {
-    match (old, new) {
-        (Value::Object(o), Value::Object(n)) => {
-            let mut patch = serde_json::Map::new();
-            for k in o.keys().filter(|k| !n.contains_key(*k)) {
-                patch.insert(k.clone(), Value::Null);
-            }
-            for (k, v) in n.iter().filter(|(k, v)| o.get(*k) != Some(*v)) {
-                patch.insert(k.clone(), merge_patch_between(o.get(k).unwrap_or(&Value::Null), v));
-            }
-            Value::Object(patch)
-        }
-        (_, n) => n.clone(),
     }
 }
 

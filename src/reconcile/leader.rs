@@ -2,8 +2,8 @@
 //! replicas exactly one writes. Acquisition and renewal are optimistic writes (resourceVersion
 //! preconditions): of two candidates racing for an expired lease, the server lets one win.
 
-use super::retry::is_conflict;
 use crate::api::REGISTRY_NAMESPACE;
+use crate::cluster::is_conflict;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{ObjectMeta, PostParams};

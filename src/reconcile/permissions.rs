@@ -1,8 +1,8 @@
 //! What the reconciler needs to run in a cluster, and no more: the RBAC rules and the manifests
 //! that run `reconcile --watch` with leader election.
 
-use super::render::rule;
 use crate::api::REGISTRY_NAMESPACE;
+use crate::render::rule;
 use serde_json::{Value, json};
 
 pub const SERVICE_ACCOUNT: &str = "oc-registry";

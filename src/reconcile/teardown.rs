@@ -2,9 +2,9 @@
 //! Managed and the deletion was confirmed.
 
 use super::apply::{Applied, Applier, Outcome};
-use super::render::Kind;
-use super::render::storage::PRIVATE_CONFIGURATION;
-use crate::api::{Config, REGISTRY_NAMESPACE, Storage};
+use crate::api::{Config, PRIVATE_CONFIGURATION, REGISTRY_NAMESPACE, Storage};
+use crate::render::Kind;
+use crate::storage::Removal;
 use serde::Serialize;
 
 /// The objects a Managed registry owns, deleted when it is Removed (Routes are found by their
@@ -44,29 +44,32 @@ pub fn storage_loss(config: &Config) -> Result<Option<StorageLoss>, String> {
     }
     // The storage last applied is what exists; status.storage is cleared once it is gone.
     let storage: Storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
-    if let Some(pvc) = &storage.pvc {
-        let claim = pvc.claim.clone().unwrap_or_default();
-        return Ok(Some(StorageLoss {
-            driver: "pvc".into(),
+    // The most that is lost decides (a block should hold one driver, but the status may not).
+    let Some((driver, removal)) = crate::storage::configured(&storage)
+        .into_iter()
+        .map(|d| (d, d.removal(&storage)))
+        .min_by_key(|(_, removal)| removal.clone())
+    else {
+        return Ok(None);
+    };
+    let driver_name = driver.name().to_string();
+    match removal {
+        Removal::Claim(claim) => Ok(Some(StorageLoss {
+            driver: driver_name,
             description: format!(
                 "PersistentVolumeClaim {REGISTRY_NAMESPACE}/{claim} and every image stored on it will be deleted"
             ),
             claim: Some(claim),
-        }));
-    }
-    if storage.empty_dir.is_some() {
-        return Ok(Some(StorageLoss {
-            driver: "emptyDir".into(),
+        })),
+        Removal::PodLocal => Ok(Some(StorageLoss {
+            driver: driver_name,
             description: "every image in the registry's emptyDir storage is lost when its pods are deleted".into(),
             claim: None,
-        }));
-    }
-    match storage.drivers().first() {
-        Some(driver) => Err(format!(
-            "the Managed {driver} storage is left in place: deleting cloud storage needs the cloud's API; \
+        })),
+        Removal::LeftInPlace => Err(format!(
+            "the Managed {driver_name} storage is left in place: deleting cloud storage needs the cloud's API; \
              delete it with the cloud provider's tools if it is no longer wanted"
         )),
-        None => Ok(None),
     }
 }
 

@@ -2,8 +2,8 @@
 //! changes (debounced), and periodically, for as long as this process leads. Watch errors and
 //! failed passes are retried with backoff; a signal ends it after the pass in progress.
 
-use super::render::Kind;
 use crate::api::{CLUSTER, Config, Image, ImagePruner, Infrastructure, Proxy, REGISTRY_NAMESPACE};
+use crate::render::Kind;
 use futures::{Stream, StreamExt, stream};
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};

@@ -3,7 +3,10 @@
 //! cluster's own identity service to ask whether it offers object storage.
 
 use super::openstack;
-use crate::api::{CLUSTER, Config, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE};
+use crate::api::{
+    CLOUD_CREDENTIALS, CLUSTER, Config, DEFAULT_CLAIM, Image, ImagePruner, Infrastructure, REGISTRY_ANNOTATION,
+    REGISTRY_NAMESPACE, USER_CREDENTIALS,
+};
 use crate::policy::sdk::{CurrentConfig, PlatformFacts, PrunerInput, PvcFacts, StorageFacts, StorageInput};
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
@@ -11,12 +14,6 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::ListParams;
 use kube::{Api, Client};
 use serde_json::{Value, json};
-
-pub const USER_CREDENTIALS: &str = "image-registry-private-configuration-user";
-pub const CLOUD_CREDENTIALS: &str = "installer-cloud-credentials";
-pub const DEFAULT_CLAIM: &str = "image-registry-storage";
-/// The annotation marking a claim the registry created.
-pub const REGISTRY_ANNOTATION: &str = "imageregistry.openshift.io";
 
 async fn secret(client: &Client, name: &str) -> Result<Option<Secret>> {
     Ok(Api::<Secret>::namespaced(client.clone(), REGISTRY_NAMESPACE)
@@ -64,30 +61,7 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
         },
         async { Ok(configs.get_opt(CLUSTER).await?) },
     )?;
-    let platform = platform_facts(&infra)
-        .ok_or_else(|| anyhow!("infrastructures.config.openshift.io/cluster has no status.platformStatus.type"))?;
-    let platform_type = platform.type_.clone();
-    let platform_status = infra
-        .status
-        .clone()
-        .unwrap_or_default()
-        .platform_status
-        .unwrap_or_default();
-    let current = config.as_ref().map(|c| CurrentConfig {
-        management_state: c.spec.management_state.clone().unwrap_or_default(),
-        storage: c
-            .spec
-            .storage
-            .as_ref()
-            .map_or(json!({}), |s| serde_json::to_value(s).unwrap_or(json!({}))),
-        replicas: c.spec.replicas,
-        rollout_strategy: c.spec.rollout_strategy.clone().unwrap_or_default(),
-    });
-    let claim = config
-        .as_ref()
-        .and_then(|c| c.spec.storage.as_ref()?.pvc.as_ref()?.claim.clone())
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| DEFAULT_CLAIM.to_string());
+    let claim = claim_name(config.as_ref());
     let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), REGISTRY_NAMESPACE);
     let storage_classes = Api::<StorageClass>::all(client.clone());
     let all = ListParams::default();
@@ -97,45 +71,99 @@ pub async fn storage_input(client: &Client) -> Result<StorageInput> {
         secret(client, CLOUD_CREDENTIALS),
         async { Ok(storage_classes.list(&all).await?) },
     )?;
-    let existing_pvc = pvc.map(|p| PvcFacts {
-        name: claim.clone(),
-        access_modes: p.spec.and_then(|s| s.access_modes).unwrap_or_default(),
-        owned_by_registry: p
-            .metadata
-            .annotations
-            .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION)),
-    });
-    let default_storage_class = classes
-        .items
-        .iter()
-        .find(|sc| {
-            sc.metadata.annotations.as_ref().is_some_and(|a| {
-                a.get("storageclass.kubernetes.io/is-default-class")
-                    .is_some_and(|v| v == "true")
-            })
-        })
-        .and_then(|sc| sc.metadata.name.clone());
-    let swift_available = if platform_type == "OpenStack" {
+    let mut input = StorageSources {
+        infrastructure: &infra,
+        config: config.as_ref(),
+        claim: pvc.as_ref(),
+        user_credentials: user.as_ref(),
+        cloud_credentials: cloud.as_ref(),
+        storage_classes: &classes.items,
+    }
+    .input()?;
+    if input.platform.type_ == "OpenStack" {
+        let platform_status = infra
+            .status
+            .clone()
+            .unwrap_or_default()
+            .platform_status
+            .unwrap_or_default();
         let cloud_name = platform_status
             .openstack
             .as_ref()
             .and_then(|o| o.cloud_name.clone())
             .unwrap_or_else(|| "openstack".into());
-        Some(openstack::offers_object_storage(user.as_ref().or(cloud.as_ref()), &cloud_name).await?)
-    } else {
-        None
-    };
-    Ok(StorageInput {
-        platform,
-        current,
-        facts: StorageFacts {
-            user_credential_keys: user.as_ref().map(key_names),
-            cloud_credential_keys: cloud.as_ref().map(key_names),
-            existing_pvc,
-            swift_available,
-            default_storage_class,
-        },
-    })
+        input.facts.swift_available =
+            Some(openstack::offers_object_storage(user.as_ref().or(cloud.as_ref()), &cloud_name).await?);
+    }
+    Ok(input)
+}
+
+/// The claim the storage hook is told about: the Config's, or the one the registry creates.
+pub fn claim_name(config: Option<&Config>) -> String {
+    config
+        .and_then(|c| c.spec.storage.as_ref()?.pvc.as_ref()?.claim.clone())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| DEFAULT_CLAIM.to_string())
+}
+
+/// What the storage hook decides on, however it was read.
+pub struct StorageSources<'a> {
+    pub infrastructure: &'a Infrastructure,
+    pub config: Option<&'a Config>,
+    /// The claim [`claim_name`] names, when it exists.
+    pub claim: Option<&'a PersistentVolumeClaim>,
+    pub user_credentials: Option<&'a Secret>,
+    pub cloud_credentials: Option<&'a Secret>,
+    pub storage_classes: &'a [StorageClass],
+}
+
+impl StorageSources<'_> {
+    /// The hook's input; whether OpenStack offers Swift is left unknown (it needs a network call).
+    pub fn input(&self) -> Result<StorageInput> {
+        let platform = platform_facts(self.infrastructure)
+            .ok_or_else(|| anyhow!("infrastructures.config.openshift.io/cluster has no status.platformStatus.type"))?;
+        let current = self.config.map(|c| CurrentConfig {
+            management_state: c.spec.management_state.clone().unwrap_or_default(),
+            storage: c
+                .spec
+                .storage
+                .as_ref()
+                .map_or(json!({}), |s| serde_json::to_value(s).unwrap_or(json!({}))),
+            replicas: c.spec.replicas,
+            rollout_strategy: c.spec.rollout_strategy.clone().unwrap_or_default(),
+        });
+        let claim = claim_name(self.config);
+        let existing_pvc = self.claim.map(|p| PvcFacts {
+            name: claim.clone(),
+            access_modes: p.spec.as_ref().and_then(|s| s.access_modes.clone()).unwrap_or_default(),
+            owned_by_registry: p
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION)),
+        });
+        let default_storage_class = self
+            .storage_classes
+            .iter()
+            .find(|sc| {
+                sc.metadata.annotations.as_ref().is_some_and(|a| {
+                    a.get("storageclass.kubernetes.io/is-default-class")
+                        .is_some_and(|v| v == "true")
+                })
+            })
+            .and_then(|sc| sc.metadata.name.clone());
+        Ok(StorageInput {
+            platform,
+            current,
+            facts: StorageFacts {
+                user_credential_keys: self.user_credentials.map(key_names),
+                cloud_credential_keys: self.cloud_credentials.map(key_names),
+                existing_pvc,
+                swift_available: None,
+                default_storage_class,
+            },
+        })
+    }
 }
 
 /// The pruner hook's input for this cluster.

@@ -6,6 +6,7 @@ pub mod jobs;
 mod openstack;
 pub mod policies;
 pub mod references;
+pub mod snapshot;
 
 use crate::api::{CLUSTER, ClusterOperator, Config, Image, ImagePruner, REGISTRY_NAMESPACE, Route};
 use k8s_openapi::api::apps::v1::Deployment;

@@ -2,10 +2,8 @@
 //! CloudFront name, the CA ConfigMap of S3 — and the schedulable workers its replicas land on.
 //! Read so that a change can be checked before it is written. Secrets are read for key names only.
 
-use crate::api::{ConfigSpec, REGISTRY_NAMESPACE};
-use crate::configure::trust::NAMESPACE as OPENSHIFT_CONFIG;
+use crate::api::{ConfigSpec, OPENSHIFT_CONFIG, REGISTRY_ANNOTATION, REGISTRY_NAMESPACE};
 use crate::policy::sdk::PvcFacts;
-use crate::state::facts::{DEFAULT_CLAIM, REGISTRY_ANNOTATION};
 use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Secret};
 use kube::api::ListParams;
 use kube::{Api, Client};
@@ -26,59 +24,41 @@ pub struct References {
     pub schedulable_workers: Option<usize>,
 }
 
-/// The names a spec refers to.
-#[derive(Default)]
-struct Names {
-    claim: Option<String>,
-    secrets: BTreeSet<String>,
-    config_maps: BTreeSet<String>,
+/// The names of the objects a spec refers to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Names {
+    pub claim: Option<String>,
+    pub secrets: BTreeSet<String>,
+    pub config_maps: BTreeSet<String>,
 }
 
 impl Names {
-    fn of(spec: &ConfigSpec) -> Names {
-        let storage = spec.storage.clone().unwrap_or_default();
-        let claim = storage.pvc.as_ref().map(|p| {
-            p.claim
-                .clone()
-                .filter(|c| !c.is_empty())
-                .unwrap_or(DEFAULT_CLAIM.into())
-        });
-        let mut secrets: BTreeSet<String> = spec
-            .routes
-            .iter()
-            .flatten()
-            .filter_map(|r| r.secret_name.clone().filter(|s| !s.is_empty()))
-            .collect();
-        let cloud_front_key = storage.s3.as_ref().and_then(|s| s.cloud_front.as_ref());
-        secrets.extend(cloud_front_key.and_then(|cf| cf.private_key.name.clone()));
-        let config_maps = storage
-            .s3
-            .as_ref()
-            .and_then(|s| s.trusted_ca.as_ref())
-            .map(|c| c.name.clone())
-            .filter(|n| !n.is_empty())
-            .into_iter()
-            .collect();
-        Names {
-            claim,
-            secrets,
-            config_maps,
-        }
+    /// What `spec` refers to: its routes' TLS Secrets, and what its storage names (from the
+    /// storage driver, which alone knows).
+    pub fn of(spec: &ConfigSpec, storage: Names) -> Names {
+        let mut names = storage;
+        names.secrets.extend(
+            spec.routes
+                .iter()
+                .flatten()
+                .filter_map(|r| r.secret_name.clone().filter(|s| !s.is_empty())),
+        );
+        names
     }
 }
 
 impl References {
     /// Reads what `spec` names, concurrently. An object that cannot be read counts as absent
     /// only when the server says NotFound; other errors are returned.
-    pub async fn gather(client: &Client, spec: &ConfigSpec) -> Result<Self, kube::Error> {
-        let mut all = Self::gather_each(client, &[spec]).await?;
+    pub async fn gather(client: &Client, spec: &ConfigSpec, names: Names) -> Result<Self, kube::Error> {
+        let mut all = Self::gather_each(client, &[(spec, names)]).await?;
         Ok(all.remove(0))
     }
 
-    /// What each of `specs` refers to, reading every object once however many specs name it
-    /// (a change's before and after mostly name the same).
-    pub async fn gather_each(client: &Client, specs: &[&ConfigSpec]) -> Result<Vec<Self>, kube::Error> {
-        let names: Vec<Names> = specs.iter().map(|s| Names::of(s)).collect();
+    /// What each spec refers to, reading every object once however many specs name it (a
+    /// change's before and after mostly name the same).
+    pub async fn gather_each(client: &Client, specs: &[(&ConfigSpec, Names)]) -> Result<Vec<Self>, kube::Error> {
+        let names: Vec<Names> = specs.iter().map(|(_, n)| n.clone()).collect();
         let claims: BTreeSet<String> = names.iter().filter_map(|n| n.claim.clone()).collect();
         let secret_names: BTreeSet<String> = names.iter().flat_map(|n| n.secrets.clone()).collect();
         let cm_names: BTreeSet<String> = names.iter().flat_map(|n| n.config_maps.clone()).collect();
@@ -117,7 +97,7 @@ impl References {
         Ok(specs
             .iter()
             .zip(names)
-            .map(|(spec, n)| References {
+            .map(|((spec, _), n)| References {
                 claim: n.claim.and_then(|c| claims.get(&c).cloned().flatten()),
                 secrets: n.secrets.iter().map(|s| (s.clone(), secrets[s].clone())).collect(),
                 config_maps: n

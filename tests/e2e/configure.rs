@@ -3,11 +3,10 @@
 //! non-zero naming the field, with no write in the request log; a concurrent edit survives;
 //! admission policies refuse before anything is written; the HTTP secret is never printed.
 
-
+use crate::support::{Running, cluster, example_policies, serve, text};
 use serde_json::{Value, json};
 use std::process::Output;
 use std::time::Duration;
-use crate::support::{Running, cluster, example_policies, serve, text};
 use test_apiserver::{ApiServer, Fault, FaultAction, Matcher, Platform};
 
 fn ok(out: &Output) -> String {

@@ -2,10 +2,9 @@
 //! environment reach the Secret; the key set is checked before anything is written; no value is
 //! ever printed.
 
-
+use crate::support::{Running, cluster, serve, text};
 use base64::Engine as _;
 use serde_json::Value;
-use crate::support::{Running, cluster, serve, text};
 use test_apiserver::Platform;
 
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";

@@ -2,9 +2,8 @@
 //! get every pitfall named with its fix, and the exit status of the worst finding. Nothing is
 //! written.
 
-
-use serde_json::{Value, json};
 use crate::support::{Running, cluster, serve, text};
+use serde_json::{Value, json};
 use test_apiserver::{ApiServer, Platform};
 
 async fn doctor(running: &Running) -> (Option<i32>, Value) {

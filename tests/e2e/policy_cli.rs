@@ -8,7 +8,6 @@ use test_apiserver::{ApiServer, Platform, Settings};
 
 const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
 
-
 use crate::support::{example_policies as examples, workspace};
 
 fn sha256(path: &Path) -> String {

@@ -2,9 +2,8 @@
 //! back with the real kubectl against the operator's reference, idempotence from the server's
 //! request log, teardown and its confirmation, dry runs, waiting, retries and resumption.
 
-
-use serde_json::{Value, json};
 use crate::support::{Running, cluster, serve, text};
+use serde_json::{Value, json};
 use test_apiserver::{Fault, FaultAction, Matcher, PRUNER_IMAGE, Platform, REGISTRY_IMAGE, RolloutOutcome};
 
 const NS: &str = "openshift-image-registry";
@@ -705,6 +704,27 @@ async fn diff_masks_secrets_writes_nothing_and_is_empty_once_converged() {
     assert!(out.stdout.is_empty());
 }
 
+/// What offline rendering needs besides the Config and Infrastructure: the namespace's
+/// supplemental groups and S3 keys.
+const NAMESPACE_AND_S3_KEYS: &str = "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: openshift-image-registry\n  annotations:\n    openshift.io/sa.scc.supplemental-groups: 1000650000/10000\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: image-registry-private-configuration-user\n  namespace: openshift-image-registry\nstringData:\n  REGISTRY_STORAGE_S3_ACCESSKEY: AKIAEXAMPLEKEY\n  REGISTRY_STORAGE_S3_SECRETKEY: very-secret-value\n";
+
+fn write_files(dir: &std::path::Path, files: &[(&str, &str)]) {
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+}
+
+/// The product run in `dir` with no cluster to reach.
+fn offline(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(crate::support::OC_REGISTRY)
+        .args(args)
+        .current_dir(dir)
+        .env("KUBECONFIG", dir.join("no-such-kubeconfig"))
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn render_needs_no_cluster() {
     let dir = tempfile::tempdir().unwrap();
@@ -715,21 +735,13 @@ async fn render_needs_no_cluster() {
         ),
         (
             "infrastructure.yaml",
-            "apiVersion: config.openshift.io/v1\nkind: Infrastructure\nmetadata:\n  name: cluster\nspec: {}\nstatus:\n  infrastructureName: demo-x1\n  platformStatus:\n    type: AWS\n    aws:\n      region: eu-west-1\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: openshift-image-registry\n  annotations:\n    openshift.io/sa.scc.supplemental-groups: 1000650000/10000\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: image-registry-private-configuration-user\n  namespace: openshift-image-registry\nstringData:\n  REGISTRY_STORAGE_S3_ACCESSKEY: AKIAEXAMPLEKEY\n  REGISTRY_STORAGE_S3_SECRETKEY: very-secret-value\n",
+            &format!(
+                "apiVersion: config.openshift.io/v1\nkind: Infrastructure\nmetadata:\n  name: cluster\nspec: {{}}\nstatus:\n  infrastructureName: demo-x1\n  platformStatus:\n    type: AWS\n    aws:\n      region: eu-west-1\n{NAMESPACE_AND_S3_KEYS}"
+            ),
         ),
     ];
-    for (name, content) in files {
-        std::fs::write(dir.path().join(name), content).unwrap();
-    }
-    let run = |args: Vec<&str>| {
-        std::process::Command::new(crate::support::OC_REGISTRY)
-            .args(args)
-            .current_dir(dir.path())
-            .env("KUBECONFIG", dir.path().join("no-such-kubeconfig"))
-            .env("HOME", dir.path())
-            .output()
-            .unwrap()
-    };
+    write_files(dir.path(), &files);
+    let run = |args: Vec<&str>| offline(dir.path(), &args);
     let out = run(vec![
         "render",
         "-f",
@@ -1144,4 +1156,125 @@ async fn a_failed_teardown_says_what_remains_and_keeps_the_storage() {
     assert!(!running.exists(&["service", "image-registry", "-n", NS]).await);
     assert!(!running.exists(&["pvc", "image-registry-storage", "-n", NS]).await);
     assert_eq!(condition(&running.config().await, "Degraded")["reason"], "Removed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_reads_the_s3_trusted_ca_from_files_as_reconcile_reads_it_from_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "config.yaml",
+            "apiVersion: imageregistry.operator.openshift.io/v1\nkind: Config\nmetadata:\n  name: cluster\nspec:\n  managementState: Managed\n  replicas: 1\n  httpSecret: 0123456789abcdef\n  storage:\n    s3:\n      bucket: my-bucket\n      region: eu-west-1\n      regionEndpoint: https://rgw.example.com\n      trustedCA:\n        name: rgw-ca\n",
+        ),
+        (
+            "infrastructure.yaml",
+            &format!(
+                "apiVersion: config.openshift.io/v1\nkind: Infrastructure\nmetadata:\n  name: cluster\nspec: {{}}\nstatus:\n  infrastructureName: demo-x1\n  platformStatus:\n    type: AWS\n{NAMESPACE_AND_S3_KEYS}"
+            ),
+        ),
+        (
+            "s3-ca-configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rgw-ca\n  namespace: openshift-config\ndata:\n  ca-bundle.crt: |\n    -----BEGIN CERTIFICATE-----\n    RGW-CA\n    -----END CERTIFICATE-----\n",
+        ),
+    ];
+    write_files(dir.path(), &files);
+    let render = |files: &[&str]| {
+        let mut args = vec!["render"];
+        for f in files {
+            args.extend(["-f", f]);
+        }
+        args.extend([
+            "--registry-image",
+            "example.com/registry:1",
+            "--pruner-image",
+            "example.com/cli:1",
+            "-o",
+            "json",
+        ]);
+        offline(dir.path(), &args)
+    };
+    let out = render(&["config.yaml", "infrastructure.yaml", "s3-ca-configmap.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = list["items"].as_array().unwrap();
+    let deployment = items
+        .iter()
+        .find(|i| i["kind"] == "Deployment")
+        .expect("the Deployment");
+    assert_eq!(
+        env_value(deployment, "REGISTRY_STORAGE_S3_REGIONENDPOINT").as_deref(),
+        Some("https://rgw.example.com")
+    );
+    let certificates = items
+        .iter()
+        .find(|i| i["kind"] == "ConfigMap" && i["metadata"]["name"] == "image-registry-certificates")
+        .expect("image-registry-certificates");
+    assert!(
+        certificates["data"]["storage-ca-bundle.pem"]
+            .as_str()
+            .is_some_and(|ca| ca.contains("RGW-CA")),
+        "{certificates}"
+    );
+
+    // Without the ConfigMap, the Deployment is held back and the reason names it, as in reconcile.
+    let out = render(&["config.yaml", "infrastructure.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("openshift-config/rgw-ca"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_write_once_pod_claim_serves_one_replica_rolled_out_by_recreate() {
+    let server = cluster(Platform::Aws, true);
+    server
+        .seed(json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "rwop-claim", "namespace": "openshift-image-registry"},
+            "spec": {"accessModes": ["ReadWriteOncePod"], "resources": {"requests": {"storage": "100Gi"}}},
+            "status": {"phase": "Bound", "accessModes": ["ReadWriteOncePod"]}
+        }))
+        .unwrap();
+    let running = serve(server).await;
+    let run_ok = async |args: &[&str]| {
+        let out = running.oc_registry(args).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    };
+    run_ok(&["set", "replicas", "1"]).await;
+    run_ok(&["set", "rollout-strategy", "Recreate"]).await;
+    // `storage set`, `doctor` and `reconcile` apply the one access-mode rule alike.
+    run_ok(&["storage", "set", "pvc", "--claim", "rwop-claim"]).await;
+    let doctor = running.oc_registry(&["doctor", "-o", "json"]).await;
+    let findings: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    assert!(
+        !findings.to_string().contains("spec.storage.pvc.claim"),
+        "doctor: {findings}"
+    );
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let deployment = running
+        .kubectl_get(&["deployment", "image-registry", "-n", NS])
+        .await
+        .expect("the registry Deployment");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "registry-storage")
+            .map(|v| v["persistentVolumeClaim"]["claimName"].clone()),
+        Some(json!("rwop-claim"))
+    );
+    // Two replicas are refused on the same claim.
+    let out = running.oc_registry(&["set", "replicas", "2"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("rwop-claim"), "{}", text(&out.stderr));
 }

@@ -2,11 +2,10 @@
 //! Image config, the `/v2/` check against a registry stand-in, and the auth file merged with mode
 //! 0600.
 
-
+use crate::support::{Running, cluster, serve, text};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::process::Output;
-use crate::support::{Running, cluster, serve, text};
 use test_apiserver::{ApiServer, Platform};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -1,9 +1,8 @@
 //! `oc-registry trust add|remove|list` against a simulated cluster, read back with kubectl: the
 //! happy path, bad input refused before anything is written, dry runs, and a concurrent edit kept.
 
-
-use serde_json::{Value, json};
 use crate::support::{Running, cluster, serve, text};
+use serde_json::{Value, json};
 use test_apiserver::{Fault, FaultAction, Matcher, Platform};
 
 fn certificate(ca: bool, cn: &str, years: (i32, i32)) -> String {

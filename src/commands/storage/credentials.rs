@@ -3,15 +3,15 @@
 //! Values come from files, standard input or the environment; they are never printed.
 
 use crate::api::REGISTRY_NAMESPACE;
-use crate::cli::Cli;
-use crate::cli::output::{self, Format};
+use crate::api::USER_CREDENTIALS;
+use crate::cluster::DryRun;
+use crate::commands::Context;
+use crate::commands::output::{self, Format};
 use crate::commands::reconcile::DryRunFlag;
-use crate::commands::{Session, dry_run_suffix, invalid};
-use crate::configure::credentials::{self, DRIVERS, Source};
+use crate::commands::{dry_run_suffix, invalid};
+use crate::configure::credentials::{self, Source};
 use crate::configure::write::{Change, create, patch_with_precondition};
-use crate::reconcile::apply::DryRun;
-use crate::reconcile::inputs::secret_data;
-use crate::state::facts::USER_CREDENTIALS;
+use crate::storage::secret_data;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use k8s_openapi::ByteString;
@@ -45,8 +45,11 @@ pub enum CredentialsCommand {
 
 #[derive(Debug, Args)]
 pub struct SetArgs {
-    /// The storage driver: s3, gcs, azure, swift or ibmcos
-    #[arg(value_name = "DRIVER", value_parser = clap::builder::PossibleValuesParser::new(DRIVERS))]
+    /// The storage driver whose credentials these are
+    #[arg(
+        value_name = "DRIVER",
+        value_parser = clap::builder::PossibleValuesParser::new(crate::storage::with_credentials().map(|d| d.command_name()))
+    )]
     pub driver: String,
     /// NAME=@FILE, NAME=- or NAME=env:VARIABLE, one per credential
     #[arg(value_name = "NAME=SOURCE", required = true)]
@@ -73,11 +76,11 @@ pub struct UnsetArgs {
     pub dry_run: Option<DryRunFlag>,
 }
 
-pub async fn run(cli: &Cli, command: &CredentialsCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &CredentialsCommand) -> Result<ExitCode> {
     match command {
-        CredentialsCommand::Set(args) => set(cli, args).await,
-        CredentialsCommand::Show(args) => show(cli, args).await,
-        CredentialsCommand::Unset(args) => unset(cli, args).await,
+        CredentialsCommand::Set(args) => set(cx, args).await,
+        CredentialsCommand::Show(args) => show(cx, args).await,
+        CredentialsCommand::Unset(args) => unset(cx, args).await,
     }
 }
 
@@ -109,7 +112,7 @@ fn read(name: &str, source: &Source, stdin_used: &mut bool) -> Result<Vec<u8>> {
     Ok(trimmed.to_vec())
 }
 
-async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
+async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
     // Everything is checked and read before anything is written.
     let mut assignments = Vec::new();
     for arg in &args.values {
@@ -128,7 +131,7 @@ async fn set(cli: &Cli, args: &SetArgs) -> Result<ExitCode> {
         data.insert(key, read(name, source, &mut stdin_used)?);
     }
     let mode = args.dry_run.and_then(DryRunFlag::mode);
-    let session = Session::connect(cli).await?;
+    let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     let secrets = Api::<Secret>::namespaced(session.client.clone(), REGISTRY_NAMESPACE);
     let verb = if secrets.get_opt(USER_CREDENTIALS).await.map_err(describe)?.is_none() {
@@ -185,8 +188,8 @@ struct Shown {
     complete_for: Vec<String>,
 }
 
-async fn show(cli: &Cli, args: &ShowArgs) -> Result<ExitCode> {
-    let session = Session::connect(cli).await?;
+async fn show(cx: &Context, args: &ShowArgs) -> Result<ExitCode> {
+    let session = cx.session().await?;
     let secrets = Api::<Secret>::namespaced(session.client.clone(), REGISTRY_NAMESPACE);
     let secret = secrets
         .get_opt(USER_CREDENTIALS)
@@ -202,10 +205,9 @@ async fn show(cli: &Cli, args: &ShowArgs) -> Result<ExitCode> {
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, _)| k.clone())
         .collect();
-    let complete_for = DRIVERS
-        .iter()
-        .filter(|d| credentials::is_complete(d, &present))
-        .map(|d| d.to_string())
+    let complete_for = crate::storage::with_credentials()
+        .filter(|d| credentials::is_complete(*d, &present))
+        .map(|d| d.command_name().to_string())
         .collect();
     let shown = Shown {
         secret: format!("{REGISTRY_NAMESPACE}/{USER_CREDENTIALS}"),
@@ -233,9 +235,9 @@ async fn show(cli: &Cli, args: &ShowArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn unset(cli: &Cli, args: &UnsetArgs) -> Result<ExitCode> {
+async fn unset(cx: &Context, args: &UnsetArgs) -> Result<ExitCode> {
     let mode = args.dry_run.and_then(DryRunFlag::mode);
-    let session = Session::connect(cli).await?;
+    let session = cx.session().await?;
     let secrets = Api::<Secret>::namespaced(session.client.clone(), REGISTRY_NAMESPACE);
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     if secrets.get_opt(USER_CREDENTIALS).await.map_err(describe)?.is_none() {

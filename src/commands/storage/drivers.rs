@@ -2,10 +2,9 @@
 //! that driver. Setting a driver removes any other (exactly one may be set). Given the driver
 //! already set, only the given fields change; an empty value ("") unsets a field.
 
-use crate::cli::Cli;
+use crate::commands::Context;
 use crate::commands::change::{self, DryRunArg, Target, prune_empty, put};
 use crate::commands::set::{StorageManagement, api_name};
-use crate::policy::sdk::STORAGE_DRIVERS;
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
@@ -224,7 +223,7 @@ fn given<T: serde::Serialize>(path: &[&'static str], value: &Option<T>) -> Optio
     value.as_ref().map(|v| (path.to_vec(), json!(v)))
 }
 
-pub async fn run(cli: &Cli, command: &DriverCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
     let (driver, fields, common): (&str, Vec<Option<Field>>, &Common) = match command {
         DriverCommand::S3(a) => {
             let private_key = match a.cloudfront_private_key.as_deref() {
@@ -322,7 +321,7 @@ pub async fn run(cli: &Cli, command: &DriverCommand) -> Result<ExitCode> {
     };
     let fields: Vec<Field> = fields.into_iter().flatten().collect();
     let management = common.management_state.map(api_name);
-    change::run(cli, Target::Config, &common.dry_run, move |o| {
+    change::run(cx, Target::Config, &common.dry_run, move |o| {
         edit_storage(o, driver, &fields, management.as_deref());
         Ok(())
     })
@@ -360,7 +359,7 @@ fn edit_storage(object: &mut Value, driver: &str, fields: &[Field], management: 
         (None, Some(m)) if same_driver => new_storage["managementState"] = m.clone(),
         _ => {}
     }
-    debug_assert!(STORAGE_DRIVERS.contains(&driver));
+    debug_assert!(crate::storage::by_name(driver).is_some());
     put(object, &["spec", "storage"], Some(new_storage));
 }
 

@@ -4,7 +4,7 @@
 pub mod credentials;
 pub mod drivers;
 
-use crate::cli::Cli;
+use crate::commands::Context;
 use anyhow::Result;
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -19,9 +19,9 @@ pub enum StorageCommand {
     Credentials(credentials::CredentialsCommand),
 }
 
-pub async fn run(cli: &Cli, command: &StorageCommand) -> Result<ExitCode> {
+pub async fn run(cx: &Context, command: &StorageCommand) -> Result<ExitCode> {
     match command {
-        StorageCommand::Set(command) => drivers::run(cli, command).await,
-        StorageCommand::Credentials(command) => credentials::run(cli, command).await,
+        StorageCommand::Set(command) => drivers::run(cx, command).await,
+        StorageCommand::Credentials(command) => credentials::run(cx, command).await,
     }
 }

@@ -4,7 +4,7 @@
 
 use super::registry::SERVICE_HOST;
 use super::{Desired, Kind};
-use crate::reconcile::inputs::Inputs;
+use crate::render::inputs::Inputs;
 use serde_json::{Map, Value, json};
 
 pub const REGISTRY_CERTIFICATES: &str = "image-registry-certificates";

@@ -2,20 +2,21 @@
 //! same inputs give the same objects, so `render`, `diff`, dry runs and reconcile agree.
 
 mod certificates;
+pub mod inputs;
 mod objects;
 mod pruner;
 mod registry;
 mod routes;
-pub mod storage;
 
-use super::inputs::Inputs;
 use crate::api::REGISTRY_NAMESPACE;
+use inputs::Inputs;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::fmt;
 
+pub use crate::storage::{env, secret_env};
+pub use crate::validate::Problem;
 pub use certificates::{REGISTRY_CERTIFICATES, certificates_configmap, registry_ca_configmap};
-pub use pruner::pruner_objects;
+pub use pruner::{default_pruner, pruner_objects};
 pub use routes::{DEFAULT_ROUTE, ROUTE_OWNER_ANNOTATION};
 
 /// The annotation holding the hash of the object as rendered, like the operator's: an object
@@ -170,39 +171,6 @@ impl Desired {
     }
 }
 
-/// A reason the registry cannot be rendered as configured.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Problem {
-    /// The condition reason (`StorageNotConfigured`, `VerificationFailed`, `Error`).
-    pub reason: String,
-    pub message: String,
-    /// Retrying cannot help until the Config changes.
-    pub permanent: bool,
-}
-
-impl Problem {
-    pub fn new(reason: &str, message: impl Into<String>) -> Problem {
-        Problem {
-            reason: reason.into(),
-            message: message.into(),
-            permanent: false,
-        }
-    }
-
-    pub fn permanent(reason: &str, message: impl Into<String>) -> Problem {
-        Problem {
-            permanent: true,
-            ..Problem::new(reason, message)
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 /// The rendered registry: the objects that could be rendered, and why the others could not.
 #[derive(Clone, Debug, Default)]
 pub struct Rendered {
@@ -220,7 +188,11 @@ impl Rendered {
 
 /// Renders everything a Managed registry runs on. The Config must have been completed.
 pub fn render(inputs: &Inputs) -> Rendered {
-    let storage = storage::render(inputs);
+    let environment = crate::storage::Environment {
+        credentials: &inputs.credentials,
+        storage_ca: inputs.storage_ca.as_deref(),
+    };
+    let storage = crate::storage::render(&inputs.config.spec.storage.clone().unwrap_or_default(), &environment);
     let mut out = Rendered {
         storage_ok: storage.is_ok(),
         ..Rendered::default()
@@ -295,16 +267,6 @@ fn verify(inputs: &Inputs) -> Result<(), Problem> {
 /// An RBAC rule.
 pub fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Value {
     json!({"apiGroups": groups, "resources": resources, "verbs": verbs})
-}
-
-/// A plain environment variable.
-pub fn env(name: &str, value: &str) -> Value {
-    json!({"name": name, "value": value})
-}
-
-/// An environment variable read from a key of the same name in `secret`.
-pub fn secret_env(name: &str, secret: &str) -> Value {
-    json!({"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}})
 }
 
 /// sha256 of a value's canonical JSON (serde_json maps are sorted).

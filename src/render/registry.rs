@@ -1,9 +1,11 @@
 //! The registry Deployment `image-registry`: the operator's pod template, with the storage
 //! driver's environment and volumes.
 
-use super::storage::{PRIVATE_CONFIGURATION, StorageRendering};
-use super::{DEPENDENCIES_ANNOTATION, Desired, Kind, Problem, REGISTRY_LABELS, env, hash, metadata_labels, secret_env};
-use crate::reconcile::inputs::Inputs;
+use super::{DEPENDENCIES_ANNOTATION, Desired, Kind, REGISTRY_LABELS, env, hash, metadata_labels, secret_env};
+use crate::api::PRIVATE_CONFIGURATION;
+use crate::render::inputs::Inputs;
+use crate::storage::Rendering;
+use crate::validate::Problem;
 use serde_json::{Value, json};
 
 pub use crate::state::DEPLOYMENT;
@@ -11,7 +13,7 @@ pub const SERVICE_HOST: &str = "image-registry.openshift-image-registry.svc:5000
 
 /// Builds the Deployment. `dependencies` are the mounted Secrets and ConfigMaps whose contents
 /// roll the pods when they change.
-pub fn deployment(inputs: &Inputs, storage: &StorageRendering, dependencies: &[&Desired]) -> Result<Desired, Problem> {
+pub fn deployment(inputs: &Inputs, storage: &Rendering, dependencies: &[&Desired]) -> Result<Desired, Problem> {
     let spec = &inputs.config.spec;
     let image = inputs.images.registry.clone().ok_or_else(|| {
         Problem::new(

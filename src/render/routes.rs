@@ -2,7 +2,7 @@
 //! `spec.routes` entry, reencrypting to the Service.
 
 use super::{Desired, Kind, Problem};
-use crate::reconcile::inputs::Inputs;
+use crate::render::inputs::Inputs;
 use serde_json::json;
 
 pub const DEFAULT_ROUTE: &str = "default-route";

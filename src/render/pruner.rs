@@ -2,8 +2,10 @@
 //! the CronJob running `oc adm prune images` with the arguments the pruner hook decided.
 
 use super::{Desired, Kind, Problem, rule};
+use crate::api::{CLUSTER, ImagePruner};
 use crate::policy::sdk::PrunerDecision;
-use crate::reconcile::inputs::{Inputs, SERVICE_CA_CONFIGMAP};
+use crate::render::inputs::Inputs;
+use crate::state::snapshot::SERVICE_CA_CONFIGMAP;
 use serde_json::json;
 
 pub use crate::state::PRUNER_CRONJOB as CRONJOB;
@@ -136,4 +138,22 @@ pub fn pruner_objects(inputs: &Inputs, decision: &PrunerDecision) -> Result<Vec<
         }),
     );
     Ok(vec![role, binding, account, service_ca, network_policy, cronjob])
+}
+
+/// The ImagePruner bootstrap creates, as the operator does.
+pub fn default_pruner() -> ImagePruner {
+    serde_json::from_value(json!({
+        "apiVersion": "imageregistry.operator.openshift.io/v1",
+        "kind": "ImagePruner",
+        "metadata": {"name": CLUSTER},
+        "spec": {
+            "schedule": "",
+            "suspend": false,
+            "keepTagRevisions": 3,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "ignoreInvalidImageReferences": true,
+        },
+    }))
+    .expect("a valid ImagePruner")
 }

@@ -2,7 +2,7 @@
 //! day of week) with `*`, `,`, `-`, `/`, `?` and month and weekday names, or a descriptor
 //! (`@daily`, `@every 6h`, …). Time zone prefixes are refused, as the API server refuses them.
 
-use super::validate::go_duration;
+use super::go_duration;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use jiff::Timestamp;

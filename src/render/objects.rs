@@ -1,9 +1,10 @@
 //! The registry's smaller objects: RBAC, ServiceAccount, Service, PodDisruptionBudget,
 //! NetworkPolicy and the two Secrets.
 
-use super::storage::{PRIVATE_CONFIGURATION, StorageRendering};
 use super::{Desired, Kind, metadata_labels, rule};
-use crate::reconcile::inputs::Inputs;
+use crate::api::PRIVATE_CONFIGURATION;
+use crate::render::inputs::Inputs;
+use crate::storage::Rendering;
 use serde_json::{Value, json};
 
 pub fn rbac() -> Vec<Desired> {
@@ -65,7 +66,7 @@ pub fn installation_pull_secrets(inputs: &Inputs) -> Desired {
 }
 
 /// The registry's secret configuration: the storage driver's keys and the HTTP secret.
-pub fn private_configuration(inputs: &Inputs, storage: &StorageRendering) -> Desired {
+pub fn private_configuration(inputs: &Inputs, storage: &Rendering) -> Desired {
     let mut data: serde_json::Map<String, Value> = storage
         .secret_data
         .iter()

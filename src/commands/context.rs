@@ -1,0 +1,135 @@
+//! What every command works with, resolved once per run: the connection and policy flags, the
+//! session (kubeconfig resolved, client built) made on first use, and the policies in effect
+//! loaded on first use through that same session. Commands that need no cluster never connect.
+
+use crate::cluster::{Access, AccessOptions, describe_kube_error, parse_request_timeout};
+use crate::policy::{CompileCache, Policies};
+use anyhow::{Context as _, Result};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+const CONNECTION: &str = "Cluster connection (as kubectl)";
+
+pub struct Context {
+    pub connection: ConnectionArgs,
+    pub policy: PolicyArgs,
+    session: OnceCell<Session>,
+    policies: OnceCell<Policies>,
+}
+
+impl Context {
+    pub fn new(connection: ConnectionArgs, policy: PolicyArgs) -> Context {
+        Context {
+            connection,
+            policy,
+            session: OnceCell::new(),
+            policies: OnceCell::new(),
+        }
+    }
+
+    /// The session, connected on first use.
+    pub async fn session(&self) -> Result<&Session> {
+        self.session
+            .get_or_try_init(|| Session::connect(&self.connection))
+            .await
+    }
+
+    /// The policies in effect (the cluster's and the local configuration), loaded on first use.
+    pub async fn policies(&self) -> Result<&Policies> {
+        self.policies
+            .get_or_try_init(|| async {
+                let (cluster, local) = super::policy::sources(self).await?;
+                Policies::load(cluster, local, CompileCache::from_environment())
+            })
+            .await
+    }
+}
+
+/// A connected client and where it points.
+pub struct Session {
+    pub client: kube::Client,
+    pub access: Access,
+}
+
+impl Session {
+    async fn connect(connection: &ConnectionArgs) -> Result<Self> {
+        let access = connection.access_options().resolve().await?;
+        let client = kube::Client::try_from(access.config.clone()).context("building the API client")?;
+        Ok(Session { client, access })
+    }
+
+    /// Phrases a kube error kubectl's way, naming this session's server.
+    pub fn describe(&self, err: &kube::Error) -> String {
+        describe_kube_error(err, &self.access.config.cluster_url.to_string())
+    }
+}
+
+/// Where policy configuration comes from (see `policy list`).
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Policy configuration file (else $OC_REGISTRY_POLICY_CONFIG, else ~/.config/oc-registry/policies.yaml)
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Policies")]
+    pub policy_config: Option<PathBuf>,
+}
+
+/// kubectl's connection flags, accepted before or after the command.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Path to the kubeconfig file to use (only this file; KUBECONFIG is ignored)
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The name of the kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    pub context: Option<String>,
+
+    /// The name of the kubeconfig cluster to use
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    pub cluster: Option<String>,
+
+    /// The name of the kubeconfig user to use
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    pub user: Option<String>,
+
+    /// The address and port of the Kubernetes API server
+    #[arg(short = 's', long, global = true, value_name = "URL", help_heading = CONNECTION)]
+    pub server: Option<String>,
+
+    /// Bearer token for authentication to the API server
+    #[arg(long, global = true, value_name = "TOKEN", help_heading = CONNECTION, hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// If true, the server's certificate will not be checked for validity
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help_heading = CONNECTION)]
+    pub insecure_skip_tls_verify: Option<bool>,
+
+    /// How long to wait for a single server request (0 = no limit), e.g. 30s, 1m
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = CONNECTION)]
+    pub request_timeout: Option<Duration>,
+
+    /// The namespace for commands that act on one (defaults to the context's)
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION)]
+    pub namespace: Option<String>,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    parse_request_timeout(s).map_err(|e| e.to_string())
+}
+
+impl ConnectionArgs {
+    pub fn access_options(&self) -> AccessOptions {
+        AccessOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            cluster: self.cluster.clone(),
+            user: self.user.clone(),
+            server: self.server.clone(),
+            token: self.token.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify.unwrap_or(false),
+            request_timeout: self.request_timeout,
+            namespace: self.namespace.clone(),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Azure Blob Storage.
+
+use super::credentials::{USER_CREDENTIALS, get, text};
+use super::{
+    Driver, Environment, Platform, Randomness, Removal, Rendering, azure_account_name, fill, location, random_name,
+    secret_env, value,
+};
+use crate::api::{ConfigSpec, PRIVATE_CONFIGURATION, Storage};
+use crate::state::references::References;
+use crate::validate::{self, Finding, Problem};
+
+pub struct Azure;
+
+const ACCOUNT_KEY: &str = "REGISTRY_STORAGE_AZURE_ACCOUNTKEY";
+
+impl Driver for Azure {
+    fn name(&self) -> &'static str {
+        "azure"
+    }
+
+    fn title(&self) -> &'static str {
+        "Azure"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Azure Blob Storage"
+    }
+
+    fn is_set(&self, storage: &Storage) -> bool {
+        storage.azure.is_some()
+    }
+
+    fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn Randomness) -> bool {
+        let Some(azure) = storage.azure.as_mut() else {
+            return false;
+        };
+        let infra = platform.infrastructure_name;
+        let mut named = false;
+        if value(&azure.account_name).is_none() {
+            let cloud = platform.status.azure.as_ref().and_then(|a| a.cloud_name.clone());
+            fill(&mut azure.cloud_name, || cloud);
+            named |= fill(&mut azure.account_name, || Some(azure_account_name(infra, random)));
+        }
+        named |= fill(&mut azure.container, || Some(random_name(infra, "", random)));
+        named
+    }
+
+    fn render(&self, storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
+        let azure = storage.azure.clone().unwrap_or_default();
+        let account = azure.account_name.clone().unwrap_or_default();
+        let container = azure.container.clone().unwrap_or_default();
+        let creds = environment.credentials;
+        let mut out = Rendering::default();
+        match (&creds.user, &creds.cloud) {
+            (Some(user), _) => {
+                let key = get(user, ACCOUNT_KEY).ok_or_else(|| {
+                    Problem::new(
+                        "Error",
+                        format!(
+                            "the secret openshift-image-registry/{USER_CREDENTIALS} has an empty \
+                             {ACCOUNT_KEY}; set the key or remove the secret"
+                        ),
+                    )
+                })?;
+                if account.is_empty() {
+                    return Err(Problem::permanent(
+                        "StorageNotConfigured",
+                        "Storage account key is provided, but account name is not specified",
+                    ));
+                }
+                if container.is_empty() {
+                    return Err(Problem::permanent(
+                        "StorageNotConfigured",
+                        "Storage account key is provided, but container is not specified",
+                    ));
+                }
+                out.secret_data.insert(ACCOUNT_KEY.into(), key.to_vec());
+                out.env.push(secret_env(ACCOUNT_KEY, PRIVATE_CONFIGURATION));
+            }
+            (None, Some(cloud)) if get(cloud, "azure_federated_token_file").is_some() => {
+                for (var, key) in [
+                    ("AZURE_CLIENT_ID", "azure_client_id"),
+                    ("AZURE_TENANT_ID", "azure_tenant_id"),
+                    ("AZURE_FEDERATED_TOKEN_FILE", "azure_federated_token_file"),
+                ] {
+                    out.env(var, &text(cloud, key).unwrap_or_default());
+                }
+            }
+            (None, _) => {
+                return Err(Problem::new(
+                    "Error",
+                    format!(
+                        "the key of storage account \"{account}\" is needed: the cloud credentials hold a service principal, \
+                         and fetching account keys needs the Azure API; store the key as {ACCOUNT_KEY} in \
+                         the Secret {USER_CREDENTIALS}"
+                    ),
+                ));
+            }
+        }
+        out.env("REGISTRY_STORAGE", "azure");
+        out.env("REGISTRY_STORAGE_AZURE_CONTAINER", &container);
+        out.env("REGISTRY_STORAGE_AZURE_ACCOUNTNAME", &account);
+        if let Some(cloud) = value(&azure.cloud_name) {
+            out.env("REGISTRY_STORAGE_AZURE_REALM", realm(cloud));
+        }
+        Ok(out)
+    }
+
+    fn check(&self, storage: &Storage, _spec: &ConfigSpec, _refs: &References) -> Vec<Finding> {
+        let Some(azure) = &storage.azure else { return Vec::new() };
+        let fix = |flag: &str| Some(format!("oc-registry storage set azure --{flag} …"));
+        let mut out = Vec::new();
+        out.extend(Finding::of_value(
+            "spec.storage.azure.container",
+            azure.container.as_deref(),
+            validate::azure_container,
+            fix("container"),
+        ));
+        out.extend(Finding::of_value(
+            "spec.storage.azure.accountName",
+            azure.account_name.as_deref(),
+            validate::azure_account,
+            fix("account-name"),
+        ));
+        if let Some(access) = &azure.network_access {
+            let type_ = access.type_.as_deref().unwrap_or("External");
+            if access.internal.is_some() && type_ != "Internal" {
+                out.push(Finding::error(
+                    "spec.storage.azure.networkAccess.internal",
+                    "internal network settings are allowed only when networkAccess.type is Internal",
+                    Some("oc-registry storage set azure --network-access Internal".into()),
+                ));
+            }
+        }
+        out
+    }
+
+    fn credential_keys(&self) -> &'static [(&'static str, &'static str)] {
+        &[("account-key", ACCOUNT_KEY)]
+    }
+
+    fn credential_sets(&self) -> &'static [&'static [&'static str]] {
+        &[&["account-key"]]
+    }
+
+    fn location(&self, storage: &Storage) -> Vec<(&'static str, String)> {
+        let az = storage.azure.clone().unwrap_or_default();
+        location(&[
+            ("accountName", az.account_name),
+            ("container", az.container),
+            ("cloudName", az.cloud_name),
+            ("networkAccess", az.network_access.and_then(|n| n.type_)),
+        ])
+    }
+
+    fn removal(&self, _storage: &Storage) -> Removal {
+        Removal::LeftInPlace
+    }
+}
+
+/// The blob endpoint suffix of an Azure cloud.
+fn realm(cloud: &str) -> &'static str {
+    match cloud {
+        "AzureUSGovernmentCloud" => "core.usgovcloudapi.net",
+        "AzureChinaCloud" => "core.chinacloudapi.cn",
+        "AzureGermanCloud" => "core.cloudapi.de",
+        _ => "core.windows.net",
+    }
+}

@@ -1,0 +1,263 @@
+//! Amazon S3 and S3-compatible storage.
+
+use super::credentials::{S3_CREDENTIALS_PATH, get, missing, mount_credentials_file, required, s3_ini};
+use super::rendering::bool_str;
+use super::{Driver, Environment, Platform, Randomness, Removal, Rendering, deterministic_name, fill, location, value};
+use crate::api::{ConfigSpec, Storage};
+use crate::state::references::{Names, References};
+use crate::validate::{self, Finding, Problem};
+use serde_json::json;
+
+pub struct S3;
+
+/// Chunk sizes the registry accepts, in MiB.
+const CHUNK_SIZES_MIB: std::ops::RangeInclusive<i32> = 5..=5120;
+
+impl Driver for S3 {
+    fn name(&self) -> &'static str {
+        "s3"
+    }
+
+    fn title(&self) -> &'static str {
+        "S3"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Amazon S3 or S3-compatible storage (Ceph RGW, ODF, MinIO, …)"
+    }
+
+    fn is_set(&self, storage: &Storage) -> bool {
+        storage.s3.is_some()
+    }
+
+    fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, _random: &mut dyn Randomness) -> bool {
+        let Some(s3) = storage.s3.as_mut() else { return false };
+        let aws = platform.status.aws.clone().unwrap_or_default();
+        if value(&s3.region).is_none() && value(&s3.region_endpoint).is_none() {
+            s3.region = aws.region.clone();
+            let endpoint = aws
+                .service_endpoints
+                .iter()
+                .flatten()
+                .find(|e| e.name.as_deref() == Some("s3"))
+                .and_then(|e| e.url.clone());
+            if endpoint.is_some() {
+                s3.region_endpoint = endpoint;
+                s3.virtual_hosted_style = Some(true);
+            }
+        }
+        let region = s3.region.clone().unwrap_or_default();
+        fill(&mut s3.bucket, || {
+            Some(deterministic_name(platform.infrastructure_name, &region))
+        })
+    }
+
+    fn render(&self, storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
+        let s3 = storage.s3.clone().unwrap_or_default();
+        let mut out = Rendering::default();
+        out.secret_data
+            .insert("credentials".into(), credentials_file(environment)?);
+        out.env("REGISTRY_STORAGE", "s3");
+        out.env("REGISTRY_STORAGE_S3_BUCKET", s3.bucket.as_deref().unwrap_or_default());
+        out.env("REGISTRY_STORAGE_S3_REGION", s3.region.as_deref().unwrap_or_default());
+        if let Some(endpoint) = value(&s3.region_endpoint) {
+            out.env("REGISTRY_STORAGE_S3_REGIONENDPOINT", endpoint);
+        }
+        if let Some(mib) = s3.chunk_size_mib.filter(|m| CHUNK_SIZES_MIB.contains(m)) {
+            out.env(
+                "REGISTRY_STORAGE_S3_CHUNKSIZE",
+                &(i64::from(mib) * 1_048_576).to_string(),
+            );
+        }
+        out.env("REGISTRY_STORAGE_S3_ENCRYPT", bool_str(s3.encrypt.unwrap_or(false)));
+        if let Some(key) = value(&s3.key_id) {
+            out.env("REGISTRY_STORAGE_S3_KEYID", key);
+        }
+        out.env(
+            "REGISTRY_STORAGE_S3_FORCEPATHSTYLE",
+            bool_str(!s3.virtual_hosted_style.unwrap_or(false)),
+        );
+        out.env("REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH", S3_CREDENTIALS_PATH);
+        out.env("REGISTRY_STORAGE_S3_USEDUALSTACK", "true");
+        mount_credentials_file(&mut out);
+        if let Some(cf) = &s3.cloud_front {
+            let duration = cf
+                .duration
+                .clone()
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| "1200s".into());
+            let middleware = format!(
+                "- name: cloudfront\n  options:\n    baseurl: {}\n    privatekey: /etc/docker/cloudfront/private.pem\n    keypairid: {}\n    duration: {}\n    ipfilteredby: none\n",
+                cf.base_url, cf.keypair_id, duration
+            );
+            out.env("REGISTRY_MIDDLEWARE_STORAGE", &middleware);
+            let (name, key) = (
+                cf.private_key.name.clone().unwrap_or_default(),
+                cf.private_key.key.clone().unwrap_or_default(),
+            );
+            out.volume(
+                json!({"name": "registry-cloudfront", "secret": {"secretName": name, "items": [{"key": key, "path": "private.pem"}]}}),
+                json!({"name": "registry-cloudfront", "mountPath": "/etc/docker/cloudfront", "readOnly": true}),
+            );
+        }
+        out.ca_bundle = environment.storage_ca.map(str::to_string);
+        if let Some(name) = trusted_ca(storage)
+            && environment.storage_ca.is_none()
+        {
+            return Err(Problem::new(
+                "Error",
+                format!(
+                    "spec.storage.s3.trustedCA: ConfigMap \"openshift-config/{name}\" with key \"ca-bundle.crt\" not found"
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn check(&self, storage: &Storage, _spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
+        let Some(s3) = &storage.s3 else { return Vec::new() };
+        let mut out = Vec::new();
+        let fix = |flag: &str| Some(format!("oc-registry storage set s3 --{flag} …"));
+        out.extend(Finding::of_value(
+            "spec.storage.s3.bucket",
+            s3.bucket.as_deref(),
+            validate::s3_bucket,
+            fix("bucket"),
+        ));
+        out.extend(Finding::of_url(
+            "spec.storage.s3.regionEndpoint",
+            s3.region_endpoint.as_deref(),
+            fix("region-endpoint"),
+        ));
+        if let Some(size) = s3.chunk_size_mib.filter(|s| !CHUNK_SIZES_MIB.contains(s)) {
+            out.push(Finding::error(
+                "spec.storage.s3.chunkSizeMiB",
+                format!("must be from 5 to 5120, got {size}"),
+                fix("chunk-size-mib"),
+            ));
+        }
+        if value(&s3.key_id).is_some() && s3.encrypt != Some(true) {
+            out.push(Finding::warning(
+                "spec.storage.s3.keyID",
+                "the KMS key is used only with encrypt: true",
+                Some("oc-registry storage set s3 --encrypt".into()),
+            ));
+        }
+        if let Some(name) = trusted_ca(storage) {
+            match refs.config_maps.get(name) {
+                Some(None) | None => out.push(Finding::error(
+                    "spec.storage.s3.trustedCA.name",
+                    format!("ConfigMap openshift-config/{name} does not exist"),
+                    Some(format!(
+                        "kubectl create configmap {name} -n openshift-config --from-file=ca-bundle.crt=ca.pem"
+                    )),
+                )),
+                Some(Some(keys)) if !keys.contains("ca-bundle.crt") => out.push(Finding::error(
+                    "spec.storage.s3.trustedCA.name",
+                    format!("ConfigMap openshift-config/{name} has no key ca-bundle.crt"),
+                    Some(format!(
+                        "kubectl create configmap {name} -n openshift-config --from-file=ca-bundle.crt=ca.pem --dry-run=client -o yaml | kubectl apply -f -"
+                    )),
+                )),
+                _ => {}
+            }
+        }
+        if let Some(cf) = &s3.cloud_front {
+            let base_url = Some(cf.base_url.as_str()).filter(|u| !u.is_empty()).unwrap_or("(none)");
+            out.extend(Finding::of_url(
+                "spec.storage.s3.cloudFront.baseURL",
+                Some(base_url),
+                fix("cloudfront-base-url"),
+            ));
+            let name = cf.private_key.name.clone().unwrap_or_default();
+            let key = cf.private_key.key.clone().unwrap_or_default();
+            let keys = refs.secrets.get(&name).cloned().flatten();
+            if name.is_empty() || key.is_empty() || !keys.as_ref().is_some_and(|k| k.contains(&key)) {
+                out.push(Finding::error(
+                    "spec.storage.s3.cloudFront.privateKey",
+                    format!("Secret openshift-image-registry/{name} with key {key:?} does not exist"),
+                    Some(format!(
+                        "kubectl create secret generic {} -n openshift-image-registry --from-file=private.pem=KEYFILE",
+                        if name.is_empty() { "cloudfront-key" } else { &name }
+                    )),
+                ));
+            }
+        }
+        out
+    }
+
+    fn referenced(&self, storage: &Storage, names: &mut Names) {
+        let Some(s3) = &storage.s3 else { return };
+        if let Some(cf) = &s3.cloud_front {
+            names.secrets.extend(cf.private_key.name.clone());
+        }
+        names.config_maps.extend(trusted_ca(storage).map(str::to_string));
+    }
+
+    fn credential_keys(&self) -> &'static [(&'static str, &'static str)] {
+        HMAC_KEYS
+    }
+
+    fn credential_sets(&self) -> &'static [&'static [&'static str]] {
+        &[&["access-key", "secret-key"]]
+    }
+
+    fn location(&self, storage: &Storage) -> Vec<(&'static str, String)> {
+        let s3 = storage.s3.clone().unwrap_or_default();
+        location(&[
+            ("bucket", s3.bucket),
+            ("region", s3.region),
+            ("regionEndpoint", s3.region_endpoint),
+            ("encrypt", s3.encrypt.map(|e| e.to_string())),
+            ("keyID", s3.key_id),
+            ("virtualHostedStyle", s3.virtual_hosted_style.map(|e| e.to_string())),
+            ("cloudFront", s3.cloud_front.map(|c| c.base_url)),
+        ])
+    }
+
+    fn removal(&self, _storage: &Storage) -> Removal {
+        Removal::LeftInPlace
+    }
+}
+
+/// The access key pair S3 and IBM COS read from the user's Secret.
+pub(super) const HMAC_KEYS: &[(&str, &str)] = &[
+    ("access-key", "REGISTRY_STORAGE_S3_ACCESSKEY"),
+    ("secret-key", "REGISTRY_STORAGE_S3_SECRETKEY"),
+];
+
+/// The ConfigMap in `openshift-config` whose `ca-bundle.crt` the registry trusts for the endpoint.
+pub fn trusted_ca(storage: &Storage) -> Option<&str> {
+    storage
+        .s3
+        .as_ref()?
+        .trusted_ca
+        .as_ref()
+        .map(|r| r.name.as_str())
+        .filter(|n| !n.is_empty())
+}
+
+/// The registry's shared-credentials file: from the user's key pair, else the cloud Secret's file
+/// or key pair.
+fn credentials_file(environment: &Environment<'_>) -> Result<Vec<u8>, Problem> {
+    let creds = environment.credentials;
+    match (&creds.user, &creds.cloud) {
+        (Some(user), _) => Ok(s3_ini(
+            &required(user, HMAC_KEYS[0].1)?,
+            &required(user, HMAC_KEYS[1].1)?,
+        )),
+        (None, Some(cloud)) => {
+            if let Some(ini) = get(cloud, "credentials") {
+                Ok(ini.to_vec())
+            } else if let (Some(a), Some(s)) = (get(cloud, "aws_access_key_id"), get(cloud, "aws_secret_access_key")) {
+                Ok(s3_ini(a, s))
+            } else {
+                Err(Problem::new("Error", "invalid secret for aws credentials"))
+            }
+        }
+        (None, None) => Err(missing(
+            "s3",
+            "create the Secret image-registry-private-configuration-user with keys REGISTRY_STORAGE_S3_ACCESSKEY and REGISTRY_STORAGE_S3_SECRETKEY",
+        )),
+    }
+}

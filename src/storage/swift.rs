@@ -1,0 +1,287 @@
+//! OpenStack Swift.
+
+use super::credentials::{USER_CREDENTIALS, get, missing, text};
+use super::{
+    Credentials, Data, Driver, Environment, Platform, Randomness, Removal, Rendering, fill, location, random_name,
+    secret_env,
+};
+use crate::api::{ConfigSpec, PRIVATE_CONFIGURATION, Storage};
+use crate::state::references::References;
+use crate::validate::{Finding, Problem};
+use serde_json::Value;
+
+pub struct Swift;
+
+/// Every credential key the registry reads, from the user's Secret or `clouds.yaml`.
+const SECRET_KEYS: [&str; 6] = [
+    "REGISTRY_STORAGE_SWIFT_USERNAME",
+    "REGISTRY_STORAGE_SWIFT_PASSWORD",
+    "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID",
+    "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALNAME",
+    "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALSECRET",
+    "REGISTRY_STORAGE_SWIFT_TOKENID",
+];
+
+impl Driver for Swift {
+    fn name(&self) -> &'static str {
+        "swift"
+    }
+
+    fn title(&self) -> &'static str {
+        "Swift"
+    }
+
+    fn summary(&self) -> &'static str {
+        "OpenStack Swift"
+    }
+
+    fn is_set(&self, storage: &Storage) -> bool {
+        storage.swift.is_some()
+    }
+
+    fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn Randomness) -> bool {
+        let Some(swift) = storage.swift.as_mut() else {
+            return false;
+        };
+        fill(&mut swift.container, || {
+            Some(random_name(platform.infrastructure_name, "", random))
+        })
+    }
+
+    fn render(&self, storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
+        let swift = storage.swift.clone().unwrap_or_default();
+        let secret = credentials(environment.credentials)?;
+        let auth_url = swift
+            .auth_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or(secret.auth_url.clone())
+            .unwrap_or_default();
+        let version = swift
+            .auth_version
+            .clone()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "3".into());
+        let mut out = Rendering::default();
+        out.env("REGISTRY_STORAGE", "swift");
+        out.env(
+            "REGISTRY_STORAGE_SWIFT_CONTAINER",
+            swift.container.as_deref().unwrap_or_default(),
+        );
+        out.env(
+            "REGISTRY_STORAGE_SWIFT_AUTHURL",
+            &normalise_auth_url(&auth_url, &version)?,
+        );
+        for key in SECRET_KEYS {
+            out.env.push(secret_env(key, PRIVATE_CONFIGURATION));
+        }
+        out.env("REGISTRY_STORAGE_SWIFT_AUTHVERSION", &version);
+        let fields = [
+            (
+                "REGISTRY_STORAGE_SWIFT_DOMAIN",
+                swift.domain.clone().or(secret.domain.clone()),
+            ),
+            ("REGISTRY_STORAGE_SWIFT_DOMAINID", swift.domain_id.clone()),
+            (
+                "REGISTRY_STORAGE_SWIFT_TENANT",
+                swift.tenant.clone().or(secret.tenant.clone()),
+            ),
+            (
+                "REGISTRY_STORAGE_SWIFT_TENANTID",
+                swift.tenant_id.clone().or(secret.tenant_id.clone()),
+            ),
+            (
+                "REGISTRY_STORAGE_SWIFT_REGION",
+                swift.region_name.clone().or(secret.region.clone()),
+            ),
+        ];
+        for (var, value) in fields {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                out.env(var, &v);
+            }
+        }
+        out.secret_data = secret.data;
+        out.ca_bundle = secret.ca;
+        Ok(out)
+    }
+
+    fn check(&self, storage: &Storage, _spec: &ConfigSpec, _refs: &References) -> Vec<Finding> {
+        let Some(swift) = &storage.swift else { return Vec::new() };
+        let mut out: Vec<Finding> = Finding::of_url(
+            "spec.storage.swift.authURL",
+            swift.auth_url.as_deref(),
+            Some("oc-registry storage set swift --auth-url https://keystone.example.com:5000/v3".into()),
+        )
+        .into_iter()
+        .collect();
+        if let Some(v) = swift
+            .auth_version
+            .as_deref()
+            .filter(|v| !matches!(*v, "" | "1" | "2" | "3"))
+        {
+            out.push(Finding::error(
+                "spec.storage.swift.authVersion",
+                format!("{v:?} is not a Keystone version: 1, 2 or 3"),
+                Some("oc-registry storage set swift --auth-version 3".into()),
+            ));
+        }
+        out
+    }
+
+    fn credential_keys(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("username", SECRET_KEYS[0]),
+            ("password", SECRET_KEYS[1]),
+            ("application-credential-id", SECRET_KEYS[2]),
+            ("application-credential-name", SECRET_KEYS[3]),
+            ("application-credential-secret", SECRET_KEYS[4]),
+            ("token-id", SECRET_KEYS[5]),
+        ]
+    }
+
+    fn credential_sets(&self) -> &'static [&'static [&'static str]] {
+        &[
+            &["username", "password"],
+            &[
+                "application-credential-id",
+                "application-credential-name",
+                "application-credential-secret",
+            ],
+            &["token-id"],
+        ]
+    }
+
+    fn location(&self, storage: &Storage) -> Vec<(&'static str, String)> {
+        let sw = storage.swift.clone().unwrap_or_default();
+        location(&[
+            ("container", sw.container),
+            ("authURL", sw.auth_url),
+            ("regionName", sw.region_name),
+            ("tenant", sw.tenant),
+            ("domain", sw.domain),
+        ])
+    }
+
+    fn removal(&self, _storage: &Storage) -> Removal {
+        Removal::LeftInPlace
+    }
+}
+
+/// Swift credentials and the identity settings that came with them.
+#[derive(Default)]
+struct SwiftSecret {
+    data: Data,
+    auth_url: Option<String>,
+    domain: Option<String>,
+    tenant: Option<String>,
+    tenant_id: Option<String>,
+    region: Option<String>,
+    ca: Option<String>,
+}
+
+fn credentials(creds: &Credentials) -> Result<SwiftSecret, Problem> {
+    let mut out = SwiftSecret::default();
+    if let Some(user) = &creds.user {
+        let has = |k: &str| get(user, k).is_some();
+        let complete = (has(SECRET_KEYS[0]) && has(SECRET_KEYS[1]))
+            || (has(SECRET_KEYS[2]) && has(SECRET_KEYS[3]) && has(SECRET_KEYS[4]))
+            || has(SECRET_KEYS[5]);
+        if !complete {
+            return Err(Problem::new(
+                "Error",
+                format!(
+                    "secret \"openshift-image-registry/{USER_CREDENTIALS}\" must contain \
+                     REGISTRY_STORAGE_SWIFT_USERNAME and _PASSWORD, or _APPLICATIONCREDENTIALID, _NAME and _SECRET, or _TOKENID"
+                ),
+            ));
+        }
+        for key in SECRET_KEYS {
+            out.data.insert(key.into(), user.get(key).cloned().unwrap_or_default());
+        }
+        return Ok(out);
+    }
+    let Some(cloud) = &creds.cloud else {
+        return Err(missing(
+            "swift",
+            "create the Secret image-registry-private-configuration-user with REGISTRY_STORAGE_SWIFT_USERNAME and _PASSWORD",
+        ));
+    };
+    let yaml = text(cloud, "clouds.yaml").ok_or_else(|| {
+        Problem::new(
+            "Error",
+            "invalid secret for swift credentials: key \"clouds.yaml\" is missing",
+        )
+    })?;
+    let clouds: Value = serde_saphyr::from_str(&yaml).map_err(|e| {
+        Problem::new(
+            "Error",
+            format!("invalid clouds.yaml in installer-cloud-credentials: {e}"),
+        )
+    })?;
+    let cloud_entry = clouds
+        .pointer("/clouds/openstack")
+        .or_else(|| clouds.get("clouds").and_then(|c| c.as_object()?.values().next()))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let field = |path: &str| cloud_entry.pointer(path).and_then(Value::as_str).map(str::to_string);
+    let pairs = [
+        "/auth/username",
+        "/auth/password",
+        "/auth/application_credential_id",
+        "/auth/application_credential_name",
+        "/auth/application_credential_secret",
+        "/auth/token",
+    ];
+    for (key, path) in SECRET_KEYS.iter().zip(pairs) {
+        out.data
+            .insert((*key).into(), field(path).unwrap_or_default().into_bytes());
+    }
+    out.auth_url = field("/auth/auth_url");
+    out.domain = field("/auth/user_domain_name").or_else(|| field("/auth/domain_name"));
+    out.tenant = field("/auth/project_name");
+    out.tenant_id = field("/auth/project_id");
+    out.region = field("/region_name");
+    out.ca = text(cloud, "cacert");
+    Ok(out)
+}
+
+/// Appends `/v<version>` to an auth URL without a path; refuses other paths.
+fn normalise_auth_url(url: &str, version: &str) -> Result<String, Problem> {
+    if url.is_empty() {
+        return Err(Problem::new(
+            "Error",
+            "spec.storage.swift.authURL is empty and the credentials name none",
+        ));
+    }
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Ok(format!("{scheme}://{host}/v{version}"));
+    }
+    let is_version = path
+        .strip_prefix('v')
+        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    if !is_version {
+        return Err(Problem::new(
+            "Error",
+            format!("Incorrect Auth URL {url:?}: its path must be empty or a version like /v3"),
+        ));
+    }
+    Ok(format!("{scheme}://{host}/{path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_urls() {
+        assert_eq!(normalise_auth_url("https://k:5000", "3").unwrap(), "https://k:5000/v3");
+        assert_eq!(
+            normalise_auth_url("https://k:5000/v3/", "3").unwrap(),
+            "https://k:5000/v3"
+        );
+        assert!(normalise_auth_url("https://k:5000/identity", "3").is_err());
+    }
+}

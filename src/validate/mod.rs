@@ -1,0 +1,12 @@
+//! What is valid, and how a failure is told: rules for single values, findings about a field of
+//! a Config (with the command that fixes it), and problems that keep the registry from rendering.
+//! Everything above checks with these, so a value is judged the same wherever it comes from.
+
+mod finding;
+mod problem;
+pub mod schedule;
+mod values;
+
+pub use finding::{Finding, Severity, introduced};
+pub use problem::Problem;
+pub use values::*;
