@@ -15,5 +15,7 @@ pub const CLOUD_CREDENTIALS: &str = "installer-cloud-credentials";
 pub const PRIVATE_CONFIGURATION: &str = "image-registry-private-configuration";
 /// The claim the registry creates when `spec.storage.pvc.claim` is empty.
 pub const DEFAULT_CLAIM: &str = "image-registry-storage";
+/// The PrometheusRule that raises `ImageRegistryRemoved` while the registry is Removed.
+pub const REMOVED_ALERT_RULE: &str = "image-registry-removed";
 /// The annotation marking storage the registry created.
 pub const REGISTRY_ANNOTATION: &str = "imageregistry.openshift.io";

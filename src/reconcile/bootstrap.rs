@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 pub const FINALIZER: &str = "imageregistry.operator.openshift.io/finalizer";
 /// The alert the registry raised when it was removed, kept as a PrometheusRule on platforms
 /// where it starts Removed.
-pub const REMOVED_ALERT_RULE: &str = "image-registry-removed";
+pub use crate::api::REMOVED_ALERT_RULE;
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

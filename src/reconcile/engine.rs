@@ -2,11 +2,11 @@
 //! Managed renders and applies, Removed tears down, Unmanaged only reports — and write status.
 
 use super::apply::{Applied, Applier, Outcome};
-use super::bootstrap::{Bootstrapped, FINALIZER, REMOVED_ALERT_RULE, bootstrap};
+use super::bootstrap::{Bootstrapped, FINALIZER, bootstrap};
 use super::complete::complete;
 use super::conditions::{self, RegistryFacts};
+use super::plan::{self, Plan};
 use super::teardown::{self, StorageLoss};
-use crate::api::REGISTRY_ANNOTATION;
 use crate::api::{
     CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE,
     Route, Storage,
@@ -15,14 +15,14 @@ use crate::cluster::{DryRun, merge_patch_between};
 use crate::cluster::{is_conflict, retry};
 use crate::policy::Policies;
 use crate::policy::sdk::PrunerDecision;
-use crate::render::inputs::{Images, Inputs, gather};
-use crate::render::{self, Desired, Kind, Problem, pruner_objects};
-use crate::state::facts::{pruner_input, storage_input};
+use crate::render::inputs::{Images, Inputs, referenced};
+use crate::render::{self, Desired, Kind, Problem};
+use crate::state::facts::storage_input;
+use crate::state::snapshot::Snapshot;
 use crate::storage::OsRandom;
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde::Serialize;
@@ -168,8 +168,8 @@ impl<'a> Engine<'a> {
         };
         match config.spec.management_state.as_deref().unwrap_or_default() {
             "Managed" => {
-                let plan = self.plan(config, &mut report).await?;
-                preview.after = Some(serde_json::to_value(&plan.config).unwrap_or_default());
+                let (config, _, plan) = self.plan(config, &mut report).await?;
+                preview.after = Some(serde_json::to_value(&config).unwrap_or_default());
                 preview.apply = plan.objects;
                 preview.delete = plan.stale;
                 preview.problems = plan.problems;
@@ -255,81 +255,29 @@ impl<'a> Engine<'a> {
         ))
     }
 
-    /// Everything a Managed pass would write: the completed Config, the objects, the owned
-    /// objects no longer wanted, and what cannot be rendered.
-    pub async fn plan(&self, config: Config, report: &mut Report) -> Result<Plan> {
+    /// Everything a Managed pass would write: the completed Config, what it is rendered from,
+    /// and the plan (the objects, the owned objects no longer wanted, what cannot be rendered).
+    pub async fn plan(&self, config: Config, report: &mut Report) -> Result<(Config, Inputs, Plan)> {
         let config = self.completed_config(config, report).await?;
-        let inputs = gather(&self.client(), config.clone(), self.options.images.clone()).await?;
-        let mut problems = Vec::new();
-        let mut objects = Vec::new();
-        let mut storage_ok = true;
-        match self.claim(&inputs).await? {
-            Ok(Some(claim)) => objects.push(claim),
-            Ok(None) => {}
-            Err(p) => {
-                storage_ok = false;
-                problems.push(p);
-            }
-        }
-        let rendered = render::render(&inputs);
-        storage_ok = storage_ok && rendered.storage_ok;
-        problems.extend(rendered.problems.iter().cloned());
-        objects.extend(rendered.objects.iter().cloned());
-
-        // The pruner is decided on the hostname the Image config will hold once the Service is
-        // applied, so that one pass converges.
-        let hostname = rendered
-            .find(Kind::Service, "image-registry")
-            .map(|_| render::SERVICE_HOST);
-        let pruner = self.pruner_decision(hostname).await.map_err(|e| format!("{e:#}"));
-        let mut pruner_error = pruner.as_ref().err().cloned();
-        if let Ok(decision) = &pruner {
-            match pruner_objects(&inputs, decision) {
-                Ok(o) => objects.extend(o),
-                Err(p) => pruner_error = Some(p.message),
-            }
-        }
-
-        // Routes dropped from the Config, and the removal alert once the registry is back.
-        let mut stale = Vec::new();
-        let routes = self.owned_routes().await?;
-        for name in teardown::route_names(&routes) {
-            if rendered.find(Kind::Route, &name).is_none() {
-                stale.push((Kind::Route, name));
-            }
-        }
-        if self
-            .applier
-            .get(Kind::PrometheusRule, Some(REGISTRY_NAMESPACE), REMOVED_ALERT_RULE)
-            .await
-            .unwrap_or(None)
-            .is_some()
-        {
-            stale.push((Kind::PrometheusRule, REMOVED_ALERT_RULE.to_string()));
-        }
-        Ok(Plan {
-            config,
-            inputs,
-            objects,
-            stale,
-            problems,
-            storage_ok,
-            pruner: pruner.ok(),
-            pruner_error,
-        })
+        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
+        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        let plan = plan::managed(&inputs, &snapshot, self.policies);
+        Ok((config, inputs, plan))
     }
 
     async fn managed(&self, config: Config, report: &mut Report) -> Result<()> {
-        let Plan {
+        let (
             config,
             inputs,
-            objects,
-            stale,
-            mut problems,
-            storage_ok,
-            pruner,
-            pruner_error,
-        } = self.plan(config, report).await?;
+            Plan {
+                objects,
+                stale,
+                mut problems,
+                storage_ok,
+                pruner,
+                pruner_error,
+            },
+        ) = self.plan(config, report).await?;
         // Everything the pods need first, then the workloads that use it.
         let (later, first): (Vec<Desired>, Vec<Desired>) = objects
             .into_iter()
@@ -379,64 +327,6 @@ impl<'a> Engine<'a> {
             .await?;
         report.converged = problems.is_empty() && report.problems.is_empty();
         Ok(())
-    }
-
-    async fn pruner_decision(&self, internal_hostname: Option<&str>) -> Result<PrunerDecision> {
-        let mut input = pruner_input(&self.client()).await?;
-        if let Some(h) = internal_hostname {
-            input.internal_registry_hostname = h.to_string();
-        }
-        Ok(self.policies.pruner(&input)?.decision)
-    }
-
-    /// PVC storage: the default claim is created when absent (returned, to apply); the claim's
-    /// access modes must suit the replicas and rollout strategy.
-    async fn claim(&self, inputs: &Inputs) -> Result<Result<Option<Desired>, Problem>> {
-        let spec = &inputs.config.spec;
-        let Some(pvc) = spec.storage.as_ref().and_then(|s| s.pvc.as_ref()) else {
-            return Ok(Ok(None));
-        };
-        let claim = pvc.claim.clone().unwrap_or_default();
-        let claims = Api::<PersistentVolumeClaim>::namespaced(self.client(), REGISTRY_NAMESPACE);
-        let existing = retry(|| claims.get_opt(&claim)).await.map_err(|e| self.describe(&e))?;
-        let managed = spec.storage.as_ref().and_then(|s| s.management_state.as_deref()) == Some("Managed");
-        let mut create = None;
-        let modes = match existing {
-            None if claim == crate::api::DEFAULT_CLAIM && managed => {
-                let request = crate::policy::sdk::PvcRequest {
-                    name: claim.clone(),
-                    access_modes: vec!["ReadWriteMany".into()],
-                    size: "100Gi".into(),
-                    storage_class_name: None,
-                };
-                create = Some(super::bootstrap::claim(&request));
-                request.access_modes
-            }
-            None => {
-                return Ok(Err(Problem::new(
-                    "Error",
-                    format!(
-                        "PVC {claim} does not exist in namespace {REGISTRY_NAMESPACE}; create it or set spec.storage.pvc.claim"
-                    ),
-                )));
-            }
-            Some(p) => {
-                let owned = p
-                    .metadata
-                    .annotations
-                    .as_ref()
-                    .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION));
-                if claim == crate::api::DEFAULT_CLAIM && managed && !owned {
-                    return Ok(Err(Problem::new(
-                        "Error",
-                        "could not create default PVC, it already exists and is not owned by the operator",
-                    )));
-                }
-                p.spec.and_then(|s| s.access_modes).unwrap_or_default()
-            }
-        };
-        let verdict = crate::storage::access_verdict(&modes, spec.replicas, spec.rollout_strategy.as_deref());
-        Ok(verdict.problem(&claim).map_or(Ok(create), Err))
     }
 
     // ------------------------------------------------------------------------------- Removed
@@ -545,7 +435,9 @@ impl<'a> Engine<'a> {
                 .unwrap_or(0),
         );
         report.conditions = self.write_config_status(config, status, fresh).await?;
-        let pruner = self.pruner_decision(None).await.ok();
+        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
+        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        let (pruner, _) = plan::pruner(&inputs, &snapshot, self.policies, None);
         self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), None)
             .await?;
         report.converged = true;
@@ -558,19 +450,16 @@ impl<'a> Engine<'a> {
         config: &Config,
         report: &mut Report,
     ) -> Result<(Option<PrunerDecision>, Option<String>)> {
-        let inputs = gather(&self.client(), config.clone(), self.options.images.clone()).await?;
-        let decision = match self.pruner_decision(None).await {
-            Ok(d) => d,
-            Err(e) => return Ok((None, Some(format!("{e:#}")))),
-        };
-        match pruner_objects(&inputs, &decision) {
-            Ok(objects) => {
+        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
+        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        match plan::pruner(&inputs, &snapshot, self.policies, None) {
+            (decision, Ok(objects)) => {
                 let applied = self.applier.apply_all(&objects).await;
                 let error = applied.iter().find_map(|a| a.error.clone());
                 report.objects.extend(applied);
-                Ok((Some(decision), error))
+                Ok((decision, error))
             }
-            Err(p) => Ok((Some(decision), Some(p.message))),
+            (decision, Err(e)) => Ok((decision, Some(e))),
         }
     }
 
@@ -741,19 +630,6 @@ pub struct Preview {
     pub apply: Vec<Desired>,
     pub delete: Vec<(Kind, String)>,
     pub problems: Vec<Problem>,
-}
-
-/// A Managed pass, before anything is written.
-pub struct Plan {
-    pub config: Config,
-    pub inputs: Inputs,
-    pub objects: Vec<Desired>,
-    /// Owned objects no longer wanted.
-    pub stale: Vec<(Kind, String)>,
-    pub problems: Vec<Problem>,
-    pub storage_ok: bool,
-    pub pruner: Option<PrunerDecision>,
-    pub pruner_error: Option<String>,
 }
 
 fn status_params() -> PatchParams {

@@ -2,11 +2,11 @@
 //! whatever else is at hand) read from files, completed and rendered exactly as `reconcile` would.
 
 use super::complete::complete;
+use super::plan;
 use crate::api::{CLUSTER, Infrastructure, InfrastructureSpec, Storage};
 use crate::policy::Policies;
-use crate::policy::sdk::PrunerInput;
 use crate::render::inputs::{Images, Inputs};
-use crate::render::{self, Desired, Problem, pruner_objects};
+use crate::render::{Desired, Problem};
 use crate::state::facts::{StorageSources, claim_name};
 use crate::state::snapshot::{Snapshot, config_among};
 use crate::storage::OsRandom;
@@ -82,28 +82,21 @@ pub fn render_offline(objects: &[Value], policies: &Policies, images: Images) ->
     complete(&mut config, &infrastructure, platform_storage.as_ref(), &mut OsRandom)?;
     let inputs = Inputs::from_snapshot(config.clone(), &snapshot, images);
 
-    let rendered = render::render(&inputs);
     let mut out = Offline {
-        objects: rendered.objects.clone(),
-        problems: rendered.problems.clone(),
+        objects: Vec::new(),
+        problems: Vec::new(),
     };
-    let managed = config.spec.management_state.as_deref() == Some("Managed");
-    if !managed {
+    if config.spec.management_state.as_deref() == Some("Managed") {
+        let plan = plan::managed(&inputs, &snapshot, policies);
+        out.objects = plan.objects;
+        out.problems = plan.problems;
+        out.problems.extend(plan.pruner_error.map(|e| Problem::new("Error", e)));
+    } else {
         // Only what a Removed or Unmanaged registry keeps: the pruner.
-        out.objects.clear();
-        out.problems.clear();
-    }
-    let hostname = if managed { render::SERVICE_HOST } else { "" };
-    let decision = policies
-        .pruner(&PrunerInput {
-            registry_management_state: config.spec.management_state.clone().unwrap_or_default(),
-            pruner: serde_json::to_value(&inputs.pruner)?,
-            internal_registry_hostname: hostname.into(),
-        })?
-        .decision;
-    match pruner_objects(&inputs, &decision) {
-        Ok(o) => out.objects.extend(o),
-        Err(p) => out.problems.push(p),
+        match plan::pruner(&inputs, &snapshot, policies, None).1 {
+            Ok(objects) => out.objects = objects,
+            Err(e) => out.problems.push(Problem::new("Error", e)),
+        }
     }
     Ok(out)
 }

@@ -178,11 +178,26 @@ pub async fn pruner_input(client: &Client) -> Result<PrunerInput> {
         pruners.get_opt(CLUSTER),
         images.get_opt(CLUSTER)
     )?;
-    Ok(PrunerInput {
-        registry_management_state: config.and_then(|c| c.spec.management_state).unwrap_or_default(),
-        pruner: pruner.map_or(json!({}), |p| serde_json::to_value(p.spec).unwrap_or(json!({}))),
-        internal_registry_hostname: image
-            .and_then(|i| i.status?.internal_registry_hostname)
-            .unwrap_or_default(),
-    })
+    let pruner = pruner.map_or(json!({}), |p| serde_json::to_value(p.spec).unwrap_or(json!({})));
+    Ok(pruner_input_of(config.as_ref(), pruner, image.as_ref(), None))
+}
+
+/// The pruner hook's input from what was read: `hostname`, when given, stands for the one the
+/// Image config reports (a Managed pass decides on the hostname it is about to serve).
+pub fn pruner_input_of(
+    config: Option<&Config>,
+    pruner: Value,
+    image: Option<&Image>,
+    hostname: Option<&str>,
+) -> PrunerInput {
+    PrunerInput {
+        registry_management_state: config.and_then(|c| c.spec.management_state.clone()).unwrap_or_default(),
+        pruner,
+        internal_registry_hostname: match hostname {
+            Some(h) => h.to_string(),
+            None => image
+                .and_then(|i| i.status.as_ref()?.internal_registry_hostname.clone())
+                .unwrap_or_default(),
+        },
+    }
 }

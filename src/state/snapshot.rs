@@ -3,15 +3,18 @@
 //! derived from it (the rendering inputs, the storage hook's input) is computed from it alone,
 //! so `render -f` and `reconcile` cannot read the world differently.
 
+use super::is_owned_route;
 use super::references::Names;
 use crate::api::{
     CLOUD_CREDENTIALS, CLUSTER, Config, Image, ImagePruner, Infrastructure, OPENSHIFT_CONFIG, Proxy,
     REGISTRY_NAMESPACE, USER_CREDENTIALS,
 };
+use crate::api::{REMOVED_ALERT_RULE, Route};
+use crate::cluster::retry;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, PersistentVolumeClaim, Secret};
-use kube::api::ListParams;
+use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -44,6 +47,10 @@ pub struct Snapshot {
     pub secrets: BTreeMap<String, Secret>,
     /// ConfigMaps in `openshift-config` the Config or the Image config names, by name.
     pub config_maps: BTreeMap<String, ConfigMap>,
+    /// The Routes the registry owns.
+    pub owned_routes: Vec<Route>,
+    /// Whether the `ImageRegistryRemoved` alert rule exists.
+    pub removed_alert: bool,
 }
 
 impl Snapshot {
@@ -63,11 +70,21 @@ impl Snapshot {
         let config_secrets = Api::<Secret>::namespaced(client.clone(), OPENSHIFT_CONFIG);
         let ns_maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
         let node_api = Api::<Node>::all(client.clone());
+        let routes = Api::<Route>::namespaced(client.clone(), ns);
+        let rules = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &prometheus_rules());
         let all = ListParams::default();
         let claim = async {
             match &names.claim {
-                Some(name) => claims.get_opt(name).await,
+                Some(name) => retry(|| claims.get_opt(name)).await,
                 None => Ok(None),
+            }
+        };
+        let owned_routes = async {
+            match retry(|| routes.list(&all)).await {
+                Ok(list) => Ok(list.items.into_iter().filter(is_owned_route).collect()),
+                // A cluster without Routes has none to own.
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+                Err(e) => Err(e),
             }
         };
         let (
@@ -83,19 +100,29 @@ impl Snapshot {
             service_ca,
             nodes,
             claim,
+            owned_routes,
+            removed_alert,
         ) = tokio::try_join!(
-            pruners.get_opt(CLUSTER),
-            infrastructures.get_opt(CLUSTER),
-            proxies.get_opt(CLUSTER),
-            images.get_opt(CLUSTER),
-            deployments.get_opt(OPERATOR_DEPLOYMENT),
-            namespaces.get_opt(ns),
-            config_secrets.get_opt(PULL_SECRET),
-            secrets.get_opt(USER_CREDENTIALS),
-            secrets.get_opt(CLOUD_CREDENTIALS),
-            ns_maps.get_opt(SERVICE_CA_CONFIGMAP),
-            node_api.list(&all),
+            retry(|| pruners.get_opt(CLUSTER)),
+            retry(|| infrastructures.get_opt(CLUSTER)),
+            retry(|| proxies.get_opt(CLUSTER)),
+            retry(|| images.get_opt(CLUSTER)),
+            retry(|| deployments.get_opt(OPERATOR_DEPLOYMENT)),
+            retry(|| namespaces.get_opt(ns)),
+            retry(|| config_secrets.get_opt(PULL_SECRET)),
+            retry(|| secrets.get_opt(USER_CREDENTIALS)),
+            retry(|| secrets.get_opt(CLOUD_CREDENTIALS)),
+            retry(|| ns_maps.get_opt(SERVICE_CA_CONFIGMAP)),
+            retry(|| node_api.list(&all)),
             claim,
+            owned_routes,
+            // A cluster without the monitoring CRDs has no alert to remove.
+            async {
+                Ok(retry(|| rules.get_opt(REMOVED_ALERT_RULE))
+                    .await
+                    .unwrap_or(None)
+                    .is_some())
+            },
         )
         .context("reading the cluster state the registry is rendered from")?;
         let mut map_names = names.config_maps.clone();
@@ -118,6 +145,8 @@ impl Snapshot {
             claim,
             secrets,
             config_maps,
+            owned_routes,
+            removed_alert,
         })
     }
 
@@ -161,6 +190,17 @@ impl Snapshot {
             claim,
             secrets,
             config_maps,
+            owned_routes: objects
+                .iter()
+                .filter(|o| is(o, "Route", REGISTRY_NAMESPACE, None))
+                .map(|o| serde_json::from_value(o.clone()).context("reading a Route"))
+                .collect::<Result<Vec<Route>>>()?
+                .into_iter()
+                .filter(is_owned_route)
+                .collect(),
+            removed_alert: objects
+                .iter()
+                .any(|o| is(o, "PrometheusRule", REGISTRY_NAMESPACE, Some(REMOVED_ALERT_RULE))),
         })
     }
 
@@ -215,4 +255,14 @@ fn find<T: DeserializeOwned>(objects: &[Value], kind: &str, namespace: &str, nam
         .find(|o| is(o, kind, namespace, Some(name)))
         .map(|o| serde_json::from_value(o.clone()).with_context(|| format!("reading {kind} {name}")))
         .transpose()
+}
+
+fn prometheus_rules() -> ApiResource {
+    ApiResource {
+        group: "monitoring.coreos.com".into(),
+        version: "v1".into(),
+        api_version: "monitoring.coreos.com/v1".into(),
+        kind: "PrometheusRule".into(),
+        plural: "prometheusrules".into(),
+    }
 }
