@@ -1,6 +1,7 @@
 //! `doctor`'s diagnosis: every known way the registry goes wrong quietly, read from the cluster
 //! and reported as findings with the command that fixes each. Nothing is written.
 
+use crate::api::ManagementState;
 use crate::api::{CLOUD_CREDENTIALS, Condition, REGISTRY_NAMESPACE, Storage, USER_CREDENTIALS};
 use crate::configure::checks;
 use crate::configure::{credentials, trust};
@@ -108,11 +109,11 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
         return out;
     };
     let spec = &config.spec;
-    let state = spec.management_state.as_deref().unwrap_or_default();
+    let state = spec.management_state.as_ref();
     out.extend(checks::config(spec, &e.references));
     let storage = spec.storage.clone().unwrap_or_default();
     management_findings(config, state, &storage, &mut out);
-    if state == "Managed" {
+    if state == Some(&ManagementState::Managed) {
         credential_findings(&storage, e, &mut out);
         out.extend(condition_findings(
             config
@@ -144,9 +145,14 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
     out
 }
 
-fn management_findings(config: &crate::api::Config, state: &str, storage: &Storage, out: &mut Vec<Finding>) {
+fn management_findings(
+    config: &crate::api::Config,
+    state: Option<&ManagementState>,
+    storage: &Storage,
+    out: &mut Vec<Finding>,
+) {
     match state {
-        "Removed" => {
+        Some(ManagementState::Removed) => {
             let fix = if crate::storage::block_names(storage).is_empty() {
                 "oc-registry storage set pvc (or another driver), then: oc-registry set management-state Managed"
             } else {
@@ -172,15 +178,18 @@ fn management_findings(config: &crate::api::Config, state: &str, storage: &Stora
                 Ok(None) => {}
             }
         }
-        "Unmanaged" => out.push(warning(
+        Some(ManagementState::Unmanaged) => out.push(warning(
             "spec.managementState",
             "the registry is Unmanaged: nothing is reconciled, and Available/Degraded say nothing about the registry itself",
             "oc-registry set management-state Managed".to_string(),
         )),
-        "Managed" => {}
+        Some(ManagementState::Managed) => {}
         other => out.push(error(
             "spec.managementState",
-            format!("{other:?} is not Managed, Removed or Unmanaged: the registry is left as it is"),
+            format!(
+                "{:?} is not Managed, Removed or Unmanaged: the registry is left as it is",
+                other.map_or("", |s| s.as_str())
+            ),
             "oc-registry set management-state Managed".to_string(),
         )),
     }
@@ -188,7 +197,7 @@ fn management_findings(config: &crate::api::Config, state: &str, storage: &Stora
         .s3
         .as_ref()
         .is_some_and(|s| s.region_endpoint.as_deref().is_some_and(|e| !e.is_empty()));
-    if s3_compatible && storage.management_state.as_deref() == Some("Managed") {
+    if s3_compatible && storage.management_state == Some(ManagementState::Managed) {
         out.push(warning(
             "spec.storage.managementState",
             "S3-compatible storage (regionEndpoint set) is Managed: AWS-only calls (encryption, public access block, lifecycle) fail against it",
@@ -320,7 +329,7 @@ fn cluster_operator_findings(e: &Evidence, out: &mut Vec<Finding>) {
     }
 }
 
-fn pruner_findings(e: &Evidence, state: &str, out: &mut Vec<Finding>) {
+fn pruner_findings(e: &Evidence, state: Option<&ManagementState>, out: &mut Vec<Finding>) {
     let Some(pruner) = &e.observed.pruner else {
         out.push(warning(
             "imagepruner/cluster",
@@ -358,7 +367,7 @@ fn pruner_findings(e: &Evidence, state: &str, out: &mut Vec<Finding>) {
         ));
     }
     if let Some((false, reason)) = &e.prune_registry
-        && state == "Managed"
+        && state == Some(&ManagementState::Managed)
     {
         out.push(warning(
             "imagepruner/cluster",

@@ -6,9 +6,11 @@ mod meta;
 mod names;
 mod registry;
 mod route;
+mod values;
 
 pub use config_openshift::*;
 pub use meta::*;
 pub use names::*;
 pub use registry::*;
 pub use route::*;
+pub use values::{LogLevel, ManagementState, RolloutStrategy};

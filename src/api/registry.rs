@@ -1,6 +1,7 @@
 //! `imageregistry.operator.openshift.io/v1`: the registry `Config` and the `ImagePruner`.
 
 use super::meta::{Condition, Extra, NameRef, SecretKeyRef};
+use super::values::{LogLevel, ManagementState, RolloutStrategy};
 use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration, TopologySpreadConstraint};
 use kube::CustomResource;
 use serde::{Deserialize, Serialize};
@@ -19,11 +20,11 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct ConfigSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub management_state: Option<String>,
+    pub management_state: Option<ManagementState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_level: Option<String>,
+    pub log_level: Option<LogLevel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator_log_level: Option<String>,
+    pub operator_log_level: Option<LogLevel>,
     /// Deprecated numeric log level, used only when `logLevel` is Normal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<i64>,
@@ -52,7 +53,7 @@ pub struct ConfigSpec {
     #[serde(default)]
     pub replicas: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rollout_strategy: Option<String>,
+    pub rollout_strategy: Option<RolloutStrategy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,7 +86,7 @@ pub struct ProxySettings {
 #[serde(rename_all = "camelCase")]
 pub struct Storage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub management_state: Option<String>,
+    pub management_state: Option<ManagementState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_dir: Option<EmptyDirStorage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,7 +358,7 @@ pub struct ImagePrunerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_invalid_image_references: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_level: Option<String>,
+    pub log_level: Option<LogLevel>,
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -3,6 +3,7 @@
 
 use super::reconcile::DryRunFlag;
 use super::{Failure, Session, dry_run_suffix};
+use crate::api::{ConfigSpec, ImagePrunerSpec};
 use crate::cluster::DryRun;
 use crate::commands::Context;
 use crate::configure::edit::{EditError, EditResult, Edited, Editor};
@@ -10,7 +11,6 @@ use crate::reconcile::leader::LEASE_NAME;
 use anyhow::Result;
 use clap::Args;
 use k8s_openapi::api::coordination::v1::Lease;
-use serde_json::Value;
 use std::process::ExitCode;
 
 pub const CONFIG_REF: &str = "config.imageregistry.operator.openshift.io/cluster";
@@ -46,38 +46,54 @@ impl Target {
     }
 }
 
-/// Connects, makes the change, and prints it.
-pub async fn run(
+/// Connects, changes the Config's spec, and prints the change.
+pub async fn config(
     cx: &Context,
-    target: Target,
     dry_run: &DryRunArg,
-    edit: impl FnMut(&mut Value) -> EditResult,
+    edit: impl FnMut(&mut ConfigSpec) -> EditResult,
 ) -> Result<ExitCode> {
     let session = cx.session().await?;
-    let edited = apply(cx, session, target, dry_run.mode(), edit).await?;
-    report(session, target, dry_run.mode(), &edited).await;
+    let edited = apply_config(cx, session, dry_run.mode(), edit).await?;
+    report(session, Target::Config, dry_run.mode(), &edited).await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Makes the change; errors are phrased for the user (exit 1).
-pub async fn apply(
+/// Connects, changes the ImagePruner's spec, and prints the change.
+pub async fn pruner(
+    cx: &Context,
+    dry_run: &DryRunArg,
+    edit: impl FnMut(&mut ImagePrunerSpec) -> EditResult,
+) -> Result<ExitCode> {
+    let session = cx.session().await?;
+    let editor = editor(cx, session, dry_run.mode()).await?;
+    let edited = editor
+        .pruner(edit)
+        .await
+        .map_err(|e| describe(session, Target::Pruner, e))?;
+    report(session, Target::Pruner, dry_run.mode(), &edited).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Changes the Config's spec; errors are phrased for the user (exit 1).
+pub async fn apply_config(
     cx: &Context,
     session: &Session,
-    target: Target,
     mode: Option<DryRun>,
-    edit: impl FnMut(&mut Value) -> EditResult,
+    edit: impl FnMut(&mut ConfigSpec) -> EditResult,
 ) -> Result<Edited> {
-    let policies = cx.policies().await?;
-    let editor = Editor {
+    let editor = editor(cx, session, mode).await?;
+    editor
+        .config(edit)
+        .await
+        .map_err(|e| describe(session, Target::Config, e))
+}
+
+async fn editor<'a>(cx: &'a Context, session: &'a Session, mode: Option<DryRun>) -> Result<Editor<'a>> {
+    Ok(Editor {
         client: &session.client,
-        policies,
+        policies: cx.policies().await?,
         dry_run: mode,
-    };
-    let result = match target {
-        Target::Config => editor.config(edit).await,
-        Target::Pruner => editor.pruner(edit).await,
-    };
-    result.map_err(|e| describe(session, target, e))
+    })
 }
 
 fn describe(session: &Session, target: Target, e: EditError) -> anyhow::Error {
@@ -128,69 +144,5 @@ async fn who_applies(session: &Session) -> String {
     match holder {
         Some(h) => format!("The running reconciler ({h}) applies it."),
         None => "Run `oc-registry reconcile` to apply it.".into(),
-    }
-}
-
-/// Sets the field at `path` (creating the objects on the way), or removes it for `None`.
-pub fn put(object: &mut Value, path: &[&str], value: Option<Value>) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut at = object;
-    for p in parents {
-        if !at.get(*p).is_some_and(Value::is_object) {
-            if value.is_none() {
-                return;
-            }
-            at[*p] = serde_json::json!({});
-        }
-        at = &mut at[*p];
-    }
-    match (value, at.as_object_mut()) {
-        (Some(v), _) => at[*last] = v,
-        (None, Some(map)) => {
-            map.remove(*last);
-        }
-        (None, None) => {}
-    }
-}
-
-/// Removes empty objects left at `path` and above it (after a field was removed).
-pub fn prune_empty(object: &mut Value, path: &[&str]) {
-    // Never the top-level object (depth 1): `spec` itself stays.
-    for depth in (2..=path.len()).rev() {
-        let (parent, name) = (&path[..depth - 1], path[depth - 1]);
-        let mut at = &mut *object;
-        for p in parent {
-            match at.get_mut(*p) {
-                Some(v) => at = v,
-                None => return,
-            }
-        }
-        if at
-            .get(name)
-            .is_some_and(|v| v.as_object().is_some_and(|m| m.is_empty()))
-            && let Some(map) = at.as_object_mut()
-        {
-            map.remove(name);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn put_creates_and_removes() {
-        let mut v = json!({"spec": {}});
-        put(&mut v, &["spec", "proxy", "http"], Some(json!("http://p:3128")));
-        assert_eq!(v, json!({"spec": {"proxy": {"http": "http://p:3128"}}}));
-        put(&mut v, &["spec", "proxy", "http"], None);
-        prune_empty(&mut v, &["spec", "proxy"]);
-        assert_eq!(v, json!({"spec": {}}));
-        put(&mut v, &["spec", "requests", "read", "maxRunning"], None);
-        assert_eq!(v, json!({"spec": {}}));
     }
 }

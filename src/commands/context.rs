@@ -7,6 +7,7 @@ use crate::policy::{CompileCache, Policies};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
@@ -16,7 +17,7 @@ pub struct Context {
     pub connection: ConnectionArgs,
     pub policy: PolicyArgs,
     session: OnceCell<Session>,
-    policies: OnceCell<Policies>,
+    policies: OnceCell<Arc<Policies>>,
 }
 
 impl Context {
@@ -37,11 +38,11 @@ impl Context {
     }
 
     /// The policies in effect (the cluster's and the local configuration), loaded on first use.
-    pub async fn policies(&self) -> Result<&Policies> {
+    pub async fn policies(&self) -> Result<&Arc<Policies>> {
         self.policies
             .get_or_try_init(|| async {
                 let (cluster, local) = super::policy::sources(self).await?;
-                Policies::load(cluster, local, CompileCache::from_environment())
+                Policies::load(cluster, local, CompileCache::from_environment()).map(Arc::new)
             })
             .await
     }

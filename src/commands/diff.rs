@@ -119,6 +119,7 @@ pub async fn run(cx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         dry_run: Some(DryRun::Server),
         storage_deletion_confirmed: false,
         images: args.images.images(),
+        finalizer_removed_by_caller: false,
     };
     let preview = match Engine::new(applier.clone(), policies, options).preview().await {
         Ok(p) => p,

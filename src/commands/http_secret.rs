@@ -1,12 +1,11 @@
 //! `http-secret rotate`: a new secret for the registry's upload state, generated here and never
 //! shown.
 
-use super::change::{self, DryRunArg, Target, put};
+use super::change::{self, DryRunArg};
 use crate::commands::Context;
 use crate::storage::{OsRandom, Randomness};
 use anyhow::Result;
 use clap::Subcommand;
-use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -24,8 +23,8 @@ pub enum HttpSecretCommand {
 pub async fn run(cx: &Context, command: &HttpSecretCommand) -> Result<ExitCode> {
     let HttpSecretCommand::Rotate(dry_run) = command;
     let secret = OsRandom.hex(64);
-    let code = change::run(cx, Target::Config, dry_run, move |o| {
-        put(o, &["spec", "httpSecret"], Some(json!(secret)));
+    let code = change::config(cx, dry_run, move |spec| {
+        spec.http_secret = Some(secret.clone());
         Ok(())
     })
     .await?;

@@ -1,9 +1,9 @@
 //! `pruner set|suspend|resume|status|clear-failed`: the image pruner (ImagePruner `cluster` and the
 //! CronJob rendered from it).
 
-use super::change::{self, DryRunArg, Target, prune_empty, put};
+use super::change::{self, DryRunArg};
 use super::dry_run_suffix;
-use super::set::{LogLevel, api_name};
+use crate::api::LogLevel;
 use crate::api::{CLUSTER, ImagePruner, REGISTRY_NAMESPACE};
 use crate::cluster::DryRun;
 use crate::commands::Context;
@@ -18,7 +18,6 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PropagationPolicy};
 use serde::Serialize;
-use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -99,8 +98,8 @@ pub async fn run(cx: &Context, command: &PrunerCommand) -> Result<ExitCode> {
 }
 
 async fn suspend(cx: &Context, dry_run: &DryRunArg, on: bool) -> Result<ExitCode> {
-    change::run(cx, Target::Pruner, dry_run, move |o| {
-        put(o, &["spec", "suspend"], Some(json!(on)));
+    change::pruner(cx, dry_run, |spec| {
+        spec.suspend = Some(on);
         Ok(())
     })
     .await
@@ -118,56 +117,31 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
     if let Some(d) = &args.keep_younger_than {
         crate::validate::go_duration(d).map_err(|e| super::invalid(format!("spec.keepYoungerThanDuration: {e}")))?;
     }
-    let scalars: Vec<(&'static str, Option<Value>)> = vec![
-        ("schedule", args.schedule.clone().map(|s| json!(s))),
-        ("keepTagRevisions", args.keep_tag_revisions.map(|n| json!(n))),
-        (
-            "keepYoungerThanDuration",
-            args.keep_younger_than.clone().map(|d| json!(d)),
-        ),
-        (
-            "successfulJobsHistoryLimit",
-            args.successful_jobs_history_limit.map(|n| json!(n)),
-        ),
-        (
-            "failedJobsHistoryLimit",
-            args.failed_jobs_history_limit.map(|n| json!(n)),
-        ),
-        (
-            "ignoreInvalidImageReferences",
-            args.ignore_invalid_image_references.map(|b| json!(b)),
-        ),
-        ("logLevel", args.log_level.map(|l| json!(api_name(l)))),
-    ];
-    let (selector, tolerations) = (args.node_selector.clone(), args.tolerations.clone());
-    change::run(cx, Target::Pruner, &args.dry_run, move |o| {
-        for (field, value) in &scalars {
-            if let Some(v) = value {
-                put(o, &["spec", field], Some(v.clone()));
-            }
+    change::pruner(cx, &args.dry_run, |spec| {
+        if let Some(schedule) = &args.schedule {
+            spec.schedule = schedule.clone();
         }
-        if let Some(r) = &requests {
-            put(o, &["spec", "resources", "requests"], Some(r.clone()));
+        spec.keep_tag_revisions = args.keep_tag_revisions.or(spec.keep_tag_revisions);
+        if let Some(d) = &args.keep_younger_than {
+            spec.keep_younger_than_duration = Some(d.clone());
         }
-        if let Some(l) = &limits {
-            put(o, &["spec", "resources", "limits"], Some(l.clone()));
+        spec.successful_jobs_history_limit = args
+            .successful_jobs_history_limit
+            .or(spec.successful_jobs_history_limit);
+        spec.failed_jobs_history_limit = args.failed_jobs_history_limit.or(spec.failed_jobs_history_limit);
+        spec.ignore_invalid_image_references = args
+            .ignore_invalid_image_references
+            .or(spec.ignore_invalid_image_references);
+        if let Some(level) = &args.log_level {
+            spec.log_level = Some(level.clone());
         }
-        prune_empty(o, &["spec", "resources"]);
-        if !selector.is_empty() {
-            let current = o["spec"].get("nodeSelector").cloned();
-            put(
-                o,
-                &["spec", "nodeSelector"],
-                pod::node_selector(current.as_ref(), &selector, "spec.nodeSelector")?,
-            );
+        pod::set_requirements(&mut spec.resources, &requests, &limits);
+        if !args.node_selector.is_empty() {
+            spec.node_selector =
+                pod::node_selector(spec.node_selector.as_ref(), &args.node_selector, "spec.nodeSelector")?;
         }
-        if !tolerations.is_empty() {
-            let current = o["spec"].get("tolerations").cloned();
-            put(
-                o,
-                &["spec", "tolerations"],
-                pod::tolerations(current.as_ref(), &tolerations, "spec.tolerations")?,
-            );
+        if !args.tolerations.is_empty() {
+            spec.tolerations = pod::tolerations(spec.tolerations.as_ref(), &args.tolerations, "spec.tolerations")?;
         }
         Ok(())
     })

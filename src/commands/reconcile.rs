@@ -15,6 +15,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit status: the registry could not be reconciled completely (status says what is missing).
@@ -125,7 +126,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// The session, the policies in effect and an applier in `mode`.
-async fn connect(cx: &Context, mode: Option<DryRun>) -> Result<(&Session, &Policies, Applier)> {
+async fn connect(cx: &Context, mode: Option<DryRun>) -> Result<(&Session, &Arc<Policies>, Applier)> {
     let session = cx.session().await?;
     let policies = cx.policies().await?;
     let server = session.access.config.cluster_url.to_string();
@@ -177,9 +178,10 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
         dry_run: mode,
         storage_deletion_confirmed: args.yes,
         images: args.images.images(),
+        finalizer_removed_by_caller: false,
     };
     if args.watch {
-        return super::watch::run(session, policies, applier, options, args).await;
+        return super::watch::run(session, policies.clone(), applier, options, args).await;
     }
     let report = loop {
         let engine = Engine::new(applier.clone(), policies, options.clone());

@@ -1,9 +1,9 @@
 //! `routes add|remove|list`: the registry's extra Routes (`spec.routes`). The default route is
 //! `set default-route`; `list` shows both, with the host each was admitted with.
 
-use super::change::{self, DryRunArg, Target, put};
+use super::change::{self, DryRunArg};
 use super::invalid;
-use crate::api::{CLUSTER, Condition, Config, REGISTRY_NAMESPACE, Route};
+use crate::api::{CLUSTER, Condition, Config, ExtraRoute, REGISTRY_NAMESPACE, Route};
 use crate::commands::Context;
 use crate::commands::output::{self, Format};
 use crate::render::DEFAULT_ROUTE;
@@ -11,7 +11,6 @@ use crate::validate;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -83,37 +82,35 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
     if let Some(s) = &args.secret {
         validate::object_name(s).map_err(|e| invalid(format!("spec.routes.secretName: {e}")))?;
     }
-    let mut route = json!({"name": args.name});
-    if let Some(h) = &args.hostname {
-        route["hostname"] = json!(h);
-    }
-    if let Some(s) = &args.secret {
-        route["secretName"] = json!(s);
-    }
-    let (name, overwrite) = (args.name.clone(), args.overwrite);
-    change::run(cx, Target::Config, &args.dry_run, move |o| {
-        let mut routes = routes_of(o);
-        match routes.iter().position(|r| r["name"] == json!(name)) {
-            Some(_) if !overwrite => {
+    let route = ExtraRoute {
+        name: args.name.clone(),
+        hostname: args.hostname.clone(),
+        secret_name: args.secret.clone(),
+        ..ExtraRoute::default()
+    };
+    change::config(cx, &args.dry_run, |spec| {
+        let routes = spec.routes.get_or_insert_default();
+        match routes.iter().position(|r| r.name == route.name) {
+            Some(_) if !args.overwrite => {
                 return Err(format!(
-                    "spec.routes: a route named {name} exists; pass --overwrite to replace it, or remove it first"
+                    "spec.routes: a route named {} exists; pass --overwrite to replace it, or remove it first",
+                    route.name
                 ));
             }
             Some(i) => routes[i] = route.clone(),
             None => routes.push(route.clone()),
         }
-        put(o, &["spec", "routes"], Some(Value::Array(routes)));
         Ok(())
     })
     .await
 }
 
 async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
-    let name = args.name.clone();
-    change::run(cx, Target::Config, &args.dry_run, move |o| {
-        let mut routes = routes_of(o);
+    let name = &args.name;
+    change::config(cx, &args.dry_run, |spec| {
+        let routes = spec.routes.get_or_insert_default();
         let before = routes.len();
-        routes.retain(|r| r["name"] != json!(name));
+        routes.retain(|r| r.name != *name);
         if routes.len() == before {
             let hint = if name == DEFAULT_ROUTE {
                 "; the default route goes with `oc-registry set default-route false`"
@@ -122,22 +119,12 @@ async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
             };
             return Err(format!("spec.routes: no route named {name}{hint}"));
         }
-        put(
-            o,
-            &["spec", "routes"],
-            (!routes.is_empty()).then_some(Value::Array(routes)),
-        );
+        if routes.is_empty() {
+            spec.routes = None;
+        }
         Ok(())
     })
     .await
-}
-
-fn routes_of(object: &Value) -> Vec<Value> {
-    object["spec"]
-        .get("routes")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Serialize)]

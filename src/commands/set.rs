@@ -2,14 +2,13 @@
 //! the checks, the admission policies and the safe write are shared (`change`).
 
 use super::Failure;
-use super::change::{self, DryRunArg, Target, prune_empty, put};
-use crate::api::{CLUSTER, Config};
+use super::change::{self, DryRunArg, Target};
+use crate::api::{CLUSTER, Config, ConfigSpec, LogLevel, ManagementState, ProxySettings, RolloutStrategy};
 use crate::commands::Context;
 use crate::configure::pod;
 use crate::reconcile::teardown::storage_loss;
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -88,41 +87,39 @@ pub enum SetCommand {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 #[value(rename_all = "PascalCase")]
-pub enum ManagementState {
-    Managed,
-    Removed,
-    Unmanaged,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-#[value(rename_all = "PascalCase")]
-pub enum LogLevel {
-    Normal,
-    Debug,
-    Trace,
-    TraceAll,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-#[value(rename_all = "PascalCase")]
-pub enum RolloutStrategy {
-    RollingUpdate,
-    Recreate,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-#[value(rename_all = "PascalCase")]
 pub enum StorageManagement {
     Managed,
     Unmanaged,
 }
 
-/// The API's spelling of a value (`TraceAll`, `RollingUpdate`, `Managed`).
-pub fn api_name(v: impl ValueEnum) -> String {
-    v.to_possible_value()
-        .map(|p| p.get_name().to_string())
-        .unwrap_or_default()
+impl From<StorageManagement> for ManagementState {
+    fn from(value: StorageManagement) -> Self {
+        match value {
+            StorageManagement::Managed => ManagementState::Managed,
+            StorageManagement::Unmanaged => ManagementState::Unmanaged,
+        }
+    }
 }
+
+/// The API's enumerations as command-line values: the values the API knows, never `Other`.
+macro_rules! value_enum {
+    ($($t:ident),+) => {$(
+        impl ValueEnum for $t {
+            fn value_variants<'a>() -> &'a [Self] {
+                $t::KNOWN
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                match self {
+                    $t::Other(_) => None,
+                    known => Some(clap::builder::PossibleValue::new(known.as_str().to_string())),
+                }
+            }
+        }
+    )+};
+}
+
+value_enum!(ManagementState, LogLevel, RolloutStrategy);
 
 #[derive(Debug, Args)]
 pub struct ManagementStateArgs {
@@ -256,60 +253,39 @@ pub struct ResourcesArgs {
 
 pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
     use SetCommand::*;
-    // The settings that are one value at one path.
-    let single: Option<(&DryRunArg, &'static [&'static str], Value)> = match command {
-        LogLevel(a) => Some((&a.dry_run, &["spec", "logLevel"], json!(api_name(a.value)))),
-        Logging(a) => Some((&a.dry_run, &["spec", "logging"], json!(a.level))),
-        ReadOnly(a) => Some((&a.dry_run, &["spec", "readOnly"], json!(a.enabled))),
-        DisableRedirect(a) => Some((&a.dry_run, &["spec", "disableRedirect"], json!(a.enabled))),
-        Replicas(a) => Some((&a.dry_run, &["spec", "replicas"], json!(a.replicas))),
-        RolloutStrategy(a) => Some((&a.dry_run, &["spec", "rolloutStrategy"], json!(api_name(a.value)))),
-        DefaultRoute(a) => Some((&a.dry_run, &["spec", "defaultRoute"], json!(a.enabled))),
-        StorageManagementState(a) => Some((
-            &a.dry_run,
-            &["spec", "storage", "managementState"],
-            json!(api_name(a.value)),
-        )),
-        _ => None,
-    };
-    if let Some((dry_run, path, value)) = single {
-        return change::run(cx, Target::Config, dry_run, move |o: &mut Value| {
-            put(o, path, Some(value.clone()));
-            Ok(())
-        })
-        .await;
-    }
     match command {
-        LogLevel(_)
-        | Logging(_)
-        | ReadOnly(_)
-        | DisableRedirect(_)
-        | Replicas(_)
-        | RolloutStrategy(_)
-        | DefaultRoute(_)
-        | StorageManagementState(_) => unreachable!("single values are set above"),
         ManagementState(args) => management_state(cx, args).await,
+        LogLevel(a) => set(cx, &a.dry_run, |s| s.log_level = Some(a.value.clone())).await,
+        Logging(a) => set(cx, &a.dry_run, |s| s.logging = Some(a.level)).await,
+        ReadOnly(a) => set(cx, &a.dry_run, |s| s.read_only = Some(a.enabled)).await,
+        DisableRedirect(a) => set(cx, &a.dry_run, |s| s.disable_redirect = Some(a.enabled)).await,
+        Replicas(a) => set(cx, &a.dry_run, |s| s.replicas = a.replicas).await,
+        RolloutStrategy(a) => set(cx, &a.dry_run, |s| s.rollout_strategy = Some(a.value.clone())).await,
+        DefaultRoute(a) => set(cx, &a.dry_run, |s| s.default_route = Some(a.enabled)).await,
+        StorageManagementState(a) => {
+            set(cx, &a.dry_run, |s| {
+                s.storage.get_or_insert_default().management_state = Some(a.value.into());
+            })
+            .await
+        }
         Proxy(a) => {
-            let fields = [("http", &a.http), ("https", &a.https), ("noProxy", &a.no_proxy)];
-            let values: Vec<(&'static str, Option<String>)> = fields.iter().map(|(f, v)| (*f, (*v).clone())).collect();
-            let clear = a.clear;
-            change::run(
-                cx,
-                Target::Config,
-                &a.dry_run,
-                Box::new(move |o: &mut Value| {
-                    for (field, value) in &values {
-                        match value {
-                            _ if clear => put(o, &["spec", "proxy", field], None),
-                            Some(v) if v.is_empty() => put(o, &["spec", "proxy", field], None),
-                            Some(v) => put(o, &["spec", "proxy", field], Some(json!(v))),
-                            None => {}
-                        }
+            set(cx, &a.dry_run, |s| {
+                let proxy = s.proxy.get_or_insert_default();
+                for (field, given) in [
+                    (&mut proxy.http, &a.http),
+                    (&mut proxy.https, &a.https),
+                    (&mut proxy.no_proxy, &a.no_proxy),
+                ] {
+                    if a.clear {
+                        *field = None;
+                    } else {
+                        pod::set_text(field, given);
                     }
-                    prune_empty(o, &["spec", "proxy"]);
-                    Ok(())
-                }),
-            )
+                }
+                if s.proxy.as_ref().is_some_and(|p| *p == ProxySettings::default()) {
+                    s.proxy = None;
+                }
+            })
             .await
         }
         Requests(a) => {
@@ -317,85 +293,73 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
                 RequestKind::Read => "read",
                 RequestKind::Write => "write",
             };
-            let (running, queue, wait, clear) = (a.max_running, a.max_in_queue, a.max_wait_in_queue.clone(), a.clear);
-            if let Some(w) = &wait {
+            if let Some(w) = &a.max_wait_in_queue {
                 crate::validate::go_duration(w)
                     .map_err(|e| super::invalid(format!("spec.requests.{kind}.maxWaitInQueue: {e}")))?;
             }
-            change::run(
-                cx,
-                Target::Config,
-                &a.dry_run,
-                Box::new(move |o: &mut Value| {
-                    if clear {
-                        put(o, &["spec", "requests", kind], None);
-                    }
-                    if let Some(n) = running {
-                        put(o, &["spec", "requests", kind, "maxRunning"], Some(json!(n)));
-                    }
-                    if let Some(n) = queue {
-                        put(o, &["spec", "requests", kind, "maxInQueue"], Some(json!(n)));
-                    }
-                    if let Some(w) = &wait {
-                        put(o, &["spec", "requests", kind, "maxWaitInQueue"], Some(json!(w)));
-                    }
-                    prune_empty(o, &["spec", "requests"]);
-                    Ok(())
-                }),
-            )
+            set(cx, &a.dry_run, |s| {
+                let requests = s.requests.get_or_insert_default();
+                let limits = match a.kind {
+                    RequestKind::Read => &mut requests.read,
+                    RequestKind::Write => &mut requests.write,
+                };
+                if a.clear {
+                    *limits = None;
+                }
+                if a.max_running.is_some() || a.max_in_queue.is_some() || a.max_wait_in_queue.is_some() {
+                    let limits = limits.get_or_insert_default();
+                    limits.max_running = a.max_running.or(limits.max_running);
+                    limits.max_in_queue = a.max_in_queue.or(limits.max_in_queue);
+                    limits.max_wait_in_queue = a.max_wait_in_queue.clone().or(limits.max_wait_in_queue.take());
+                }
+                if s.requests
+                    .as_ref()
+                    .is_some_and(|r| *r == crate::api::Requests::default())
+                {
+                    s.requests = None;
+                }
+            })
             .await
         }
         NodeSelector(a) => {
-            edit_by_arguments(cx, &a.dry_run, "nodeSelector", &a.labels, a.clear, pod::node_selector).await
+            let field = "spec.nodeSelector";
+            // The arguments themselves are checked before connecting.
+            pod::node_selector(None, &a.labels, field).map_err(super::invalid)?;
+            change::config(cx, &a.dry_run, |s| {
+                let current = if a.clear { None } else { s.node_selector.as_ref() };
+                s.node_selector = pod::node_selector(current, &a.labels, field)?;
+                Ok(())
+            })
+            .await
         }
         Tolerations(a) => {
-            edit_by_arguments(cx, &a.dry_run, "tolerations", &a.tolerations, a.clear, pod::tolerations).await
+            let field = "spec.tolerations";
+            pod::tolerations(None, &a.tolerations, field).map_err(super::invalid)?;
+            change::config(cx, &a.dry_run, |s| {
+                let current = if a.clear { None } else { s.tolerations.as_ref() };
+                s.tolerations = pod::tolerations(current, &a.tolerations, field)?;
+                Ok(())
+            })
+            .await
         }
         Resources(a) => {
             let (requests, limits) =
                 pod::requirements(a.requests.as_deref(), a.limits.as_deref()).map_err(super::invalid)?;
-            let clear = a.clear;
-            change::run(
-                cx,
-                Target::Config,
-                &a.dry_run,
-                Box::new(move |o: &mut Value| {
-                    if clear {
-                        put(o, &["spec", "resources"], None);
-                    }
-                    if let Some(r) = &requests {
-                        put(o, &["spec", "resources", "requests"], Some(r.clone()));
-                    }
-                    if let Some(l) = &limits {
-                        put(o, &["spec", "resources", "limits"], Some(l.clone()));
-                    }
-                    Ok(())
-                }),
-            )
+            set(cx, &a.dry_run, |s| {
+                if a.clear {
+                    s.resources = None;
+                }
+                pod::set_requirements(&mut s.resources, &requests, &limits);
+            })
             .await
         }
     }
 }
 
-/// How arguments change a setting's current value (`None` removes the setting).
-type ArgumentEdit = fn(Option<&Value>, &[String], &str) -> Result<Option<Value>, String>;
-
-/// A setting changed by `KEY…` arguments against its current value; `--clear` starts from nothing.
-async fn edit_by_arguments(
-    cx: &Context,
-    dry_run: &DryRunArg,
-    field: &'static str,
-    args: &[String],
-    clear: bool,
-    edit: ArgumentEdit,
-) -> Result<ExitCode> {
-    let path = format!("spec.{field}");
-    // The arguments themselves are checked before connecting.
-    edit(None, args, &path).map_err(super::invalid)?;
-    let args = args.to_vec();
-    change::run(cx, Target::Config, dry_run, move |o: &mut Value| {
-        let current = if clear { None } else { o["spec"].get(field).cloned() };
-        put(o, &["spec", field], edit(current.as_ref(), &args, &path)?);
+/// A change to the Config that cannot fail on the object it is made on.
+async fn set(cx: &Context, dry_run: &DryRunArg, mut edit: impl FnMut(&mut ConfigSpec)) -> Result<ExitCode> {
+    change::config(cx, dry_run, |spec| {
+        edit(spec);
         Ok(())
     })
     .await
@@ -403,15 +367,16 @@ async fn edit_by_arguments(
 
 /// `set management-state`: Removed with Managed storage destroys every image, so it is confirmed.
 async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<ExitCode> {
-    let state = api_name(args.state);
+    let state = args.state.clone();
     let session = cx.session().await?;
-    if matches!(args.state, ManagementState::Removed) {
+    if args.state == ManagementState::Removed {
         let configs = kube::Api::<Config>::all(session.client.clone());
         let current = configs
             .get_opt(CLUSTER)
             .await
             .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
-        let already = current.as_ref().and_then(|c| c.spec.management_state.as_deref()) == Some("Removed");
+        let already =
+            current.as_ref().and_then(|c| c.spec.management_state.as_ref()) == Some(&ManagementState::Removed);
         match current.as_ref().filter(|_| !already).map(storage_loss) {
             Some(Ok(Some(loss))) if !args.yes && !confirm(&loss.description)? => {
                 return Err(Failure {
@@ -429,8 +394,8 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
         }
     }
     let mode = args.dry_run.mode();
-    let edited = change::apply(cx, session, Target::Config, mode, |o| {
-        put(o, &["spec", "managementState"], Some(json!(state)));
+    let edited = change::apply_config(cx, session, mode, |spec| {
+        spec.management_state = Some(state.clone());
         Ok(())
     })
     .await?;

@@ -166,7 +166,7 @@ fn problem(text: impl Into<String>, fix: Option<String>) -> Missing {
 
 fn missing_for(config: &Config, observed: &Observed) -> Vec<Missing> {
     let mut out = Vec::new();
-    let state = config.spec.management_state.as_deref().unwrap_or("");
+    let state = config.spec.management_state.as_ref().map_or("", |s| s.as_str());
     let drivers = config
         .spec
         .storage
@@ -300,7 +300,11 @@ impl Report {
         let spec = &config.spec;
         let conditions = config.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
         let missing = missing_for(config, observed);
-        let state = spec.management_state.clone().unwrap_or_default();
+        let state = spec
+            .management_state
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let degraded = condition(&conditions, "Degraded").is_some_and(Condition::is_true)
             || condition(&conditions, "Available").is_some_and(|c| !c.is_true())
             || !missing.is_empty();
@@ -312,7 +316,7 @@ impl Report {
         };
         let storage = spec.storage.as_ref().map(|s| StorageReport {
             drivers: crate::storage::block_names(s).into_iter().map(String::from).collect(),
-            management_state: s.management_state.clone(),
+            management_state: s.management_state.as_ref().map(ToString::to_string),
             location: storage_location(s),
         });
         let routes = observed

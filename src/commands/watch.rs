@@ -1,20 +1,30 @@
-//! `reconcile --watch`: the continuous reconciler. Leads through a Lease, runs a pass on every
-//! (debounced) change and periodically, retries failed passes with backoff, and on SIGINT or
-//! SIGTERM finishes the pass in progress, gives the lease up and exits 0.
+//! `reconcile --watch`: the continuous reconciler. A kube-runtime controller runs a pass on every
+//! (debounced) change and at least every ten minutes while this replica leads through a Lease;
+//! kube-runtime's finalizer helper tears the registry down before the Config goes; failed passes
+//! are retried with backoff; SIGINT or SIGTERM finishes the pass in progress, gives the lease up
+//! and exits 0.
 
 use super::Session;
 use super::reconcile::{ReconcileArgs, print_changes};
+use crate::api::Config;
 use crate::policy::Policies;
 use crate::reconcile::apply::Applier;
-use crate::reconcile::engine::{Engine, Options, ReconcileError};
+use crate::reconcile::bootstrap::FINALIZER;
+use crate::reconcile::engine::{Engine, Options, ReconcileError, Report};
 use crate::reconcile::leader::Elector;
-use crate::reconcile::watch::{DEBOUNCE, RESYNC, changes};
+use crate::reconcile::watch::{RESYNC, controller};
 use anyhow::Result;
-use futures::StreamExt;
+use futures::channel::{mpsc, oneshot};
+use futures::{FutureExt, StreamExt};
+use kube::Api;
+use kube::runtime::controller::{Action, Error as ControllerError};
+use kube::runtime::finalizer::{Event, finalizer};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::time::{Instant, sleep_until};
+use tokio::sync::watch;
 
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 fn default_identity() -> String {
@@ -49,79 +59,53 @@ fn stamp() -> String {
         .unwrap_or_default()
 }
 
-pub async fn run(
-    session: &Session,
-    policies: &Policies,
-    applier: Applier,
-    options: Options,
-    args: &ReconcileArgs,
-) -> Result<ExitCode> {
-    let identity = args.identity.clone().unwrap_or_else(default_identity);
-    let elector = Elector::new(session.client.clone(), identity, args.lease_duration);
-    let renew_every = (args.lease_duration / 3).max(Duration::from_millis(200));
-    let mut changes = Box::pin(changes(&session.client));
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
+/// Why a pass must be retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PassFailed(String);
 
-    let mut leading = false;
-    let mut next_renewal = Instant::now();
-    // A pass is due now (the first), shortly after a change, at the latest after RESYNC, and
-    // after a failure once the backoff passes.
-    let mut pass_due: Option<Instant> = Some(Instant::now());
-    let mut last_pass = Instant::now();
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        let resync = last_pass + RESYNC;
-        let wake = match pass_due.filter(|_| leading) {
-            Some(due) => due.min(next_renewal),
-            None => next_renewal.min(resync),
-        };
-        // Every branch is cancellation-safe: a change taken from the stream is never dropped.
-        tokio::select! {
-            _ = &mut shutdown => break,
-            _ = sleep_until(wake) => {}
-            change = changes.next() => {
-                if change.is_some() {
-                    // The first change opens the window; later ones ride along.
-                    pass_due.get_or_insert_with(|| Instant::now() + DEBOUNCE);
-                }
-            }
-        }
-        if Instant::now() >= resync {
-            pass_due.get_or_insert_with(Instant::now);
-        }
-        if Instant::now() >= next_renewal {
-            match elector.try_lead().await {
-                Ok(now_leading) => {
-                    if now_leading && !leading {
-                        eprintln!("{} leading as {}", stamp(), elector.identity());
-                        pass_due = Some(Instant::now());
-                    } else if !now_leading && leading {
-                        eprintln!("{} lost the lease; standing by", stamp());
-                    }
-                    leading = now_leading;
-                }
-                Err(e) => {
-                    // Without a renewed lease this replica must not act on a stale one.
-                    eprintln!("{} lease: {}", stamp(), session.describe(&e));
-                    leading = false;
-                }
-            }
-            next_renewal = Instant::now() + renew_every;
-        }
-        if !leading || pass_due.is_none_or(|d| Instant::now() < d) {
-            continue;
-        }
-        pass_due = None;
-        last_pass = Instant::now();
+/// A pass asked of the worker, and where its outcome goes.
+type PassRequest = oneshot::Sender<Result<Report, PassFailed>>;
+
+/// What the controller's reconciles share. Passes themselves run one at a time on the worker
+/// (`work`), which the reconciles queue them to.
+struct Passes {
+    queue: mpsc::UnboundedSender<PassRequest>,
+    dry_run: bool,
+    configs: Api<Config>,
+    leading: watch::Receiver<bool>,
+    backoff: Mutex<Duration>,
+}
+
+impl Passes {
+    /// Queues a pass and waits for its report.
+    async fn run(&self) -> Result<Report, PassFailed> {
+        let (reply, report) = oneshot::channel();
+        let stopping = || PassFailed("the reconciler is stopping".into());
+        self.queue.unbounded_send(reply).map_err(|_| stopping())?;
+        report.await.unwrap_or_else(|_| Err(stopping()))
+    }
+}
+
+/// Runs the queued passes one after another until the queue closes; each report's changes
+/// are printed.
+async fn work(
+    mut queue: mpsc::UnboundedReceiver<PassRequest>,
+    applier: Applier,
+    policies: &Policies,
+    options: Options,
+) {
+    while let Some(reply) = queue.next().await {
         let engine = Engine::new(applier.clone(), policies, options.clone());
-        match engine.reconcile().await {
+        let outcome = match engine.reconcile().await {
             Ok(report) => {
-                backoff = Duration::from_secs(1);
                 if report.writes() > 0 || !report.problems.is_empty() {
                     println!("{} reconciled:", stamp());
-                    print_changes(&report, None, options.dry_run, true)?;
+                    if let Err(e) = print_changes(&report, None, options.dry_run, true) {
+                        eprintln!("{} {e:#}", stamp());
+                    }
                 }
+                Ok(report)
             }
             Err(ReconcileError::NeedsConfirmation(loss)) => {
                 eprintln!(
@@ -129,18 +113,138 @@ pub async fn run(
                     stamp(),
                     loss.description
                 );
+                Err(PassFailed("storage deletion not confirmed".into()))
             }
-            Err(ReconcileError::Other(e)) => {
-                eprintln!(
-                    "{} reconcile failed, retrying in {}s: {e:#}",
-                    stamp(),
-                    backoff.as_secs()
-                );
-                pass_due = Some(Instant::now() + backoff);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+            Err(ReconcileError::Other(e)) => Err(PassFailed(format!("{e:#}"))),
+        };
+        let _ = reply.send(outcome);
+    }
+}
+
+/// The controller's reconciler: a pass while this replica leads, through the finalizer helper
+/// so that a deleted Config is torn down before it goes.
+async fn reconcile(config: Arc<Config>, passes: Arc<Passes>) -> Result<Action, PassFailed> {
+    if !*passes.leading.borrow() {
+        return Ok(Action::await_change());
+    }
+    if passes.dry_run {
+        // A dry run writes nothing, the finalizer included.
+        passes.run().await?;
+        return Ok(Action::requeue(RESYNC));
+    }
+    let pass = passes.clone();
+    let action = finalizer(&passes.configs, FINALIZER, config, |event| async move {
+        let report = pass.run().await?;
+        match event {
+            Event::Apply(_) => Ok(Action::requeue(RESYNC)),
+            // The finalizer goes only once every object the registry owns is gone.
+            Event::Cleanup(_) if report.converged => Ok(Action::await_change()),
+            Event::Cleanup(_) => Err(PassFailed(format!(
+                "the registry is not yet removed: {}",
+                report.problems.join("; ")
+            ))),
+        }
+    })
+    .await
+    .map_err(|e| PassFailed(e.to_string()))?;
+    *passes.backoff.lock().expect("backoff") = FIRST_BACKOFF;
+    Ok(action)
+}
+
+fn retry_later(_: Arc<Config>, error: &PassFailed, passes: Arc<Passes>) -> Action {
+    let mut backoff = passes.backoff.lock().expect("backoff");
+    eprintln!(
+        "{} reconcile failed, retrying in {}s: {error}",
+        stamp(),
+        backoff.as_secs()
+    );
+    let wait = *backoff;
+    *backoff = (wait * 2).min(MAX_BACKOFF);
+    Action::requeue(wait)
+}
+
+pub async fn run(
+    session: &Session,
+    policies: Arc<Policies>,
+    applier: Applier,
+    mut options: Options,
+    args: &ReconcileArgs,
+) -> Result<ExitCode> {
+    let identity = args.identity.clone().unwrap_or_else(default_identity);
+    let elector = Elector::new(session.client.clone(), identity, args.lease_duration);
+    let renew_every = (args.lease_duration / 3).max(Duration::from_millis(200));
+    options.finalizer_removed_by_caller = true;
+    let (leading_tx, leading) = watch::channel(false);
+    let (queue, queued) = mpsc::unbounded();
+    let passes = Arc::new(Passes {
+        queue,
+        dry_run: options.dry_run.is_some(),
+        configs: Api::all(session.client.clone()),
+        leading,
+        backoff: Mutex::new(FIRST_BACKOFF),
+    });
+    let worker = work(queued, applier, &policies, options);
+    // Leadership gained: every object is reconciled at once.
+    let (lead_gained, lead_gained_rx) = mpsc::unbounded::<()>();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let controller = controller(&session.client)
+        .reconcile_all_on(lead_gained_rx)
+        .graceful_shutdown_on(stopped.map(|_| ()));
+    let configs = controller.store();
+    let controller = async {
+        controller
+            .run(reconcile, retry_later, passes.clone())
+            .for_each(|result| async move {
+                // Failed passes are reported by `retry_later`; watches are re-established with backoff.
+                if let Err(e) = result
+                    && !matches!(e, ControllerError::ReconcilerFailed(..))
+                {
+                    eprintln!("{} watch: {e}", stamp());
+                }
+            })
+            .await;
+        // Every reconcile has finished: no more passes.
+        passes.queue.close_channel();
+    };
+
+    let leadership = async {
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        let mut leading = false;
+        loop {
+            match elector.try_lead().await {
+                Ok(now_leading) => {
+                    if now_leading && !leading {
+                        eprintln!("{} leading as {}", stamp(), elector.identity());
+                        let _ = leading_tx.send(true);
+                        let _ = lead_gained.unbounded_send(());
+                    } else if !now_leading && leading {
+                        eprintln!("{} lost the lease; standing by", stamp());
+                        let _ = leading_tx.send(false);
+                    }
+                    leading = now_leading;
+                }
+                Err(e) => {
+                    // Without a renewed lease this replica must not act on a stale one.
+                    eprintln!("{} lease: {}", stamp(), session.describe(&e));
+                    leading = false;
+                    let _ = leading_tx.send(false);
+                }
+            }
+            // No Config to control (a new cluster, or one whose Config was deleted): the
+            // leader bootstraps one, as the operator does, and the controller takes it from there.
+            if leading && configs.wait_until_ready().now_or_never().is_some() && configs.state().is_empty() {
+                let _ = passes.run().await;
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(renew_every) => {}
             }
         }
-    }
+        let _ = leading_tx.send(false);
+        let _ = stop.send(());
+    };
+    tokio::join!(controller, worker, leadership);
     elector.release().await;
     eprintln!("{} stopped", stamp());
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,8 @@
 //! silently get wrong, each as a finding naming the field and the command that fixes it. The
 //! configuration commands refuse a change that introduces an error; `doctor` reports them all.
 
-use crate::api::{ConfigSpec, ImagePrunerSpec};
+use crate::api::ManagementState;
+use crate::api::{ConfigSpec, ImagePrunerSpec, RolloutStrategy};
 use crate::state::references::References;
 
 pub use crate::render::inputs::referenced;
@@ -16,11 +17,7 @@ pub use crate::validate::{Severity, introduced};
 pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
     let mut out = Vec::new();
     let replicas = spec.replicas;
-    let strategy = spec
-        .rollout_strategy
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("RollingUpdate");
+    let strategy = spec.rollout_strategy.clone().unwrap_or(RolloutStrategy::RollingUpdate);
     if replicas < 0 {
         out.push(Finding::error(
             "spec.replicas",
@@ -84,7 +81,8 @@ pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
             Some("oc-registry set replicas 1".into()),
         ));
     }
-    if replicas == 0 && strategy == "RollingUpdate" && spec.management_state.as_deref() == Some("Managed") {
+    if replicas == 0 && strategy != RolloutStrategy::Recreate && spec.management_state == Some(ManagementState::Managed)
+    {
         out.push(Finding::warning(
             "spec.replicas",
             "no registry pod runs with 0 replicas; to stop the registry, set the management state to Removed",

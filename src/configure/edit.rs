@@ -1,11 +1,11 @@
-//! One change to the registry Config or the ImagePruner: read the object, edit its JSON, check
-//! the result (refusing errors the change introduces), ask the admission policies, and write a
+//! One change to the registry Config or the ImagePruner: read the object, edit its typed spec,
+//! check the result (refusing errors the change introduces), ask the admission policies, and write a
 //! merge patch of only the changed fields under a resourceVersion precondition. A conflict redoes
 //! all of it on a fresh read, so a concurrent edit is never lost.
 
 use super::checks;
 use super::write::{Change, patch_with_precondition};
-use crate::api::{CLUSTER, Config, ImagePruner};
+use crate::api::{CLUSTER, Config, ConfigSpec, ImagePruner, ImagePrunerSpec};
 use crate::cluster::DryRun;
 use crate::cluster::merge_patch_between;
 use crate::policy::Policies;
@@ -84,17 +84,17 @@ pub struct Editor<'a> {
     pub dry_run: Option<DryRun>,
 }
 
-/// The edit of the object's JSON; `Err` for an edit that cannot be made on this object.
+/// The edit of the object's spec; `Err` for an edit that cannot be made on this object.
 pub type EditResult = Result<(), String>;
 
 impl Editor<'_> {
     /// Edits `configs.imageregistry.operator.openshift.io/cluster`.
-    pub async fn config(&self, edit: impl FnMut(&mut Value) -> EditResult) -> Result<Edited, EditError> {
+    pub async fn config(&self, mut edit: impl FnMut(&mut ConfigSpec) -> EditResult) -> Result<Edited, EditError> {
         let client = self.client.clone();
         self.edit(
             Api::<Config>::all(client.clone()),
             "Config",
-            edit,
+            |config: &mut Config| edit(&mut config.spec),
             async move |before: &Config, after: &Config| {
                 let mut refs = References::gather_each(
                     &client,
@@ -116,12 +116,12 @@ impl Editor<'_> {
     }
 
     /// Edits `imagepruners.imageregistry.operator.openshift.io/cluster`.
-    pub async fn pruner(&self, edit: impl FnMut(&mut Value) -> EditResult) -> Result<Edited, EditError> {
+    pub async fn pruner(&self, mut edit: impl FnMut(&mut ImagePrunerSpec) -> EditResult) -> Result<Edited, EditError> {
         let api = Api::<ImagePruner>::all(self.client.clone());
         self.edit(
             api,
             "ImagePruner",
-            edit,
+            |pruner: &mut ImagePruner| edit(&mut pruner.spec),
             async |before: &ImagePruner, after: &ImagePruner| {
                 let findings = checks::introduced(&checks::pruner(&before.spec), checks::pruner(&after.spec));
                 Ok::<_, kube::Error>((findings, AdmissionFacts::default()))
@@ -134,7 +134,7 @@ impl Editor<'_> {
         &self,
         api: Api<K>,
         kind: &str,
-        mut edit: impl FnMut(&mut Value) -> EditResult,
+        mut edit: impl FnMut(&mut K) -> EditResult,
         mut check: C,
     ) -> Result<Edited, EditError>
     where
@@ -144,9 +144,9 @@ impl Editor<'_> {
         let mut edited = Edited::default();
         patch_with_precondition(&api, CLUSTER, self.dry_run, async |current: &K| {
             let before = serde_json::to_value(current).map_err(|e| EditError::Invalid(e.to_string()))?;
-            let mut after = before.clone();
-            edit(&mut after).map_err(EditError::Invalid)?;
-            let proposed: K = serde_json::from_value(after.clone()).map_err(|e| EditError::Invalid(e.to_string()))?;
+            let mut proposed = current.clone();
+            edit(&mut proposed).map_err(EditError::Invalid)?;
+            let after = serde_json::to_value(&proposed).map_err(|e| EditError::Invalid(e.to_string()))?;
             let patch = merge_patch_between(&before["spec"], &after["spec"]);
             edited = Edited {
                 changes: changes(&before["spec"], &patch, "spec"),

@@ -1,12 +1,17 @@
 //! The pod settings the registry and the pruner share — node selector, tolerations, resources —
-//! as written on the command line, applied to the JSON of a spec.
+//! as written on the command line, applied to the typed values of a spec.
 
 use crate::validate;
-use serde_json::{Map, Value, json};
+use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use std::collections::BTreeMap;
+
+pub type Selector = BTreeMap<String, String>;
+pub type ResourceList = BTreeMap<String, Quantity>;
 
 /// `KEY=VALUE` sets a label, `KEY-` removes one (as `kubectl label`).
-pub fn node_selector(current: Option<&Value>, args: &[String], field: &str) -> Result<Option<Value>, String> {
-    let mut selector: Map<String, Value> = current.and_then(Value::as_object).cloned().unwrap_or_default();
+pub fn node_selector(current: Option<&Selector>, args: &[String], field: &str) -> Result<Option<Selector>, String> {
+    let mut selector = current.cloned().unwrap_or_default();
     for arg in args {
         if let Some(key) = arg.strip_suffix('-').filter(|k| !k.contains('=')) {
             validate::label_key(key).map_err(|e| format!("{field}: {e}"))?;
@@ -18,20 +23,24 @@ pub fn node_selector(current: Option<&Value>, args: &[String], field: &str) -> R
             .ok_or_else(|| format!("{field}: {arg:?} is neither KEY=VALUE (to set) nor KEY- (to remove)"))?;
         validate::label_key(key).map_err(|e| format!("{field}: {e}"))?;
         validate::label_value(value).map_err(|e| format!("{field}.{key}: {e}"))?;
-        selector.insert(key.into(), json!(value));
+        selector.insert(key.into(), value.into());
     }
-    Ok((!selector.is_empty()).then_some(Value::Object(selector)))
+    Ok((!selector.is_empty()).then_some(selector))
 }
 
 /// `KEY[=VALUE][:EFFECT[:SECONDS]]` adds a toleration (replacing one with the same key and
 /// effect); `KEY-` removes every toleration of that key. No value means operator Exists.
-pub fn tolerations(current: Option<&Value>, args: &[String], field: &str) -> Result<Option<Value>, String> {
-    let mut list: Vec<Value> = current.and_then(Value::as_array).cloned().unwrap_or_default();
+pub fn tolerations(
+    current: Option<&Vec<Toleration>>,
+    args: &[String],
+    field: &str,
+) -> Result<Option<Vec<Toleration>>, String> {
+    let mut list = current.cloned().unwrap_or_default();
     let form = "write KEY[=VALUE][:EFFECT[:SECONDS]] to add (e.g. infra=reserved:NoSchedule) or KEY- to remove";
     for arg in args {
         if let Some(key) = arg.strip_suffix('-').filter(|k| !k.contains([':', '='])) {
             validate::label_key(key).map_err(|e| format!("{field}: {e}"))?;
-            list.retain(|t| t.get("key").and_then(Value::as_str) != Some(key));
+            list.retain(|t| t.key.as_deref() != Some(key));
             continue;
         }
         let mut parts = arg.splitn(3, ':');
@@ -43,10 +52,14 @@ pub fn tolerations(current: Option<&Value>, args: &[String], field: &str) -> Res
             None => (key_value, None),
         };
         validate::label_key(key).map_err(|e| format!("{field}: {e}; {form}"))?;
-        let mut toleration = json!({"key": key, "operator": if value.is_some() { "Equal" } else { "Exists" }});
+        let mut toleration = Toleration {
+            key: Some(key.into()),
+            operator: Some(if value.is_some() { "Equal" } else { "Exists" }.into()),
+            ..Toleration::default()
+        };
         if let Some(v) = value {
             validate::label_value(v).map_err(|e| format!("{field}: {e}"))?;
-            toleration["value"] = json!(v);
+            toleration.value = Some(v.into());
         }
         if let Some(e) = effect.filter(|e| !e.is_empty()) {
             if !matches!(e, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
@@ -54,7 +67,7 @@ pub fn tolerations(current: Option<&Value>, args: &[String], field: &str) -> Res
                     "{field}: effect {e:?} is not NoSchedule, PreferNoSchedule or NoExecute; {form}"
                 ));
             }
-            toleration["effect"] = json!(e);
+            toleration.effect = Some(e.into());
         }
         if let Some(s) = seconds {
             let s: i64 = s
@@ -63,17 +76,17 @@ pub fn tolerations(current: Option<&Value>, args: &[String], field: &str) -> Res
             if effect != Some("NoExecute") {
                 return Err(format!("{field}: seconds apply only to the NoExecute effect; {form}"));
             }
-            toleration["tolerationSeconds"] = json!(s);
+            toleration.toleration_seconds = Some(s);
         }
-        list.retain(|t| !(t.get("key") == toleration.get("key") && t.get("effect") == toleration.get("effect")));
+        list.retain(|t| !(t.key == toleration.key && t.effect == toleration.effect));
         list.push(toleration);
     }
-    Ok((!list.is_empty()).then_some(Value::Array(list)))
+    Ok((!list.is_empty()).then_some(list))
 }
 
 /// `cpu=100m,memory=256Mi` into a resource list; values are checked as quantities.
-pub fn resource_list(arg: &str, field: &str) -> Result<Value, String> {
-    let mut out = Map::new();
+pub fn resource_list(arg: &str, field: &str) -> Result<ResourceList, String> {
+    let mut out = ResourceList::new();
     for item in arg.split(',').filter(|s| !s.is_empty()) {
         let (name, quantity) = item
             .split_once('=')
@@ -84,13 +97,16 @@ pub fn resource_list(arg: &str, field: &str) -> Result<Value, String> {
             ));
         }
         validate::quantity(quantity).map_err(|e| format!("{field}.{name}: {e}"))?;
-        out.insert(name.into(), json!(quantity));
+        out.insert(name.into(), Quantity(quantity.into()));
     }
-    Ok(Value::Object(out))
+    Ok(out)
 }
 
 /// `--requests` and `--limits` as resource lists, each checked.
-pub fn requirements(requests: Option<&str>, limits: Option<&str>) -> Result<(Option<Value>, Option<Value>), String> {
+pub fn requirements(
+    requests: Option<&str>,
+    limits: Option<&str>,
+) -> Result<(Option<ResourceList>, Option<ResourceList>), String> {
     let requests = requests
         .map(|r| resource_list(r, "spec.resources.requests"))
         .transpose()?;
@@ -98,9 +114,37 @@ pub fn requirements(requests: Option<&str>, limits: Option<&str>) -> Result<(Opt
     Ok((requests, limits))
 }
 
+/// Sets the requests and limits given, keeping the other of the two.
+pub fn set_requirements(
+    resources: &mut Option<ResourceRequirements>,
+    requests: &Option<ResourceList>,
+    limits: &Option<ResourceList>,
+) {
+    if requests.is_none() && limits.is_none() {
+        return;
+    }
+    let resources = resources.get_or_insert_default();
+    if let Some(r) = requests {
+        resources.requests = Some(r.clone());
+    }
+    if let Some(l) = limits {
+        resources.limits = Some(l.clone());
+    }
+}
+
+/// Sets a text field as a command line gives it: absent leaves it, `""` unsets it.
+pub fn set_text(field: &mut Option<String>, given: &Option<String>) {
+    match given.as_deref() {
+        None => {}
+        Some("") => *field = None,
+        Some(v) => *field = Some(v.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -108,9 +152,12 @@ mod tests {
 
     #[test]
     fn selectors_set_and_remove() {
-        let cur = json!({"a": "1", "b": "2"});
+        let cur: Selector = [("a", "1"), ("b", "2")].map(|(k, v)| (k.into(), v.into())).into();
         let out = node_selector(Some(&cur), &strings(&["b-", "node-role.kubernetes.io/infra="]), "f").unwrap();
-        assert_eq!(out, Some(json!({"a": "1", "node-role.kubernetes.io/infra": ""})));
+        assert_eq!(
+            serde_json::to_value(out).unwrap(),
+            json!({"a": "1", "node-role.kubernetes.io/infra": ""})
+        );
         assert!(node_selector(None, &strings(&["a-"]), "f").unwrap().is_none());
         assert!(
             node_selector(None, &strings(&["nokey"]), "spec.nodeSelector")
@@ -130,7 +177,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(
-            out,
+            serde_json::to_value(&out).unwrap(),
             json!([
                 {"key": "infra", "operator": "Equal", "value": "reserved", "effect": "NoSchedule"},
                 {"key": "gpu", "operator": "Exists"},
@@ -142,7 +189,7 @@ mod tests {
             .unwrap();
         // infra removed; gpu (same key, no effect) replaced by the Equal toleration.
         assert_eq!(
-            out,
+            serde_json::to_value(&out).unwrap(),
             json!([
                 {"key": "x", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
                 {"key": "gpu", "operator": "Equal", "value": "1"}
@@ -156,7 +203,7 @@ mod tests {
     #[test]
     fn resource_lists() {
         assert_eq!(
-            resource_list("cpu=100m,memory=256Mi", "f").unwrap(),
+            serde_json::to_value(resource_list("cpu=100m,memory=256Mi", "f").unwrap()).unwrap(),
             json!({"cpu": "100m", "memory": "256Mi"})
         );
         assert!(
@@ -166,5 +213,16 @@ mod tests {
         );
         assert!(resource_list("disk=1", "f").is_err());
         assert!(resource_list("cpu", "f").is_err());
+    }
+
+    #[test]
+    fn text_fields_are_set_kept_or_unset() {
+        let mut field = Some("a".to_string());
+        set_text(&mut field, &None);
+        assert_eq!(field.as_deref(), Some("a"));
+        set_text(&mut field, &Some("b".into()));
+        assert_eq!(field.as_deref(), Some("b"));
+        set_text(&mut field, &Some(String::new()));
+        assert_eq!(field, None);
     }
 }

@@ -106,7 +106,12 @@ pub async fn bootstrap(applier: &Applier, policies: &Policies) -> Result<Bootstr
     let mut out = Bootstrapped::default();
     let existing = retry(|| configs.get_opt(CLUSTER)).await?;
     if let Some(config) = &existing {
-        out.management_state = config.spec.management_state.clone().unwrap_or_default();
+        out.management_state = config
+            .spec
+            .management_state
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
     } else {
         let input = storage_input(&client).await?;
         let decided = policies.storage(&input)?;

@@ -3,6 +3,7 @@
 //! the operator's rules, except that an error applying any object is reported as Degraded too
 //! (the operator shows it only under Progressing, where it is easily missed).
 
+use crate::api::ManagementState;
 use crate::api::{Condition, Route};
 use crate::render::Problem;
 use crate::state::jobs::last_pruner_run;
@@ -25,7 +26,7 @@ fn cond(type_: &str, status: bool, reason: &str, message: impl Into<String>) -> 
 
 /// What the registry's conditions are computed from.
 pub struct RegistryFacts<'a> {
-    pub management_state: &'a str,
+    pub management_state: ManagementState,
     /// Render and apply problems of this pass.
     pub problems: &'a [Problem],
     pub deployment: Option<&'a Deployment>,
@@ -37,8 +38,8 @@ pub struct RegistryFacts<'a> {
 }
 
 pub fn registry_conditions(f: &RegistryFacts) -> Vec<Condition> {
-    let unmanaged = f.management_state == "Unmanaged";
-    let removed = f.management_state == "Removed";
+    let unmanaged = f.management_state == ManagementState::Unmanaged;
+    let removed = f.management_state == ManagementState::Removed;
     let permanent = f.problems.iter().find(|p| p.permanent);
     let errors: Vec<&str> = f.problems.iter().map(|p| p.message.as_str()).collect();
     let status = f.deployment.and_then(|d| d.status.clone()).unwrap_or_default();

@@ -7,6 +7,7 @@ use super::complete::complete;
 use super::conditions::{self, RegistryFacts};
 use super::plan::{self, Plan};
 use super::teardown::{self, StorageLoss};
+use crate::api::ManagementState;
 use crate::api::{
     CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE,
     Route, Storage,
@@ -35,6 +36,9 @@ pub struct Options {
     pub storage_deletion_confirmed: bool,
     /// Images named on the command line (else the release's, from the operator Deployment).
     pub images: Images,
+    /// The caller removes the Config's finalizer once a teardown is complete (kube-runtime's
+    /// finalizer helper does, in `--watch`); else the pass does.
+    pub finalizer_removed_by_caller: bool,
 }
 
 /// What a pass did.
@@ -123,7 +127,12 @@ impl<'a> Engine<'a> {
             None => config_preview(&booted)?,
         };
         let mut report = Report {
-            management_state: config.spec.management_state.clone().unwrap_or_default(),
+            management_state: config
+                .spec
+                .management_state
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             bootstrap: (booted.config_created || booted.pruner_created || booted.claim_created.is_some())
                 .then_some(booted),
             ..Report::default()
@@ -132,11 +141,12 @@ impl<'a> Engine<'a> {
             self.removed(&config, &mut report, true).await?;
             return Ok(report);
         }
-        match report.management_state.as_str() {
-            "Managed" => self.managed(config, &mut report).await?,
-            "Removed" => self.removed(&config, &mut report, false).await?,
-            "Unmanaged" => self.unmanaged(&config, &mut report).await?,
+        match config.spec.management_state.clone() {
+            Some(ManagementState::Managed) => self.managed(config, &mut report).await?,
+            Some(ManagementState::Removed) => self.removed(&config, &mut report, false).await?,
+            Some(ManagementState::Unmanaged) => self.unmanaged(&config, &mut report).await?,
             other => {
+                let other = other.as_ref().map_or("", |s| s.as_str());
                 report.problems.push(format!(
                     "unknown managementState {other:?}: nothing was changed; set Managed, Removed or Unmanaged"
                 ));
@@ -166,15 +176,15 @@ impl<'a> Engine<'a> {
             delete: Vec::new(),
             problems: Vec::new(),
         };
-        match config.spec.management_state.as_deref().unwrap_or_default() {
-            "Managed" => {
+        match config.spec.management_state {
+            Some(ManagementState::Managed) => {
                 let (config, _, plan) = self.plan(config, &mut report).await?;
                 preview.after = Some(serde_json::to_value(&config).unwrap_or_default());
                 preview.apply = plan.objects;
                 preview.delete = plan.stale;
                 preview.problems = plan.problems;
             }
-            "Removed" => {
+            Some(ManagementState::Removed) => {
                 preview.after = preview.before.clone();
                 let routes = self.owned_routes().await?;
                 preview.delete = teardown::OWNED
@@ -300,7 +310,7 @@ impl<'a> Engine<'a> {
         let (routes, deployment) = tokio::try_join!(self.owned_routes(), self.deployment())?;
         self.write_image_status(&routes).await?;
         let facts = RegistryFacts {
-            management_state: "Managed",
+            management_state: ManagementState::Managed,
             problems: &problems,
             deployment: deployment.as_ref(),
             routes: &routes,
@@ -315,7 +325,7 @@ impl<'a> Engine<'a> {
             status.storage = config.spec.storage.clone().unwrap_or_default();
         }
         status.storage_managed =
-            config.spec.storage.as_ref().and_then(|s| s.management_state.as_deref()) == Some("Managed");
+            config.spec.storage.as_ref().and_then(|s| s.management_state.as_ref()) == Some(&ManagementState::Managed);
         status.ready_replicas = Some(
             deployment
                 .as_ref()
@@ -365,7 +375,7 @@ impl<'a> Engine<'a> {
 
         let deployment = self.deployment().await?;
         let facts = RegistryFacts {
-            management_state: "Removed",
+            management_state: ManagementState::Removed,
             problems: &[],
             deployment: deployment.as_ref(),
             routes: &[],
@@ -386,7 +396,7 @@ impl<'a> Engine<'a> {
         self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), pruner_error.as_deref())
             .await?;
         report.converged = failures.is_empty() && pruner_error.is_none();
-        if finalizing && failures.is_empty() && self.writes_status() {
+        if finalizing && failures.is_empty() && self.writes_status() && !self.options.finalizer_removed_by_caller {
             self.drop_finalizer().await?;
         }
         Ok(())
@@ -418,7 +428,7 @@ impl<'a> Engine<'a> {
     async fn unmanaged(&self, config: &Config, report: &mut Report) -> Result<()> {
         let deployment = self.deployment().await?;
         let facts = RegistryFacts {
-            management_state: "Unmanaged",
+            management_state: ManagementState::Unmanaged,
             problems: &[],
             deployment: deployment.as_ref(),
             routes: &[],

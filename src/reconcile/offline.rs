@@ -3,6 +3,7 @@
 
 use super::complete::complete;
 use super::plan;
+use crate::api::ManagementState;
 use crate::api::{CLUSTER, Infrastructure, InfrastructureSpec, Storage};
 use crate::policy::Policies;
 use crate::render::inputs::{Images, Inputs};
@@ -86,7 +87,7 @@ pub fn render_offline(objects: &[Value], policies: &Policies, images: Images) ->
         objects: Vec::new(),
         problems: Vec::new(),
     };
-    if config.spec.management_state.as_deref() == Some("Managed") {
+    if config.spec.management_state == Some(ManagementState::Managed) {
         let plan = plan::managed(&inputs, &snapshot, policies);
         out.objects = plan.objects;
         out.problems = plan.problems;

@@ -4,6 +4,7 @@
 //! plan with these functions, so they cannot disagree.
 
 use super::bootstrap::claim as claim_object;
+use crate::api::ManagementState;
 use crate::api::{DEFAULT_CLAIM, REGISTRY_ANNOTATION, REGISTRY_NAMESPACE, REMOVED_ALERT_RULE};
 use crate::policy::Policies;
 use crate::policy::sdk::{PrunerDecision, PvcRequest};
@@ -97,7 +98,7 @@ pub fn claim(inputs: &Inputs, existing: Option<&PersistentVolumeClaim>) -> Resul
         return Ok(None);
     };
     let claim = pvc.claim.clone().unwrap_or_default();
-    let managed = spec.storage.as_ref().and_then(|s| s.management_state.as_deref()) == Some("Managed");
+    let managed = spec.storage.as_ref().and_then(|s| s.management_state.as_ref()) == Some(&ManagementState::Managed);
     let mut create = None;
     let modes = match existing {
         None if claim == DEFAULT_CLAIM && managed => {
@@ -133,7 +134,7 @@ pub fn claim(inputs: &Inputs, existing: Option<&PersistentVolumeClaim>) -> Resul
             p.spec.as_ref().and_then(|s| s.access_modes.clone()).unwrap_or_default()
         }
     };
-    let verdict = crate::storage::access_verdict(&modes, spec.replicas, spec.rollout_strategy.as_deref());
+    let verdict = crate::storage::access_verdict(&modes, spec.replicas, spec.rollout_strategy.as_ref());
     verdict.problem(&claim).map_or(Ok(create), Err)
 }
 

@@ -2,6 +2,7 @@
 //! Managed and the deletion was confirmed.
 
 use super::apply::{Applied, Applier, Outcome};
+use crate::api::ManagementState;
 use crate::api::{Config, PRIVATE_CONFIGURATION, REGISTRY_NAMESPACE, Storage};
 use crate::render::Kind;
 use crate::storage::Removal;
@@ -39,7 +40,7 @@ pub struct StorageLoss {
 /// cannot delete and leaves in place.
 pub fn storage_loss(config: &Config) -> Result<Option<StorageLoss>, String> {
     let spec_storage = config.spec.storage.clone().unwrap_or_default();
-    if spec_storage.management_state.as_deref() != Some("Managed") {
+    if spec_storage.management_state != Some(ManagementState::Managed) {
         return Ok(None);
     }
     // The storage last applied is what exists; status.storage is cleared once it is gone.

@@ -1,11 +1,13 @@
-//! `reconcile --watch`: a pass whenever anything the registry is rendered from or runs on
-//! changes (debounced), and periodically, for as long as this process leads. Watch errors and
-//! failed passes are retried with backoff; a signal ends it after the pass in progress.
+//! `reconcile --watch` on kube-runtime: a [`Controller`] of the registry Config, also triggered
+//! by every change to what the registry is rendered from or runs on. Each of those watches backs
+//! off on its own, so one failing watch (an expired resource version, a missing resource type)
+//! never holds the others back.
 
-use crate::api::{CLUSTER, Config, Image, ImagePruner, Infrastructure, Proxy, REGISTRY_NAMESPACE};
+use crate::api::{CLUSTER, Config, Image, ImagePruner, Infrastructure, OPENSHIFT_CONFIG, Proxy, REGISTRY_NAMESPACE};
 use crate::render::Kind;
 use futures::{Stream, StreamExt, stream};
 use kube::api::{ApiResource, DynamicObject};
+use kube::runtime::controller::{self, Controller};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use std::pin::Pin;
@@ -16,9 +18,24 @@ pub const DEBOUNCE: Duration = Duration::from_millis(500);
 /// A pass at least this often, to repair drift the watches did not see.
 pub const RESYNC: Duration = Duration::from_secs(600);
 
-type Changes = Pin<Box<dyn Stream<Item = String> + Send>>;
+/// The kinds in the registry's namespace whose changes make a pass necessary.
+const OWNED_KINDS: &[Kind] = &[
+    Kind::Secret,
+    Kind::ConfigMap,
+    Kind::Service,
+    Kind::ServiceAccount,
+    Kind::Deployment,
+    Kind::PodDisruptionBudget,
+    Kind::NetworkPolicy,
+    Kind::Route,
+    Kind::CronJob,
+    Kind::PersistentVolumeClaim,
+];
 
-/// A stream yielding the name of the resource whenever one of its objects changes.
+type Changes = Pin<Box<dyn Stream<Item = ()> + Send>>;
+
+/// A change whenever one of the resource's objects changes; errors are reported, and the watch
+/// re-established with its own backoff.
 fn changes_of(client: &Client, resource: ApiResource, namespace: Option<&str>, name: Option<&str>) -> Changes {
     let api: Api<DynamicObject> = match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
@@ -31,52 +48,47 @@ fn changes_of(client: &Client, resource: ApiResource, namespace: Option<&str>, n
     let label = resource.plural.clone();
     watcher(api, config)
         .default_backoff()
-        .filter_map(move |event| {
-            let label = label.clone();
+        .touched_objects()
+        .filter_map(move |touched| {
+            let error = touched.err().map(|e| format!("watch {label}: {e}"));
             async move {
-                match event {
-                    Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone) => Some(label),
-                    Ok(_) => None,
-                    // Reported and retried by the backoff; a missing resource type ends in silence.
-                    Err(e) => {
-                        eprintln!("watch {label}: {e}");
+                match error {
+                    Some(e) => {
+                        eprintln!("{e}");
                         None
                     }
+                    None => Some(()),
                 }
             }
         })
         .boxed()
 }
 
-fn cluster_resource<K: Resource<DynamicType = ()>>() -> ApiResource {
+fn resource_of<K: Resource<DynamicType = ()>>() -> ApiResource {
     ApiResource::erase::<K>(&())
 }
 
-/// Every change that can make a pass necessary.
-pub fn changes(client: &Client) -> impl Stream<Item = String> + Send + use<> {
-    let ns = Some(REGISTRY_NAMESPACE);
+/// Every change besides the Config's own that can make a pass necessary.
+fn changes(client: &Client) -> impl Stream<Item = ()> + Send + use<> {
     let mut streams: Vec<Changes> = vec![
-        changes_of(client, cluster_resource::<Config>(), None, Some(CLUSTER)),
-        changes_of(client, cluster_resource::<ImagePruner>(), None, Some(CLUSTER)),
-        changes_of(client, cluster_resource::<Infrastructure>(), None, Some(CLUSTER)),
-        changes_of(client, cluster_resource::<Image>(), None, Some(CLUSTER)),
-        changes_of(client, cluster_resource::<Proxy>(), None, Some(CLUSTER)),
-        // The additional trusted CA ConfigMap lives in openshift-config.
-        changes_of(client, Kind::ConfigMap.api_resource(), Some("openshift-config"), None),
+        changes_of(client, resource_of::<ImagePruner>(), None, Some(CLUSTER)),
+        changes_of(client, resource_of::<Infrastructure>(), None, Some(CLUSTER)),
+        changes_of(client, resource_of::<Image>(), None, Some(CLUSTER)),
+        changes_of(client, resource_of::<Proxy>(), None, Some(CLUSTER)),
+        // The additional trusted CA and the S3 trusted CA live in openshift-config.
+        changes_of(client, Kind::ConfigMap.api_resource(), Some(OPENSHIFT_CONFIG), None),
     ];
-    for kind in [
-        Kind::Secret,
-        Kind::ConfigMap,
-        Kind::Service,
-        Kind::ServiceAccount,
-        Kind::Deployment,
-        Kind::PodDisruptionBudget,
-        Kind::NetworkPolicy,
-        Kind::Route,
-        Kind::CronJob,
-        Kind::PersistentVolumeClaim,
-    ] {
-        streams.push(changes_of(client, kind.api_resource(), ns, None));
+    for kind in OWNED_KINDS {
+        streams.push(changes_of(client, kind.api_resource(), Some(REGISTRY_NAMESPACE), None));
     }
     stream::select_all(streams)
+}
+
+/// A controller of `configs.imageregistry.operator.openshift.io/cluster`, debounced, triggered
+/// by the Config and by every object a pass reads or writes.
+pub fn controller(client: &Client) -> Controller<Config> {
+    let config = watcher::Config::default().fields(&format!("metadata.name={CLUSTER}"));
+    Controller::new(Api::<Config>::all(client.clone()), config)
+        .with_config(controller::Config::default().debounce(DEBOUNCE))
+        .reconcile_all_on(changes(client))
 }

@@ -2,7 +2,7 @@
 //! driver's environment and volumes.
 
 use super::{DEPENDENCIES_ANNOTATION, Desired, Kind, REGISTRY_LABELS, env, hash, metadata_labels, secret_env};
-use crate::api::PRIVATE_CONFIGURATION;
+use crate::api::{LogLevel, PRIVATE_CONFIGURATION};
 use crate::render::inputs::Inputs;
 use crate::storage::Rendering;
 use crate::validate::Problem;
@@ -29,7 +29,7 @@ pub fn deployment(inputs: &Inputs, storage: &Rendering, dependencies: &[&Desired
         )
     })?;
     let replicas = spec.replicas;
-    let strategy = match spec.rollout_strategy.as_deref().unwrap_or_default() {
+    let strategy = match spec.rollout_strategy.as_ref().map(|s| s.as_str()).unwrap_or_default() {
         "Recreate" => json!({"type": "Recreate"}),
         _ => {
             let (unavailable, surge) = if replicas == 2 {
@@ -196,7 +196,7 @@ fn common_env(inputs: &Inputs) -> Vec<Value> {
         // From the private configuration Secret rather than a literal, so that reading the
         // Deployment does not reveal it.
         secret_env("REGISTRY_HTTP_SECRET", PRIVATE_CONFIGURATION),
-        env("REGISTRY_LOG_LEVEL", log_level(spec.log_level.as_deref(), spec.logging)),
+        env("REGISTRY_LOG_LEVEL", log_level(spec.log_level.as_ref(), spec.logging)),
         env("REGISTRY_OPENSHIFT_QUOTA_ENABLED", "true"),
         env("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", "inmemory"),
         env("REGISTRY_STORAGE_DELETE_ENABLED", "true"),
@@ -263,9 +263,9 @@ fn common_env(inputs: &Inputs) -> Vec<Value> {
 }
 
 /// `REGISTRY_LOG_LEVEL`: `logLevel` Debug and above → debug; else the deprecated `logging` number.
-pub fn log_level(level: Option<&str>, logging: Option<i64>) -> &'static str {
+pub fn log_level(level: Option<&LogLevel>, logging: Option<i64>) -> &'static str {
     match level {
-        Some("Debug" | "Trace" | "TraceAll") => "debug",
+        Some(LogLevel::Debug | LogLevel::Trace | LogLevel::TraceAll) => "debug",
         _ => match logging.unwrap_or(0) {
             1 => "warn",
             0 | 2 | 3 => "info",

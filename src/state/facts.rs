@@ -123,14 +123,24 @@ impl StorageSources<'_> {
         let platform = platform_facts(self.infrastructure)
             .ok_or_else(|| anyhow!("infrastructures.config.openshift.io/cluster has no status.platformStatus.type"))?;
         let current = self.config.map(|c| CurrentConfig {
-            management_state: c.spec.management_state.clone().unwrap_or_default(),
+            management_state: c
+                .spec
+                .management_state
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             storage: c
                 .spec
                 .storage
                 .as_ref()
                 .map_or(json!({}), |s| serde_json::to_value(s).unwrap_or(json!({}))),
             replicas: c.spec.replicas,
-            rollout_strategy: c.spec.rollout_strategy.clone().unwrap_or_default(),
+            rollout_strategy: c
+                .spec
+                .rollout_strategy
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         });
         let claim = claim_name(self.config);
         let existing_pvc = self.claim.map(|p| PvcFacts {
@@ -191,7 +201,10 @@ pub fn pruner_input_of(
     hostname: Option<&str>,
 ) -> PrunerInput {
     PrunerInput {
-        registry_management_state: config.and_then(|c| c.spec.management_state.clone()).unwrap_or_default(),
+        registry_management_state: config
+            .and_then(|c| c.spec.management_state.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         pruner,
         internal_registry_hostname: match hostname {
             Some(h) => h.to_string(),

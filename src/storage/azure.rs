@@ -30,6 +30,13 @@ impl Driver for Azure {
         storage.azure.is_some()
     }
 
+    fn only(&self, storage: &Storage) -> Storage {
+        Storage {
+            azure: storage.azure.clone(),
+            ..Storage::default()
+        }
+    }
+
     fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn Randomness) -> bool {
         let Some(azure) = storage.azure.as_mut() else {
             return false;

@@ -29,6 +29,13 @@ impl Driver for EmptyDir {
         storage.empty_dir.is_some()
     }
 
+    fn only(&self, storage: &Storage) -> Storage {
+        Storage {
+            empty_dir: storage.empty_dir.clone(),
+            ..Storage::default()
+        }
+    }
+
     fn complete(&self, _storage: &mut Storage, _platform: &Platform<'_>, _random: &mut dyn Randomness) -> bool {
         // The registry makes it with every pod: it is always the registry's.
         true

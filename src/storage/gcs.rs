@@ -28,6 +28,13 @@ impl Driver for Gcs {
         storage.gcs.is_some()
     }
 
+    fn only(&self, storage: &Storage) -> Storage {
+        Storage {
+            gcs: storage.gcs.clone(),
+            ..Storage::default()
+        }
+    }
+
     fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn Randomness) -> bool {
         let Some(gcs) = storage.gcs.as_mut() else { return false };
         let gcp = platform.status.gcp.clone().unwrap_or_default();

@@ -26,6 +26,13 @@ impl Driver for IbmCos {
         storage.ibmcos.is_some()
     }
 
+    fn only(&self, storage: &Storage) -> Storage {
+        Storage {
+            ibmcos: storage.ibmcos.clone(),
+            ..Storage::default()
+        }
+    }
+
     fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn Randomness) -> bool {
         let Some(cos) = storage.ibmcos.as_mut() else {
             return false;

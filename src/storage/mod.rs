@@ -24,7 +24,7 @@ pub use pvc::{AccessVerdict, access_verdict};
 pub use rendering::{Rendering, env, secret_env};
 pub use s3::trusted_ca as s3_trusted_ca;
 
-use crate::api::{ConfigSpec, PlatformStatus, Storage};
+use crate::api::{ConfigSpec, ManagementState, PlatformStatus, Storage};
 use crate::state::references::{Names, References};
 use crate::validate::{Finding, Problem};
 
@@ -59,6 +59,9 @@ pub trait Driver: Sync {
     fn summary(&self) -> &'static str;
 
     fn is_set(&self, storage: &Storage) -> bool;
+
+    /// A block holding this driver's part of `storage` and nothing else.
+    fn only(&self, storage: &Storage) -> Storage;
 
     /// Fills what the operator fills before rendering: values from the platform and the names
     /// the registry generates. Returns whether the registry named the storage itself — storage
@@ -202,8 +205,12 @@ pub fn complete(storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn
         return;
     }
     let named = driver.complete(storage, platform, random);
-    if storage.management_state.as_deref().unwrap_or_default().is_empty() {
-        storage.management_state = Some(if named { "Managed" } else { "Unmanaged" }.into());
+    if storage.management_state.as_ref().map_or("", |s| s.as_str()).is_empty() {
+        storage.management_state = Some(if named {
+            ManagementState::Managed
+        } else {
+            ManagementState::Unmanaged
+        });
     }
 }
 

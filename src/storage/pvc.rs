@@ -1,7 +1,7 @@
 //! A PersistentVolumeClaim in the registry's namespace.
 
 use super::{Driver, Environment, Platform, Randomness, Removal, Rendering, fill, value};
-use crate::api::{ConfigSpec, DEFAULT_CLAIM, Storage};
+use crate::api::{ConfigSpec, DEFAULT_CLAIM, RolloutStrategy, Storage};
 use crate::state::references::{Names, References};
 use crate::validate::{Finding, Problem};
 use serde_json::json;
@@ -25,6 +25,13 @@ impl Driver for Pvc {
         storage.pvc.is_some()
     }
 
+    fn only(&self, storage: &Storage) -> Storage {
+        Storage {
+            pvc: storage.pvc.clone(),
+            ..Storage::default()
+        }
+    }
+
     fn complete(&self, storage: &mut Storage, _platform: &Platform<'_>, _random: &mut dyn Randomness) -> bool {
         let Some(pvc) = storage.pvc.as_mut() else { return false };
         fill(&mut pvc.claim, || Some(DEFAULT_CLAIM.to_string()))
@@ -40,7 +47,7 @@ impl Driver for Pvc {
     fn check(&self, storage: &Storage, spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
         let Some(pvc) = &storage.pvc else { return Vec::new() };
         let replicas = spec.replicas;
-        let strategy = spec.rollout_strategy.as_deref().filter(|s| !s.is_empty());
+        let strategy = spec.rollout_strategy.as_ref();
         let field = "spec.storage.pvc.claim";
         match (&refs.claim, value(&pvc.claim)) {
             (None, Some(name)) => vec![Finding::error(
@@ -60,7 +67,7 @@ impl Driver for Pvc {
                         "claim {} is ReadWriteOnce: it needs exactly 1 replica and the Recreate rollout strategy \
                          (now {replicas} replica(s), {})",
                         claim.name,
-                        strategy.unwrap_or("RollingUpdate")
+                        strategy.map_or("RollingUpdate", |s| s.as_str())
                     ),
                     Some("oc-registry set replicas 1 && oc-registry set rollout-strategy Recreate".into()),
                 )],
@@ -112,7 +119,7 @@ pub enum AccessVerdict {
 
 /// The one access-mode rule: ReadWriteMany suits any registry; ReadWriteOnce and
 /// ReadWriteOncePod only one replica rolled out by Recreate.
-pub fn access_verdict(modes: &[String], replicas: i32, strategy: Option<&str>) -> AccessVerdict {
+pub fn access_verdict(modes: &[String], replicas: i32, strategy: Option<&RolloutStrategy>) -> AccessVerdict {
     let has = |mode: &str| modes.iter().any(|m| m == mode);
     if has("ReadWriteMany") {
         AccessVerdict::Usable
@@ -120,7 +127,7 @@ pub fn access_verdict(modes: &[String], replicas: i32, strategy: Option<&str>) -
         AccessVerdict::NoUsableMode
     } else if replicas > 1 {
         AccessVerdict::TooManyReplicas
-    } else if strategy != Some("Recreate") {
+    } else if strategy != Some(&RolloutStrategy::Recreate) {
         AccessVerdict::NeedsRecreate
     } else {
         AccessVerdict::Usable
@@ -167,8 +174,9 @@ mod tests {
         ];
         for (modes, replicas, strategy, want) in cases {
             let modes: Vec<String> = modes.iter().map(|m| m.to_string()).collect();
+            let strategy = strategy.map(RolloutStrategy::from);
             assert_eq!(
-                access_verdict(&modes, *replicas, *strategy),
+                access_verdict(&modes, *replicas, strategy.as_ref()),
                 *want,
                 "{modes:?} {replicas} {strategy:?}"
             );

@@ -30,6 +30,13 @@ impl Driver for S3 {
         storage.s3.is_some()
     }
 
+    fn only(&self, storage: &Storage) -> Storage {
+        Storage {
+            s3: storage.s3.clone(),
+            ..Storage::default()
+        }
+    }
+
     fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, _random: &mut dyn Randomness) -> bool {
         let Some(s3) = storage.s3.as_mut() else { return false };
         let aws = platform.status.aws.clone().unwrap_or_default();

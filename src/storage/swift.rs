@@ -39,6 +39,13 @@ impl Driver for Swift {
         storage.swift.is_some()
     }
 
+    fn only(&self, storage: &Storage) -> Storage {
+        Storage {
+            swift: storage.swift.clone(),
+            ..Storage::default()
+        }
+    }
+
     fn complete(&self, storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn Randomness) -> bool {
         let Some(swift) = storage.swift.as_mut() else {
             return false;

@@ -2,43 +2,47 @@
 //! that driver. Setting a driver removes any other (exactly one may be set). Given the driver
 //! already set, only the given fields change; an empty value ("") unsets a field.
 
-use crate::commands::Context;
-use crate::commands::change::{self, DryRunArg, Target, prune_empty, put};
-use crate::commands::set::{StorageManagement, api_name};
+use crate::api::{
+    AzureNetworkAccess, AzureNetworkAccessInternal, AzureStorage, CloudFront, GcsStorage, IbmCosStorage,
+    ManagementState, NameRef, S3Storage, SecretKeyRef, Storage, SwiftStorage,
+};
+use crate::commands::change::{self, DryRunArg};
+use crate::commands::set::StorageManagement;
+use crate::commands::{Context, invalid};
+use crate::configure::pod::set_text;
+use crate::storage::{self, Driver};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum DriverCommand {
-    /// Amazon S3 or S3-compatible storage (Ceph RGW, ODF, MinIO, …)
     #[command(
+        about = summary("s3"),
         long_about = "Store images in Amazon S3 or S3-compatible storage. For S3-compatible \
         storage give --region-endpoint (with its scheme), usually --virtual-hosted-style=false, \
         --trusted-ca when its certificate is not publicly trusted, and --management-state Unmanaged so \
         the registry makes no AWS-only calls. Credentials: `oc-registry storage credentials set s3 …`."
     )]
     S3(S3Args),
-    /// Google Cloud Storage
+    #[command(about = summary("gcs"))]
     Gcs(GcsArgs),
-    /// Azure Blob Storage
+    #[command(about = summary("azure"))]
     Azure(AzureArgs),
-    /// OpenStack Swift
+    #[command(about = summary("swift"))]
     Swift(SwiftArgs),
-    /// A PersistentVolumeClaim in openshift-image-registry
-    #[command(long_about = "Store images on a PersistentVolumeClaim in openshift-image-registry. \
-        Without --claim the registry creates image-registry-storage. A ReadWriteOnce claim needs 1 replica \
+    #[command(about = summary("pvc"), long_about = "Store images on a PersistentVolumeClaim in openshift-image-registry. \
+        Without --claim the registry creates image-registry-storage. A ReadWriteOnce or ReadWriteOncePod claim needs 1 replica \
         and the Recreate rollout strategy (`oc-registry set replicas 1`, `oc-registry set rollout-strategy \
         Recreate`); ReadWriteMany has no such limit.")]
     Pvc(PvcArgs),
-    /// Pod-local storage, lost whenever a registry pod restarts (tests only)
     #[command(
+        about = summary("empty-dir"),
         long_about = "Store images in each registry pod's emptyDir: every image is lost when a pod \
         restarts, and with several replicas each pod holds different images. For tests only."
     )]
     EmptyDir(Common),
-    /// IBM Cloud Object Storage
+    #[command(about = summary("ibmcos"))]
     Ibmcos(IbmCosArgs),
 }
 
@@ -209,204 +213,282 @@ pub struct IbmCosArgs {
     pub common: Common,
 }
 
-/// A field given on the command line: its path inside the driver block, and its value
-/// (`Null` for "" — unset).
-type Field = (Vec<&'static str>, Value);
-
-fn text(path: &[&'static str], value: &Option<String>) -> Option<Field> {
-    value
-        .as_ref()
-        .map(|v| (path.to_vec(), if v.is_empty() { Value::Null } else { json!(v) }))
-}
-
-fn given<T: serde::Serialize>(path: &[&'static str], value: &Option<T>) -> Option<Field> {
-    value.as_ref().map(|v| (path.to_vec(), json!(v)))
+/// A driver's one-line help, from the driver itself.
+fn summary(command_name: &str) -> &'static str {
+    storage::by_command_name(command_name).map_or("", |d| d.summary())
 }
 
 pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
-    let (driver, fields, common): (&str, Vec<Option<Field>>, &Common) = match command {
-        DriverCommand::S3(a) => {
-            let private_key = match a.cloudfront_private_key.as_deref() {
-                None => None,
-                Some("") => Some((vec!["cloudFront", "privateKey"], Value::Null)),
-                Some(reference) => {
-                    let (name, key) = reference.split_once('/').filter(|(n, k)| !n.is_empty() && !k.is_empty()).ok_or_else(|| {
-                        crate::commands::invalid(format!(
-                            "spec.storage.s3.cloudFront.privateKey: {reference:?} is not SECRET/KEY, e.g. cloudfront/private.pem"
-                        ))
-                    })?;
-                    Some((vec!["cloudFront", "privateKey"], json!({"name": name, "key": key})))
-                }
-            };
-            (
-                "s3",
-                vec![
-                    text(&["bucket"], &a.bucket),
-                    text(&["region"], &a.region),
-                    text(&["regionEndpoint"], &a.region_endpoint),
-                    given(&["chunkSizeMiB"], &a.chunk_size_mib),
-                    given(&["encrypt"], &a.encrypt),
-                    text(&["keyID"], &a.key_id),
-                    given(&["virtualHostedStyle"], &a.virtual_hosted_style),
-                    a.trusted_ca.as_ref().map(|n| {
-                        let v = if n.is_empty() { Value::Null } else { json!({"name": n}) };
-                        (vec!["trustedCA"], v)
-                    }),
-                    text(&["cloudFront", "baseURL"], &a.cloudfront_base_url),
-                    text(&["cloudFront", "keypairID"], &a.cloudfront_keypair_id),
-                    private_key,
-                    text(&["cloudFront", "duration"], &a.cloudfront_duration),
-                ],
-                &a.common,
-            )
-        }
-        DriverCommand::Gcs(a) => (
-            "gcs",
-            vec![
-                text(&["bucket"], &a.bucket),
-                text(&["region"], &a.region),
-                text(&["projectID"], &a.project_id),
-                text(&["keyID"], &a.key_id),
-            ],
-            &a.common,
-        ),
-        DriverCommand::Azure(a) => (
-            "azure",
-            vec![
-                text(&["accountName"], &a.account_name),
-                text(&["container"], &a.container),
-                text(&["cloudName"], &a.cloud_name),
-                a.network_access
-                    .map(|n| (vec!["networkAccess", "type"], json!(api_name(n)))),
-                text(
-                    &["networkAccess", "internal", "networkResourceGroupName"],
-                    &a.network_resource_group,
-                ),
-                text(&["networkAccess", "internal", "vnetName"], &a.vnet_name),
-                text(&["networkAccess", "internal", "subnetName"], &a.subnet_name),
-                text(
-                    &["networkAccess", "internal", "privateEndpointName"],
-                    &a.private_endpoint_name,
-                ),
-            ],
-            &a.common,
-        ),
-        DriverCommand::Swift(a) => (
-            "swift",
-            vec![
-                text(&["authURL"], &a.auth_url),
-                text(&["authVersion"], &a.auth_version),
-                text(&["container"], &a.container),
-                text(&["domain"], &a.domain),
-                text(&["domainID"], &a.domain_id),
-                text(&["tenant"], &a.tenant),
-                text(&["tenantID"], &a.tenant_id),
-                text(&["regionName"], &a.region_name),
-            ],
-            &a.common,
-        ),
-        DriverCommand::Pvc(a) => ("pvc", vec![text(&["claim"], &a.claim)], &a.common),
-        DriverCommand::EmptyDir(common) => ("emptyDir", Vec::new(), common),
-        DriverCommand::Ibmcos(a) => (
-            "ibmcos",
-            vec![
-                text(&["bucket"], &a.bucket),
-                text(&["location"], &a.location),
-                text(&["resourceGroupName"], &a.resource_group_name),
-                text(&["resourceKeyCRN"], &a.resource_key_crn),
-                text(&["serviceInstanceCRN"], &a.service_instance_crn),
-            ],
-            &a.common,
-        ),
+    let (name, common) = match command {
+        DriverCommand::S3(a) => ("s3", &a.common),
+        DriverCommand::Gcs(a) => ("gcs", &a.common),
+        DriverCommand::Azure(a) => ("azure", &a.common),
+        DriverCommand::Swift(a) => ("swift", &a.common),
+        DriverCommand::Pvc(a) => ("pvc", &a.common),
+        DriverCommand::EmptyDir(common) => ("emptyDir", common),
+        DriverCommand::Ibmcos(a) => ("ibmcos", &a.common),
     };
-    let fields: Vec<Field> = fields.into_iter().flatten().collect();
-    let management = common.management_state.map(api_name);
-    change::run(cx, Target::Config, &common.dry_run, move |o| {
-        edit_storage(o, driver, &fields, management.as_deref());
+    let driver = storage::by_name(name).expect("every storage command names a driver");
+    // What can be checked without the cluster is checked before connecting.
+    let private_key = match command {
+        DriverCommand::S3(a) => {
+            if let Some(mib) = a.chunk_size_mib.filter(|m| i32::try_from(*m).is_err()) {
+                return Err(invalid(format!(
+                    "spec.storage.s3.chunkSizeMiB: must be from 5 to 5120, got {mib}"
+                )));
+            }
+            cloudfront_private_key(a.cloudfront_private_key.as_deref()).map_err(invalid)?
+        }
+        _ => None,
+    };
+    let management = common.management_state.map(ManagementState::from);
+    change::config(cx, &common.dry_run, |spec| {
+        let old = spec.storage.clone().unwrap_or_default();
+        let mut new = one_driver(&old, driver, management.clone());
+        match command {
+            DriverCommand::S3(a) => edit_s3(new.s3.get_or_insert_default(), a, private_key.clone()),
+            DriverCommand::Gcs(a) => edit_gcs(new.gcs.get_or_insert_default(), a),
+            DriverCommand::Azure(a) => edit_azure(new.azure.get_or_insert_default(), a),
+            DriverCommand::Swift(a) => edit_swift(new.swift.get_or_insert_default(), a),
+            DriverCommand::Pvc(a) => set_text(&mut new.pvc.get_or_insert_default().claim, &a.claim),
+            DriverCommand::EmptyDir(_) => {
+                new.empty_dir.get_or_insert_default();
+            }
+            DriverCommand::Ibmcos(a) => edit_ibmcos(new.ibmcos.get_or_insert_default(), a),
+        }
+        spec.storage = Some(new);
         Ok(())
     })
     .await
 }
 
-/// Makes `driver` the one driver of `spec.storage` and sets `fields` in it.
-fn edit_storage(object: &mut Value, driver: &str, fields: &[Field], management: Option<&str>) {
-    let storage = object["spec"]
-        .get("storage")
-        .cloned()
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({}));
-    let same_driver = storage.get(driver).is_some();
-    let mut block = if same_driver {
-        storage[driver].clone()
-    } else {
-        json!({})
-    };
-    for (path, value) in fields {
-        put(&mut block, path, Some(value.clone()).filter(|v| !v.is_null()));
-        if value.is_null() {
-            // Unsetting the last field of a nested object removes the object.
-            let mut full = json!({ "block": block });
-            let mut at: Vec<&str> = vec!["block"];
-            at.extend(&path[..path.len() - 1]);
-            prune_empty(&mut full, &at);
-            block = full["block"].take();
+/// Makes `driver` the one driver of the block: its settings are kept when it already is the
+/// driver, and so is the storage's owner, which stays with the storage; another driver starts
+/// from nothing and its owner is decided by reconcile, unless `management` says.
+fn one_driver(old: &Storage, driver: &dyn Driver, management: Option<ManagementState>) -> Storage {
+    let same = driver.is_set(old);
+    let mut new = driver.only(old);
+    new.management_state = management.or_else(|| old.management_state.clone().filter(|_| same));
+    new
+}
+
+/// `--cloudfront-private-key SECRET/KEY`: `None` when not given, `Some(None)` for "" (unset).
+fn cloudfront_private_key(given: Option<&str>) -> Result<Option<Option<SecretKeyRef>>, String> {
+    match given {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(reference) => {
+            let (name, key) = reference
+                .split_once('/')
+                .filter(|(n, k)| !n.is_empty() && !k.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "spec.storage.s3.cloudFront.privateKey: {reference:?} is not SECRET/KEY, e.g. cloudfront/private.pem"
+                    )
+                })?;
+            Ok(Some(Some(SecretKeyRef {
+                name: Some(name.into()),
+                key: Some(key.into()),
+                ..SecretKeyRef::default()
+            })))
         }
     }
-    let mut new_storage = json!({ driver: block });
-    // The storage's owner stays with the storage: kept for the same driver, decided anew for another.
-    match (management, storage.get("managementState")) {
-        (Some(m), _) => new_storage["managementState"] = json!(m),
-        (None, Some(m)) if same_driver => new_storage["managementState"] = m.clone(),
-        _ => {}
+}
+
+fn edit_s3(s3: &mut S3Storage, a: &S3Args, private_key: Option<Option<SecretKeyRef>>) {
+    set_text(&mut s3.bucket, &a.bucket);
+    set_text(&mut s3.region, &a.region);
+    set_text(&mut s3.region_endpoint, &a.region_endpoint);
+    // Checked to fit before connecting; out of range values are refused by the checks.
+    if let Some(mib) = a.chunk_size_mib.and_then(|m| i32::try_from(m).ok()) {
+        s3.chunk_size_mib = Some(mib);
     }
-    debug_assert!(crate::storage::by_name(driver).is_some());
-    put(object, &["spec", "storage"], Some(new_storage));
+    s3.encrypt = a.encrypt.or(s3.encrypt);
+    set_text(&mut s3.key_id, &a.key_id);
+    s3.virtual_hosted_style = a.virtual_hosted_style.or(s3.virtual_hosted_style);
+    match a.trusted_ca.as_deref() {
+        None => {}
+        Some("") => s3.trusted_ca = None,
+        Some(name) => {
+            s3.trusted_ca = Some(NameRef {
+                name: name.into(),
+                ..NameRef::default()
+            })
+        }
+    }
+    let given = a.cloudfront_base_url.is_some()
+        || a.cloudfront_keypair_id.is_some()
+        || private_key.is_some()
+        || a.cloudfront_duration.is_some();
+    if given {
+        let cf = s3.cloud_front.get_or_insert_default();
+        if let Some(url) = &a.cloudfront_base_url {
+            cf.base_url = url.clone();
+        }
+        if let Some(id) = &a.cloudfront_keypair_id {
+            cf.keypair_id = id.clone();
+        }
+        if let Some(key) = private_key {
+            cf.private_key = key.unwrap_or_default();
+        }
+        set_text(&mut cf.duration, &a.cloudfront_duration);
+        // Unsetting the last field of CloudFront removes it.
+        if *cf == CloudFront::default() {
+            s3.cloud_front = None;
+        }
+    }
+}
+
+fn edit_gcs(gcs: &mut GcsStorage, a: &GcsArgs) {
+    set_text(&mut gcs.bucket, &a.bucket);
+    set_text(&mut gcs.region, &a.region);
+    set_text(&mut gcs.project_id, &a.project_id);
+    set_text(&mut gcs.key_id, &a.key_id);
+}
+
+fn edit_azure(azure: &mut AzureStorage, a: &AzureArgs) {
+    set_text(&mut azure.account_name, &a.account_name);
+    set_text(&mut azure.container, &a.container);
+    set_text(&mut azure.cloud_name, &a.cloud_name);
+    let internal_given = [
+        &a.network_resource_group,
+        &a.vnet_name,
+        &a.subnet_name,
+        &a.private_endpoint_name,
+    ]
+    .iter()
+    .any(|v| v.is_some());
+    if a.network_access.is_none() && !internal_given {
+        return;
+    }
+    let access = azure.network_access.get_or_insert_default();
+    if let Some(t) = a.network_access {
+        access.type_ = Some(network_access_name(t).into());
+    }
+    if internal_given {
+        let internal = access.internal.get_or_insert_default();
+        set_text(&mut internal.network_resource_group_name, &a.network_resource_group);
+        set_text(&mut internal.vnet_name, &a.vnet_name);
+        set_text(&mut internal.subnet_name, &a.subnet_name);
+        set_text(&mut internal.private_endpoint_name, &a.private_endpoint_name);
+        // Unsetting the last field of a nested object removes the object.
+        if *internal == AzureNetworkAccessInternal::default() {
+            access.internal = None;
+        }
+    }
+    if *access == AzureNetworkAccess::default() {
+        azure.network_access = None;
+    }
+}
+
+fn network_access_name(access: NetworkAccess) -> &'static str {
+    match access {
+        NetworkAccess::External => "External",
+        NetworkAccess::Internal => "Internal",
+    }
+}
+
+fn edit_swift(swift: &mut SwiftStorage, a: &SwiftArgs) {
+    set_text(&mut swift.auth_url, &a.auth_url);
+    set_text(&mut swift.auth_version, &a.auth_version);
+    set_text(&mut swift.container, &a.container);
+    set_text(&mut swift.domain, &a.domain);
+    set_text(&mut swift.domain_id, &a.domain_id);
+    set_text(&mut swift.tenant, &a.tenant);
+    set_text(&mut swift.tenant_id, &a.tenant_id);
+    set_text(&mut swift.region_name, &a.region_name);
+}
+
+fn edit_ibmcos(cos: &mut IbmCosStorage, a: &IbmCosArgs) {
+    set_text(&mut cos.bucket, &a.bucket);
+    set_text(&mut cos.location, &a.location);
+    set_text(&mut cos.resource_group_name, &a.resource_group_name);
+    set_text(&mut cos.resource_key_crn, &a.resource_key_crn);
+    set_text(&mut cos.service_instance_crn, &a.service_instance_crn);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    #[test]
-    fn switching_driver_replaces_the_others_and_forgets_the_owner() {
-        let mut o = json!({"spec": {"storage": {"emptyDir": {}, "s3": {"bucket": "b"}, "managementState": "Managed"}}});
-        edit_storage(&mut o, "pvc", &[(vec!["claim"], json!("mine"))], None);
-        assert_eq!(o["spec"]["storage"], json!({"pvc": {"claim": "mine"}}));
+    fn storage(v: serde_json::Value) -> Storage {
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]
-    fn same_driver_merges_and_empty_unsets() {
-        let mut o = json!({"spec": {"storage": {"s3": {"bucket": "b", "region": "r", "trustedCA": {"name": "ca"}}, "managementState": "Unmanaged"}}});
-        edit_storage(
-            &mut o,
-            "s3",
-            &[
-                (vec!["region"], Value::Null),
-                (vec!["encrypt"], json!(true)),
-                (vec!["trustedCA"], Value::Null),
-            ],
-            None,
-        );
+    fn there_is_one_command_per_driver() {
+        use clap::Subcommand as _;
+        let commands = DriverCommand::augment_subcommands(clap::Command::new("set"));
+        let mut ours: Vec<&str> = commands.get_subcommands().map(|c| c.get_name()).collect();
+        let mut drivers = storage::command_names();
+        ours.sort();
+        drivers.sort();
+        assert_eq!(ours, drivers);
+        for c in commands.get_subcommands() {
+            assert!(!summary(c.get_name()).is_empty(), "{}", c.get_name());
+        }
+    }
+
+    #[test]
+    fn switching_driver_replaces_the_others_and_forgets_the_owner() {
+        let old = storage(json!({"emptyDir": {}, "s3": {"bucket": "b"}, "managementState": "Managed"}));
+        let new = one_driver(&old, storage::by_name("pvc").unwrap(), None);
+        assert_eq!(serde_json::to_value(new).unwrap(), json!({}));
+        let same = one_driver(&old, storage::by_name("s3").unwrap(), None);
         assert_eq!(
-            o["spec"]["storage"],
-            json!({"s3": {"bucket": "b", "encrypt": true}, "managementState": "Unmanaged"})
+            serde_json::to_value(same).unwrap(),
+            json!({"s3": {"bucket": "b"}, "managementState": "Managed"})
         );
-        edit_storage(&mut o, "s3", &[], Some("Managed"));
-        assert_eq!(o["spec"]["storage"]["managementState"], json!("Managed"));
+        let owned = one_driver(&old, storage::by_name("pvc").unwrap(), Some(ManagementState::Unmanaged));
+        assert_eq!(
+            serde_json::to_value(owned).unwrap(),
+            json!({"managementState": "Unmanaged"})
+        );
     }
 
     #[test]
     fn unsetting_the_last_nested_field_removes_its_object() {
-        let mut o = json!({"spec": {"storage": {"azure": {"networkAccess": {"type": "Internal", "internal": {"vnetName": "v"}}}}}});
-        edit_storage(
-            &mut o,
-            "azure",
-            &[(vec!["networkAccess", "internal", "vnetName"], Value::Null)],
-            None,
-        );
+        let mut azure: AzureStorage =
+            serde_json::from_value(json!({"networkAccess": {"type": "Internal", "internal": {"vnetName": "v"}}}))
+                .unwrap();
+        let args = AzureArgs {
+            account_name: None,
+            container: None,
+            cloud_name: None,
+            network_access: None,
+            network_resource_group: None,
+            vnet_name: Some(String::new()),
+            subnet_name: None,
+            private_endpoint_name: None,
+            common: Common {
+                management_state: None,
+                dry_run: DryRunArg { dry_run: None },
+            },
+        };
+        edit_azure(&mut azure, &args);
         assert_eq!(
-            o["spec"]["storage"],
-            json!({"azure": {"networkAccess": {"type": "Internal"}}})
+            serde_json::to_value(&azure).unwrap(),
+            json!({"networkAccess": {"type": "Internal"}})
+        );
+    }
+
+    #[test]
+    fn cloudfront_keys_are_secret_slash_key() {
+        assert!(
+            cloudfront_private_key(Some("no-slash"))
+                .unwrap_err()
+                .contains("SECRET/KEY")
+        );
+        assert_eq!(cloudfront_private_key(Some("")).unwrap(), Some(None));
+        assert_eq!(
+            cloudfront_private_key(Some("cf/private.pem"))
+                .unwrap()
+                .unwrap()
+                .unwrap()
+                .key
+                .as_deref(),
+            Some("private.pem")
         );
     }
 }
