@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Fields a struct does not model, preserved across read-modify-write.
-pub type Extra = Map<String, Value>;
+pub(crate) type Extra = Map<String, Value>;
 
 /// `operator/v1.OperatorCondition` and `config/v1.ClusterOperatorStatusCondition` share this shape.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

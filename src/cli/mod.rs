@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 /// How the program was invoked determines the name its help shows: as a kubectl plugin
 /// (`kubectl-registry`) it is `kubectl registry`; otherwise its file name.
-pub fn display_name(argv0: Option<&OsString>) -> String {
+pub(crate) fn display_name(argv0: Option<&OsString>) -> String {
     let file = argv0
         .and_then(|a| {
             std::path::Path::new(a)
@@ -64,7 +64,7 @@ pub fn main() -> ExitCode {
 }
 
 /// `Error from server (…): …` for API failures, `error: …` for everything else.
-pub fn render_error(err: &anyhow::Error) -> String {
+pub(crate) fn render_error(err: &anyhow::Error) -> String {
     if let Some(failure) = err.downcast_ref::<Failure>() {
         let message = failure.to_string();
         // Server errors and already-prefixed messages stand as they are.

@@ -13,8 +13,8 @@ use clap::Args;
 use k8s_openapi::api::coordination::v1::Lease;
 use std::process::ExitCode;
 
-pub const CONFIG_REF: &str = "config.imageregistry.operator.openshift.io/cluster";
-pub const PRUNER_REF: &str = "imagepruner.imageregistry.operator.openshift.io/cluster";
+pub(crate) const CONFIG_REF: &str = "config.imageregistry.operator.openshift.io/cluster";
+pub(crate) const PRUNER_REF: &str = "imagepruner.imageregistry.operator.openshift.io/cluster";
 
 /// `--dry-run` for a command that changes one object.
 #[derive(Debug, Clone, Args)]
@@ -75,7 +75,7 @@ pub async fn pruner(
 }
 
 /// Changes the Config's spec; errors are phrased for the user (exit 1).
-pub async fn apply_config(
+pub(crate) async fn apply_config(
     cx: &Context,
     session: &Session,
     mode: Option<DryRun>,

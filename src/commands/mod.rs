@@ -48,7 +48,7 @@ pub fn invalid(message: String) -> anyhow::Error {
 }
 
 /// What kubectl appends to a line reporting a change made in a dry run.
-pub fn dry_run_suffix(mode: Option<crate::cluster::DryRun>) -> &'static str {
+pub(crate) fn dry_run_suffix(mode: Option<crate::cluster::DryRun>) -> &'static str {
     use crate::cluster::DryRun;
     match mode {
         None => "",

@@ -21,7 +21,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
     Ok(String::from_utf8(out)?)
 }
 
-pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
+pub(crate) fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
     let value = serde_json::to_value(value)?;
     Ok(serde_saphyr::to_string(&value)?)
 }

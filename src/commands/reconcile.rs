@@ -19,13 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit status: the registry could not be reconciled completely (status says what is missing).
-pub const EXIT_INCOMPLETE: u8 = 2;
+pub(crate) const EXIT_INCOMPLETE: u8 = 2;
 /// Exit status: `--wait` saw the rollout fail.
-pub const EXIT_ROLLOUT_FAILED: u8 = 3;
+pub(crate) const EXIT_ROLLOUT_FAILED: u8 = 3;
 /// Exit status: `--wait` timed out.
-pub const EXIT_TIMEOUT: u8 = 4;
+pub(crate) const EXIT_TIMEOUT: u8 = 4;
 /// Exit status: removing the registry would delete storage, and that was not confirmed.
-pub const EXIT_NOT_CONFIRMED: u8 = 5;
+pub(crate) const EXIT_NOT_CONFIRMED: u8 = 5;
 
 /// kubectl's `--dry-run` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -121,7 +121,7 @@ pub struct BootstrapArgs {
     pub output: Option<Format>,
 }
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::cluster::parse_request_timeout(s).map_err(|e| e.to_string())
 }
 
@@ -245,12 +245,17 @@ fn confirm_interactively(loss: &StorageLoss) -> Result<bool> {
     Ok(line.trim() == "yes")
 }
 
-pub fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun>) -> Result<()> {
+pub(crate) fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun>) -> Result<()> {
     print_changes(report, format, mode, false)
 }
 
 /// Prints what a pass did; `writes_only` leaves out what was already as rendered.
-pub fn print_changes(report: &Report, format: Option<Format>, mode: Option<DryRun>, writes_only: bool) -> Result<()> {
+pub(crate) fn print_changes(
+    report: &Report,
+    format: Option<Format>,
+    mode: Option<DryRun>,
+    writes_only: bool,
+) -> Result<()> {
     if let Some(format) = format {
         print!("{}", output::render(report, format)?);
         return Ok(());

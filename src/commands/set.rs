@@ -13,7 +13,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Exit status when removing the registry would delete storage and that was not confirmed.
-pub const EXIT_NOT_CONFIRMED: u8 = 5;
+pub(crate) const EXIT_NOT_CONFIRMED: u8 = 5;
 
 #[derive(Debug, Subcommand)]
 pub enum SetCommand {

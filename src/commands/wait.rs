@@ -15,13 +15,13 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// Where a rollout stands.
 #[derive(Debug, PartialEq)]
-pub enum Rollout {
+pub(crate) enum Rollout {
     Complete,
     Failed(String),
     InProgress { ready: i32, desired: i32 },
 }
 
-pub fn rollout_state(d: &Deployment) -> Rollout {
+pub(crate) fn rollout_state(d: &Deployment) -> Rollout {
     let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let status = d.status.clone().unwrap_or_default();
     let ready = status.available_replicas.unwrap_or(0);

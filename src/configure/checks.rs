@@ -159,7 +159,7 @@ fn route_findings(spec: &ConfigSpec, refs: &References, out: &mut Vec<Finding>) 
 }
 
 /// Resource requests and limits: valid quantities, and no request above its limit.
-pub fn resource_findings(field: &str, r: &ResourceRequirements, command: &str) -> Vec<Finding> {
+pub(crate) fn resource_findings(field: &str, r: &ResourceRequirements, command: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let fix = Some(format!("{command} --requests cpu=100m,memory=256Mi"));
     let mut parsed = |kind: &str,
@@ -191,7 +191,7 @@ pub fn resource_findings(field: &str, r: &ResourceRequirements, command: &str) -
     out
 }
 
-pub fn toleration_findings(field: &str, tolerations: &[Toleration]) -> Vec<Finding> {
+pub(crate) fn toleration_findings(field: &str, tolerations: &[Toleration]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, t) in tolerations.iter().enumerate() {
         let operator = t.operator.as_deref().unwrap_or("Equal");
@@ -281,4 +281,146 @@ pub fn pruner(spec: &ImagePrunerSpec) -> Vec<Finding> {
         spec.tolerations.as_deref().unwrap_or_default(),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn spec(v: Value) -> ConfigSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// The fields found at fault, with their severity.
+    fn found(spec_json: Value, refs: &References) -> Vec<(String, Severity)> {
+        config(&spec(spec_json), refs)
+            .into_iter()
+            .map(|f| (f.field, f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn config_checks() {
+        use Severity::{Error, Warning};
+        let tls = References {
+            secrets: [
+                ("tls".to_string(), Some(["tls.crt", "tls.key"].map(String::from).into())),
+                ("half".to_string(), Some(["tls.crt"].map(String::from).into())),
+            ]
+            .into(),
+            schedulable_workers: Some(1),
+            ..References::default()
+        };
+        let none = References::default();
+        // (spec, what it refers to, the fields found at fault)
+        type Case<'a> = (Value, &'a References, Vec<(&'a str, Severity)>);
+        let cases: Vec<Case> = vec![
+            (json!({"replicas": 1}), &none, vec![]),
+            (json!({"replicas": -1}), &none, vec![("spec.replicas", Error)]),
+            (json!({"replicas": 2}), &tls, vec![("spec.replicas", Warning)]),
+            (
+                json!({"replicas": 0, "managementState": "Managed"}),
+                &none,
+                vec![("spec.replicas", Warning)],
+            ),
+            (
+                json!({"replicas": 0, "managementState": "Managed", "rolloutStrategy": "Recreate"}),
+                &none,
+                vec![],
+            ),
+            (
+                json!({"replicas": 1, "proxy": {"http": "proxy:3128", "https": "https://p:3128"}}),
+                &none,
+                vec![("spec.proxy.http", Error)],
+            ),
+            (
+                json!({"replicas": 1, "requests": {"read": {"maxRunning": -1, "maxWaitInQueue": "soon"}}}),
+                &none,
+                vec![
+                    ("spec.requests.read.maxRunning", Error),
+                    ("spec.requests.read.maxWaitInQueue", Error),
+                ],
+            ),
+            (
+                json!({"replicas": 1, "routes": [
+                    {"name": "default-route"},
+                    {"name": "a", "hostname": "Not A Host"},
+                    {"name": "a", "secretName": "half"},
+                    {"name": "b", "secretName": "tls"},
+                    {"name": "c", "secretName": "absent"},
+                ]}),
+                &tls,
+                vec![
+                    ("spec.routes[0].name", Error),
+                    ("spec.routes[1].hostname", Error),
+                    ("spec.routes[2].name", Error),
+                    ("spec.routes[2].secretName", Error),
+                    ("spec.routes[4].secretName", Error),
+                ],
+            ),
+            (
+                json!({"replicas": 1, "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1", "memory": "lots"}}}),
+                &none,
+                vec![
+                    ("spec.resources.limits.memory", Error),
+                    ("spec.resources.requests.cpu", Error),
+                ],
+            ),
+            (
+                json!({"replicas": 1, "tolerations": [{"key": "k", "operator": "Exists", "value": "v", "tolerationSeconds": 5}]}),
+                &none,
+                vec![
+                    ("spec.tolerations[0].value", Error),
+                    ("spec.tolerations[0].tolerationSeconds", Error),
+                ],
+            ),
+            (
+                json!({"replicas": 2, "storage": {"emptyDir": {}, "pvc": {"claim": "c"}}}),
+                &none,
+                vec![
+                    ("spec.storage", Error),
+                    ("spec.storage.emptyDir", Warning),
+                    ("spec.storage.pvc.claim", Error),
+                ],
+            ),
+        ];
+        for (spec_json, refs, want) in cases {
+            let want: Vec<(String, Severity)> = want.into_iter().map(|(f, s)| (f.to_string(), s)).collect();
+            assert_eq!(found(spec_json.clone(), refs), want, "{spec_json}");
+        }
+    }
+
+    #[test]
+    fn a_change_is_refused_only_for_what_it_introduces() {
+        let before = config(&spec(json!({"replicas": -1})), &References::default());
+        let after = config(
+            &spec(json!({"replicas": -1, "proxy": {"http": "bad"}})),
+            &References::default(),
+        );
+        let new = introduced(&before, after);
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0].field, "spec.proxy.http");
+    }
+
+    #[test]
+    fn pruner_checks() {
+        let spec: ImagePrunerSpec = serde_json::from_value(json!({
+            "schedule": "every day",
+            "keepYoungerThanDuration": "1 hour",
+            "keepTagRevisions": -1,
+            "failedJobsHistoryLimit": -2,
+        }))
+        .unwrap();
+        let fields: Vec<String> = pruner(&spec).into_iter().map(|f| f.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.schedule",
+                "spec.keepYoungerThanDuration",
+                "spec.keepTagRevisions",
+                "spec.failedJobsHistoryLimit"
+            ]
+        );
+    }
 }

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 
 pub type Selector = BTreeMap<String, String>;
-pub type ResourceList = BTreeMap<String, Quantity>;
+pub(crate) type ResourceList = BTreeMap<String, Quantity>;
 
 /// `KEY=VALUE` sets a label, `KEY-` removes one (as `kubectl label`).
 pub fn node_selector(current: Option<&Selector>, args: &[String], field: &str) -> Result<Option<Selector>, String> {
@@ -85,7 +85,7 @@ pub fn tolerations(
 }
 
 /// `cpu=100m,memory=256Mi` into a resource list; values are checked as quantities.
-pub fn resource_list(arg: &str, field: &str) -> Result<ResourceList, String> {
+pub(crate) fn resource_list(arg: &str, field: &str) -> Result<ResourceList, String> {
     let mut out = ResourceList::new();
     for item in arg.split(',').filter(|s| !s.is_empty()) {
         let (name, quantity) = item

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub const CONFIG_ENV: &str = "OC_REGISTRY_POLICY_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "OC_REGISTRY_POLICY_CONFIG";
 pub const CLUSTER_CONFIGMAP: &str = "oc-registry-policies";
 pub const CLUSTER_CONFIG_KEY: &str = "policies.yaml";
 

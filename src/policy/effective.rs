@@ -323,19 +323,3 @@ fn check_storage(d: &StorageDecision) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// For messages: which configuration a module came from.
-pub fn describe_sources(cluster: &Option<SourcedConfig>, local: &Option<SourcedConfig>) -> String {
-    let mut parts = Vec::new();
-    if let Some(c) = cluster {
-        parts.push(c.origin.to_string());
-    }
-    if let Some(l) = local {
-        parts.push(l.origin.to_string());
-    }
-    if parts.is_empty() {
-        "built-in defaults".into()
-    } else {
-        parts.join(", ")
-    }
-}

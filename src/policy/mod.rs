@@ -12,10 +12,10 @@ mod limits;
 mod module;
 pub mod scaffold;
 
-pub use cache::{CACHE_DIR_ENV, CACHE_ENV, CompileCache};
-pub use effective::{Admission, Decided, Denial, EffectiveModule, Policies, describe_sources};
+pub use cache::CompileCache;
+pub use effective::{Admission, Policies};
 pub use error::{Cause, PolicyError};
-pub use host::{Evaluation, Host, LoadedModule};
+pub use host::Host;
 pub use limits::Limits;
-pub use module::{Inspection, REQUIRED_FUNCTIONS, inspect, sha256_hex};
+pub use module::{Inspection, inspect, sha256_hex};
 pub use oc_registry_policy_sdk as sdk;

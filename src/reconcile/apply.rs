@@ -89,7 +89,7 @@ pub fn contains(live: &Value, desired: &Value) -> bool {
 }
 
 /// Whether `live` already is what `desired` renders: same checksum, and no field changed since.
-pub fn up_to_date(live: &Value, desired: &Desired) -> bool {
+pub(crate) fn up_to_date(live: &Value, desired: &Desired) -> bool {
     let live_sum = live
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(CHECKSUM_ANNOTATION))
@@ -246,12 +246,12 @@ impl Applier {
 /// Managers whose fields this program takes over: the operator it replaces, and its own
 /// non-apply writes. Other managers (the service CA operator injecting a bundle, an admin's
 /// additions) keep theirs.
-pub const PREDECESSORS: &[&str] = &["cluster-image-registry-operator", FIELD_MANAGER];
+pub(crate) const PREDECESSORS: &[&str] = &["cluster-image-registry-operator", FIELD_MANAGER];
 
 /// Taking over an object a predecessor wrote: the fields it owned become this manager's applied
 /// set, so the apply that follows removes what the desired object no longer has instead of
 /// leaving it behind. `None` when there is nothing to take over.
-pub fn adoption_patch(live: &Value, kind: Kind) -> Option<json_patch::Patch> {
+pub(crate) fn adoption_patch(live: &Value, kind: Kind) -> Option<json_patch::Patch> {
     let entries = live.pointer("/metadata/managedFields")?.as_array()?;
     let is_main = |e: &Value| e.get("subresource").is_none_or(|s| s.is_null() || s == "");
     let ours = |e: &Value| {

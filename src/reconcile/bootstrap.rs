@@ -37,7 +37,7 @@ pub struct Bootstrapped {
     pub missing: Vec<Missing>,
 }
 
-pub fn config_from(decision: &StorageDecision) -> Result<Config> {
+pub(crate) fn config_from(decision: &StorageDecision) -> Result<Config> {
     let mut storage = decision.storage.clone();
     // A claim the registry creates is storage it manages (and deletes when Removed).
     if decision.create_pvc.is_some()

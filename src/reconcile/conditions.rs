@@ -25,7 +25,7 @@ fn cond(type_: &str, status: bool, reason: &str, message: impl Into<String>) -> 
 }
 
 /// What the registry's conditions are computed from.
-pub struct RegistryFacts<'a> {
+pub(crate) struct RegistryFacts<'a> {
     pub management_state: ManagementState,
     /// Render and apply problems of this pass.
     pub problems: &'a [Problem],
@@ -37,7 +37,7 @@ pub struct RegistryFacts<'a> {
     pub now: jiff::Timestamp,
 }
 
-pub fn registry_conditions(f: &RegistryFacts) -> Vec<Condition> {
+pub(crate) fn registry_conditions(f: &RegistryFacts) -> Vec<Condition> {
     let unmanaged = f.management_state == ManagementState::Unmanaged;
     let removed = f.management_state == ManagementState::Removed;
     let permanent = f.problems.iter().find(|p| p.permanent);
@@ -213,7 +213,7 @@ fn route_problems(routes: &[Route]) -> Vec<String> {
 }
 
 /// The ImagePruner's conditions, from its CronJob and newest finished Job.
-pub fn pruner_conditions(
+pub(crate) fn pruner_conditions(
     cronjob_exists: bool,
     suspended: bool,
     jobs: &[Job],
@@ -254,7 +254,7 @@ pub fn pruner_conditions(
 
 /// The ClusterOperator's Available, Progressing and Degraded, aggregated from the Config's and
 /// the ImagePruner's conditions (the latter prefixed `ImagePruner`).
-pub fn cluster_operator_conditions(config: &[Condition], pruner: &[Condition]) -> Vec<Condition> {
+pub(crate) fn cluster_operator_conditions(config: &[Condition], pruner: &[Condition]) -> Vec<Condition> {
     let mut inputs: Vec<Condition> = config.to_vec();
     inputs.extend(pruner.iter().map(|c| Condition {
         type_: format!("ImagePruner{}", c.type_),

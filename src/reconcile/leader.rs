@@ -11,9 +11,6 @@ use kube::{Api, Client};
 use std::time::Duration;
 
 pub const LEASE_NAME: &str = "oc-registry-reconciler";
-pub const LEASE_DURATION: Duration = Duration::from_secs(15);
-/// How often the holder renews, and a candidate retries.
-pub const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Elector {
     api: Api<Lease>,

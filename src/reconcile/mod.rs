@@ -9,7 +9,7 @@ pub mod engine;
 pub mod leader;
 pub mod offline;
 pub mod permissions;
-pub mod plan;
+pub(crate) mod plan;
 pub mod redact;
 pub mod teardown;
 pub mod watch;

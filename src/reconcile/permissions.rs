@@ -5,15 +5,15 @@ use crate::api::REGISTRY_NAMESPACE;
 use crate::render::rule;
 use serde_json::{Value, json};
 
-pub const SERVICE_ACCOUNT: &str = "oc-registry";
-pub const CLUSTER_ROLE: &str = "oc-registry-reconciler";
+pub(crate) const SERVICE_ACCOUNT: &str = "oc-registry";
+pub(crate) const CLUSTER_ROLE: &str = "oc-registry-reconciler";
 
 const READ: &[&str] = &["get", "list", "watch"];
 const MANAGE: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
 
 /// Cluster-wide: the registry's own APIs, the cluster config it reads, the ClusterOperator it
 /// reports to, and the two ClusterRoles (with their bindings) it maintains.
-pub fn cluster_rules() -> Vec<Value> {
+pub(crate) fn cluster_rules() -> Vec<Value> {
     let mut rules = vec![
         rule(
             &["imageregistry.operator.openshift.io"],
@@ -72,7 +72,7 @@ pub fn cluster_rules() -> Vec<Value> {
 }
 
 /// In `openshift-image-registry`: everything the registry runs on, and the leader Lease.
-pub fn namespace_rules() -> Vec<Value> {
+pub(crate) fn namespace_rules() -> Vec<Value> {
     vec![
         rule(
             &[""],
@@ -104,11 +104,11 @@ pub fn namespace_rules() -> Vec<Value> {
 
 /// `openshift-config` holds the pull secret and the additional trusted CAs it reads; the
 /// published registry CA goes to `openshift-config-managed`.
-pub fn config_rules() -> Vec<Value> {
+pub(crate) fn config_rules() -> Vec<Value> {
     vec![rule(&[""], &["configmaps", "secrets"], READ)]
 }
 
-pub fn config_managed_rules() -> Vec<Value> {
+pub(crate) fn config_managed_rules() -> Vec<Value> {
     vec![rule(&[""], &["configmaps"], MANAGE)]
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 /// The objects a Managed registry owns, deleted when it is Removed (Routes are found by their
 /// owner annotation). The Deployment goes first so that no pod writes while the rest goes.
-pub const OWNED: &[(Kind, &str)] = &[
+pub(crate) const OWNED: &[(Kind, &str)] = &[
     (Kind::Deployment, "image-registry"),
     (Kind::ClusterRole, "system:registry"),
     (Kind::ClusterRoleBinding, "registry-registry-role"),
@@ -75,7 +75,7 @@ pub fn storage_loss(config: &Config) -> Result<Option<StorageLoss>, String> {
 }
 
 /// Deletes every owned object and the stale routes; the Deployment first. Returns each result.
-pub async fn remove_objects(applier: &Applier, routes: &[String]) -> Vec<Applied> {
+pub(crate) async fn remove_objects(applier: &Applier, routes: &[String]) -> Vec<Applied> {
     let mut results = Vec::new();
     let first = OWNED[0];
     results.push(applier.delete_reported(first.0, first.1).await);
@@ -89,13 +89,13 @@ pub async fn remove_objects(applier: &Applier, routes: &[String]) -> Vec<Applied
 }
 
 /// Deletes the storage a confirmed loss names.
-pub async fn remove_storage(applier: &Applier, loss: &StorageLoss) -> Option<Applied> {
+pub(crate) async fn remove_storage(applier: &Applier, loss: &StorageLoss) -> Option<Applied> {
     let claim = loss.claim.as_deref()?;
     Some(applier.delete_reported(Kind::PersistentVolumeClaim, claim).await)
 }
 
 /// The names of Routes (already known to be owned).
-pub fn route_names(routes: &[crate::api::Route]) -> Vec<String> {
+pub(crate) fn route_names(routes: &[crate::api::Route]) -> Vec<String> {
     routes.iter().filter_map(|r| r.metadata.name.clone()).collect()
 }
 

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 /// Time from a change to the pass it causes, so that a burst of changes makes one pass.
-pub const DEBOUNCE: Duration = Duration::from_millis(500);
+pub(crate) const DEBOUNCE: Duration = Duration::from_millis(500);
 /// A pass at least this often, to repair drift the watches did not see.
 pub const RESYNC: Duration = Duration::from_secs(600);
 

@@ -8,7 +8,7 @@ use crate::render::inputs::Inputs;
 use serde_json::{Map, Value, json};
 
 pub const REGISTRY_CERTIFICATES: &str = "image-registry-certificates";
-pub const REGISTRY_CA: (&str, &str) = ("openshift-config-managed", "image-registry-ca");
+pub(crate) const REGISTRY_CA: (&str, &str) = ("openshift-config-managed", "image-registry-ca");
 
 /// `host:port` → `host..port`: ConfigMap keys cannot hold `:`.
 pub fn host_key(host: &str) -> String {

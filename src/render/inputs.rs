@@ -121,7 +121,7 @@ impl Images {
 }
 
 /// `1000430000/10000` → 1000430000 (also the `1000430000-1000439999` form).
-pub fn first_group(annotation: &str) -> Option<i64> {
+pub(crate) fn first_group(annotation: &str) -> Option<i64> {
     annotation.split([',', '/', '-']).next()?.trim().parse().ok()
 }
 
@@ -214,7 +214,7 @@ impl Inputs {
     }
 }
 
-pub fn node_facts(nodes: &[Node]) -> NodeFacts {
+pub(crate) fn node_facts(nodes: &[Node]) -> NodeFacts {
     let labels = |n: &Node| n.metadata.labels.clone().unwrap_or_default();
     NodeFacts {
         zoned: nodes

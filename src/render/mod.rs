@@ -24,8 +24,8 @@ pub use routes::{DEFAULT_ROUTE, ROUTE_OWNER_ANNOTATION};
 pub const CHECKSUM_ANNOTATION: &str = "imageregistry.operator.openshift.io/checksum";
 /// On the pod template: a hash of the Secrets and ConfigMaps the registry mounts, so that a
 /// change to any of them rolls the pods.
-pub const DEPENDENCIES_ANNOTATION: &str = "imageregistry.operator.openshift.io/dependencies-checksum";
-pub const REGISTRY_LABELS: (&str, &str) = ("docker-registry", "default");
+pub(crate) const DEPENDENCIES_ANNOTATION: &str = "imageregistry.operator.openshift.io/dependencies-checksum";
+pub(crate) const REGISTRY_LABELS: (&str, &str) = ("docker-registry", "default");
 
 /// The kinds the registry's objects are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -275,7 +275,7 @@ pub fn hash(value: &Value) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn metadata_labels() -> Value {
+pub(crate) fn metadata_labels() -> Value {
     json!({REGISTRY_LABELS.0: REGISTRY_LABELS.1})
 }
 

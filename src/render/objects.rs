@@ -48,7 +48,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// A copy of the cluster pull secret, for pull-through from the registries it names.
-pub fn installation_pull_secrets(inputs: &Inputs) -> Desired {
+pub(crate) fn installation_pull_secrets(inputs: &Inputs) -> Desired {
     let data = inputs
         .pull_secret
         .clone()
@@ -66,7 +66,7 @@ pub fn installation_pull_secrets(inputs: &Inputs) -> Desired {
 }
 
 /// The registry's secret configuration: the storage driver's keys and the HTTP secret.
-pub fn private_configuration(inputs: &Inputs, storage: &Rendering) -> Desired {
+pub(crate) fn private_configuration(inputs: &Inputs, storage: &Rendering) -> Desired {
     let mut data: serde_json::Map<String, Value> = storage
         .secret_data
         .iter()
@@ -99,7 +99,7 @@ pub fn service() -> Desired {
     )
 }
 
-pub fn pod_disruption_budget(replicas: i32) -> Desired {
+pub(crate) fn pod_disruption_budget(replicas: i32) -> Desired {
     Desired::new(
         Kind::PodDisruptionBudget,
         "image-registry",
@@ -114,7 +114,7 @@ pub fn pod_disruption_budget(replicas: i32) -> Desired {
     )
 }
 
-pub fn network_policy() -> Desired {
+pub(crate) fn network_policy() -> Desired {
     Desired::new(
         Kind::NetworkPolicy,
         "image-registry-networkpolicy",

@@ -9,7 +9,7 @@ pub const DEFAULT_ROUTE: &str = "default-route";
 pub use crate::state::ROUTE_OWNER_ANNOTATION;
 
 #[derive(Default)]
-pub struct RenderedRoutes {
+pub(crate) struct RenderedRoutes {
     pub objects: Vec<Desired>,
     pub problems: Vec<super::Problem>,
 }

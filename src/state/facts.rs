@@ -30,7 +30,7 @@ fn key_names(secret: &Secret) -> Vec<String> {
 }
 
 /// The platform as the storage hook sees it; `None` without `status.platformStatus.type`.
-pub fn platform_facts(infra: &Infrastructure) -> Option<PlatformFacts> {
+pub(crate) fn platform_facts(infra: &Infrastructure) -> Option<PlatformFacts> {
     let status = infra.status.clone().unwrap_or_default();
     let platform_status = status.platform_status.clone().unwrap_or_default();
     let type_ = platform_status

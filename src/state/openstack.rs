@@ -59,7 +59,7 @@ fn tls_config(extra_ca: Option<&str>) -> Result<rustls::ClientConfig> {
 }
 
 /// Asks Keystone, with the clouds.yaml in `credentials`, whether the catalog has object storage.
-pub async fn offers_object_storage(credentials: Option<&Secret>, cloud: &str) -> Result<bool> {
+pub(crate) async fn offers_object_storage(credentials: Option<&Secret>, cloud: &str) -> Result<bool> {
     let credentials = credentials.ok_or_else(|| {
         anyhow!("cannot tell whether Swift is available: no OpenStack credentials in openshift-image-registry")
     })?;

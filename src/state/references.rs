@@ -111,7 +111,7 @@ impl References {
     }
 }
 
-pub fn pvc_facts(name: &str, pvc: &PersistentVolumeClaim) -> PvcFacts {
+pub(crate) fn pvc_facts(name: &str, pvc: &PersistentVolumeClaim) -> PvcFacts {
     PvcFacts {
         name: name.to_string(),
         access_modes: pvc

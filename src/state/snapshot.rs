@@ -22,9 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The operator Deployment the cluster version operator installs; its environment names the
 /// images of the release the cluster runs.
-pub const OPERATOR_DEPLOYMENT: &str = "cluster-image-registry-operator";
+pub(crate) const OPERATOR_DEPLOYMENT: &str = "cluster-image-registry-operator";
 /// `openshift-config/pull-secret`: the cluster's pull secret.
-pub const PULL_SECRET: &str = "pull-secret";
+pub(crate) const PULL_SECRET: &str = "pull-secret";
 /// The ConfigMap the service CA operator injects its CA into.
 pub const SERVICE_CA_CONFIGMAP: &str = "serviceca";
 

@@ -7,7 +7,7 @@ use crate::api::{ConfigSpec, Storage};
 use crate::state::references::References;
 use crate::validate::{self, Finding, Problem};
 
-pub struct IbmCos;
+pub(crate) struct IbmCos;
 
 impl Driver for IbmCos {
     fn name(&self) -> &'static str {

@@ -20,7 +20,7 @@ pub use credentials::{Credentials, Data, secret_data};
 #[cfg(test)]
 pub(crate) use names::tests as names_for_tests;
 pub use names::{OsRandom, Randomness, azure_account_name, deterministic_name, random_name};
-pub use pvc::{AccessVerdict, access_verdict};
+pub use pvc::access_verdict;
 pub use rendering::{Rendering, env, secret_env};
 pub use s3::trusted_ca as s3_trusted_ca;
 
@@ -29,7 +29,7 @@ use crate::state::references::{Names, References};
 use crate::validate::{Finding, Problem};
 
 /// Every driver the registry has, in the order the API lists them.
-pub static DRIVERS: &[&dyn Driver] = &[
+pub(crate) static DRIVERS: &[&dyn Driver] = &[
     &empty_dir::EmptyDir,
     &s3::S3,
     &gcs::Gcs,
@@ -40,7 +40,7 @@ pub static DRIVERS: &[&dyn Driver] = &[
 ];
 
 /// A block of `spec.storage` the CRD still accepts but no driver serves.
-pub const RETIRED: &[&str] = &["oss"];
+pub(crate) const RETIRED: &[&str] = &["oss"];
 
 /// What the registry's storage is, from configuring it to removing it.
 pub trait Driver: Sync {
@@ -128,7 +128,7 @@ pub fn configured(storage: &Storage) -> Vec<&'static dyn Driver> {
 }
 
 /// The one driver set, when exactly one is.
-pub fn driver_of(storage: &Storage) -> Option<&'static dyn Driver> {
+pub(crate) fn driver_of(storage: &Storage) -> Option<&'static dyn Driver> {
     match configured(storage).as_slice() {
         [one] => Some(*one),
         _ => None,
@@ -165,7 +165,7 @@ pub fn command_names() -> Vec<&'static str> {
 }
 
 /// The message for a block with several drivers, as the operator words it.
-pub fn several_message(storage: &Storage) -> Option<String> {
+pub(crate) fn several_message(storage: &Storage) -> Option<String> {
     let set = configured(storage);
     let titles: Vec<&str> = set.iter().map(|d| d.title()).collect();
     let count = titles.len() + usize::from(storage.oss.is_some());

@@ -268,3 +268,204 @@ fn credentials_file(environment: &Environment<'_>) -> Result<Vec<u8>, Problem> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Credentials, Data};
+    use serde_json::{Value, json};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    fn storage(s3: Value) -> Storage {
+        serde_json::from_value(json!({ "s3": s3 })).unwrap()
+    }
+
+    fn data(pairs: &[(&str, &str)]) -> Data {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn env_of(r: &Rendering) -> BTreeMap<String, Value> {
+        r.env
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap().to_string(), e["value"].clone()))
+            .collect()
+    }
+
+    fn user_keys() -> Credentials {
+        Credentials {
+            user: Some(data(&[
+                ("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIA"),
+                ("REGISTRY_STORAGE_S3_SECRETKEY", "secret"),
+            ])),
+            cloud: None,
+        }
+    }
+
+    #[test]
+    fn environment() {
+        // (block, environment variables that must hold these values; null: must be absent)
+        let cases = [
+            (
+                json!({"bucket": "b", "region": "us-east-1"}),
+                json!({"REGISTRY_STORAGE": "s3", "REGISTRY_STORAGE_S3_BUCKET": "b", "REGISTRY_STORAGE_S3_REGION": "us-east-1",
+                       "REGISTRY_STORAGE_S3_ENCRYPT": "false", "REGISTRY_STORAGE_S3_FORCEPATHSTYLE": "true",
+                       "REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH": "/var/run/secrets/cloud/credentials",
+                       "REGISTRY_STORAGE_S3_REGIONENDPOINT": null, "REGISTRY_STORAGE_S3_CHUNKSIZE": null,
+                       "REGISTRY_STORAGE_S3_KEYID": null}),
+            ),
+            (
+                json!({"bucket": "b", "regionEndpoint": "https://s3.example.com", "virtualHostedStyle": true}),
+                json!({"REGISTRY_STORAGE_S3_REGIONENDPOINT": "https://s3.example.com", "REGISTRY_STORAGE_S3_FORCEPATHSTYLE": "false"}),
+            ),
+            (
+                json!({"bucket": "b", "chunkSizeMiB": 16, "encrypt": true, "keyID": "kms-1"}),
+                json!({"REGISTRY_STORAGE_S3_CHUNKSIZE": "16777216", "REGISTRY_STORAGE_S3_ENCRYPT": "true", "REGISTRY_STORAGE_S3_KEYID": "kms-1"}),
+            ),
+            // Out of the registry's range: left to the registry's default (and refused by the checks).
+            (
+                json!({"bucket": "b", "chunkSizeMiB": 4}),
+                json!({"REGISTRY_STORAGE_S3_CHUNKSIZE": null}),
+            ),
+        ];
+        for (block, want) in cases {
+            let environment = Environment {
+                credentials: &user_keys(),
+                storage_ca: None,
+            };
+            let rendered = S3.render(&storage(block.clone()), &environment).unwrap();
+            let env = env_of(&rendered);
+            for (name, value) in want.as_object().unwrap() {
+                assert_eq!(env.get(name).unwrap_or(&Value::Null), value, "{block}: {name}");
+            }
+            assert_eq!(
+                rendered.secret_data["credentials"],
+                b"[default]\naws_access_key_id = AKIA\naws_secret_access_key = secret\n"
+            );
+        }
+    }
+
+    #[test]
+    fn credentials() {
+        let render = |credentials: Credentials| {
+            let environment = Environment {
+                credentials: &credentials,
+                storage_ca: None,
+            };
+            S3.render(&storage(json!({"bucket": "b"})), &environment)
+                .map(|r| r.secret_data["credentials"].clone())
+                .map_err(|p| p.message)
+        };
+        // The user's Secret is used alone, and must be complete.
+        let incomplete = Credentials {
+            user: Some(data(&[("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIA")])),
+            cloud: Some(data(&[("credentials", "[default]\n")])),
+        };
+        assert!(
+            render(incomplete)
+                .unwrap_err()
+                .contains("REGISTRY_STORAGE_S3_SECRETKEY")
+        );
+        let cloud_file = Credentials {
+            user: None,
+            cloud: Some(data(&[("credentials", "[default]\nrole_arn = r\n")])),
+        };
+        assert_eq!(render(cloud_file).unwrap(), b"[default]\nrole_arn = r\n");
+        let cloud_keys = Credentials {
+            user: None,
+            cloud: Some(data(&[("aws_access_key_id", "A"), ("aws_secret_access_key", "S")])),
+        };
+        assert_eq!(
+            render(cloud_keys).unwrap(),
+            b"[default]\naws_access_key_id = A\naws_secret_access_key = S\n"
+        );
+        assert!(
+            render(Credentials::default())
+                .unwrap_err()
+                .contains("needs credentials")
+        );
+    }
+
+    #[test]
+    fn the_trusted_ca_must_be_found() {
+        let block = storage(json!({"bucket": "b", "trustedCA": {"name": "rgw-ca"}}));
+        let creds = user_keys();
+        let missing = S3.render(
+            &block,
+            &Environment {
+                credentials: &creds,
+                storage_ca: None,
+            },
+        );
+        assert!(missing.unwrap_err().message.contains("openshift-config/rgw-ca"));
+        let found = S3
+            .render(
+                &block,
+                &Environment {
+                    credentials: &creds,
+                    storage_ca: Some("PEM"),
+                },
+            )
+            .unwrap();
+        assert_eq!(found.ca_bundle.as_deref(), Some("PEM"));
+    }
+
+    #[test]
+    fn checks() {
+        let spec = ConfigSpec::default();
+        let with_ca = References {
+            config_maps: [(
+                "rgw-ca".to_string(),
+                Some(BTreeSet::from(["ca-bundle.crt".to_string()])),
+            )]
+            .into(),
+            ..References::default()
+        };
+        // (block, references, the fields found at fault: error or warning)
+        let cases = [
+            (json!({"bucket": "registry-bucket"}), References::default(), vec![]),
+            (
+                json!({"bucket": "Bad_Bucket"}),
+                References::default(),
+                vec!["spec.storage.s3.bucket"],
+            ),
+            (
+                json!({"regionEndpoint": "s3.example.com"}),
+                References::default(),
+                vec!["spec.storage.s3.regionEndpoint"],
+            ),
+            (
+                json!({"chunkSizeMiB": 4}),
+                References::default(),
+                vec!["spec.storage.s3.chunkSizeMiB"],
+            ),
+            (
+                json!({"keyID": "k"}),
+                References::default(),
+                vec!["spec.storage.s3.keyID"],
+            ),
+            (json!({"keyID": "k", "encrypt": true}), References::default(), vec![]),
+            (
+                json!({"trustedCA": {"name": "rgw-ca"}}),
+                References::default(),
+                vec!["spec.storage.s3.trustedCA.name"],
+            ),
+            (json!({"trustedCA": {"name": "rgw-ca"}}), with_ca, vec![]),
+            (
+                json!({"cloudFront": {"baseURL": "https://d.cloudfront.net", "keypairID": "K", "privateKey": {"name": "cf", "key": "pem"}}}),
+                References::default(),
+                vec!["spec.storage.s3.cloudFront.privateKey"],
+            ),
+        ];
+        for (block, refs, want) in cases {
+            let found: Vec<String> = S3
+                .check(&storage(block.clone()), &spec, &refs)
+                .into_iter()
+                .map(|f| f.field)
+                .collect();
+            assert_eq!(found, want, "{block}");
+        }
+    }
+}
