@@ -2,14 +2,14 @@
 //! and reported as findings with the command that fixes each. Nothing is written.
 
 use crate::api::ManagementState;
-use crate::api::{CLOUD_CREDENTIALS, Condition, REGISTRY_NAMESPACE, Storage, USER_CREDENTIALS};
+use crate::api::{CLOUD_CREDENTIALS, Condition, Config, REGISTRY_NAMESPACE, Storage, USER_CREDENTIALS};
 use crate::configure::checks;
 use crate::configure::{credentials, trust};
 use crate::state::jobs::last_pruner_run;
 use crate::state::references::References;
 use crate::state::{Observed, is_owned_route};
 use crate::validate::{Finding, Severity};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret};
 use kube::api::ListParams;
 use kube::{Api, Client};
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +27,8 @@ pub struct Evidence {
     pub trusted_ca: Option<TrustedCa>,
     /// What the pruner policy decides for `--prune-registry`, and why.
     pub prune_registry: Option<(bool, String)>,
+    /// The claim a Removed registry would delete, as it is.
+    pub claim_to_remove: Option<PersistentVolumeClaim>,
 }
 
 #[derive(Debug, Default)]
@@ -47,7 +49,9 @@ impl Evidence {
             .and_then(|i| i.spec.additional_trusted_ca.as_ref())
             .map(|n| n.name.clone())
             .filter(|n| !n.is_empty());
-        let (references, user, cloud, trusted_ca) = tokio::try_join!(
+        let no_config = Config::new(crate::api::CLUSTER, Default::default());
+        let config = observed.config.as_ref().unwrap_or(&no_config);
+        let (references, user, cloud, trusted_ca, claim_to_remove) = tokio::try_join!(
             References::gather(client, &spec, checks::referenced(&spec)),
             secrets.get_opt(USER_CREDENTIALS),
             secrets.get_opt(CLOUD_CREDENTIALS),
@@ -69,6 +73,7 @@ impl Evidence {
                 }
                 Ok(Some(ca))
             },
+            crate::reconcile::teardown::read_claim(client, config),
         )?;
         Ok(Evidence {
             observed,
@@ -77,6 +82,7 @@ impl Evidence {
             cloud_credentials: cloud.map(key_names),
             trusted_ca,
             prune_registry: None,
+            claim_to_remove,
         })
     }
 }
@@ -112,7 +118,7 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
     let state = spec.management_state.as_ref();
     out.extend(checks::config(spec, &e.references));
     let storage = spec.storage.clone().unwrap_or_default();
-    management_findings(config, state, &storage, &mut out);
+    management_findings(config, state, &storage, e.claim_to_remove.as_ref(), &mut out);
     if state == Some(&ManagementState::Managed) {
         credential_findings(&storage, e, &mut out);
         out.extend(condition_findings(
@@ -149,6 +155,7 @@ fn management_findings(
     config: &crate::api::Config,
     state: Option<&ManagementState>,
     storage: &Storage,
+    claim: Option<&PersistentVolumeClaim>,
     out: &mut Vec<Finding>,
 ) {
     match state {
@@ -163,16 +170,23 @@ fn management_findings(
                 "the registry is Removed: nothing serves images, and image streams, builds and deployments using them may fail",
                 fix.to_string(),
             ));
-            match crate::reconcile::teardown::storage_loss(config) {
+            let cloud = crate::reconcile::teardown::claim_to_remove(config).is_none();
+            match crate::reconcile::teardown::storage_loss(config, claim) {
                 Ok(Some(loss)) => out.push(error(
                     "spec.storage.managementState",
                     format!("the registry is Removed with Managed storage: {}", loss.description),
                     "oc-registry set storage-management-state Unmanaged".to_string(),
                 )),
                 // oc-registry leaves cloud storage in place; the operator, if it runs, deletes it.
-                Err(note) => out.push(warning(
+                Err(note) if cloud => out.push(warning(
                     "spec.storage.managementState",
                     format!("the registry is Removed with Managed cloud storage: {note}; the Image Registry Operator would delete it"),
+                    "oc-registry set storage-management-state Unmanaged".to_string(),
+                )),
+                // A claim the registry did not create is never deleted.
+                Err(note) => out.push(warning(
+                    "spec.storage.managementState",
+                    format!("the registry is Removed with Managed storage it did not create: {note}"),
                     "oc-registry set storage-management-state Unmanaged".to_string(),
                 )),
                 Ok(None) => {}

@@ -8,6 +8,7 @@ use crate::cluster::DryRun;
 use crate::commands::Context;
 use crate::configure::edit::{EditError, EditResult, Edited, Editor};
 use crate::reconcile::leader::LEASE_NAME;
+use crate::validate::printable;
 use anyhow::Result;
 use clap::Args;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -122,7 +123,7 @@ pub async fn report(session: &Session, target: Target, mode: Option<DryRun>, edi
         println!("  {}", change.describe());
     }
     for warning in &edited.warnings {
-        eprintln!("Warning: {warning}");
+        eprintln!("Warning: {}", printable(warning));
     }
     if mode.is_none() {
         println!("{}", who_applies(session).await);

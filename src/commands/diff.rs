@@ -8,6 +8,7 @@ use crate::commands::Context;
 use crate::reconcile::apply::Applier;
 use crate::reconcile::engine::{Engine, Options, ReconcileError};
 use crate::reconcile::redact::{MASK, redact};
+use crate::validate::printable;
 use anyhow::{Result, anyhow};
 use clap::Args;
 use serde_json::Value;
@@ -158,7 +159,7 @@ pub async fn run(cx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         }
     }
     for p in &preview.problems {
-        eprintln!("error: {}", p.message);
+        eprintln!("error: {}", printable(&p.message));
     }
     print!("{out}");
     Ok(ExitCode::from(if out.is_empty() { 0 } else { 1 }))

@@ -5,7 +5,7 @@ use crate::commands::Context;
 use crate::commands::output::{self, Format};
 use crate::diagnose::{Evidence, diagnose, exit_code};
 use crate::state::{Observed, ReadError};
-use crate::validate::{Finding, Severity};
+use crate::validate::{Finding, Severity, printable};
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
@@ -63,9 +63,9 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
             Severity::Error => "ERROR  ",
             Severity::Warning => "WARNING",
         };
-        println!("{label}  {}: {}", f.field, f.message);
+        println!("{label}  {}: {}", printable(&f.field), printable(&f.message));
         if let Some(fix) = &f.fix {
-            println!("         fix: {fix}");
+            println!("         fix: {}", printable(fix));
         }
     }
     if diagnosis.findings.is_empty() {

@@ -1,6 +1,7 @@
 //! Machine output as kubectl writes it: JSON with sorted keys and four-space indentation, YAML
 //! with two.
 
+use crate::validate::printable;
 use anyhow::Result;
 use clap::ValueEnum;
 use serde::Serialize;
@@ -35,6 +36,12 @@ pub fn render<T: Serialize>(value: &T, format: Format) -> Result<String> {
 
 /// A kubectl-style table: upper-case headers, columns separated by three spaces, no borders.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    // Cells hold text from the cluster: control characters would break the layout or the terminal.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {

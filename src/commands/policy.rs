@@ -6,6 +6,7 @@ use crate::commands::output::{self, Format};
 use crate::policy::config::{SourcedConfig, local_config_path};
 use crate::policy::{CompileCache, Host, Limits, Policies, inspect, scaffold};
 use crate::state::policies::cluster_policy_config;
+use crate::validate::printable;
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -310,16 +311,16 @@ async fn eval(cx: &Context, args: &EvalArgs) -> Result<ExitCode> {
                     (false, Hook::Admission) => "DENIED",
                     (false, _) => "REFUSED",
                 };
-                println!("{} ({}): {verdict}", r.module, r.source);
+                println!("{} ({}): {verdict}", printable(&r.module), r.source);
                 for reason in &r.response.reasons {
-                    println!("  reason:  {reason}");
+                    println!("  reason:  {}", printable(reason));
                 }
                 for warning in &r.response.warnings {
-                    println!("  warning: {warning}");
+                    println!("  warning: {}", printable(warning));
                 }
                 if let Some(result) = &r.response.result {
                     for line in output::to_yaml(result)?.lines() {
-                        println!("  {line}");
+                        println!("  {}", printable(line));
                     }
                 }
             }
@@ -379,7 +380,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
                 report.file, m.name, m.version, m.abi
             );
             if !m.description.is_empty() {
-                println!("  description: {}", m.description);
+                println!("  description: {}", printable(&m.description));
             }
             println!("  hooks:       {}", m.hooks.join(", "));
             println!("  sha256:      {}", i.sha256);

@@ -11,6 +11,7 @@ use crate::commands::output::{self, Format};
 use crate::configure::pod;
 use crate::state::jobs::{JobRun, last_pruner_run};
 use crate::state::{PRUNER_CRONJOB, PRUNER_JOB_SELECTOR};
+use crate::validate::printable;
 use crate::validate::schedule;
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -236,7 +237,7 @@ async fn status(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
                 .or(run.reason.as_deref())
                 .filter(|_| !run.succeeded)
             {
-                println!("  message:       {m}");
+                println!("  message:       {}", printable(m));
             }
         }
     }

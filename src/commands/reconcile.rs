@@ -11,6 +11,7 @@ use crate::reconcile::bootstrap::bootstrap;
 use crate::reconcile::engine::{Engine, Options, ReconcileError, Report};
 use crate::reconcile::teardown::StorageLoss;
 use crate::render::inputs::Images;
+use crate::validate::printable;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
@@ -165,7 +166,7 @@ pub async fn run_bootstrap(cx: &Context, args: &BootstrapArgs) -> Result<ExitCod
         println!("imagepruner.imageregistry.operator.openshift.io/cluster created{suffix}");
     }
     for m in &booted.missing {
-        println!("missing: {}\n  fix: {}", m.message, m.command);
+        println!("missing: {}\n  fix: {}", printable(&m.message), printable(&m.command));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -287,10 +288,10 @@ pub(crate) fn print_changes(
         }
     }
     for problem in &report.problems {
-        eprintln!("error: {problem}");
+        eprintln!("error: {}", printable(problem));
     }
     if let Some(note) = &report.storage_note {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", printable(note));
     }
     print_summary(report);
     Ok(())
@@ -308,6 +309,10 @@ fn print_summary(report: &Report) {
         })
         .collect();
     if !summary.is_empty() {
-        println!("registry {}: {}", report.management_state, summary.join(", "));
+        println!(
+            "registry {}: {}",
+            report.management_state,
+            printable(&summary.join(", "))
+        );
     }
 }

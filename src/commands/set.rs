@@ -7,6 +7,7 @@ use crate::api::{CLUSTER, Config, ConfigSpec, LogLevel, ManagementState, ProxySe
 use crate::commands::Context;
 use crate::configure::pod;
 use crate::reconcile::teardown::storage_loss;
+use crate::validate::printable;
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
@@ -377,7 +378,17 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
             .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
         let already =
             current.as_ref().and_then(|c| c.spec.management_state.as_ref()) == Some(&ManagementState::Removed);
-        match current.as_ref().filter(|_| !already).map(storage_loss) {
+        let claim = match current.as_ref().filter(|_| !already) {
+            Some(config) => crate::reconcile::teardown::read_claim(&session.client, config)
+                .await
+                .map_err(|e| anyhow::anyhow!(session.describe(&e)))?,
+            None => None,
+        };
+        match current
+            .as_ref()
+            .filter(|_| !already)
+            .map(|config| storage_loss(config, claim.as_ref()))
+        {
             Some(Ok(Some(loss))) if !args.yes && !confirm(&loss.description)? => {
                 return Err(Failure {
                     message: format!(
@@ -389,7 +400,7 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
                 }
                 .into());
             }
-            Some(Err(note)) => eprintln!("Warning: {note}"),
+            Some(Err(note)) => eprintln!("Warning: {}", printable(&note)),
             _ => {}
         }
     }

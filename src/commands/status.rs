@@ -2,13 +2,16 @@
 //! to supply it. Never shows a secret: storage is described by location, not credentials.
 
 use super::{Context, Failure};
+use crate::api::ManagementState;
 use crate::api::{Condition, Config, ImagePruner, Storage, condition};
 use crate::commands::output::{self, Format};
 use crate::state::jobs::{JobRun, last_pruner_run};
 use crate::state::{Observed, ReadError};
+use crate::validate::printable;
 use anyhow::Result;
 use clap::Args;
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,6 +29,8 @@ pub enum Health {
     Healthy,
     Unmanaged,
     Degraded,
+    /// Removed was asked for, but the registry still runs: the teardown has not happened.
+    RemovalPending,
     Removed,
     NotInstalled,
 }
@@ -35,7 +40,7 @@ impl Health {
     pub fn exit_code(self) -> u8 {
         match self {
             Health::Healthy | Health::Unmanaged => 0,
-            Health::Degraded => 2,
+            Health::Degraded | Health::RemovalPending => 2,
             Health::Removed | Health::NotInstalled => 3,
         }
     }
@@ -71,6 +76,8 @@ pub struct StorageReport {
     pub drivers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub management_state: Option<String>,
+    /// Who provided the storage and what Removed does to it, as checked.
+    pub owner: String,
     /// Where images are stored: bucket, region, claim… Never credentials.
     pub location: BTreeMap<String, String>,
 }
@@ -144,6 +151,34 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
     };
     print!("{text}");
     Ok(ExitCode::from(report.health.exit_code()))
+}
+
+/// Who provided the storage and what removing the registry does to it. A claim counts as the
+/// registry's only when it carries the registry's annotation: only such a claim is ever deleted.
+fn storage_owner(storage: &Storage, claim: Option<&PersistentVolumeClaim>) -> String {
+    use crate::storage::Removal;
+    let Some(driver) = crate::storage::driver_of(storage) else {
+        return String::new();
+    };
+    if storage.management_state != Some(ManagementState::Managed) {
+        return match storage.management_state {
+            Some(ManagementState::Unmanaged) => "provided by you (never deleted)".into(),
+            _ => String::new(),
+        };
+    }
+    match driver.removal(storage) {
+        Removal::Claim(_) => match claim {
+            Some(c) if crate::reconcile::teardown::created_by_registry(c) => {
+                "created by the registry (deleted with its images when Removed)".into()
+            }
+            Some(_) => "provided by you (the registry did not create it and never deletes it)".into(),
+            None => "not created yet (the registry creates it at the next reconcile)".into(),
+        },
+        Removal::PodLocal => "pod-local (its images go with the registry's pods)".into(),
+        Removal::LeftInPlace => {
+            "Managed (the Image Registry Operator deletes it when Removed; oc-registry leaves it in place)".into()
+        }
+    }
 }
 
 /// The fields of the storage driver that say where images live (never a credential).
@@ -299,7 +334,21 @@ impl Report {
         };
         let spec = &config.spec;
         let conditions = config.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
-        let missing = missing_for(config, observed);
+        let mut missing = missing_for(config, observed);
+        // What runs, not only what is asked for: a Removed registry whose Deployment is still
+        // there has not been torn down.
+        let still_running = observed
+            .deployment
+            .as_ref()
+            .is_some_and(|d| d.metadata.deletion_timestamp.is_none());
+        let removal_pending = spec.management_state == Some(ManagementState::Removed) && still_running;
+        if removal_pending {
+            missing.push(problem(
+                "Removed was set, but the registry's Deployment still runs: the teardown has not happened yet \
+                 (it needs a reconcile, with --yes when Managed storage would be deleted)",
+                Some("oc-registry reconcile --yes (or oc-registry set management-state Managed to keep it)".into()),
+            ));
+        }
         let state = spec
             .management_state
             .as_ref()
@@ -309,6 +358,7 @@ impl Report {
             || condition(&conditions, "Available").is_some_and(|c| !c.is_true())
             || !missing.is_empty();
         let health = match state.as_str() {
+            "Removed" if removal_pending => Health::RemovalPending,
             "Removed" => Health::Removed,
             "Unmanaged" => Health::Unmanaged,
             _ if degraded => Health::Degraded,
@@ -317,6 +367,7 @@ impl Report {
         let storage = spec.storage.as_ref().map(|s| StorageReport {
             drivers: crate::storage::block_names(s).into_iter().map(String::from).collect(),
             management_state: s.management_state.as_ref().map(ToString::to_string),
+            owner: storage_owner(s, observed.storage_claim.as_ref()),
             location: storage_location(s),
         });
         let routes = observed
@@ -362,14 +413,17 @@ impl Report {
 
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        // Values come from the cluster: control characters are shown escaped.
         let mut line = |label: &str, value: &str| {
-            let label = format!("{label}:");
+            let label = format!("{}:", printable(label));
+            let value = printable(value);
             let _ = writeln!(out, "{}", format!("{label:<17} {value}").trim_end());
         };
         let headline = match self.health {
             Health::Healthy => "healthy",
             Health::Unmanaged => "not reconciled: changes are ignored while Unmanaged",
             Health::Degraded => "needs attention",
+            Health::RemovalPending => "removal requested, but the registry still runs",
             Health::Removed => "no registry is running",
             Health::NotInstalled => "not installed",
         };
@@ -383,10 +437,10 @@ impl Report {
             } else {
                 storage.drivers.join(", ")
             };
-            let owner = match storage.management_state.as_deref() {
-                Some("Managed") => ", created and managed by the operator (deleted when Removed)",
-                Some("Unmanaged") => ", provided by you (never deleted)",
-                _ => "",
+            let owner = if storage.owner.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", storage.owner)
             };
             line("Storage", &format!("{kind}{owner}"));
             for (k, v) in &storage.location {
@@ -505,8 +559,8 @@ impl Report {
                 out,
                 "{:<18}image-registry {}  {}",
                 "ClusterOperator:",
-                co.version.as_deref().unwrap_or("(no version)"),
-                summary.join("  ")
+                printable(co.version.as_deref().unwrap_or("(no version)")),
+                printable(&summary.join("  "))
             );
             for c in co
                 .conditions
@@ -516,9 +570,9 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "  {}: {} {}",
-                    c.type_,
-                    c.reason.as_deref().unwrap_or(""),
-                    c.message.as_deref().unwrap_or("")
+                    printable(&c.type_),
+                    printable(c.reason.as_deref().unwrap_or("")),
+                    printable(c.message.as_deref().unwrap_or(""))
                 );
             }
         }

@@ -77,13 +77,22 @@ struct Passes {
     backoff: Mutex<Duration>,
 }
 
+type Outcome = oneshot::Receiver<Result<Report, PassFailed>>;
+
 impl Passes {
+    /// Queues a pass; its report arrives on the receiver.
+    fn queue(&self) -> Outcome {
+        let (reply, report) = oneshot::channel();
+        // A closed queue drops the reply: the receiver then reads as cancelled.
+        let _ = self.queue.unbounded_send(reply);
+        report
+    }
+
     /// Queues a pass and waits for its report.
     async fn run(&self) -> Result<Report, PassFailed> {
-        let (reply, report) = oneshot::channel();
-        let stopping = || PassFailed("the reconciler is stopping".into());
-        self.queue.unbounded_send(reply).map_err(|_| stopping())?;
-        report.await.unwrap_or_else(|_| Err(stopping()))
+        self.queue()
+            .await
+            .unwrap_or_else(|_| Err(PassFailed("the reconciler is stopping".into())))
     }
 }
 
@@ -211,6 +220,8 @@ pub async fn run(
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
         let mut leading = false;
+        // A bootstrap queued and not yet done: the lease is renewed meanwhile, never blocked.
+        let mut bootstrapping: Option<Outcome> = None;
         loop {
             match elector.try_lead().await {
                 Ok(now_leading) => {
@@ -233,8 +244,17 @@ pub async fn run(
             }
             // No Config to control (a new cluster, or one whose Config was deleted): the
             // leader bootstraps one, as the operator does, and the controller takes it from there.
-            if leading && configs.wait_until_ready().now_or_never().is_some() && configs.state().is_empty() {
-                let _ = passes.run().await;
+            if let Some(outcome) = &mut bootstrapping
+                && !matches!(outcome.try_recv(), Ok(None))
+            {
+                bootstrapping = None;
+            }
+            if leading
+                && bootstrapping.is_none()
+                && configs.wait_until_ready().now_or_never().is_some()
+                && configs.state().is_empty()
+            {
+                bootstrapping = Some(passes.queue());
             }
             tokio::select! {
                 _ = &mut shutdown => break,

@@ -13,11 +13,21 @@ use std::collections::BTreeSet;
 
 pub use crate::validate::{Severity, introduced};
 
+/// More registry replicas than this is a mistake, not a size.
+const MAX_REPLICAS: i32 = 100;
+
 /// Every finding about a Config's spec, given what it refers to.
 pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
     let mut out = Vec::new();
     let replicas = spec.replicas;
     let strategy = spec.rollout_strategy.clone().unwrap_or(RolloutStrategy::RollingUpdate);
+    if replicas > MAX_REPLICAS {
+        out.push(Finding::error(
+            "spec.replicas",
+            format!("{replicas} replicas is not a registry size: at most {MAX_REPLICAS}"),
+            Some("oc-registry set replicas 2".into()),
+        ));
+    }
     if replicas < 0 {
         out.push(Finding::error(
             "spec.replicas",
@@ -71,7 +81,19 @@ pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
         "spec.tolerations",
         spec.tolerations.as_deref().unwrap_or_default(),
     ));
-    if replicas == 2 && spec.affinity.is_none() && refs.schedulable_workers.is_some_and(|n| n < 2) {
+    if replicas > 0 && refs.schedulable_workers == Some(0) {
+        let placed = spec.node_selector.as_ref().is_some_and(|s| !s.is_empty())
+            || spec.tolerations.as_ref().is_some_and(|t| !t.is_empty());
+        out.push(Finding::warning(
+            if placed { "spec.nodeSelector" } else { "spec.replicas" },
+            "no ready, schedulable Linux node matches the registry's node selector and tolerations: its pods stay Pending",
+            Some(if placed {
+                "oc-registry set node-selector --clear (or label a node to match)".into()
+            } else {
+                "make a node schedulable for the registry (kubectl uncordon NODE)".into()
+            }),
+        ));
+    } else if replicas == 2 && spec.affinity.is_none() && refs.schedulable_workers.is_some_and(|n| n < 2) {
         out.push(Finding::warning(
             "spec.replicas",
             format!(
@@ -79,6 +101,25 @@ pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
                 refs.schedulable_workers.unwrap_or_default()
             ),
             Some("oc-registry set replicas 1".into()),
+        ));
+    }
+    let no_storage = spec
+        .storage
+        .as_ref()
+        .is_none_or(|s| crate::storage::block_names(s).is_empty());
+    if spec.management_state == Some(ManagementState::Managed) && no_storage {
+        out.push(Finding::warning(
+            "spec.storage",
+            "a Managed registry needs storage: on platforms without default storage (bare metal, vSphere, None, …) \
+             it does not start until a driver is set",
+            Some(format!(
+                "oc-registry storage set pvc (or {})",
+                crate::storage::command_names()
+                    .into_iter()
+                    .filter(|n| *n != "pvc")
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         ));
     }
     if replicas == 0 && strategy != RolloutStrategy::Recreate && spec.management_state == Some(ManagementState::Managed)
@@ -94,8 +135,22 @@ pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
 
 fn route_findings(spec: &ConfigSpec, refs: &References, out: &mut Vec<Finding>) {
     let mut seen = BTreeSet::new();
+    let mut hosts = std::collections::BTreeMap::new();
     for (i, route) in spec.routes.iter().flatten().enumerate() {
         let field = |f: &str| format!("spec.routes[{i}].{f}");
+        // The router admits one Route per host: the second would never serve.
+        if let Some(host) = route.hostname.as_deref().filter(|h| !h.is_empty())
+            && let Some(first) = hosts.insert(host.to_string(), route.name.clone())
+        {
+            out.push(Finding::error(
+                field("hostname"),
+                format!(
+                    "routes {first} and {} both ask for host {host}: the router admits only one",
+                    route.name
+                ),
+                Some(format!("oc-registry routes remove {}", route.name)),
+            ));
+        }
         if route.name == crate::render::DEFAULT_ROUTE {
             out.push(Finding::error(
                 field("name"),
@@ -128,7 +183,21 @@ fn route_findings(spec: &ConfigSpec, refs: &References, out: &mut Vec<Finding>) 
                 )),
             ));
         }
-        if let Some(secret) = route.secret_name.as_deref().filter(|s| !s.is_empty()) {
+        if let Some(Err(e)) = route
+            .secret_name
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(validate::object_name)
+        {
+            out.push(Finding::error(
+                field("secretName"),
+                e,
+                Some(format!(
+                    "oc-registry routes add {} --secret TLS-SECRET --overwrite",
+                    route.name
+                )),
+            ));
+        } else if let Some(secret) = route.secret_name.as_deref().filter(|s| !s.is_empty() && refs.read) {
             let create =
                 format!("kubectl create secret tls {secret} -n openshift-image-registry --cert=tls.crt --key=tls.key");
             match refs.secrets.get(secret) {
@@ -304,6 +373,7 @@ mod tests {
     fn config_checks() {
         use Severity::{Error, Warning};
         let tls = References {
+            read: true,
             secrets: [
                 ("tls".to_string(), Some(["tls.crt", "tls.key"].map(String::from).into())),
                 ("half".to_string(), Some(["tls.crt"].map(String::from).into())),
@@ -312,20 +382,28 @@ mod tests {
             schedulable_workers: Some(1),
             ..References::default()
         };
-        let none = References::default();
+        let none = References {
+            read: true,
+            ..References::default()
+        };
         // (spec, what it refers to, the fields found at fault)
         type Case<'a> = (Value, &'a References, Vec<(&'a str, Severity)>);
         let cases: Vec<Case> = vec![
             (json!({"replicas": 1}), &none, vec![]),
+            (
+                json!({"replicas": 1, "managementState": "Managed"}),
+                &none,
+                vec![("spec.storage", Warning)],
+            ),
             (json!({"replicas": -1}), &none, vec![("spec.replicas", Error)]),
             (json!({"replicas": 2}), &tls, vec![("spec.replicas", Warning)]),
             (
-                json!({"replicas": 0, "managementState": "Managed"}),
+                json!({"replicas": 0, "managementState": "Managed", "storage": {"emptyDir": {}}}),
                 &none,
                 vec![("spec.replicas", Warning)],
             ),
             (
-                json!({"replicas": 0, "managementState": "Managed", "rolloutStrategy": "Recreate"}),
+                json!({"replicas": 0, "managementState": "Managed", "rolloutStrategy": "Recreate", "storage": {"emptyDir": {}}}),
                 &none,
                 vec![],
             ),

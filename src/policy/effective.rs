@@ -69,7 +69,8 @@ impl Admission {
             .iter()
             .map(|d| format!("{}: {}", d.module, d.reasons.join("; ")))
             .collect();
-        each.join("; ")
+        // Reasons come from modules: shown escaped, they cannot drive the terminal.
+        crate::validate::printable(&each.join("; ")).into_owned()
     }
 }
 

@@ -2,14 +2,18 @@
 //! the storage hook's decision.
 
 use super::apply::Applier;
+use crate::api::ConfigSpec;
 use crate::api::REGISTRY_ANNOTATION;
 use crate::api::{CLUSTER, Config, ImagePruner};
 use crate::cluster::FIELD_MANAGER;
 use crate::cluster::retry;
+use crate::configure::checks;
 use crate::policy::Policies;
 use crate::policy::sdk::{AdmissionInput, Missing, PvcRequest, StorageDecision};
 use crate::render::{Desired, Kind, default_pruner};
 use crate::state::facts::storage_input;
+use crate::state::references::References;
+use crate::validate::Severity;
 use anyhow::{Context, Result, bail};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
@@ -35,6 +39,27 @@ pub struct Bootstrapped {
     pub decided_by: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Missing>,
+}
+
+/// Refuses values that are not valid, whoever decided them (a policy module, the platform): they
+/// are checked as `set` checks what a user types, before anything derived from them is written.
+/// Only errors `before` did not have count: a Config already broken is reported, not blocked.
+pub(crate) fn refuse_invalid(before: Option<&ConfigSpec>, after: &ConfigSpec, decided_by: &str) -> Result<()> {
+    // The values alone: what they refer to is checked where it is read.
+    let unread = References::default();
+    let before = before.map(|b| checks::config(b, &unread)).unwrap_or_default();
+    let errors: Vec<String> = checks::introduced(&before, checks::config(after, &unread))
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| format!("  {f}"))
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{decided_by} decided values that are not valid; nothing was written:\n{}",
+        errors.join("\n")
+    )
 }
 
 pub(crate) fn config_from(decision: &StorageDecision) -> Result<Config> {
@@ -117,6 +142,7 @@ pub async fn bootstrap(applier: &Applier, policies: &Policies) -> Result<Bootstr
         let decided = policies.storage(&input)?;
         let decision = decided.decision;
         let config = config_from(&decision)?;
+        refuse_invalid(None, &config.spec, &decided.module)?;
         let verdict = policies.admit(&AdmissionInput {
             operation: "create".into(),
             kind: "Config".into(),
@@ -210,4 +236,48 @@ async fn write_bootstrap_status(configs: &Api<Config>, decision: &StorageDecisio
         .await
         .context("writing the Config's first status")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_decision_is_checked_like_any_input() {
+        let decided = |storage: serde_json::Value, replicas: i32| {
+            let config = config_from(&StorageDecision {
+                storage,
+                replicas,
+                rollout_strategy: String::new(),
+                management_state: "Managed".into(),
+                create_pvc: None,
+                missing: Vec::new(),
+            })
+            .unwrap();
+            refuse_invalid(None, &config.spec, "the module evil").map_err(|e| e.to_string())
+        };
+        assert!(decided(json!({"s3": {"bucket": "registry-bucket", "region": "us-east-1"}}), 2).is_ok());
+        let err = decided(json!({"s3": {"bucket": "b\n;rm -rf /", "region": "us\neast"}}), 2).unwrap_err();
+        assert!(
+            err.starts_with("the module evil decided values that are not valid; nothing was written"),
+            "{err}"
+        );
+        assert!(
+            err.contains("spec.storage.s3.bucket") && err.contains("spec.storage.s3.region"),
+            "{err}"
+        );
+        // The values are shown escaped: a newline in them cannot start a line of its own.
+        assert!(err.contains("b\\n;rm -rf /"), "{err}");
+        assert!(
+            decided(json!({"emptyDir": {}}), 2147483647)
+                .unwrap_err()
+                .contains("spec.replicas")
+        );
+        assert!(
+            decided(json!({"emptyDir": {}}), -1)
+                .unwrap_err()
+                .contains("spec.replicas")
+        );
+    }
 }

@@ -192,7 +192,10 @@ impl<'a> Engine<'a> {
                     .map(|(k, n)| (*k, n.to_string()))
                     .chain(teardown::route_names(&routes).into_iter().map(|r| (Kind::Route, r)))
                     .collect();
-                if let Ok(Some(loss)) = teardown::storage_loss(&config)
+                let live = teardown::read_claim(&self.client(), &config)
+                    .await
+                    .map_err(|e| self.describe(&e))?;
+                if let Ok(Some(loss)) = teardown::storage_loss(&config, live.as_ref())
                     && let Some(claim) = loss.claim
                 {
                     preview.delete.push((Kind::PersistentVolumeClaim, claim));
@@ -232,6 +235,11 @@ impl<'a> Engine<'a> {
                 None
             };
             let done = complete(&mut next, &infra, platform_storage.as_ref(), &mut OsRandom)?;
+            super::bootstrap::refuse_invalid(
+                Some(&config.spec),
+                &next.spec,
+                "completing the Config (the storage policy, the platform's names)",
+            )?;
             if next.spec == config.spec && next.metadata.finalizers == config.metadata.finalizers {
                 return Ok(config);
             }
@@ -342,7 +350,10 @@ impl<'a> Engine<'a> {
     // ------------------------------------------------------------------------------- Removed
 
     async fn removed(&self, config: &Config, report: &mut Report, finalizing: bool) -> Result<(), ReconcileError> {
-        let loss = match teardown::storage_loss(config) {
+        let claim = teardown::read_claim(&self.client(), config)
+            .await
+            .map_err(|e| self.describe(&e))?;
+        let loss = match teardown::storage_loss(config, claim.as_ref()) {
             Ok(loss) => loss,
             Err(note) => {
                 report.storage_note = Some(note);

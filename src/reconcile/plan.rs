@@ -6,12 +6,15 @@
 use super::bootstrap::claim as claim_object;
 use crate::api::ManagementState;
 use crate::api::{DEFAULT_CLAIM, REGISTRY_ANNOTATION, REGISTRY_NAMESPACE, REMOVED_ALERT_RULE};
+use crate::configure::checks;
 use crate::policy::Policies;
 use crate::policy::sdk::{PrunerDecision, PvcRequest};
 use crate::render::inputs::Inputs;
 use crate::render::{self, Desired, Kind, Problem, pruner_objects};
 use crate::state::facts::pruner_input_of;
+use crate::state::references::References;
 use crate::state::snapshot::Snapshot;
+use crate::validate::Severity;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 
 /// Everything a Managed pass would write, before anything is written.
@@ -29,6 +32,19 @@ pub struct Plan {
 
 /// Plans a Managed registry. The Config in `inputs` must have been completed.
 pub fn managed(inputs: &Inputs, snapshot: &Snapshot, policies: &Policies) -> Plan {
+    // Values nobody checked (written with kubectl, by another tool) reach no object: the Config's
+    // values are checked as `set` checks them, and an invalid one stops the pass here.
+    let invalid: Vec<Problem> = checks::config(&inputs.config.spec, &References::default())
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| Problem::permanent("VerificationFailed", format!("{}: {}", f.field, f.message)))
+        .collect();
+    if !invalid.is_empty() {
+        return Plan {
+            problems: invalid,
+            ..Plan::default()
+        };
+    }
     let mut plan = Plan {
         storage_ok: true,
         ..Plan::default()
@@ -58,10 +74,12 @@ pub fn managed(inputs: &Inputs, snapshot: &Snapshot, policies: &Policies) -> Pla
         Err(e) => plan.pruner_error = Some(e),
     }
 
-    // Routes dropped from the Config, and the removal alert once the registry is back.
+    // Routes dropped from the Config, and the removal alert once the registry is back. A Route
+    // still asked for stays even when it cannot be rendered now (its problem is reported).
+    let wanted = render::wanted_routes(&inputs.config.spec);
     for route in &snapshot.owned_routes {
         let name = route.metadata.name.clone().unwrap_or_default();
-        if rendered.find(Kind::Route, &name).is_none() {
+        if !wanted.contains(&name) {
             plan.stale.push((Kind::Route, name));
         }
     }
@@ -272,5 +290,21 @@ mod tests {
         );
         assert!(plan.storage_ok);
         assert!(plan.pruner.is_some());
+
+        // A Route still asked for stays even when its TLS Secret is gone: it is not rendered,
+        // the problem says why, and the live Route is left as it is.
+        config_inputs.config.spec.routes = Some(vec![crate::api::ExtraRoute {
+            name: "kept".into(),
+            secret_name: Some("deleted-tls".into()),
+            ..Default::default()
+        }]);
+        let plan = managed(&config_inputs, &snapshot, &policies);
+        assert!(
+            !plan.stale.contains(&(Kind::Route, "kept".to_string())),
+            "{:?}",
+            plan.stale
+        );
+        assert!(plan.problems.iter().any(|p| p.message.contains("deleted-tls")));
+        assert!(!plan.objects.iter().any(|d| d.kind == Kind::Route && d.name == "kept"));
     }
 }

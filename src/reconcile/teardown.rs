@@ -2,10 +2,10 @@
 //! Managed and the deletion was confirmed.
 
 use super::apply::{Applied, Applier, Outcome};
-use crate::api::ManagementState;
-use crate::api::{Config, PRIVATE_CONFIGURATION, REGISTRY_NAMESPACE, Storage};
+use crate::api::{Config, ManagementState, PRIVATE_CONFIGURATION, REGISTRY_ANNOTATION, REGISTRY_NAMESPACE, Storage};
 use crate::render::Kind;
 use crate::storage::Removal;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use serde::Serialize;
 
 /// The objects a Managed registry owns, deleted when it is Removed (Routes are found by their
@@ -35,33 +35,63 @@ pub struct StorageLoss {
     pub claim: Option<String>,
 }
 
-/// What happens to storage when the registry is removed: `Ok(None)` nothing is lost,
-/// `Ok(Some(loss))` data is destroyed (needs confirmation), and `Err(note)` storage this program
-/// cannot delete and leaves in place.
-pub fn storage_loss(config: &Config) -> Result<Option<StorageLoss>, String> {
-    let spec_storage = config.spec.storage.clone().unwrap_or_default();
-    if spec_storage.management_state != Some(ManagementState::Managed) {
-        return Ok(None);
+/// The storage a Removed registry would act on: what its storage last applied names (the Config's
+/// status), since that is what exists; `status.storage` is cleared once it is gone.
+fn applied_storage(config: &Config) -> Option<(Storage, &'static dyn crate::storage::Driver, Removal)> {
+    if config.spec.storage.as_ref().and_then(|s| s.management_state.as_ref()) != Some(&ManagementState::Managed) {
+        return None;
     }
-    // The storage last applied is what exists; status.storage is cleared once it is gone.
     let storage: Storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
     // The most that is lost decides (a block should hold one driver, but the status may not).
-    let Some((driver, removal)) = crate::storage::configured(&storage)
+    let (driver, removal) = crate::storage::configured(&storage)
         .into_iter()
         .map(|d| (d, d.removal(&storage)))
-        .min_by_key(|(_, removal)| removal.clone())
-    else {
+        .min_by_key(|(_, removal)| removal.clone())?;
+    Some((storage, driver, removal))
+}
+
+/// The claim a Removed registry would delete, when its storage is a Managed claim.
+pub fn claim_to_remove(config: &Config) -> Option<String> {
+    match applied_storage(config)? {
+        (_, _, Removal::Claim(name)) => Some(name),
+        _ => None,
+    }
+}
+
+/// Reads the claim a Removed registry would delete, so that its creator can be told.
+pub async fn read_claim(client: &kube::Client, config: &Config) -> Result<Option<PersistentVolumeClaim>, kube::Error> {
+    // A name that is not an object name names no claim, and never reaches a request path.
+    let Some(name) = claim_to_remove(config).filter(|n| crate::validate::object_name(n).is_ok()) else {
+        return Ok(None);
+    };
+    let claims = kube::Api::<PersistentVolumeClaim>::namespaced(client.clone(), REGISTRY_NAMESPACE);
+    crate::cluster::retry(|| claims.get_opt(&name)).await
+}
+
+/// What happens to storage when the registry is removed: `Ok(None)` nothing is lost,
+/// `Ok(Some(loss))` data is destroyed (needs confirmation), and `Err(note)` storage this program
+/// leaves in place. `claim` is the live claim [`claim_to_remove`] names: only a claim the
+/// registry created (it carries the registry's annotation) is ever deleted.
+pub fn storage_loss(config: &Config, claim: Option<&PersistentVolumeClaim>) -> Result<Option<StorageLoss>, String> {
+    let Some((_, driver, removal)) = applied_storage(config) else {
         return Ok(None);
     };
     let driver_name = driver.name().to_string();
     match removal {
-        Removal::Claim(claim) => Ok(Some(StorageLoss {
-            driver: driver_name,
-            description: format!(
-                "PersistentVolumeClaim {REGISTRY_NAMESPACE}/{claim} and every image stored on it will be deleted"
-            ),
-            claim: Some(claim),
-        })),
+        Removal::Claim(name) => match claim {
+            None => Ok(None),
+            Some(c) if !created_by_registry(c) => Err(format!(
+                "PersistentVolumeClaim {REGISTRY_NAMESPACE}/{name} was not created by the registry: it is left in \
+                 place with its images"
+            )),
+            Some(_) => Ok(Some(StorageLoss {
+                driver: driver_name,
+                description: format!(
+                    "PersistentVolumeClaim {REGISTRY_NAMESPACE}/{name} and every image stored on it will be deleted"
+                ),
+                claim: Some(name),
+            })),
+        },
         Removal::PodLocal => Ok(Some(StorageLoss {
             driver: driver_name,
             description: "every image in the registry's emptyDir storage is lost when its pods are deleted".into(),
@@ -72,6 +102,15 @@ pub fn storage_loss(config: &Config) -> Result<Option<StorageLoss>, String> {
              delete it with the cloud provider's tools if it is no longer wanted"
         )),
     }
+}
+
+/// Whether the registry created a claim (and so may delete it).
+pub fn created_by_registry(claim: &PersistentVolumeClaim) -> bool {
+    claim
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION))
 }
 
 /// Deletes every owned object and the stale routes; the Deployment first. Returns each result.

@@ -17,7 +17,7 @@ pub use crate::storage::{env, secret_env};
 pub use crate::validate::Problem;
 pub use certificates::{REGISTRY_CERTIFICATES, certificates_configmap, registry_ca_configmap};
 pub use pruner::{default_pruner, pruner_objects};
-pub use routes::{DEFAULT_ROUTE, ROUTE_OWNER_ANNOTATION};
+pub use routes::{DEFAULT_ROUTE, ROUTE_OWNER_ANNOTATION, wanted as wanted_routes};
 
 /// The annotation holding the hash of the object as rendered, like the operator's: an object
 /// whose annotation matches and whose fields still hold the rendered values is not written.

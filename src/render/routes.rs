@@ -14,6 +14,15 @@ pub(crate) struct RenderedRoutes {
     pub problems: Vec<super::Problem>,
 }
 
+/// The names of the Routes the Config asks for, whether or not they can be rendered.
+pub fn wanted(spec: &crate::api::ConfigSpec) -> Vec<String> {
+    let default = (spec.default_route == Some(true)).then(|| DEFAULT_ROUTE.to_string());
+    default
+        .into_iter()
+        .chain(spec.routes.iter().flatten().map(|r| r.name.clone()))
+        .collect()
+}
+
 pub fn render(inputs: &Inputs) -> RenderedRoutes {
     let spec = &inputs.config.spec;
     let mut out = RenderedRoutes::default();
@@ -21,6 +30,12 @@ pub fn render(inputs: &Inputs) -> RenderedRoutes {
         out.objects.push(route(DEFAULT_ROUTE, None, None));
     }
     for r in spec.routes.iter().flatten() {
+        // A name that is not an object name never reaches a request path.
+        if let Err(e) = crate::validate::object_name(&r.name) {
+            out.problems
+                .push(Problem::new("Error", format!("spec.routes: route {e}")));
+            continue;
+        }
         let tls = match r.secret_name.as_deref().filter(|s| !s.is_empty()) {
             None => None,
             Some(secret) => match inputs.route_secrets.get(secret) {

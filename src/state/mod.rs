@@ -8,9 +8,10 @@ pub mod policies;
 pub mod references;
 pub mod snapshot;
 
-use crate::api::{CLUSTER, ClusterOperator, Config, Image, ImagePruner, REGISTRY_NAMESPACE, Route};
+use crate::api::{CLUSTER, ClusterOperator, Config, DEFAULT_CLAIM, Image, ImagePruner, REGISTRY_NAMESPACE, Route};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::api::ListParams;
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
@@ -42,6 +43,8 @@ pub struct Observed {
     pub pruner_cronjob: Option<CronJob>,
     pub pruner_jobs: Vec<Job>,
     pub image_config: Option<Image>,
+    /// The claim `spec.storage.pvc` names, when it is set and the claim exists.
+    pub storage_claim: Option<PersistentVolumeClaim>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,8 +107,23 @@ impl Observed {
                 .map(|l| l.items)
                 .map_err(ReadError::from)
         };
-        let (pruner, co, deployment, cronjob, image, routes, jobs) =
-            tokio::try_join!(pruner, co, deployment, cronjob, image, routes, jobs)?;
+        let claim_name = config
+            .as_ref()
+            .and_then(|c| c.spec.storage.as_ref()?.pvc.as_ref())
+            .map(|p| {
+                p.claim
+                    .clone()
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or(DEFAULT_CLAIM.into())
+            });
+        let claim = async {
+            match &claim_name {
+                Some(name) => get_optional(Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns), name).await,
+                None => Ok(None),
+            }
+        };
+        let (pruner, co, deployment, cronjob, image, routes, jobs, storage_claim) =
+            tokio::try_join!(pruner, co, deployment, cronjob, image, routes, jobs, claim)?;
         let routes = routes.into_iter().filter(is_owned_route).collect();
         Ok(Observed {
             config,
@@ -116,6 +134,7 @@ impl Observed {
             pruner_cronjob: cronjob,
             pruner_jobs: jobs,
             image_config: image,
+            storage_claim,
         })
     }
 }

@@ -14,6 +14,9 @@ pub type Keys = Option<BTreeSet<String>>;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct References {
+    /// Whether the objects below were read. When they were not, checks judge only the values of
+    /// the spec itself (what exists is checked where it is read).
+    pub read: bool,
     /// The claim `spec.storage.pvc` names (or the default claim), when it exists.
     pub claim: Option<PvcFacts>,
     /// Secrets in the registry namespace, by name.
@@ -45,6 +48,32 @@ impl Names {
         );
         names
     }
+
+    /// Every name as a Kubernetes object name: a name that is not one never reaches a request
+    /// path. The error names the object kind and the name, escaped.
+    pub fn check(&self) -> Result<(), String> {
+        let all = self
+            .claim
+            .iter()
+            .map(|n| ("PersistentVolumeClaim", n))
+            .chain(self.secrets.iter().map(|n| ("Secret", n)))
+            .chain(self.config_maps.iter().map(|n| ("ConfigMap", n)));
+        for (kind, name) in all {
+            crate::validate::object_name(name)
+                .map_err(|e| format!("the Config names a {kind} {e}; nothing was read or written: `oc-registry doctor` names the field to fix"))?;
+        }
+        Ok(())
+    }
+
+    /// Only the names that are Kubernetes object names (the others are reported by the checks).
+    fn valid(&self) -> Names {
+        let ok = |n: &String| crate::validate::object_name(n).is_ok();
+        Names {
+            claim: self.claim.clone().filter(ok),
+            secrets: self.secrets.iter().filter(|n| ok(n)).cloned().collect(),
+            config_maps: self.config_maps.iter().filter(|n| ok(n)).cloned().collect(),
+        }
+    }
 }
 
 impl References {
@@ -58,7 +87,7 @@ impl References {
     /// What each spec refers to, reading every object once however many specs name it (a
     /// change's before and after mostly name the same).
     pub async fn gather_each(client: &Client, specs: &[(&ConfigSpec, Names)]) -> Result<Vec<Self>, kube::Error> {
-        let names: Vec<Names> = specs.iter().map(|(_, n)| n.clone()).collect();
+        let names: Vec<Names> = specs.iter().map(|(_, n)| n.valid()).collect();
         let claims: BTreeSet<String> = names.iter().filter_map(|n| n.claim.clone()).collect();
         let secret_names: BTreeSet<String> = names.iter().flat_map(|n| n.secrets.clone()).collect();
         let cm_names: BTreeSet<String> = names.iter().flat_map(|n| n.config_maps.clone()).collect();
@@ -98,6 +127,7 @@ impl References {
             .iter()
             .zip(names)
             .map(|((spec, _), n)| References {
+                read: true,
                 claim: n.claim.and_then(|c| claims.get(&c).cloned().flatten()),
                 secrets: n.secrets.iter().map(|s| (s.clone(), secrets[s].clone())).collect(),
                 config_maps: n

@@ -57,6 +57,7 @@ impl Snapshot {
     /// Reads what rendering `config` needs: one round of reads known up front, one for what the
     /// Config and Image config name. `names` are the objects the Config refers to.
     pub async fn fetch(client: &Client, names: &Names) -> Result<Snapshot> {
+        names.check().map_err(anyhow::Error::msg)?;
         let ns = REGISTRY_NAMESPACE;
         let secrets = Api::<Secret>::namespaced(client.clone(), ns);
         let config_maps = Api::<ConfigMap>::namespaced(client.clone(), OPENSHIFT_CONFIG);

@@ -77,15 +77,22 @@ impl Driver for Gcs {
     }
 
     fn check(&self, storage: &Storage, _spec: &ConfigSpec, _refs: &References) -> Vec<Finding> {
-        let bucket = storage.gcs.as_ref().and_then(|g| g.bucket.as_deref());
-        Finding::of_value(
+        let Some(gcs) = &storage.gcs else { return Vec::new() };
+        let fix = |flag: &str| Some(format!("oc-registry storage set gcs --{flag} …"));
+        let mut out: Vec<Finding> = Vec::new();
+        out.extend(Finding::of_value(
             "spec.storage.gcs.bucket",
-            bucket,
+            gcs.bucket.as_deref(),
             validate::s3_bucket,
-            Some("oc-registry storage set gcs --bucket …".into()),
-        )
-        .into_iter()
-        .collect()
+            fix("bucket"),
+        ));
+        out.extend(Finding::of_value(
+            "spec.storage.gcs.region",
+            gcs.region.as_deref(),
+            validate::region,
+            fix("region"),
+        ));
+        out
     }
 
     fn credential_keys(&self) -> &'static [(&'static str, &'static str)] {

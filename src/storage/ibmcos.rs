@@ -82,7 +82,20 @@ impl Driver for IbmCos {
 
     fn check(&self, storage: &Storage, _spec: &ConfigSpec, _refs: &References) -> Vec<Finding> {
         let Some(cos) = &storage.ibmcos else { return Vec::new() };
-        let mut out = Vec::new();
+        let mut out: Vec<Finding> = Finding::of_value(
+            "spec.storage.ibmcos.location",
+            cos.location.as_deref(),
+            validate::region,
+            Some("oc-registry storage set ibmcos --location us-south".into()),
+        )
+        .into_iter()
+        .collect();
+        out.extend(Finding::of_value(
+            "spec.storage.ibmcos.bucket",
+            cos.bucket.as_deref(),
+            validate::s3_bucket,
+            Some("oc-registry storage set ibmcos --bucket …".into()),
+        ));
         for (field, value, kind, flag) in [
             (
                 "resourceKeyCRN",

@@ -49,6 +49,16 @@ impl Driver for Pvc {
         let replicas = spec.replicas;
         let strategy = spec.rollout_strategy.as_ref();
         let field = "spec.storage.pvc.claim";
+        if let Some(Err(e)) = value(&pvc.claim).map(crate::validate::object_name) {
+            return vec![Finding::error(
+                field,
+                e,
+                Some("oc-registry storage set pvc --claim NAME".into()),
+            )];
+        }
+        if !refs.read {
+            return Vec::new();
+        }
         match (&refs.claim, value(&pvc.claim)) {
             (None, Some(name)) => vec![Finding::error(
                 field,

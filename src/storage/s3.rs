@@ -131,6 +131,12 @@ impl Driver for S3 {
             validate::s3_bucket,
             fix("bucket"),
         ));
+        out.extend(Finding::of_value(
+            "spec.storage.s3.region",
+            s3.region.as_deref(),
+            validate::region,
+            fix("region"),
+        ));
         out.extend(Finding::of_url(
             "spec.storage.s3.regionEndpoint",
             s3.region_endpoint.as_deref(),
@@ -150,7 +156,9 @@ impl Driver for S3 {
                 Some("oc-registry storage set s3 --encrypt".into()),
             ));
         }
-        if let Some(name) = trusted_ca(storage) {
+        if let Some(Err(e)) = trusted_ca(storage).map(validate::object_name) {
+            out.push(Finding::error("spec.storage.s3.trustedCA.name", e, fix("trusted-ca")));
+        } else if let Some(name) = trusted_ca(storage).filter(|_| refs.read) {
             match refs.config_maps.get(name) {
                 Some(None) | None => out.push(Finding::error(
                     "spec.storage.s3.trustedCA.name",
@@ -179,7 +187,19 @@ impl Driver for S3 {
             let name = cf.private_key.name.clone().unwrap_or_default();
             let key = cf.private_key.key.clone().unwrap_or_default();
             let keys = refs.secrets.get(&name).cloned().flatten();
-            if name.is_empty() || key.is_empty() || !keys.as_ref().is_some_and(|k| k.contains(&key)) {
+            if let Err(e) = Some(name.as_str())
+                .filter(|n| !n.is_empty())
+                .map_or(Ok(()), validate::object_name)
+            {
+                out.push(Finding::error(
+                    "spec.storage.s3.cloudFront.privateKey.name",
+                    e,
+                    fix("cloudfront-private-key"),
+                ));
+            } else if name.is_empty()
+                || key.is_empty()
+                || (refs.read && !keys.as_ref().is_some_and(|k| k.contains(&key)))
+            {
                 out.push(Finding::error(
                     "spec.storage.s3.cloudFront.privateKey",
                     format!("Secret openshift-image-registry/{name} with key {key:?} does not exist"),
@@ -415,47 +435,48 @@ mod tests {
     #[test]
     fn checks() {
         let spec = ConfigSpec::default();
+        let read = References {
+            read: true,
+            ..References::default()
+        };
         let with_ca = References {
+            read: true,
             config_maps: [(
                 "rgw-ca".to_string(),
                 Some(BTreeSet::from(["ca-bundle.crt".to_string()])),
             )]
             .into(),
-            ..References::default()
+            ..read.clone()
         };
         // (block, references, the fields found at fault: error or warning)
         let cases = [
-            (json!({"bucket": "registry-bucket"}), References::default(), vec![]),
+            (json!({"bucket": "registry-bucket"}), read.clone(), vec![]),
             (
                 json!({"bucket": "Bad_Bucket"}),
-                References::default(),
+                read.clone(),
                 vec!["spec.storage.s3.bucket"],
             ),
             (
                 json!({"regionEndpoint": "s3.example.com"}),
-                References::default(),
+                read.clone(),
                 vec!["spec.storage.s3.regionEndpoint"],
             ),
             (
                 json!({"chunkSizeMiB": 4}),
-                References::default(),
+                read.clone(),
                 vec!["spec.storage.s3.chunkSizeMiB"],
             ),
-            (
-                json!({"keyID": "k"}),
-                References::default(),
-                vec!["spec.storage.s3.keyID"],
-            ),
-            (json!({"keyID": "k", "encrypt": true}), References::default(), vec![]),
+            (json!({"keyID": "k"}), read.clone(), vec!["spec.storage.s3.keyID"]),
+            (json!({"keyID": "k", "encrypt": true}), read.clone(), vec![]),
             (
                 json!({"trustedCA": {"name": "rgw-ca"}}),
-                References::default(),
+                read.clone(),
                 vec!["spec.storage.s3.trustedCA.name"],
             ),
             (json!({"trustedCA": {"name": "rgw-ca"}}), with_ca, vec![]),
             (
                 json!({"cloudFront": {"baseURL": "https://d.cloudfront.net", "keypairID": "K", "privateKey": {"name": "cf", "key": "pem"}}}),
-                References::default(),
+                read.clone(),
                 vec!["spec.storage.s3.cloudFront.privateKey"],
             ),
         ];

@@ -121,6 +121,12 @@ impl Driver for Swift {
         )
         .into_iter()
         .collect();
+        out.extend(Finding::of_value(
+            "spec.storage.swift.regionName",
+            swift.region_name.as_deref(),
+            crate::validate::region,
+            Some("oc-registry storage set swift --region-name RegionOne".into()),
+        ));
         if let Some(v) = swift
             .auth_version
             .as_deref()

@@ -5,8 +5,10 @@
 mod finding;
 mod problem;
 pub mod schedule;
+mod text;
 mod values;
 
 pub use finding::{Finding, Severity, introduced};
 pub use problem::Problem;
+pub use text::printable;
 pub use values::*;

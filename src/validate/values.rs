@@ -25,6 +25,23 @@ pub fn dns_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A region or location: 1 to 63 letters, digits, '-', '_' and '.' (AWS `us-east-1`, GCS `US`,
+/// OpenStack `RegionOne`, IBM `us-south`).
+pub fn region(value: &str) -> Result<(), String> {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{value:?} is not a region: 1 to 63 letters, digits, '-', '_' and '.', e.g. us-east-1"
+        ))
+    }
+}
+
 /// A Kubernetes object name (RFC 1123 subdomain).
 pub fn object_name(name: &str) -> Result<(), String> {
     dns_name(name).map_err(|_| format!("{name:?} is not a valid object name (lower-case a-z, 0-9, '-' and '.')"))

@@ -626,9 +626,18 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_managed_storage_needs_confirmation() {
     let server = cluster(Platform::Aws, true);
-    seed_claim(&server, "image-registry-storage", "ReadWriteMany");
+    // A registry on a claim it created (it carries the registry's annotation): Removed would
+    // delete the claim and every image.
+    server
+        .seed(json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "image-registry-storage", "namespace": "openshift-image-registry",
+                         "annotations": {"imageregistry.openshift.io": "true"}},
+            "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "100Gi"}}},
+            "status": {"phase": "Bound", "accessModes": ["ReadWriteMany"]}
+        }))
+        .unwrap();
     let running = serve(server).await;
-    // A registry on a claim it created: Removed would delete the claim and every image.
     running
         .patch_config(&json!({"spec": {"storage": {"s3": null, "pvc": {"claim": "image-registry-storage"}, "managementState": "Managed"}}}))
         .await;

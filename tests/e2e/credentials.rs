@@ -115,10 +115,20 @@ async fn set_show_and_unset_without_printing_a_value() {
     let out = running.oc_registry(&["diff"]).await;
     assert_never_printed(&out);
 
-    // Switching to another driver's keys replaces the set; from standard input.
+    // Another driver's keys replace the set (asked for with --force, as the registry runs on
+    // S3); from standard input.
     let out = run_with_env(
         &running,
         &["storage", "credentials", "set", "azure", "account-key=-"],
+        &[],
+        Some("hunter2\n"),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--force"), "{}", text(&out.stderr));
+    let out = run_with_env(
+        &running,
+        &["storage", "credentials", "set", "azure", "account-key=-", "--force"],
         &[],
         Some("hunter2\n"),
     )

@@ -122,8 +122,12 @@ async fn every_pitfall_is_named_with_its_fix() {
         finding(&d, "spec.storage.emptyDir", "each of the 2 replicas")["severity"],
         "warning"
     );
-    let nodes = finding(&d, "spec.replicas", "only 0 node(s) can take them");
-    assert_eq!(nodes["fix"], "oc-registry set replicas 1");
+    // No node matches the selector at all: found for any replica count, with the selector's fix.
+    let nodes = finding(&d, "spec.nodeSelector", "no ready, schedulable Linux node matches");
+    assert_eq!(
+        nodes["fix"],
+        "oc-registry set node-selector --clear (or label a node to match)"
+    );
     let tls = finding(&d, "spec.routes[0].secretName", "has no tls.key key");
     assert!(
         tls["fix"]
@@ -242,7 +246,15 @@ async fn credentials_storage_ownership_and_ca_keys() {
     finding(&d, "spec.managementState", "the registry is Removed");
     // Its S3 storage is Managed: oc-registry keeps it, the operator would not.
     finding(&d, "spec.storage.managementState", "Removed with Managed cloud storage");
-    // Once a claim the registry manages is what exists, Removed deletes every image.
+    // Once a claim the registry created (it carries the registry's annotation) is what exists,
+    // Removed deletes every image.
+    running
+        .server
+        .seed(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                     "metadata": {"name": "image-registry-storage", "namespace": "openshift-image-registry",
+                                  "annotations": {"imageregistry.openshift.io": "true"}},
+                     "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "100Gi"}}}}))
+        .unwrap();
     running
         .patch_config(&json!({"spec": {"storage": {"s3": null, "pvc": {"claim": "image-registry-storage"}}}}))
         .await;

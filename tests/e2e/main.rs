@@ -17,5 +17,6 @@ mod policy_cli;
 mod policy_sandbox;
 mod reconcile;
 mod registry_login;
+mod safety;
 mod status;
 mod trust;

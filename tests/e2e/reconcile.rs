@@ -1238,20 +1238,12 @@ async fn a_read_write_once_pod_claim_serves_one_replica_rolled_out_by_recreate()
         }))
         .unwrap();
     let running = serve(server).await;
-    let run_ok = async |args: &[&str]| {
-        let out = running.oc_registry(args).await;
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-    };
-    run_ok(&["set", "replicas", "1"]).await;
-    run_ok(&["set", "rollout-strategy", "Recreate"]).await;
+    running.oc_registry_ok(&["set", "replicas", "1"]).await;
+    running.oc_registry_ok(&["set", "rollout-strategy", "Recreate"]).await;
     // `storage set`, `doctor` and `reconcile` apply the one access-mode rule alike.
-    run_ok(&["storage", "set", "pvc", "--claim", "rwop-claim"]).await;
+    running
+        .oc_registry_ok(&["storage", "set", "pvc", "--claim", "rwop-claim"])
+        .await;
     let doctor = running.oc_registry(&["doctor", "-o", "json"]).await;
     let findings: Value = serde_json::from_slice(&doctor.stdout).unwrap();
     assert!(
@@ -1277,4 +1269,107 @@ async fn a_read_write_once_pod_claim_serves_one_replica_rolled_out_by_recreate()
     let out = running.oc_registry(&["set", "replicas", "2"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("rwop-claim"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_claim_the_registry_created_is_ever_deleted() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let claim = json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "team-data", "namespace": NS},
+        "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "10Gi"}}}
+    });
+    running.server.seed(claim).unwrap();
+    running
+        .oc_registry_ok(&["storage", "set", "pvc", "--claim", "team-data"])
+        .await;
+    running
+        .oc_registry_ok(&["set", "storage-management-state", "Managed"])
+        .await;
+    running.oc_registry_ok(&["reconcile"]).await;
+    // status says whose the claim is, as checked.
+    let status = running.oc_registry(&["status"]).await;
+    assert!(
+        text(&status.stdout).contains("provided by you (the registry did not create it and never deletes it)"),
+        "{}",
+        text(&status.stdout)
+    );
+    // Removing the registry keeps the user's claim, with no question asked, and says so.
+    running.oc_registry_ok(&["set", "management-state", "Removed"]).await;
+    let out = running.oc_registry(&["reconcile", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains("persistentvolumeclaim/team-data deleted"), "{all}");
+    assert!(all.contains("was not created by the registry"), "{all}");
+    assert!(running.exists(&["pvc", "team-data", "-n", NS]).await);
+    assert!(!running.exists(&["deployment", "image-registry", "-n", NS]).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_that_cannot_render_keeps_its_live_copy() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    running
+        .server
+        .seed(
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                     "metadata": {"name": "secure-tls", "namespace": NS},
+                     "stringData": {"tls.crt": "CERT", "tls.key": "KEY"}}),
+        )
+        .unwrap();
+    let out = running
+        .oc_registry(&[
+            "routes",
+            "add",
+            "secure",
+            "--hostname",
+            "registry.example.com",
+            "--secret",
+            "secure-tls",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    assert!(running.exists(&["route", "secure", "-n", NS]).await);
+    // The TLS Secret goes: the Route can no longer be rendered, but it is still wanted.
+    let out = running.kubectl(&["delete", "secret", "secure-tls", "-n", NS]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains("route.route.openshift.io/secure deleted"), "{all}");
+    assert!(all.contains("secure-tls"), "{all}");
+    assert!(running.exists(&["route", "secure", "-n", NS]).await);
+    assert_eq!(condition(&running.config().await, "Degraded")["status"], "True");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_are_not_object_names_never_reach_a_request() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    running.server.clear_log();
+    for claim in ["../secrets/victim-secret", "x?dryRun=All&fieldManager=evil"] {
+        let out = running.oc_registry(&["storage", "set", "pvc", "--claim", claim]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("spec.storage.pvc.claim"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // Written behind the tool's back, the name is refused before any request that would carry it.
+    running
+        .patch_config(&json!({"spec": {"storage": {"s3": null, "pvc": {"claim": "../secrets/victim-secret"}}}}))
+        .await;
+    running.server.clear_log();
+    let out = reconcile(&running, &[]).await;
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("not a valid object name"),
+        "{}",
+        text(&out.stderr)
+    );
+    let paths: Vec<String> = running.server.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        !paths.iter().any(|p| p.contains("victim") || p.contains("..")),
+        "{paths:?}"
+    );
 }

@@ -133,7 +133,7 @@ async fn status_of_the_simulated_aws_cluster() {
     let stdout = text(&out.stdout);
     for needle in [
         "Registry:         Managed (healthy)",
-        "s3, created and managed by the operator",
+        "s3, Managed (the Image Registry Operator deletes it when Removed; oc-registry leaves it in place)",
         "bucket:         sim-7xk2p-image-registry-us-east-1",
         "Replicas:         2/2 ready",
         "Missing:          nothing",
@@ -282,4 +282,44 @@ async fn flags_work_before_and_after_the_command_and_help_names_the_invocation()
         "usage errors exit 1 as kubectl's do, apart from status 2 (degraded)"
     );
     assert!(text(&bad.stderr).contains("invalid value 'xml'"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_from_the_cluster_cannot_drive_the_terminal() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let hostile = "first line\nsecond line \u{1b}[2J\u{1b}]0;owned\u{7} back\rover";
+    let patch = serde_json::json!({"status": {"conditions": [
+        {"type": "Available", "status": "False", "reason": "Broken", "message": hostile,
+         "lastTransitionTime": "2026-11-30T00:00:00Z"},
+        {"type": "Degraded", "status": "True", "reason": "Broken\u{1b}[31m", "message": hostile,
+         "lastTransitionTime": "2026-11-30T00:00:00Z"},
+    ]}});
+    let out = running
+        .run(
+            "kubectl",
+            &[
+                "patch",
+                "clusteroperator",
+                "image-registry",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch.to_string(),
+            ],
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = running.run(OC_REGISTRY, &["status"]).await;
+    let shown = text(&out.stdout);
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\r') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("first line\\nsecond line \\u{1b}[2J"), "{shown}");
+    // Every line of the layout is still a line of its own.
+    let operator_lines: Vec<&str> = shown.lines().filter(|l| l.contains("first line")).collect();
+    assert!(operator_lines.iter().all(|l| l.contains("second line")), "{shown}");
+    let out = running.run(OC_REGISTRY, &["doctor"]).await;
+    let shown = text(&out.stdout);
+    assert!(!shown.contains('\u{1b}') && !shown.contains('\r'), "{shown:?}");
 }

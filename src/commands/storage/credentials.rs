@@ -2,8 +2,8 @@
 //! cloud-minted ones, in `openshift-image-registry/image-registry-private-configuration-user`.
 //! Values come from files, standard input or the environment; they are never printed.
 
-use crate::api::REGISTRY_NAMESPACE;
 use crate::api::USER_CREDENTIALS;
+use crate::api::{CLUSTER, Config, REGISTRY_NAMESPACE};
 use crate::cluster::DryRun;
 use crate::commands::Context;
 use crate::commands::output::{self, Format};
@@ -57,6 +57,9 @@ pub struct SetArgs {
     /// Accept NAME=VALUE with the value on the command line
     #[arg(long)]
     pub allow_literal: bool,
+    /// Store them even though the registry is configured for another driver
+    #[arg(long)]
+    pub force: bool,
     /// Show the change without making it ("client"), or have the server check it ("server")
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
@@ -133,6 +136,24 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
     let mode = args.dry_run.and_then(DryRunFlag::mode);
     let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
+    // The user's Secret replaces the cloud's credentials for whatever driver is configured:
+    // credentials for another driver would leave the registry without any.
+    let configured = kube::Api::<Config>::all(session.client.clone())
+        .get_opt(CLUSTER)
+        .await
+        .map_err(describe)?
+        .and_then(|c| c.spec.storage)
+        .and_then(|s| crate::storage::driver_of(&s).map(|d| d.command_name()));
+    if let Some(configured) = configured
+        && configured != args.driver
+        && !args.force
+    {
+        return Err(invalid(format!(
+            "DRIVER: the registry's storage is {configured}, not {}: the Secret would replace the credentials {configured} \
+             needs; set {configured} credentials, switch the storage first (oc-registry storage set {} …), or pass --force",
+            args.driver, args.driver
+        )));
+    }
     let secrets = Api::<Secret>::namespaced(session.client.clone(), REGISTRY_NAMESPACE);
     let verb = if secrets.get_opt(USER_CREDENTIALS).await.map_err(describe)?.is_none() {
         let secret = Secret {

@@ -242,8 +242,10 @@ pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
         _ => None,
     };
     let management = common.management_state.map(ManagementState::from);
-    change::config(cx, &common.dry_run, |spec| {
+    let mut replaced = None;
+    let code = change::config(cx, &common.dry_run, |spec| {
         let old = spec.storage.clone().unwrap_or_default();
+        replaced = storage::driver_of(&old).filter(|d| d.name() != driver.name());
         let mut new = one_driver(&old, driver, management.clone());
         match command {
             DriverCommand::S3(a) => edit_s3(new.s3.get_or_insert_default(), a, private_key.clone()),
@@ -259,7 +261,16 @@ pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
         spec.storage = Some(new);
         Ok(())
     })
-    .await
+    .await?;
+    if let Some(old) = replaced {
+        eprintln!(
+            "Warning: the images in the {} storage stay there: {} starts empty. Copy them first \
+             (oc image mirror, skopeo copy) if they are still wanted.",
+            old.command_name(),
+            driver.command_name()
+        );
+    }
+    Ok(code)
 }
 
 /// Makes `driver` the one driver of the block: its settings are kept when it already is the

@@ -56,6 +56,19 @@ impl Running {
         self.run(OC_REGISTRY, args).await
     }
 
+    /// Runs the product, which must exit 0; its standard output.
+    pub async fn oc_registry_ok(&self, args: &[&str]) -> String {
+        let out = self.oc_registry(args).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
     /// `kubectl get … -o json`, parsed; `None` when the object does not exist.
     pub async fn kubectl_get(&self, args: &[&str]) -> Option<Value> {
         let mut all = vec!["get"];

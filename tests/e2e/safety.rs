@@ -1,0 +1,158 @@
+//! Safe on a real cluster: status says what runs, not only what is asked for; changes that would
+//! leave the registry without storage, nodes or credentials are refused or warned about with the
+//! fix; routes cannot fight over a host; a storage switch says where the images stay.
+
+use crate::support::{Running, cluster, serve, text};
+use serde_json::Value;
+use test_apiserver::Platform;
+
+async fn run(running: &Running, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = running.oc_registry(args).await;
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_tells_a_requested_removal_from_a_done_one() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let (code, _, err) = run(&running, &["set", "management-state", "Removed"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    // Not reconciled yet: the registry still runs, and status says so instead of "no registry".
+    let (code, out, _) = run(&running, &["status"]).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("Removed (removal requested, but the registry still runs)"),
+        "{out}"
+    );
+    assert!(out.contains("oc-registry reconcile --yes"), "{out}");
+    assert!(!out.contains("no registry is running"), "{out}");
+    let (code, _, err) = run(&running, &["reconcile", "--yes"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, _) = run(&running, &["status"]).await;
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("Removed (no registry is running)"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_without_storage_is_warned_about_with_the_storage_command() {
+    let running = serve(cluster(Platform::BareMetal, false)).await;
+    let (code, _, err) = run(&running, &["bootstrap"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = run(&running, &["set", "management-state", "Managed"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("Warning: spec.storage: a Managed registry needs storage"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fix: oc-registry storage set pvc (or empty-dir, s3,"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_selector_no_node_matches_is_found_at_once() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let (code, _, err) = run(&running, &["set", "replicas", "1"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = run(&running, &["set", "node-selector", "example.com/nowhere=true"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("no ready, schedulable Linux node matches"), "{err}");
+    let (_, out, _) = run(&running, &["doctor", "-o", "json"]).await;
+    let doctor: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        doctor["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["field"] == "spec.nodeSelector" && f["fix"].as_str().is_some_and(|x| x.contains("--clear"))),
+        "{doctor}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_for_another_driver_need_force() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let keyfile = running.dir.path().join("key.json");
+    std::fs::write(&keyfile, "{}").unwrap();
+    let arg = format!("keyfile=@{}", keyfile.display());
+    running.server.clear_log();
+    let (code, _, err) = run(&running, &["storage", "credentials", "set", "gcs", &arg]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the registry's storage is s3, not gcs"), "{err}");
+    assert!(
+        !running.server.requests().iter().any(|r| r.method != "GET"),
+        "nothing written"
+    );
+    let (code, _, err) = run(&running, &["storage", "credentials", "set", "gcs", &arg, "--force"]).await;
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_storage_says_where_the_images_stay() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let (code, _, err) = run(&running, &["storage", "set", "empty-dir"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("the images in the s3 storage stay there: empty-dir starts empty"),
+        "{err}"
+    );
+    // The same driver again: nothing moves, nothing to warn about.
+    let (code, _, err) = run(&running, &["storage", "set", "empty-dir"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("stay there"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_routes_cannot_ask_for_one_host() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let (code, _, err) = run(&running, &["routes", "add", "a", "--hostname", "registry.example.com"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&running, &["routes", "add", "b", "--hostname", "registry.example.com"]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        err.contains("routes a and b both ask for host registry.example.com"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_nobody_checked_reach_no_object() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let (code, _, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let deployment = || async {
+        running
+            .kubectl_get(&["deployment", "image-registry", "-n", "openshift-image-registry"])
+            .await
+            .unwrap()
+    };
+    let before = deployment().await;
+    // Written behind the tool's back: a bucket with a newline and shell characters, a region with
+    // a newline, and more replicas than any registry runs.
+    running
+        .patch_config(&serde_json::json!({"spec": {
+            "replicas": 2147483647,
+            "storage": {"s3": {"bucket": "evil\n$(rm -rf /)", "region": "us-east-1\nX-Injected: 1"}}
+        }}))
+        .await;
+    running.server.clear_log();
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    for field in ["spec.replicas", "spec.storage.s3.bucket", "spec.storage.s3.region"] {
+        assert!(err.contains(field), "{field} in {err}");
+    }
+    // Nothing derived from them was written: only the Config's own status.
+    let writes: Vec<String> = running
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && !r.path.ends_with("/status"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(deployment().await["spec"], before["spec"]);
+    // The same values typed on the command line are refused before anything is written.
+    let (code, _, err) = run(&running, &["storage", "set", "s3", "--region", "us-east-1\nX: 1"]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("spec.storage.s3.region"), "{err}");
+}
