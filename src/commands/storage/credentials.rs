@@ -24,18 +24,28 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::ExitCode;
 
+/// `credentials set --help`, with the names each driver takes, from the drivers themselves.
+fn set_help() -> String {
+    let drivers: Vec<String> = crate::storage::with_credentials()
+        .map(|d| {
+            let sets: Vec<String> = d.credential_sets().iter().map(|set| set.join(" and ")).collect();
+            format!("  {}: {}", d.command_name(), sets.join(", or "))
+        })
+        .collect();
+    format!(
+        "Store the storage credentials the registry uses instead of the cloud-minted ones, in the Secret \
+         openshift-image-registry/image-registry-private-configuration-user. Each value comes from NAME=@FILE, \
+         NAME=- (standard input) or NAME=env:VARIABLE; a literal NAME=VALUE only with --allow-literal, since \
+         command lines are visible to other users. The names per driver:\n{}\n\
+         The key set is checked before anything is written. Values are never printed.",
+        drivers.join("\n")
+    )
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CredentialsCommand {
     /// Store credentials for a driver (replacing any stored)
-    #[command(
-        long_about = "Store the storage credentials the registry uses instead of the cloud-minted ones, \
-        in the Secret openshift-image-registry/image-registry-private-configuration-user. Each value comes \
-        from NAME=@FILE, NAME=- (standard input) or NAME=env:VARIABLE; a literal NAME=VALUE only with \
-        --allow-literal, since command lines are visible to other users. The names per driver:\n  \
-        s3, ibmcos: access-key, secret-key\n  gcs: keyfile\n  azure: account-key\n  \
-        swift: username and password, or application-credential-id, -name and -secret, or token-id\n\
-        The key set is checked before anything is written. Values are never printed."
-    )]
+    #[command(long_about = set_help())]
     Set(SetArgs),
     /// Show which credential keys are stored, with fingerprints (never values)
     Show(ShowArgs),

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum StorageCommand {
-    /// Store images with a driver: s3, gcs, azure, swift, pvc, empty-dir or ibmcos
+    /// Store images with one storage driver, replacing any other
     #[command(subcommand)]
     Set(drivers::DriverCommand),
     /// The credentials the registry uses for its storage
