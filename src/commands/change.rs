@@ -142,8 +142,12 @@ async fn who_applies(session: &Session) -> String {
         }),
         _ => None,
     };
-    match holder {
-        Some(h) => format!("The running reconciler ({h}) applies it."),
-        None => "Run `oc-registry reconcile` to apply it.".into(),
+    let operator = crate::state::operator::running(&session.client).await.ok().flatten();
+    match (holder, operator) {
+        (_, Some((ready, desired))) => format!(
+            "The Image Registry Operator (cluster-image-registry-operator, {ready}/{desired} ready) applies it."
+        ),
+        (Some(h), None) => format!("The running reconciler ({h}) applies it."),
+        (None, None) => "Run `oc-registry reconcile` to apply it.".into(),
     }
 }

@@ -384,24 +384,41 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
                 .map_err(|e| anyhow::anyhow!(session.describe(&e)))?,
             None => None,
         };
-        match current
+        // Whoever will act on it: oc-registry deletes claims it created; a running operator
+        // also deletes Managed cloud storage.
+        let operator = crate::state::operator::running(&session.client)
+            .await
+            .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
+        let loss = match current
             .as_ref()
             .filter(|_| !already)
-            .map(|config| storage_loss(config, claim.as_ref()))
+            .map(|config| (config, storage_loss(config, claim.as_ref())))
         {
-            Some(Ok(Some(loss))) if !args.yes && !confirm(&loss.description)? => {
-                return Err(Failure {
-                    message: format!(
-                        "refusing to set Removed: {}.\nRun again with --yes to accept that, or keep the images by \
-                         making the storage Unmanaged first:\n  oc-registry set storage-management-state Unmanaged",
-                        loss.description
-                    ),
-                    code: EXIT_NOT_CONFIRMED,
+            Some((_, Ok(Some(loss)))) => Some(loss.description),
+            Some((config, Err(note))) => match (operator, cloud_storage(config)) {
+                (Some((ready, desired)), Some(storage)) => Some(format!(
+                    "the running Image Registry Operator ({ready}/{desired} ready) deletes the Managed {storage} and \
+                     every image in it"
+                )),
+                _ => {
+                    eprintln!("Warning: {}", printable(&note));
+                    None
                 }
-                .into());
+            },
+            _ => None,
+        };
+        if let Some(loss) = loss
+            && !args.yes
+            && !confirm(&loss)?
+        {
+            return Err(Failure {
+                message: format!(
+                    "refusing to set Removed: {loss}.\nRun again with --yes to accept that, or keep the images by \
+                     making the storage Unmanaged first:\n  oc-registry set storage-management-state Unmanaged"
+                ),
+                code: EXIT_NOT_CONFIRMED,
             }
-            Some(Err(note)) => eprintln!("Warning: {}", printable(&note)),
-            _ => {}
+            .into());
         }
     }
     let mode = args.dry_run.mode();
@@ -412,6 +429,21 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
     .await?;
     change::report(session, Target::Config, mode, &edited).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Managed cloud storage a Removed registry would leave, named: `s3 storage (bucket b, …)`.
+fn cloud_storage(config: &Config) -> Option<String> {
+    if crate::reconcile::teardown::claim_to_remove(config).is_some() {
+        return None;
+    }
+    let storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
+    let driver = crate::storage::driver_of(&storage)?;
+    let at: Vec<String> = driver
+        .location(&storage)
+        .into_iter()
+        .map(|(k, v)| format!("{k} {}", printable(&v)))
+        .collect();
+    Some(format!("{} storage ({})", driver.command_name(), at.join(", ")))
 }
 
 /// Asks on the terminal; never when input or output is not one.

@@ -4,6 +4,7 @@
 pub mod facts;
 pub mod jobs;
 mod openstack;
+pub mod operator;
 pub mod policies;
 pub mod references;
 pub mod snapshot;

@@ -156,3 +156,52 @@ async fn values_nobody_checked_reach_no_object() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("spec.storage.s3.region"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_operator_is_named_and_its_deletions_confirmed() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    // The operator runs: scaled up, one pod ready.
+    for (args, patch) in [
+        (vec![], r#"{"spec":{"replicas":1}}"#),
+        (
+            vec!["--subresource=status"],
+            r#"{"status":{"replicas":1,"readyReplicas":1}}"#,
+        ),
+    ] {
+        let mut all = vec![
+            "patch",
+            "deployment",
+            "cluster-image-registry-operator",
+            "-n",
+            "openshift-image-registry",
+            "--type=merge",
+            "-p",
+            patch,
+        ];
+        all.extend(args);
+        let out = running.kubectl(&all).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    // A change says who applies it.
+    let (code, out, err) = run(&running, &["set", "replicas", "3"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("The Image Registry Operator (cluster-image-registry-operator, 1/1 ready) applies it."),
+        "{out}"
+    );
+    // Removed with Managed S3 storage: the operator would delete the bucket, so it is confirmed,
+    // naming the bucket; without confirmation nothing is written.
+    running.server.clear_log();
+    let (code, _, err) = run(&running, &["set", "management-state", "Removed"]).await;
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("the running Image Registry Operator (1/1 ready) deletes the Managed s3 storage (bucket sim-7xk2p-image-registry-us-east-1"),
+        "{err}"
+    );
+    assert!(
+        !running.server.requests().iter().any(|r| r.method != "GET"),
+        "nothing written"
+    );
+    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
+    assert_eq!(code, Some(0), "{err}");
+}
