@@ -168,7 +168,7 @@ fn storage_owner(storage: &Storage, claim: Option<&PersistentVolumeClaim>) -> St
     }
     match driver.removal(storage) {
         Removal::Claim(_) => match claim {
-            Some(c) if crate::reconcile::teardown::created_by_registry(c) => {
+            Some(c) if crate::state::references::created_by_registry(c) => {
                 "created by the registry (deleted with its images when Removed)".into()
             }
             Some(_) => "provided by you (the registry did not create it and never deletes it)".into(),

@@ -16,6 +16,15 @@ pub use crate::validate::{Severity, introduced};
 /// More registry replicas than this is a mistake, not a size.
 const MAX_REPLICAS: i32 = 100;
 
+/// The errors in a spec's values alone, whoever wrote them: what they refer to is checked where
+/// it is read.
+pub fn value_errors(spec: &ConfigSpec) -> Vec<Finding> {
+    config(spec, &References::default())
+        .into_iter()
+        .filter(|f| f.severity == validate::Severity::Error)
+        .collect()
+}
+
 /// Every finding about a Config's spec, given what it refers to.
 pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -12,8 +12,6 @@ use crate::policy::Policies;
 use crate::policy::sdk::{AdmissionInput, Missing, PvcRequest, StorageDecision};
 use crate::render::{Desired, Kind, default_pruner};
 use crate::state::facts::storage_input;
-use crate::state::references::References;
-use crate::validate::Severity;
 use anyhow::{Context, Result, bail};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
@@ -45,12 +43,9 @@ pub struct Bootstrapped {
 /// are checked as `set` checks what a user types, before anything derived from them is written.
 /// Only errors `before` did not have count: a Config already broken is reported, not blocked.
 pub(crate) fn refuse_invalid(before: Option<&ConfigSpec>, after: &ConfigSpec, decided_by: &str) -> Result<()> {
-    // The values alone: what they refer to is checked where it is read.
-    let unread = References::default();
-    let before = before.map(|b| checks::config(b, &unread)).unwrap_or_default();
-    let errors: Vec<String> = checks::introduced(&before, checks::config(after, &unread))
+    let before = before.map(checks::value_errors).unwrap_or_default();
+    let errors: Vec<String> = checks::introduced(&before, checks::value_errors(after))
         .into_iter()
-        .filter(|f| f.severity == Severity::Error)
         .map(|f| format!("  {f}"))
         .collect();
     if errors.is_empty() {

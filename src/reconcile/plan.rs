@@ -5,16 +5,15 @@
 
 use super::bootstrap::claim as claim_object;
 use crate::api::ManagementState;
-use crate::api::{DEFAULT_CLAIM, REGISTRY_ANNOTATION, REGISTRY_NAMESPACE, REMOVED_ALERT_RULE};
+use crate::api::{DEFAULT_CLAIM, REGISTRY_NAMESPACE, REMOVED_ALERT_RULE};
 use crate::configure::checks;
 use crate::policy::Policies;
 use crate::policy::sdk::{PrunerDecision, PvcRequest};
 use crate::render::inputs::Inputs;
 use crate::render::{self, Desired, Kind, Problem, pruner_objects};
 use crate::state::facts::pruner_input_of;
-use crate::state::references::References;
+use crate::state::references::created_by_registry;
 use crate::state::snapshot::Snapshot;
-use crate::validate::Severity;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 
 /// Everything a Managed pass would write, before anything is written.
@@ -34,9 +33,8 @@ pub struct Plan {
 pub fn managed(inputs: &Inputs, snapshot: &Snapshot, policies: &Policies) -> Plan {
     // Values nobody checked (written with kubectl, by another tool) reach no object: the Config's
     // values are checked as `set` checks them, and an invalid one stops the pass here.
-    let invalid: Vec<Problem> = checks::config(&inputs.config.spec, &References::default())
+    let invalid: Vec<Problem> = checks::value_errors(&inputs.config.spec)
         .into_iter()
-        .filter(|f| f.severity == Severity::Error)
         .map(|f| Problem::permanent("VerificationFailed", format!("{}: {}", f.field, f.message)))
         .collect();
     if !invalid.is_empty() {
@@ -138,12 +136,7 @@ pub fn claim(inputs: &Inputs, existing: Option<&PersistentVolumeClaim>) -> Resul
             ));
         }
         Some(p) => {
-            let owned = p
-                .metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION));
-            if claim == DEFAULT_CLAIM && managed && !owned {
+            if claim == DEFAULT_CLAIM && managed && !created_by_registry(p) {
                 return Err(Problem::new(
                     "Error",
                     "could not create default PVC, it already exists and is not owned by the operator",
@@ -159,7 +152,7 @@ pub fn claim(inputs: &Inputs, existing: Option<&PersistentVolumeClaim>) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{Config, Infrastructure, InfrastructureSpec};
+    use crate::api::{Config, Infrastructure, InfrastructureSpec, REGISTRY_ANNOTATION};
     use serde_json::json;
 
     fn inputs(storage: serde_json::Value, replicas: i32, strategy: &str) -> Inputs {

@@ -2,8 +2,9 @@
 //! Managed and the deletion was confirmed.
 
 use super::apply::{Applied, Applier, Outcome};
-use crate::api::{Config, ManagementState, PRIVATE_CONFIGURATION, REGISTRY_ANNOTATION, REGISTRY_NAMESPACE, Storage};
+use crate::api::{Config, ManagementState, PRIVATE_CONFIGURATION, REGISTRY_NAMESPACE, Storage};
 use crate::render::Kind;
+use crate::state::references::created_by_registry;
 use crate::storage::Removal;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use serde::Serialize;
@@ -102,15 +103,6 @@ pub fn storage_loss(config: &Config, claim: Option<&PersistentVolumeClaim>) -> R
              delete it with the cloud provider's tools if it is no longer wanted"
         )),
     }
-}
-
-/// Whether the registry created a claim (and so may delete it).
-pub fn created_by_registry(claim: &PersistentVolumeClaim) -> bool {
-    claim
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION))
 }
 
 /// Deletes every owned object and the stale routes; the Deployment first. Returns each result.

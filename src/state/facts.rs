@@ -4,10 +4,10 @@
 
 use super::openstack;
 use crate::api::{
-    CLOUD_CREDENTIALS, CLUSTER, Config, DEFAULT_CLAIM, Image, ImagePruner, Infrastructure, REGISTRY_ANNOTATION,
-    REGISTRY_NAMESPACE, USER_CREDENTIALS,
+    CLOUD_CREDENTIALS, CLUSTER, Config, DEFAULT_CLAIM, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE,
+    USER_CREDENTIALS,
 };
-use crate::policy::sdk::{CurrentConfig, PlatformFacts, PrunerInput, PvcFacts, StorageFacts, StorageInput};
+use crate::policy::sdk::{CurrentConfig, PlatformFacts, PrunerInput, StorageFacts, StorageInput};
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -143,15 +143,7 @@ impl StorageSources<'_> {
                 .unwrap_or_default(),
         });
         let claim = claim_name(self.config);
-        let existing_pvc = self.claim.map(|p| PvcFacts {
-            name: claim.clone(),
-            access_modes: p.spec.as_ref().and_then(|s| s.access_modes.clone()).unwrap_or_default(),
-            owned_by_registry: p
-                .metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION)),
-        });
+        let existing_pvc = self.claim.map(|p| super::references::pvc_facts(&claim, p));
         let default_storage_class = self
             .storage_classes
             .iter()

@@ -149,12 +149,18 @@ pub(crate) fn pvc_facts(name: &str, pvc: &PersistentVolumeClaim) -> PvcFacts {
             .as_ref()
             .and_then(|s| s.access_modes.clone())
             .unwrap_or_default(),
-        owned_by_registry: pvc
-            .metadata
-            .annotations
-            .as_ref()
-            .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION)),
+        owned_by_registry: created_by_registry(pvc),
     }
+}
+
+/// Whether the registry created a claim (it carries the registry's annotation), and so may
+/// delete it.
+pub fn created_by_registry(claim: &PersistentVolumeClaim) -> bool {
+    claim
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(REGISTRY_ANNOTATION))
 }
 
 fn secret_keys(secret: &Secret) -> BTreeSet<String> {
