@@ -77,8 +77,12 @@ pub enum Command {
     #[command(
         long_about = "Show what reconcile would change, as kubectl diff does: a unified diff per object \
         between what the cluster holds and what it would hold after reconcile, predicted by a server-side \
-        dry run. Secret values (Secret data, route keys, the httpSecret) are shown as ***.\n\n\
-        Exit status: 0 no differences; 1 differences found; above 1 an error."
+        dry run. Where the operator wrote an object, the preview includes taking its fields over, as \
+        reconcile does. Secret values (Secret data, route keys, the httpSecret) are shown as ***.\n\n\
+        KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff: it is run with its \
+        arguments and two directories, live and merged, holding one YAML file per object.\n\n\
+        Exit status: 0 no differences; 1 differences found; above 1 an error.",
+        after_help = "Examples:\n  oc-registry diff\n  KUBECTL_EXTERNAL_DIFF=\"meld\" oc-registry diff"
     )]
     Diff(crate::commands::diff::DiffArgs),
 

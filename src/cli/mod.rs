@@ -92,7 +92,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(command) => commands::policy::run(&cx, command).await,
         Command::Bootstrap(args) => commands::reconcile::run_bootstrap(&cx, args).await,
         Command::Reconcile(args) => commands::reconcile::run(&cx, args).await,
-        Command::Diff(args) => commands::diff::run(&cx, args).await,
+        // kubectl diff keeps 1 for "differences found": its errors exit 2.
+        Command::Diff(args) => commands::diff::run(&cx, args)
+            .await
+            .map_err(|e| match e.downcast::<Failure>() {
+                Ok(failure) => failure.into(),
+                Err(e) => Failure {
+                    message: render_error(&e),
+                    code: 2,
+                }
+                .into(),
+            }),
         Command::Render(args) => commands::render::run(&cx, args).await,
         Command::Manifests(args) => commands::manifests::run(args),
         Command::Trust(command) => commands::trust::run(&cx, command).await,

@@ -95,19 +95,31 @@ fn file_name(object: &Value) -> String {
     }
 }
 
-fn unified(before: &Option<Value>, after: &Option<Value>) -> Result<Option<String>> {
-    let (b, a) = (yaml(before)?, yaml(after)?);
-    if b == a {
-        return Ok(None);
+/// One object's two sides as YAML, under kubectl's file name for it.
+struct Change {
+    file: String,
+    live: String,
+    merged: String,
+}
+
+impl Change {
+    /// `None` when both sides are the same.
+    fn of(before: &Option<Value>, after: &Option<Value>) -> Result<Option<Change>> {
+        let (live, merged) = (yaml(before)?, yaml(after)?);
+        if live == merged {
+            return Ok(None);
+        }
+        let file = file_name(after.as_ref().or(before.as_ref()).expect("one side exists"));
+        Ok(Some(Change { file, live, merged }))
     }
-    let name = file_name(after.as_ref().or(before.as_ref()).expect("one side exists"));
-    let diff = TextDiff::from_lines(&b, &a);
-    Ok(Some(
-        diff.unified_diff()
+
+    fn unified(&self) -> String {
+        TextDiff::from_lines(&self.live, &self.merged)
+            .unified_diff()
             .context_radius(3)
-            .header(&format!("live/{name}"), &format!("merged/{name}"))
-            .to_string(),
-    ))
+            .header(&format!("live/{}", self.file), &format!("merged/{}", self.file))
+            .to_string()
+    }
 }
 
 /// Exit status as kubectl diff's: 0 no differences, 1 differences, above 1 an error.
@@ -127,23 +139,19 @@ pub async fn run(cx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         Err(ReconcileError::NeedsConfirmation(l)) => return Err(anyhow!(l.description)),
         Err(ReconcileError::Other(e)) => return Err(e),
     };
-    let mut out = String::new();
+    let mut changes = Vec::new();
     let (b, a) = masked_pair(
         for_display(preview.before.as_ref()),
         for_display(preview.after.as_ref()),
     );
-    if let Some(d) = unified(&b, &a)? {
-        out.push_str(&d);
-    }
+    changes.extend(Change::of(&b, &a)?);
     for desired in &preview.apply {
         let (live, merged) = applier
             .predict(desired)
             .await
             .map_err(|e| anyhow!("{}: {}", desired.display(), applier.describe(&e)))?;
         let (b, a) = masked_pair(for_display(live.as_ref()), for_display(Some(&merged)));
-        if let Some(d) = unified(&b, &a)? {
-            out.push_str(&d);
-        }
+        changes.extend(Change::of(&b, &a)?);
     }
     for (kind, name) in &preview.delete {
         let ns = kind.namespaced().then_some(crate::api::REGISTRY_NAMESPACE);
@@ -153,14 +161,58 @@ pub async fn run(cx: &Context, args: &DiffArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow!(applier.describe(&e)))?
         {
             let (b, a) = masked_pair(for_display(Some(&live)), None);
-            if let Some(d) = unified(&b, &a)? {
-                out.push_str(&d);
-            }
+            changes.extend(Change::of(&b, &a)?);
         }
     }
     for p in &preview.problems {
         eprintln!("error: {}", printable(&p.message));
     }
-    print!("{out}");
-    Ok(ExitCode::from(if out.is_empty() { 0 } else { 1 }))
+    match std::env::var(EXTERNAL_DIFF).ok().filter(|c| !c.trim().is_empty()) {
+        Some(command) => external(&command, &changes),
+        None => {
+            for change in &changes {
+                print!("{}", change.unified());
+            }
+            Ok(ExitCode::from(if changes.is_empty() { 0 } else { 1 }))
+        }
+    }
+}
+
+/// kubectl's variable naming the diff program, run on a directory of live and one of merged files.
+const EXTERNAL_DIFF: &str = "KUBECTL_EXTERNAL_DIFF";
+
+/// Runs the user's diff program as kubectl does: its words split on spaces, each argument
+/// limited to letters, digits, `-` and `=`, the two directories last; its exit status passed on
+/// (0 same, 1 different, anything else an error).
+fn external(command: &str, changes: &[Change]) -> Result<ExitCode> {
+    let mut words = command.split_whitespace();
+    let program = words.next().expect("checked non-empty");
+    let args: Vec<&str> = words.collect();
+    if let Some(bad) = args
+        .iter()
+        .find(|a| !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '='))
+    {
+        return Err(anyhow!(
+            "{EXTERNAL_DIFF}: argument {bad:?} is not allowed: arguments may hold only letters, digits, '-' and '='"
+        ));
+    }
+    let dir = tempfile::Builder::new().prefix("oc-registry-diff-").tempdir()?;
+    let (live, merged) = (dir.path().join("live"), dir.path().join("merged"));
+    std::fs::create_dir(&live)?;
+    std::fs::create_dir(&merged)?;
+    for change in changes {
+        std::fs::write(live.join(&change.file), &change.live)?;
+        std::fs::write(merged.join(&change.file), &change.merged)?;
+    }
+    let status = std::process::Command::new(program)
+        .args(&args)
+        .arg(&live)
+        .arg(&merged)
+        .status()
+        .map_err(|e| anyhow!("{EXTERNAL_DIFF}: cannot run {program:?}: {e}"))?;
+    match status.code() {
+        Some(code @ (0 | 1)) => Ok(ExitCode::from(code as u8)),
+        Some(code) => Err(anyhow!("{EXTERNAL_DIFF}: {program:?} exited with status {code}")),
+        None => Err(anyhow!("{EXTERNAL_DIFF}: {program:?} was stopped by a signal")),
+    }
 }

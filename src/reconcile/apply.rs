@@ -1,11 +1,12 @@
 //! Writing desired objects: server-side apply under one field manager, skipping objects that
 //! already hold what was rendered, with independent writes in parallel.
 
+use super::takeover;
 use crate::cluster::{DryRun, FIELD_MANAGER, describe_kube_error, is_not_found, retry};
 use crate::render::{CHECKSUM_ANNOTATION, Desired, Kind};
 use futures::{StreamExt, stream};
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -166,20 +167,8 @@ impl Applier {
         if self.dry_run == Some(DryRun::Client) {
             return Ok(outcome);
         }
-        if let Some(l) = &live
-            && let Some(adoption) = adoption_patch(l, desired.kind)
-        {
-            let params = PatchParams {
-                dry_run: self.dry_run == Some(DryRun::Server),
-                ..PatchParams::default()
-            };
-            let patch = Patch::<Value>::Json(adoption);
-            retry(|| api.patch(&desired.name, &params, &patch)).await?;
-        }
-        let mut params = PatchParams::apply(FIELD_MANAGER).force();
-        params.dry_run = self.dry_run == Some(DryRun::Server);
-        let patch = Patch::Apply(&desired.object);
-        retry(|| api.patch(&desired.name, &params, &patch)).await?;
+        self.write(&api, live.as_ref(), desired, self.dry_run == Some(DryRun::Server))
+            .await?;
         Ok(outcome)
     }
 
@@ -189,11 +178,45 @@ impl Applier {
         let api = api(&self.client, desired.kind, desired.namespace.as_deref());
         let live = retry(|| api.get_opt(&desired.name)).await?;
         let live = live.map(|o| serde_json::to_value(o).unwrap_or_default());
+        let merged = self.write(&api, live.as_ref(), desired, true).await?;
+        Ok((live, merged))
+    }
+
+    /// Takes the object over from a predecessor if it wrote it, then applies it. A dry run cannot
+    /// store the take-over for the apply to see, so it sends what the two steps leave as one
+    /// dry-run update instead: the server checks exactly the object the real run produces.
+    async fn write(
+        &self,
+        api: &Api<DynamicObject>,
+        live: Option<&Value>,
+        desired: &Desired,
+        dry_run: bool,
+    ) -> Result<Value, kube::Error> {
+        if let Some(l) = live
+            && let Some(adoption) = takeover::adoption_patch(l, desired.kind)
+        {
+            let params = PatchParams {
+                dry_run,
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PatchParams::default()
+            };
+            let patch = Patch::<Value>::Json(adoption);
+            retry(|| api.patch(&desired.name, &params, &patch)).await?;
+            if dry_run && let Some(after) = takeover::taken_over(l, &desired.object) {
+                let object: DynamicObject = serde_json::from_value(after).map_err(kube::Error::SerdeError)?;
+                let params = PostParams {
+                    dry_run: true,
+                    field_manager: Some(FIELD_MANAGER.to_string()),
+                };
+                let stored = retry(|| api.replace(&desired.name, &params, &object)).await?;
+                return Ok(serde_json::to_value(stored).unwrap_or_default());
+            }
+        }
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
-        params.dry_run = true;
+        params.dry_run = dry_run;
         let patch = Patch::Apply(&desired.object);
-        let merged = retry(|| api.patch(&desired.name, &params, &patch)).await?;
-        Ok((live, serde_json::to_value(merged).unwrap_or_default()))
+        let stored = retry(|| api.patch(&desired.name, &params, &patch)).await?;
+        Ok(serde_json::to_value(stored).unwrap_or_default())
     }
 
     /// Deletes an object (foreground, so that what it owns goes first).
@@ -240,70 +263,6 @@ impl Applier {
 
     pub fn describe(&self, err: &kube::Error) -> String {
         describe_kube_error(err, &self.server)
-    }
-}
-
-/// Managers whose fields this program takes over: the operator it replaces, and its own
-/// non-apply writes. Other managers (the service CA operator injecting a bundle, an admin's
-/// additions) keep theirs.
-pub(crate) const PREDECESSORS: &[&str] = &["cluster-image-registry-operator", FIELD_MANAGER];
-
-/// Taking over an object a predecessor wrote: the fields it owned become this manager's applied
-/// set, so the apply that follows removes what the desired object no longer has instead of
-/// leaving it behind. `None` when there is nothing to take over.
-pub(crate) fn adoption_patch(live: &Value, kind: Kind) -> Option<json_patch::Patch> {
-    let entries = live.pointer("/metadata/managedFields")?.as_array()?;
-    let is_main = |e: &Value| e.get("subresource").is_none_or(|s| s.is_null() || s == "");
-    let ours = |e: &Value| {
-        e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)
-            && e.get("operation").and_then(Value::as_str) == Some("Apply")
-    };
-    let adoptable = |e: &Value| {
-        is_main(e)
-            && !ours(e)
-            && e.get("manager")
-                .and_then(Value::as_str)
-                .is_some_and(|m| PREDECESSORS.contains(&m))
-    };
-    if !entries.iter().any(adoptable) {
-        return None;
-    }
-    // Everything the predecessors and this manager own becomes one applied set.
-    let taken = |e: &Value| adoptable(e) || (is_main(e) && ours(e));
-    let mut fields = Value::Object(Default::default());
-    for e in entries.iter().filter(|e| taken(e)) {
-        if let Some(f) = e.get("fieldsV1") {
-            union(&mut fields, f);
-        }
-    }
-    let mut replacement: Vec<Value> = entries.iter().filter(|e| !taken(e)).cloned().collect();
-    replacement.push(serde_json::json!({
-        "manager": FIELD_MANAGER,
-        "operation": "Apply",
-        "apiVersion": kind.api_version(),
-        "time": jiff::Timestamp::now().round(jiff::Unit::Second).ok()?.to_string(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": fields,
-    }));
-    let rv = live.pointer("/metadata/resourceVersion")?.clone();
-    serde_json::from_value(serde_json::json!([
-        {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
-        {"op": "replace", "path": "/metadata/managedFields", "value": replacement},
-    ]))
-    .ok()
-}
-
-/// Recursive union of two FieldsV1 sets.
-fn union(into: &mut Value, from: &Value) {
-    let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) else {
-        return;
-    };
-    for (k, v) in from {
-        union(
-            into.entry(k.clone())
-                .or_insert_with(|| Value::Object(Default::default())),
-            v,
-        );
     }
 }
 

@@ -11,5 +11,6 @@ pub mod offline;
 pub mod permissions;
 pub(crate) mod plan;
 pub mod redact;
+mod takeover;
 pub mod teardown;
 pub mod watch;

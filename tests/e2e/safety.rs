@@ -205,3 +205,78 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
     let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// A shell script for `KUBECTL_EXTERNAL_DIFF` that keeps the merged side for the test to read.
+fn keeping_diff(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("keep-merged");
+    let kept = dir.join("kept");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nrm -rf '{0}'\ncp -r \"$2\" '{0}'\nexit 1\n", kept.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// An object as `diff` shows it: without what the server maintains.
+fn comparable(mut object: Value) -> Value {
+    let meta = object["metadata"].as_object_mut().unwrap();
+    for f in [
+        "managedFields",
+        "resourceVersion",
+        "generation",
+        "uid",
+        "creationTimestamp",
+    ] {
+        meta.remove(f);
+    }
+    object.as_object_mut().unwrap().remove("status");
+    object
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_on_an_operator_installed_cluster_match_the_real_run() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    // The operator wrote REGISTRY_HTTP_SECRET as a value; the registry takes it from a Secret.
+    // Only taking the operator's fields over removes the value, and only the preview that
+    // includes the take-over is what the API server accepts.
+    let (code, out, err) = run(&running, &["reconcile", "--dry-run=server"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("deployment.apps/image-registry configured (server dry run)"),
+        "{out}"
+    );
+
+    let script = keeping_diff(running.dir.path());
+    let out = tokio::process::Command::new(crate::support::OC_REGISTRY)
+        .arg("diff")
+        .env("KUBECONFIG", running.kubeconfig())
+        .env("KUBECTL_EXTERNAL_DIFF", &script)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let kept = running.dir.path().join("kept");
+    let predicted: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(kept.join("apps.v1.Deployment.openshift-image-registry.image-registry")).unwrap(),
+    )
+    .unwrap();
+    let env = predicted.pointer("/spec/template/spec/containers/0/env").unwrap();
+    let secret = env
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "REGISTRY_HTTP_SECRET")
+        .unwrap();
+    assert!(secret.get("value").is_none(), "{secret}");
+
+    let (code, _, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let written = running
+        .kubectl_get(&["deployment", "image-registry", "-n", "openshift-image-registry"])
+        .await
+        .unwrap();
+    assert_eq!(comparable(written), comparable(predicted));
+}

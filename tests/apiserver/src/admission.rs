@@ -148,6 +148,7 @@ pub fn admit(
     catalog
         .schemas
         .validate(schema, obj, old, &FieldPath::root(), &mut errors);
+    crate::native::validate(kind, obj, &mut errors);
     if !errors.is_empty() {
         let name = obj
             .pointer("/metadata/name")

@@ -20,6 +20,7 @@ mod http;
 mod installed;
 mod keystone;
 mod lists;
+mod native;
 mod openapi;
 mod patch;
 mod schema;
