@@ -69,7 +69,7 @@ pub enum Command {
         interactive confirmation. Unmanaged: writes status only.\n\n\
         Exit status: 0 reconciled (and, with --wait, rolled out); 1 the command failed; 2 reconciled \
         incompletely (the errors are printed and in status); 3 --wait saw the rollout fail; 4 --wait timed \
-        out; 5 storage deletion was not confirmed."
+        out; 5 storage deletion was not confirmed; 6 the Image Registry Operator runs (see --take-over)."
     )]
     Reconcile(crate::commands::reconcile::ReconcileArgs),
 

@@ -27,6 +27,8 @@ pub(crate) const EXIT_ROLLOUT_FAILED: u8 = 3;
 pub(crate) const EXIT_TIMEOUT: u8 = 4;
 /// Exit status: removing the registry would delete storage, and that was not confirmed.
 pub(crate) const EXIT_NOT_CONFIRMED: u8 = 5;
+/// Exit status: the Image Registry Operator runs, and taking over from it was not asked for.
+pub(crate) const EXIT_OPERATOR_RUNS: u8 = 6;
 
 /// kubectl's `--dry-run` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -76,6 +78,11 @@ pub struct ReconcileArgs {
     /// Confirm deleting Managed storage when the registry is Removed (data loss)
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Reconcile even while the Image Registry Operator runs: both then write the same objects,
+    /// each undoing what the other changed
+    #[arg(long)]
+    pub take_over: bool,
 
     /// Wait until the registry's rollout completes (or fails, or --timeout passes)
     #[arg(long)]
@@ -181,6 +188,11 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
         images: args.images.images(),
         finalizer_removed_by_caller: false,
     };
+    if !args.take_over
+        && let Some((ready, desired)) = operator_running(session).await?
+    {
+        return Err(operator_runs(ready, desired).into());
+    }
     if args.watch {
         return super::watch::run(session, policies.clone(), applier, options, args).await;
     }
@@ -216,6 +228,37 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The operator's ready and desired replicas, while it runs.
+pub(crate) async fn operator_running(session: &Session) -> Result<Option<(i32, i32)>> {
+    crate::state::operator::running(&session.client)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot tell whether the Image Registry Operator runs: {}", session.describe(&e)))
+}
+
+/// Why `reconcile` does not start beside the operator, how to stop it, and how to hand back.
+pub(crate) fn operator_runs(ready: i32, desired: i32) -> Failure {
+    Failure {
+        message: format!(
+            "the Image Registry Operator runs (deployment/cluster-image-registry-operator in openshift-image-registry, \
+             {ready}/{desired} ready) and reconciles the registry itself: both writing the same objects would undo \
+             each other's changes.\n\
+             To make oc-registry the registry's reconciler, stop the operator, then run this again:\n  \
+             oc patch clusterversion version --type=merge -p \
+             '{{\"spec\":{{\"overrides\":[{OVERRIDE}]}}}}'\n  \
+             oc scale deployment/cluster-image-registry-operator -n openshift-image-registry --replicas=0\n\
+             (the override keeps the cluster version operator from scaling it back up; the patch replaces \
+             spec.overrides, so add any you have to the list.)\n\
+             To hand the registry back: stop oc-registry, remove that override, and the cluster version operator \
+             starts the operator again, which takes the objects as they are.\n\
+             To reconcile beside the running operator anyway, run again with --take-over."
+        ),
+        code: EXIT_OPERATOR_RUNS,
+    }
+}
+
+/// The ClusterVersion override that leaves the operator's Deployment to the user.
+const OVERRIDE: &str = r#"{"kind":"Deployment","group":"apps","namespace":"openshift-image-registry","name":"cluster-image-registry-operator","unmanaged":true}"#;
 
 fn not_confirmed(loss: &StorageLoss) -> Failure {
     Failure {

@@ -103,8 +103,19 @@ async fn work(
     applier: Applier,
     policies: &Policies,
     options: Options,
+    take_over: bool,
 ) {
     while let Some(reply) = queue.next().await {
+        // The operator came back (the cluster version operator scaled it up): passes wait.
+        if !take_over
+            && let Ok(Some((ready, desired))) = crate::state::operator::running(applier.client()).await
+        {
+            let _ = reply.send(Err(PassFailed(format!(
+                "the Image Registry Operator runs again ({ready}/{desired} ready): no pass until it is \
+                 scaled down (or the reconciler is started with --take-over)"
+            ))));
+            continue;
+        }
         let engine = Engine::new(applier.clone(), policies, options.clone());
         let outcome = match engine.reconcile().await {
             Ok(report) => {
@@ -192,7 +203,7 @@ pub async fn run(
         leading,
         backoff: Mutex::new(FIRST_BACKOFF),
     });
-    let worker = work(queued, applier, &policies, options);
+    let worker = work(queued, applier, &policies, options, args.take_over);
     // Leadership gained: every object is reconciled at once.
     let (lead_gained, lead_gained_rx) = mpsc::unbounded::<()>();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -157,17 +157,11 @@ async fn values_nobody_checked_reach_no_object() {
     assert!(err.contains("spec.storage.s3.region"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_running_operator_is_named_and_its_deletions_confirmed() {
-    let running = serve(cluster(Platform::Aws, true)).await;
-    // The operator runs: scaled up, one pod ready.
-    for (args, patch) in [
-        (vec![], r#"{"spec":{"replicas":1}}"#),
-        (
-            vec!["--subresource=status"],
-            r#"{"status":{"replicas":1,"readyReplicas":1}}"#,
-        ),
-    ] {
+/// Scales the operator's Deployment to `replicas`, all of them ready.
+async fn operator_at(running: &Running, replicas: i32) {
+    let spec = format!(r#"{{"spec":{{"replicas":{replicas}}}}}"#);
+    let status = format!(r#"{{"status":{{"replicas":{replicas},"readyReplicas":{replicas}}}}}"#);
+    for (args, patch) in [(vec![], spec), (vec!["--subresource=status"], status)] {
         let mut all = vec![
             "patch",
             "deployment",
@@ -176,12 +170,54 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
             "openshift-image-registry",
             "--type=merge",
             "-p",
-            patch,
+            &patch,
         ];
         all.extend(args);
         let out = running.kubectl(&all).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_refuses_to_fight_a_running_operator() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    operator_at(&running, 1).await;
+    running.server.clear_log();
+    for args in [&["reconcile"][..], &["reconcile", "--dry-run=server"], &["reconcile", "--watch"]] {
+        let (code, _, err) = run(&running, args).await;
+        assert_eq!(code, Some(6), "{args:?}: {err}");
+        assert!(
+            err.contains("the Image Registry Operator runs (deployment/cluster-image-registry-operator in openshift-image-registry, 1/1 ready)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("oc scale deployment/cluster-image-registry-operator -n openshift-image-registry --replicas=0"),
+            "{err}"
+        );
+        assert!(err.contains("To hand the registry back"), "{err}");
+        assert!(err.contains("--take-over"), "{err}");
+    }
+    let writes: Vec<String> = running
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    // Asked explicitly, it reconciles beside the operator.
+    let (code, _, err) = run(&running, &["reconcile", "--take-over"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    // With the operator scaled down, no flag is needed.
+    operator_at(&running, 0).await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_operator_is_named_and_its_deletions_confirmed() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    operator_at(&running, 1).await;
     // A change says who applies it.
     let (code, out, err) = run(&running, &["set", "replicas", "3"]).await;
     assert_eq!(code, Some(0), "{err}");
