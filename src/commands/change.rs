@@ -126,12 +126,33 @@ pub async fn report(session: &Session, target: Target, mode: Option<DryRun>, edi
         eprintln!("Warning: {}", printable(warning));
     }
     if mode.is_none() {
-        println!("{}", who_applies(session).await);
+        println!("{}", who_applies(session).await.sentence("it"));
     }
 }
 
-/// Whether a `reconcile --watch` holds the lease (and so applies the change), or the user must.
-async fn who_applies(session: &Session) -> String {
+/// Who applies a change to the Config: the running operator, a running reconciler, or the user.
+pub(crate) enum Applier {
+    Operator { ready: i32, desired: i32 },
+    Reconciler(String),
+    User,
+}
+
+impl Applier {
+    /// "… applies it." for one change, "… applies them." for several.
+    pub(crate) fn sentence(&self, it: &str) -> String {
+        match self {
+            Applier::Operator { ready, desired } => format!(
+                "The Image Registry Operator (cluster-image-registry-operator, {ready}/{desired} ready) applies {it}."
+            ),
+            Applier::Reconciler(holder) => format!("The running reconciler ({holder}) applies {it}."),
+            Applier::User => format!("Run `oc-registry reconcile` to apply {it}."),
+        }
+    }
+}
+
+/// Whether the operator runs or a `reconcile --watch` holds the lease (and so applies a change),
+/// or the user must.
+pub(crate) async fn who_applies(session: &Session) -> Applier {
     let leases = kube::Api::<Lease>::namespaced(session.client.clone(), crate::api::REGISTRY_NAMESPACE);
     let holder = match leases.get_opt(LEASE_NAME).await {
         Ok(Some(lease)) => lease.spec.and_then(|s| {
@@ -144,10 +165,8 @@ async fn who_applies(session: &Session) -> String {
     };
     let operator = crate::state::operator::running(&session.client).await.ok().flatten();
     match (holder, operator) {
-        (_, Some((ready, desired))) => format!(
-            "The Image Registry Operator (cluster-image-registry-operator, {ready}/{desired} ready) applies it."
-        ),
-        (Some(h), None) => format!("The running reconciler ({h}) applies it."),
-        (None, None) => "Run `oc-registry reconcile` to apply it.".into(),
+        (_, Some((ready, desired))) => Applier::Operator { ready, desired },
+        (Some(h), None) => Applier::Reconciler(h),
+        (None, None) => Applier::User,
     }
 }

@@ -46,6 +46,14 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
         let decision = policies.pruner(&input)?.decision;
         evidence.prune_registry = Some((decision.prune_registry, decision.reason));
     }
+    match crate::diagnose::progress(&session.client, &evidence.observed).await {
+        Ok(progress) => evidence.progress = progress,
+        Err(e) => eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}"),
+    }
+    evidence.applied_by = match super::change::who_applies(session).await {
+        super::change::Applier::User => None,
+        other => Some(other.sentence("them")),
+    };
     let findings = diagnose(&evidence);
     let code = exit_code(&findings);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();

@@ -231,9 +231,12 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
 
 /// The operator's ready and desired replicas, while it runs.
 pub(crate) async fn operator_running(session: &Session) -> Result<Option<(i32, i32)>> {
-    crate::state::operator::running(&session.client)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot tell whether the Image Registry Operator runs: {}", session.describe(&e)))
+    crate::state::operator::running(&session.client).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot tell whether the Image Registry Operator runs: {}",
+            session.describe(&e)
+        )
+    })
 }
 
 /// Why `reconcile` does not start beside the operator, how to stop it, and how to hand back.

@@ -4,7 +4,9 @@
 use super::{Context, Failure};
 use crate::api::ManagementState;
 use crate::api::{Condition, Config, ImagePruner, Storage, condition};
+use crate::commands::change::Applier;
 use crate::commands::output::{self, Format};
+use crate::diagnose::Progress;
 use crate::state::jobs::{JobRun, last_pruner_run};
 use crate::state::{Observed, ReadError};
 use crate::validate::printable;
@@ -67,6 +69,12 @@ pub struct Report {
     pub pruner: Option<PrunerReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_operator: Option<OperatorReport>,
+    /// The step between requested and running: settings not applied yet, a rollout under way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Who applies what is not applied yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied_by: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -144,7 +152,16 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
             .into());
         }
     };
-    let report = Report::from_observed(&observed);
+    let mut report = Report::from_observed(&observed);
+    match crate::diagnose::progress(&session.client, &observed).await {
+        Ok(Some(progress)) => {
+            let applier = super::change::who_applies(session).await;
+            report.add_progress(progress, &applier);
+        }
+        Ok(None) => {}
+        // What runs is reported even when what is requested cannot be rendered here.
+        Err(e) => eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}"),
+    }
     let text = match args.output {
         Some(format) => output::render(&report, format)?,
         None => report.to_text(),
@@ -330,6 +347,8 @@ impl Report {
                 )],
                 pruner,
                 cluster_operator,
+                progress: None,
+                applied_by: None,
             };
         };
         let spec = &config.spec;
@@ -408,7 +427,32 @@ impl Report {
             missing,
             pruner,
             cluster_operator,
+            progress: None,
+            applied_by: None,
         }
+    }
+
+    /// Adds what is requested but not applied or not rolled out; settings nobody will apply are
+    /// missing.
+    pub(crate) fn add_progress(&mut self, progress: Progress, applier: &Applier) {
+        let managed = self.management_state.as_deref() == Some("Managed");
+        if managed && matches!(applier, Applier::User) && !progress.not_applied.is_empty() {
+            let settings: Vec<&str> = progress.not_applied.iter().map(|p| p.setting).collect();
+            self.missing.push(problem(
+                format!("requested settings are not applied yet: {}", settings.join(", ")),
+                Some("oc-registry reconcile (oc-registry diff shows the change first)".into()),
+            ));
+            if self.health == Health::Healthy {
+                self.health = Health::Degraded;
+            }
+        }
+        if !progress.not_applied.is_empty() || progress.rollout.is_some() {
+            self.applied_by = Some(match (managed, applier) {
+                (false, _) => "Nobody: changes are ignored while Unmanaged.".into(),
+                (true, a) => a.sentence("them"),
+            });
+        }
+        self.progress = Some(progress);
     }
 
     pub fn to_text(&self) -> String {
@@ -461,6 +505,25 @@ impl Report {
                 },
             );
             line("Default route", if self.default_route { "enabled" } else { "disabled" });
+        }
+        if let Some(progress) = &self.progress {
+            let by = self.applied_by.as_deref().unwrap_or_default();
+            match progress.not_applied.len() {
+                0 => line("Applied", "every requested setting"),
+                n => {
+                    let settings = if n == 1 { "setting" } else { "settings" };
+                    line("Not applied", &format!("{n} requested {settings}. {by}"));
+                    for p in &progress.not_applied {
+                        line(
+                            &format!("  {}", p.setting),
+                            &format!("{} (running: {})", p.requested, p.running),
+                        );
+                    }
+                }
+            }
+            if let Some(rollout) = &progress.rollout {
+                line("Rollout", rollout);
+            }
         }
         if self.routes.is_empty() {
             line("Routes", "none");

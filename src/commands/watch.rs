@@ -107,9 +107,7 @@ async fn work(
 ) {
     while let Some(reply) = queue.next().await {
         // The operator came back (the cluster version operator scaled it up): passes wait.
-        if !take_over
-            && let Ok(Some((ready, desired))) = crate::state::operator::running(applier.client()).await
-        {
+        if !take_over && let Ok(Some((ready, desired))) = crate::state::operator::running(applier.client()).await {
             let _ = reply.send(Err(PassFailed(format!(
                 "the Image Registry Operator runs again ({ready}/{desired} ready): no pass until it is \
                  scaled down (or the reconciler is started with --take-over)"

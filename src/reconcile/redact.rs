@@ -63,7 +63,8 @@ pub fn redact(object: &mut Value) {
 
 /// Environment variables that hold secrets when given as literals (the operator once put the
 /// HTTP secret and storage keys in the Deployment).
-fn is_secret_name(name: &str) -> bool {
+/// Whether an environment variable of this name holds a secret.
+pub fn is_secret_name(name: &str) -> bool {
     const SUFFIXES: &[&str] = &[
         "SECRET",
         "PASSWORD",

@@ -183,7 +183,11 @@ async fn reconcile_refuses_to_fight_a_running_operator() {
     let running = serve(cluster(Platform::Aws, true)).await;
     operator_at(&running, 1).await;
     running.server.clear_log();
-    for args in [&["reconcile"][..], &["reconcile", "--dry-run=server"], &["reconcile", "--watch"]] {
+    for args in [
+        &["reconcile"][..],
+        &["reconcile", "--dry-run=server"],
+        &["reconcile", "--watch"],
+    ] {
         let (code, _, err) = run(&running, args).await;
         assert_eq!(code, Some(6), "{args:?}: {err}");
         assert!(
@@ -191,7 +195,9 @@ async fn reconcile_refuses_to_fight_a_running_operator() {
             "{err}"
         );
         assert!(
-            err.contains("oc scale deployment/cluster-image-registry-operator -n openshift-image-registry --replicas=0"),
+            err.contains(
+                "oc scale deployment/cluster-image-registry-operator -n openshift-image-registry --replicas=0"
+            ),
             "{err}"
         );
         assert!(err.contains("To hand the registry back"), "{err}");
@@ -315,4 +321,82 @@ async fn previews_on_an_operator_installed_cluster_match_the_real_run() {
         .await
         .unwrap();
     assert_eq!(comparable(written), comparable(predicted));
+}
+
+/// The seeded operator-installed registry's httpSecret, which nothing may show.
+const INSTALLED_HTTP_SECRET: &str = "5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_doctor_say_what_is_requested_but_not_running() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let (code, out, err) = run(&running, &["status"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Applied:          every requested setting"), "{out}");
+    running.oc_registry_ok(&["set", "replicas", "3"]).await;
+    running.oc_registry_ok(&["set", "log-level", "Debug"]).await;
+    let (code, out, _) = run(&running, &["status"]).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("Not applied:      2 requested settings. Run `oc-registry reconcile` to apply them."),
+        "{out}"
+    );
+    assert!(out.contains("spec.replicas:  3 (running: 2)"), "{out}");
+    assert!(
+        out.contains("spec.logLevel:  REGISTRY_LOG_LEVEL=debug (running: REGISTRY_LOG_LEVEL=info)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("requested settings are not applied yet: spec.replicas, spec.logLevel"),
+        "{out}"
+    );
+    let (_, doctor, _) = run(&running, &["doctor", "-o", "json"]).await;
+    let doctor: Value = serde_json::from_str(&doctor).unwrap();
+    let replicas = doctor["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "spec.replicas" && f["message"].as_str().unwrap().contains("not applied"))
+        .unwrap_or_else(|| panic!("{doctor:#}"));
+    assert_eq!(replicas["fix"], "oc-registry reconcile");
+    for output in [&out, &doctor.to_string()] {
+        assert!(!output.contains(INSTALLED_HTTP_SECRET), "{output}");
+    }
+    // Applied, the settings are no longer pending (the rollout may still be).
+    running.oc_registry_ok(&["reconcile"]).await;
+    let (_, out, _) = run(&running, &["status"]).await;
+    assert!(out.contains("Applied:          every requested setting"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_operator_applies_what_is_pending() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    operator_at(&running, 1).await;
+    running.oc_registry_ok(&["set", "replicas", "3"]).await;
+    let (code, out, _) = run(&running, &["status"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Not applied:      1 requested setting. The Image Registry Operator (cluster-image-registry-operator, 1/1 ready) applies them."),
+        "{out}"
+    );
+    assert!(!out.contains("not applied yet"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untouched_install_runs_every_requested_setting_on_every_platform() {
+    // The operator's rendering (as documented) and this tool's agree on every setting.
+    let mut compared = 0;
+    for platform in Platform::ALL {
+        let running = serve(cluster(platform, true)).await;
+        let (_, out, err) = run(&running, &["status"]).await;
+        // Platforms without storage install the registry Removed: nothing runs to compare.
+        if out.starts_with("Registry:         Removed") {
+            continue;
+        }
+        compared += 1;
+        assert!(
+            out.contains("Applied:          every requested setting"),
+            "{platform}: {out}{err}"
+        );
+    }
+    assert_eq!(compared, 7);
 }

@@ -2,7 +2,7 @@
 //! (its bootstrap table and status conditions), so tools reading the registry have a realistic
 //! cluster to read before anything of theirs has run.
 
-use crate::seeds::{INFRASTRUCTURE_NAME, Platform, REGISTRY_NAMESPACE, RELEASE_VERSION};
+use crate::seeds::{INFRASTRUCTURE_NAME, Platform, REGISTRY_IMAGE, REGISTRY_NAMESPACE, RELEASE_VERSION};
 use crate::server::ApiServer;
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -231,6 +231,10 @@ impl ApiServer {
             json!({"name": "registry-tls", "projected": {"sources": [{"secret": {"name": "image-registry-tls"}}]}}),
         ];
         let mut mounts = vec![json!({"name": "registry-tls", "mountPath": "/etc/secrets"})];
+        if spec.pointer("/storage/emptyDir").is_some() {
+            volumes.push(json!({"name": "registry-storage", "emptyDir": {}}));
+            mounts.push(json!({"name": "registry-storage", "mountPath": "/registry"}));
+        }
         if pvc {
             volumes.push(
                 json!({"name": "registry-storage", "persistentVolumeClaim": {"claimName": "image-registry-storage"}}),
@@ -262,15 +266,12 @@ impl ApiServer {
                     "spec": {
                         "serviceAccountName": "registry",
                         "priorityClassName": "system-cluster-critical",
+                        "nodeSelector": {"kubernetes.io/os": "linux"},
                         "containers": [{
                             "name": "registry",
-                            "image": "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0de0123456789abcdef000",
+                            "image": REGISTRY_IMAGE,
                             "ports": [{"containerPort": 5000, "protocol": "TCP"}],
-                            "env": [
-                                {"name": "REGISTRY_HTTP_ADDR", "value": ":5000"},
-                                {"name": "REGISTRY_HTTP_SECRET", "value": spec["httpSecret"]},
-                                {"name": "REGISTRY_LOG_LEVEL", "value": "info"},
-                            ],
+                            "env": operator_env(spec),
                             "volumeMounts": mounts,
                         }],
                         "volumes": volumes,
@@ -287,6 +288,104 @@ impl ApiServer {
         }))?;
         Ok(())
     }
+}
+
+/// The registry's environment as the operator renders it for `spec`: the storage driver's
+/// variables, then the common ones (the httpSecret as a literal, as the operator passes it).
+fn operator_env(spec: &Value) -> Vec<Value> {
+    let var = |name: &str, value: &str| json!({"name": name, "value": value});
+    let from_secret = |name: &str| json!({"name": name, "valueFrom": {"secretKeyRef": {"name": "image-registry-private-configuration", "key": name}}});
+    let storage = &spec["storage"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut env = Vec::new();
+    if let Some(s3) = storage.get("s3") {
+        env.extend([
+            var("REGISTRY_STORAGE", "s3"),
+            var("REGISTRY_STORAGE_S3_BUCKET", &text(&s3["bucket"])),
+            var("REGISTRY_STORAGE_S3_REGION", &text(&s3["region"])),
+            var("REGISTRY_STORAGE_S3_ENCRYPT", "true"),
+            var("REGISTRY_STORAGE_S3_FORCEPATHSTYLE", "true"),
+            var(
+                "REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH",
+                "/var/run/secrets/cloud/credentials",
+            ),
+            var("REGISTRY_STORAGE_S3_USEDUALSTACK", "true"),
+        ]);
+    } else if let Some(gcs) = storage.get("gcs") {
+        env.extend([
+            var("REGISTRY_STORAGE", "gcs"),
+            var("REGISTRY_STORAGE_GCS_BUCKET", &text(&gcs["bucket"])),
+            var("REGISTRY_STORAGE_GCS_KEYFILE", "/gcs/keyfile"),
+        ]);
+    } else if let Some(azure) = storage.get("azure") {
+        env.extend([
+            from_secret("REGISTRY_STORAGE_AZURE_ACCOUNTKEY"),
+            var("REGISTRY_STORAGE", "azure"),
+            var("REGISTRY_STORAGE_AZURE_CONTAINER", &text(&azure["container"])),
+            var("REGISTRY_STORAGE_AZURE_ACCOUNTNAME", &text(&azure["accountName"])),
+            var("REGISTRY_STORAGE_AZURE_REALM", "core.windows.net"),
+        ]);
+    } else if let Some(swift) = storage.get("swift") {
+        env.extend([
+            var("REGISTRY_STORAGE", "swift"),
+            var("REGISTRY_STORAGE_SWIFT_CONTAINER", &text(&swift["container"])),
+            var(
+                "REGISTRY_STORAGE_SWIFT_AUTHURL",
+                "https://keystone.sim.example.com:5000/v3",
+            ),
+            from_secret("REGISTRY_STORAGE_SWIFT_USERNAME"),
+            from_secret("REGISTRY_STORAGE_SWIFT_PASSWORD"),
+            from_secret("REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID"),
+            from_secret("REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALNAME"),
+            from_secret("REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALSECRET"),
+            from_secret("REGISTRY_STORAGE_SWIFT_TOKENID"),
+            var("REGISTRY_STORAGE_SWIFT_AUTHVERSION", "3"),
+            var("REGISTRY_STORAGE_SWIFT_REGION", "regionOne"),
+        ]);
+    } else if let Some(cos) = storage.get("ibmcos") {
+        let location = text(&cos["location"]);
+        env.extend([
+            var("REGISTRY_STORAGE", "s3"),
+            var("REGISTRY_STORAGE_S3_BUCKET", &text(&cos["bucket"])),
+            var("REGISTRY_STORAGE_S3_REGION", &location),
+            var(
+                "REGISTRY_STORAGE_S3_REGIONENDPOINT",
+                &format!("s3.{location}.cloud-object-storage.appdomain.cloud"),
+            ),
+            var("REGISTRY_STORAGE_S3_ENCRYPT", "false"),
+            var("REGISTRY_STORAGE_S3_FORCEPATHSTYLE", "true"),
+            var("REGISTRY_STORAGE_S3_USEDUALSTACK", "false"),
+            var(
+                "REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH",
+                "/var/run/secrets/cloud/credentials",
+            ),
+        ]);
+    } else if storage.get("pvc").is_some() || storage.get("emptyDir").is_some() {
+        env.extend([
+            var("REGISTRY_STORAGE", "filesystem"),
+            var("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", "/registry"),
+        ]);
+    }
+    env.extend([
+        var("REGISTRY_HTTP_ADDR", ":5000"),
+        var("REGISTRY_HTTP_NET", "tcp"),
+        var("REGISTRY_HTTP_SECRET", &text(&spec["httpSecret"])),
+        var("REGISTRY_LOG_LEVEL", "info"),
+        var("REGISTRY_OPENSHIFT_QUOTA_ENABLED", "true"),
+        var("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", "inmemory"),
+        var("REGISTRY_STORAGE_DELETE_ENABLED", "true"),
+        var("REGISTRY_HEALTH_STORAGEDRIVER_ENABLED", "true"),
+        var("REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL", "10s"),
+        var("REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD", "1"),
+        var("REGISTRY_OPENSHIFT_METRICS_ENABLED", "true"),
+        var(
+            "REGISTRY_OPENSHIFT_SERVER_ADDR",
+            "image-registry.openshift-image-registry.svc:5000",
+        ),
+        var("REGISTRY_HTTP_TLS_CERTIFICATE", "/etc/secrets/tls.crt"),
+        var("REGISTRY_HTTP_TLS_KEY", "/etc/secrets/tls.key"),
+    ]);
+    env
 }
 
 fn pruner_cronjob() -> Value {

@@ -108,5 +108,21 @@ impl ApiServer {
             secret["data"]["cacert"] = json!(b64.encode(ca));
         }
         store.put(key, secret);
+        // The installed registry was rendered from those credentials: it names the same endpoint.
+        let key = ObjectKey::new(
+            "apps",
+            "deployments",
+            crate::seeds::REGISTRY_NAMESPACE,
+            "image-registry",
+        );
+        if let Some(mut deployment) = store.get(&key).cloned()
+            && let Some(env) = deployment
+                .pointer_mut("/spec/template/spec/containers/0/env")
+                .and_then(Value::as_array_mut)
+            && let Some(var) = env.iter_mut().find(|v| v["name"] == "REGISTRY_STORAGE_SWIFT_AUTHURL")
+        {
+            var["value"] = json!(format!("{url}/v3"));
+            store.put(key, deployment);
+        }
     }
 }

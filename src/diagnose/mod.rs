@@ -1,6 +1,10 @@
 //! `doctor`'s diagnosis: every known way the registry goes wrong quietly, read from the cluster
 //! and reported as findings with the command that fixes each. Nothing is written.
 
+mod progress;
+
+pub use progress::Pending;
+
 use crate::api::ManagementState;
 use crate::api::{CLOUD_CREDENTIALS, Condition, Config, REGISTRY_NAMESPACE, Storage, USER_CREDENTIALS};
 use crate::configure::checks;
@@ -29,6 +33,10 @@ pub struct Evidence {
     pub prune_registry: Option<(bool, String)>,
     /// The claim a Removed registry would delete, as it is.
     pub claim_to_remove: Option<PersistentVolumeClaim>,
+    /// The step between what is requested and what runs.
+    pub progress: Option<Progress>,
+    /// Who applies requested changes when it is not the user (a running operator or reconciler).
+    pub applied_by: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +91,8 @@ impl Evidence {
             trusted_ca,
             prune_registry: None,
             claim_to_remove,
+            progress: None,
+            applied_by: None,
         })
     }
 }
@@ -129,6 +139,9 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
                 .unwrap_or_default(),
         ));
         registry_findings(e, spec.replicas, &mut out);
+        if let Some(progress) = &e.progress {
+            progress_findings(progress, e.applied_by.as_deref(), &mut out);
+        }
     }
     if spec.replicas > 2
         && spec.affinity.is_none()
@@ -277,6 +290,29 @@ fn condition_findings(conditions: &[Condition]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Settings requested and not applied, and a rollout that has not finished.
+fn progress_findings(progress: &Progress, applied_by: Option<&str>, out: &mut Vec<Finding>) {
+    for p in &progress.not_applied {
+        let message = format!(
+            "requested but not applied yet: {} (running: {}){}",
+            p.requested,
+            p.running,
+            applied_by.map(|a| format!(". {a}")).unwrap_or_default()
+        );
+        let fix = applied_by.is_none().then(|| "oc-registry reconcile".to_string());
+        out.push(warning(p.setting, message, fix));
+    }
+    if let Some(rollout) = &progress.rollout {
+        let fix = "kubectl rollout status deployment/image-registry -n openshift-image-registry".to_string();
+        let message = format!("the registry's rollout: {rollout}");
+        out.push(if rollout.starts_with("failed") {
+            error("deployment/image-registry", message, fix)
+        } else {
+            warning("deployment/image-registry", message, fix)
+        });
+    }
 }
 
 fn registry_findings(e: &Evidence, replicas: i32, out: &mut Vec<Finding>) {
@@ -454,4 +490,63 @@ pub fn exit_code(findings: &[Finding]) -> u8 {
         Some(Severity::Warning) => 2,
         Some(Severity::Error) => 3,
     }
+}
+
+/// The step between what the Config asks for and what runs.
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// Requested settings the registry's objects do not hold yet.
+    pub not_applied: Vec<Pending>,
+    /// How far the registry's pods are from running what its Deployment holds, until they do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<String>,
+}
+
+/// Renders the Config as reconcile would (without completing it) and compares the result with
+/// the registry that runs. `None` when there is no Config, or a Removed one.
+pub async fn progress(client: &Client, observed: &Observed) -> anyhow::Result<Option<Progress>> {
+    use crate::render::{self, Kind, inputs::Images, inputs::Inputs};
+    let Some(config) = &observed.config else {
+        return Ok(None);
+    };
+    let spec = &config.spec;
+    if !matches!(
+        spec.management_state,
+        Some(ManagementState::Managed | ManagementState::Unmanaged)
+    ) {
+        return Ok(None);
+    }
+    let live = observed
+        .deployment
+        .as_ref()
+        .map(|d| serde_json::to_value(d).unwrap_or_default());
+    let mut out = Progress::default();
+    match &live {
+        None if spec.management_state != Some(ManagementState::Managed) => {}
+        None => out.not_applied.push(Pending {
+            setting: "spec.managementState",
+            requested: "Managed".into(),
+            running: "no registry Deployment".into(),
+        }),
+        Some(live) => {
+            let snapshot = crate::state::snapshot::Snapshot::fetch(client, &render::inputs::referenced(spec)).await?;
+            let inputs = Inputs::from_snapshot(config.clone(), &snapshot, Images::default());
+            let rendered = render::render(&inputs);
+            if let Some(deployment) = rendered.find(Kind::Deployment, render::DEPLOYMENT) {
+                out.not_applied
+                    .extend(progress::pending(spec, &deployment.object, live));
+            }
+            out.rollout = progress::rollout(live);
+        }
+    }
+    let owned: Vec<String> = observed
+        .routes
+        .iter()
+        .filter(|r| is_owned_route(r))
+        .filter_map(|r| r.metadata.name.clone())
+        .collect();
+    out.not_applied
+        .extend(progress::pending_routes(&render::wanted_routes(spec), &owned));
+    Ok(Some(out))
 }
