@@ -50,6 +50,9 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
         Ok(progress) => evidence.progress = progress,
         Err(e) => eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}"),
     }
+    evidence.operator = crate::state::operator::running(&session.client)
+        .await
+        .map_err(describe)?;
     evidence.applied_by = match super::change::who_applies(session).await {
         super::change::Applier::User => None,
         other => Some(other.sentence("them")),

@@ -37,6 +37,8 @@ pub struct Evidence {
     pub progress: Option<Progress>,
     /// Who applies requested changes when it is not the user (a running operator or reconciler).
     pub applied_by: Option<String>,
+    /// The Image Registry Operator's ready and desired replicas, while it runs.
+    pub operator: Option<(i32, i32)>,
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +95,7 @@ impl Evidence {
             claim_to_remove,
             progress: None,
             applied_by: None,
+            operator: None,
         })
     }
 }
@@ -128,7 +131,7 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
     let state = spec.management_state.as_ref();
     out.extend(checks::config(spec, &e.references));
     let storage = spec.storage.clone().unwrap_or_default();
-    management_findings(config, state, &storage, e.claim_to_remove.as_ref(), &mut out);
+    management_findings(config, state, &storage, e, &mut out);
     if state == Some(&ManagementState::Managed) {
         credential_findings(&storage, e, &mut out);
         out.extend(condition_findings(
@@ -168,9 +171,10 @@ fn management_findings(
     config: &crate::api::Config,
     state: Option<&ManagementState>,
     storage: &Storage,
-    claim: Option<&PersistentVolumeClaim>,
+    e: &Evidence,
     out: &mut Vec<Finding>,
 ) {
+    let claim = e.claim_to_remove.as_ref();
     match state {
         Some(ManagementState::Removed) => {
             let fix = if crate::storage::block_names(storage).is_empty() {
@@ -191,6 +195,17 @@ fn management_findings(
                     "oc-registry set storage-management-state Unmanaged".to_string(),
                 )),
                 // oc-registry leaves cloud storage in place; the operator, if it runs, deletes it.
+                Err(note) if cloud && e.operator.is_some() => {
+                    let (ready, desired) = e.operator.unwrap_or_default();
+                    out.push(error(
+                        "spec.storage.managementState",
+                        format!(
+                            "the registry is Removed with Managed cloud storage: {note}; the running Image Registry \
+                             Operator ({ready}/{desired} ready) deletes it and every image in it"
+                        ),
+                        "oc-registry set storage-management-state Unmanaged".to_string(),
+                    ))
+                }
                 Err(note) if cloud => out.push(warning(
                     "spec.storage.managementState",
                     format!("the registry is Removed with Managed cloud storage: {note}; the Image Registry Operator would delete it"),

@@ -246,6 +246,23 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
     );
     let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
+    // doctor rates it an error while the operator runs: it deletes the bucket.
+    let (code, doctor, _) = run(&running, &["doctor", "-o", "json"]).await;
+    assert_eq!(code, Some(3), "{doctor}");
+    let doctor: Value = serde_json::from_str(&doctor).unwrap();
+    assert!(
+        doctor["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["severity"] == "error"
+                && f["field"] == "spec.storage.managementState"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("the running Image Registry Operator (1/1 ready) deletes it")),
+        "{doctor:#}"
+    );
 }
 
 /// A shell script for `KUBECTL_EXTERNAL_DIFF` that keeps the merged side for the test to read.
