@@ -4,6 +4,9 @@
 pub const REGISTRY_NAMESPACE: &str = "openshift-image-registry";
 /// The namespace of cluster-wide configuration the registry reads (CAs, the pull secret).
 pub const OPENSHIFT_CONFIG: &str = "openshift-config";
+/// Where the cloud provider's CA bundle is published (`kube-cloud-config`).
+pub const OPENSHIFT_CONFIG_MANAGED: &str = "openshift-config-managed";
+pub const KUBE_CLOUD_CONFIG: &str = "kube-cloud-config";
 /// The only `configs.imageregistry.operator.openshift.io` and `imagepruners` object the operator reads.
 pub const CLUSTER: &str = "cluster";
 

@@ -394,7 +394,13 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
             .filter(|_| !already)
             .map(|config| (config, storage_loss(config, claim.as_ref())))
         {
-            Some((_, Ok(Some(loss)))) => Some(loss.description),
+            Some((_, Ok(Some(loss)))) => Some(match operator {
+                Some((ready, desired)) => format!(
+                    "{} by the running Image Registry Operator ({ready}/{desired} ready)",
+                    loss.description
+                ),
+                None => loss.description,
+            }),
             Some((config, Err(note))) => match (operator, cloud_storage(config)) {
                 (Some((ready, desired)), Some(storage)) => Some(format!(
                     "the running Image Registry Operator ({ready}/{desired} ready) deletes the Managed {storage} and \

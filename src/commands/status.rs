@@ -192,6 +192,9 @@ fn storage_owner(storage: &Storage, claim: Option<&PersistentVolumeClaim>) -> St
             None => "not created yet (the registry creates it at the next reconcile)".into(),
         },
         Removal::PodLocal => "pod-local (its images go with the registry's pods)".into(),
+        Removal::Cloud(what) => {
+            format!("Managed (the {what} is deleted with its images when Removed, after confirmation)")
+        }
         Removal::LeftInPlace => {
             "Managed (the Image Registry Operator deletes it when Removed; oc-registry leaves it in place)".into()
         }

@@ -189,11 +189,19 @@ fn management_findings(
             ));
             let cloud = crate::reconcile::teardown::claim_to_remove(config).is_none();
             match crate::reconcile::teardown::storage_loss(config, claim) {
-                Ok(Some(loss)) => out.push(error(
-                    "spec.storage.managementState",
-                    format!("the registry is Removed with Managed storage: {}", loss.description),
-                    "oc-registry set storage-management-state Unmanaged".to_string(),
-                )),
+                Ok(Some(loss)) => {
+                    let by = e
+                        .operator
+                        .map(|(ready, desired)| {
+                            format!(" by the running Image Registry Operator ({ready}/{desired} ready)")
+                        })
+                        .unwrap_or_default();
+                    out.push(error(
+                        "spec.storage.managementState",
+                        format!("the registry is Removed with Managed storage: {}{by}", loss.description),
+                        "oc-registry set storage-management-state Unmanaged".to_string(),
+                    ))
+                }
                 // oc-registry leaves cloud storage in place; the operator, if it runs, deletes it.
                 Err(note) if cloud && e.operator.is_some() => {
                     let (ready, desired) = e.operator.unwrap_or_default();

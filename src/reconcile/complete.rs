@@ -87,11 +87,11 @@ mod tests {
                 aws.clone(),
                 json!({"s3": {"bucket": "sim-7xk2p-image-registry-us-east-1", "region": "us-east-1"}, "managementState": "Managed"}),
             ),
-            // A user's bucket is the user's.
+            // A user's bucket: its cloud decides (adopted when it exists, Managed when created).
             (
                 json!({"s3": {"bucket": "mine"}}),
                 aws.clone(),
-                json!({"s3": {"bucket": "mine", "region": "us-east-1"}, "managementState": "Unmanaged"}),
+                json!({"s3": {"bucket": "mine", "region": "us-east-1"}}),
             ),
             // An owner already decided stays.
             (

@@ -6,6 +6,7 @@ use super::bootstrap::{Bootstrapped, FINALIZER, bootstrap};
 use super::complete::complete;
 use super::conditions::{self, RegistryFacts};
 use super::plan::{self, Plan};
+use super::provision;
 use super::teardown::{self, StorageLoss};
 use crate::api::ManagementState;
 use crate::api::{
@@ -21,6 +22,7 @@ use crate::render::{self, Desired, Kind, Problem};
 use crate::state::facts::storage_input;
 use crate::state::snapshot::Snapshot;
 use crate::storage::OsRandom;
+use crate::storage::cloud::{CloudError, Ensured, Inspection, Mode};
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -178,7 +180,7 @@ impl<'a> Engine<'a> {
         };
         match config.spec.management_state {
             Some(ManagementState::Managed) => {
-                let (config, _, plan) = self.plan(config, &mut report).await?;
+                let Planned { config, plan, .. } = self.plan(config, &mut report).await?;
                 preview.after = Some(serde_json::to_value(&config).unwrap_or_default());
                 preview.apply = plan.objects;
                 preview.delete = plan.stale;
@@ -273,29 +275,89 @@ impl<'a> Engine<'a> {
         ))
     }
 
-    /// Everything a Managed pass would write: the completed Config, what it is rendered from,
-    /// and the plan (the objects, the owned objects no longer wanted, what cannot be rendered).
-    pub async fn plan(&self, config: Config, report: &mut Report) -> Result<(Config, Inputs, Plan)> {
-        let config = self.completed_config(config, report).await?;
+    /// Everything a Managed pass would write: the completed Config, what it is rendered from, the
+    /// storage in its cloud made to exist, and the plan (the objects, the owned objects no longer
+    /// wanted, what cannot be rendered).
+    pub async fn plan(&self, config: Config, report: &mut Report) -> Result<Planned> {
+        let mut config = self.completed_config(config, report).await?;
         let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
-        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
-        let plan = plan::managed(&inputs, &snapshot, self.policies);
-        Ok((config, inputs, plan))
+        let mut inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        // Values nobody checked never reach the cloud (plan::managed reports them).
+        let checked = crate::configure::checks::value_errors(&config.spec).is_empty();
+        let storage = match provision::cloud_of(config.spec.storage.as_ref()).filter(|_| checked) {
+            Some(cloud) => {
+                let mode = if self.options.dry_run.is_some() {
+                    Mode::DryRun
+                } else {
+                    Mode::Apply
+                };
+                let before = config.spec.storage.clone().unwrap_or_default();
+                let ensured = cloud.ensure(&before, provision::context(&inputs), mode).await;
+                if ensured.storage != before {
+                    config = self.write_storage(config, &before, &ensured.storage).await?;
+                    inputs.config = config.clone();
+                    report.completed.push("spec.storage (as the storage was found)".into());
+                }
+                if let Some(created) = &ensured.created {
+                    report.objects.push(Applied {
+                        object: created.clone(),
+                        outcome: Some(Outcome::Created),
+                        error: None,
+                    });
+                }
+                Some(ensured)
+            }
+            None => None,
+        };
+        let mut plan = plan::managed(&inputs, &snapshot, self.policies);
+        if let Some(problem) = storage.as_ref().and_then(provision::missing_storage) {
+            plan.storage_ok = false;
+            plan.objects.retain(|d| d.kind != Kind::Deployment);
+            plan.problems.push(problem);
+        }
+        Ok(Planned {
+            config,
+            inputs,
+            plan,
+            storage,
+        })
+    }
+
+    /// Writes what ensuring the storage decided (its management state, `encrypt`) as a merge patch
+    /// of just those fields, so that nothing else anyone changed meanwhile is overwritten.
+    async fn write_storage(&self, mut config: Config, before: &Storage, after: &Storage) -> Result<Config> {
+        if !self.writes_status() {
+            config.spec.storage = Some(after.clone());
+            return Ok(config);
+        }
+        let changes = merge_patch_between(
+            &serde_json::to_value(before).unwrap_or_default(),
+            &serde_json::to_value(after).unwrap_or_default(),
+        );
+        let patch = json!({"spec": {"storage": changes}});
+        let configs = Api::<Config>::all(self.client());
+        let (params, patch) = (status_params(), Patch::Merge(&patch));
+        retry(|| configs.patch(CLUSTER, &params, &patch))
+            .await
+            .map_err(|e| self.describe(&e))
+            .context("writing what the storage was found to be into the Config")
     }
 
     async fn managed(&self, config: Config, report: &mut Report) -> Result<()> {
-        let (
+        let Planned {
             config,
             inputs,
-            Plan {
-                objects,
-                stale,
-                mut problems,
-                storage_ok,
-                pruner,
-                pruner_error,
-            },
-        ) = self.plan(config, report).await?;
+            plan:
+                Plan {
+                    objects,
+                    stale,
+                    mut problems,
+                    storage_ok,
+                    pruner,
+                    pruner_error,
+                },
+            storage,
+        } = self.plan(config, report).await?;
         // Everything the pods need first, then the workloads that use it.
         let (later, first): (Vec<Desired>, Vec<Desired>) = objects
             .into_iter()
@@ -327,7 +389,10 @@ impl<'a> Engine<'a> {
             now: jiff::Timestamp::now(),
         };
         let mut fresh = conditions::registry_conditions(&facts);
-        fresh.extend(storage_conditions(&inputs, &problems, storage_ok));
+        match &storage {
+            Some(ensured) => fresh.extend(provision::conditions(ensured)),
+            None => fresh.extend(storage_conditions(&inputs, &problems, storage_ok)),
+        }
         let mut status = config.status.clone().unwrap_or_default();
         if storage_ok {
             status.storage = config.spec.storage.clone().unwrap_or_default();
@@ -353,13 +418,36 @@ impl<'a> Engine<'a> {
         let claim = teardown::read_claim(&self.client(), config)
             .await
             .map_err(|e| self.describe(&e))?;
-        let loss = match teardown::storage_loss(config, claim.as_ref()) {
+        let mut loss = match teardown::storage_loss(config, claim.as_ref()) {
             Ok(loss) => loss,
             Err(note) => {
                 report.storage_note = Some(note);
                 None
             }
         };
+        // What the cloud holds says what is lost: nothing when the bucket is gone already.
+        let cloud = match loss.as_ref().and_then(|l| l.cloud.as_ref()) {
+            Some(_) => Some(self.cloud_removal(config).await?),
+            None => None,
+        };
+        if let (Some(l), Some((_, _, inspection))) = (loss.as_mut(), cloud.as_ref()) {
+            let what = l.cloud.clone().unwrap_or_default();
+            match inspection {
+                Ok(i) if !i.exists => {
+                    report.storage_note = Some(format!("the {what} no longer exists: nothing to delete"));
+                    loss = None;
+                }
+                Ok(i) => {
+                    let resumed = i
+                        .removal_started
+                        .as_ref()
+                        .map(|t| format!(" (finishing a removal begun at {t})"))
+                        .unwrap_or_default();
+                    l.description = format!("the {what} and {} will be deleted{resumed}", i.contents());
+                }
+                Err(e) => l.description = format!("{} (its contents cannot be counted: {e})", l.description),
+            }
+        }
         if let Some(loss) = &loss
             && !self.options.storage_deletion_confirmed
             && self.options.dry_run.is_none()
@@ -373,6 +461,9 @@ impl<'a> Engine<'a> {
         if objects_gone && let Some(loss) = &loss {
             // Only once nothing uses it any more.
             results.extend(teardown::remove_storage(&self.applier, loss).await);
+            if let (Some(what), Some((storage, inputs, _))) = (&loss.cloud, &cloud) {
+                results.push(self.remove_cloud_storage(what, storage, inputs).await);
+            }
         } else if let Some(loss) = &loss {
             report.storage_note = Some(format!(
                 "{} — not yet: the registry's objects are not all deleted",
@@ -411,6 +502,59 @@ impl<'a> Engine<'a> {
             self.drop_finalizer().await?;
         }
         Ok(())
+    }
+
+    /// The applied storage a Removed registry acts on, the inputs its cloud calls read, and what
+    /// the cloud says it holds.
+    async fn cloud_removal(
+        &self,
+        config: &Config,
+    ) -> Result<(Storage, Inputs, Result<Inspection, CloudError>), ReconcileError> {
+        let storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
+        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
+        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        let inspection = match provision::cloud_of(Some(&storage)) {
+            Some(cloud) => cloud.inspect(&storage, provision::context(&inputs)).await,
+            None => Err(CloudError {
+                code: "NoCloud".into(),
+                message: "the applied storage has no cloud to ask".into(),
+            }),
+        };
+        Ok((storage, inputs, inspection))
+    }
+
+    /// Deletes the bucket (everything in it first), reported as an object.
+    async fn remove_cloud_storage(&self, what: &str, storage: &Storage, inputs: &Inputs) -> Applied {
+        let Some(cloud) = provision::cloud_of(Some(storage)) else {
+            return Applied {
+                object: what.to_string(),
+                outcome: None,
+                error: Some(format!("failed to delete the {what}: its driver has no cloud calls")),
+            };
+        };
+        if self.options.dry_run.is_some() {
+            return Applied {
+                object: what.to_string(),
+                outcome: Some(Outcome::Deleted),
+                error: None,
+            };
+        }
+        match cloud.remove(storage, provision::context(inputs)).await {
+            Ok(removed) => Applied {
+                object: if removed.resumed {
+                    format!("{what} (an interrupted removal finished, {} objects)", removed.objects)
+                } else {
+                    format!("{what} ({} objects)", removed.objects)
+                },
+                outcome: Some(Outcome::Deleted),
+                error: None,
+            },
+            Err(e) => Applied {
+                object: what.to_string(),
+                outcome: None,
+                error: Some(format!("failed to delete the {what}: {e}")),
+            },
+        }
     }
 
     async fn drop_finalizer(&self) -> Result<()> {
@@ -644,6 +788,15 @@ impl<'a> Engine<'a> {
 }
 
 /// What a pass would change.
+/// What a Managed pass works from.
+pub struct Planned {
+    pub config: Config,
+    pub inputs: Inputs,
+    pub plan: Plan,
+    /// The storage in its cloud, for drivers whose storage lives in one.
+    pub storage: Option<Ensured>,
+}
+
 pub struct Preview {
     /// The Config as it is (`None` when it does not exist yet) and as the pass would leave it.
     pub before: Option<Value>,

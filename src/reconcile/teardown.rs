@@ -34,6 +34,9 @@ pub struct StorageLoss {
     /// The claim to delete, when the storage is a claim.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
+    /// The bucket or container to delete through its cloud (`S3 bucket NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<String>,
 }
 
 /// The storage a Removed registry would act on: what its storage last applied names (the Config's
@@ -91,12 +94,20 @@ pub fn storage_loss(config: &Config, claim: Option<&PersistentVolumeClaim>) -> R
                     "PersistentVolumeClaim {REGISTRY_NAMESPACE}/{name} and every image stored on it will be deleted"
                 ),
                 claim: Some(name),
+                cloud: None,
             })),
         },
+        Removal::Cloud(what) => Ok(Some(StorageLoss {
+            driver: driver_name,
+            description: format!("the {what} and every image in it will be deleted"),
+            claim: None,
+            cloud: Some(what),
+        })),
         Removal::PodLocal => Ok(Some(StorageLoss {
             driver: driver_name,
             description: "every image in the registry's emptyDir storage is lost when its pods are deleted".into(),
             claim: None,
+            cloud: None,
         })),
         Removal::LeftInPlace => Err(format!(
             "the Managed {driver_name} storage is left in place: deleting cloud storage needs the cloud's API; \

@@ -35,6 +35,9 @@ pub struct Inputs {
     pub service_ca: Option<String>,
     /// `ca-bundle.crt` of the S3 `trustedCA` ConfigMap in `openshift-config`.
     pub storage_ca: Option<String>,
+    /// `ca-bundle.pem` of `openshift-config-managed/kube-cloud-config`: the cloud's CA, trusted
+    /// for its storage API besides the system roots.
+    pub cloud_ca: Option<String>,
     pub nodes: NodeFacts,
 }
 
@@ -78,6 +81,7 @@ impl Inputs {
             additional_trusted_ca: None,
             service_ca: None,
             storage_ca: None,
+            cloud_ca: None,
             nodes: NodeFacts::default(),
         }
     }
@@ -208,6 +212,11 @@ impl Inputs {
                 .as_ref()
                 .and_then(|cm| cm.data.as_ref()?.get("service-ca.crt").cloned()),
             storage_ca,
+            cloud_ca: snapshot
+                .cloud_config
+                .as_ref()
+                .and_then(|c| c.data.as_ref()?.get("ca-bundle.pem").cloned())
+                .filter(|pem| !pem.trim().is_empty()),
             nodes: node_facts(&snapshot.nodes),
             config,
         }

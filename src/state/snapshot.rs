@@ -9,7 +9,7 @@ use crate::api::{
     CLOUD_CREDENTIALS, CLUSTER, Config, Image, ImagePruner, Infrastructure, OPENSHIFT_CONFIG, Proxy,
     REGISTRY_NAMESPACE, USER_CREDENTIALS,
 };
-use crate::api::{REMOVED_ALERT_RULE, Route};
+use crate::api::{KUBE_CLOUD_CONFIG, OPENSHIFT_CONFIG_MANAGED, REMOVED_ALERT_RULE, Route};
 use crate::cluster::retry;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -51,6 +51,8 @@ pub struct Snapshot {
     pub owned_routes: Vec<Route>,
     /// Whether the `ImageRegistryRemoved` alert rule exists.
     pub removed_alert: bool,
+    /// `openshift-config-managed/kube-cloud-config`: the cloud provider's CA bundle, when published.
+    pub cloud_config: Option<ConfigMap>,
 }
 
 impl Snapshot {
@@ -73,6 +75,7 @@ impl Snapshot {
         let node_api = Api::<Node>::all(client.clone());
         let routes = Api::<Route>::namespaced(client.clone(), ns);
         let rules = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &prometheus_rules());
+        let managed_maps = Api::<ConfigMap>::namespaced(client.clone(), OPENSHIFT_CONFIG_MANAGED);
         let all = ListParams::default();
         let claim = async {
             match &names.claim {
@@ -103,6 +106,7 @@ impl Snapshot {
             claim,
             owned_routes,
             removed_alert,
+            cloud_config,
         ) = tokio::try_join!(
             retry(|| pruners.get_opt(CLUSTER)),
             retry(|| infrastructures.get_opt(CLUSTER)),
@@ -124,6 +128,8 @@ impl Snapshot {
                     .unwrap_or(None)
                     .is_some())
             },
+            // Published on clouds that need it; unreadable counts as absent (the system roots).
+            async { Ok(retry(|| managed_maps.get_opt(KUBE_CLOUD_CONFIG)).await.unwrap_or(None)) },
         )
         .context("reading the cluster state the registry is rendered from")?;
         let mut map_names = names.config_maps.clone();
@@ -148,6 +154,7 @@ impl Snapshot {
             config_maps,
             owned_routes,
             removed_alert,
+            cloud_config,
         })
     }
 
@@ -202,6 +209,7 @@ impl Snapshot {
             removed_alert: objects
                 .iter()
                 .any(|o| is(o, "PrometheusRule", REGISTRY_NAMESPACE, Some(REMOVED_ALERT_RULE))),
+            cloud_config: find(objects, "ConfigMap", OPENSHIFT_CONFIG_MANAGED, KUBE_CLOUD_CONFIG)?,
         })
     }
 

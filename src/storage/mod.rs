@@ -6,6 +6,7 @@
 //! registry does to it.
 
 mod azure;
+pub mod cloud;
 mod credentials;
 mod empty_dir;
 mod gcs;
@@ -95,6 +96,11 @@ pub trait Driver: Sync {
 
     /// What removing a registry whose Managed storage this is does to the storage.
     fn removal(&self, storage: &Storage) -> Removal;
+
+    /// The cloud calls that create, check and remove this storage, for storage in a cloud.
+    fn cloud(&self) -> Option<&'static dyn cloud::Cloud> {
+        None
+    }
 }
 
 /// The platform values a driver completes its block from.
@@ -114,11 +120,14 @@ pub struct Environment<'a> {
 /// What removing the registry does to Managed storage, the greatest loss first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Removal {
+    /// The bucket or container is deleted with every image in it (`S3 bucket NAME`).
+    Cloud(String),
     /// The claim is deleted, and every image on it.
     Claim(String),
     /// The images go with the pods.
     PodLocal,
-    /// Cloud storage: deleting it needs the cloud's API, so it stays.
+    /// Cloud storage this program cannot delete (no cloud calls for its driver yet), or that
+    /// names nothing: it stays.
     LeftInPlace,
 }
 
@@ -206,11 +215,13 @@ pub fn complete(storage: &mut Storage, platform: &Platform<'_>, random: &mut dyn
     }
     let named = driver.complete(storage, platform, random);
     if storage.management_state.as_ref().map_or("", |s| s.as_str()).is_empty() {
-        storage.management_state = Some(if named {
-            ManagementState::Managed
-        } else {
-            ManagementState::Unmanaged
-        });
+        // Storage the registry names is its own. A user's bucket is decided by its cloud: adopted
+        // (Unmanaged) when it exists, Managed when the registry creates it.
+        if named {
+            storage.management_state = Some(ManagementState::Managed);
+        } else if driver.cloud().is_none() {
+            storage.management_state = Some(ManagementState::Unmanaged);
+        }
     }
 }
 

@@ -649,7 +649,7 @@ async fn removing_managed_storage_needs_confirmation() {
             "--subresource=status",
             "--type=merge",
             "-p",
-            r#"{"status":{"storage":{"pvc":{"claim":"image-registry-storage"},"managementState":"Managed"}}}"#,
+            r#"{"status":{"storage":{"s3":null,"pvc":{"claim":"image-registry-storage"},"managementState":"Managed"}}}"#,
         ])
         .await;
     assert!(out.status.success(), "{}", text(&out.stderr));

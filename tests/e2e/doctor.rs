@@ -244,8 +244,13 @@ async fn credentials_storage_ownership_and_ca_keys() {
         .await;
     let (_, d) = doctor(&running).await;
     finding(&d, "spec.managementState", "the registry is Removed");
-    // Its S3 storage is Managed: oc-registry keeps it, the operator would not.
-    finding(&d, "spec.storage.managementState", "Removed with Managed cloud storage");
+    // Its S3 storage is Managed: the next reconcile deletes the bucket, once confirmed.
+    let bucket = finding(
+        &d,
+        "spec.storage.managementState",
+        "the S3 bucket sim-7xk2p-image-registry-us-east-1 and every image in it will be deleted",
+    );
+    assert_eq!(bucket["severity"], "error");
     // Once a claim the registry created (it carries the registry's annotation) is what exists,
     // Removed deletes every image.
     running

@@ -19,4 +19,5 @@ mod reconcile;
 mod registry_login;
 mod safety;
 mod status;
+mod storage_s3;
 mod trust;

@@ -268,7 +268,8 @@ async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
                     "sim-7xk2p-image-registry-us-east-1"
                 );
                 assert_eq!(bucket("REGISTRY_STORAGE_S3_REGION"), "us-east-1");
-                assert_eq!(bucket("REGISTRY_STORAGE_S3_ENCRYPT"), "false");
+                // The bucket was created with default encryption, which the Config then records.
+                assert_eq!(bucket("REGISTRY_STORAGE_S3_ENCRYPT"), "true");
                 assert_eq!(bucket("REGISTRY_STORAGE_S3_FORCEPATHSTYLE"), "true");
                 assert_eq!(
                     bucket("REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH"),
@@ -794,11 +795,9 @@ struct Watcher {
 
 impl Watcher {
     fn start(running: &Running, name: &'static str) -> Watcher {
-        let child = tokio::process::Command::new(crate::support::OC_REGISTRY)
+        let child = running
+            .command(crate::support::OC_REGISTRY)
             .args(["reconcile", "--watch", "--identity", name, "--lease-duration", "2s"])
-            .env("KUBECONFIG", running.kubeconfig())
-            .env("HOME", running.dir.path())
-            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)

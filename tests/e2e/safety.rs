@@ -14,7 +14,7 @@ async fn run(running: &Running, args: &[&str]) -> (Option<i32>, String, String) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_tells_a_requested_removal_from_a_done_one() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let (code, _, err) = run(&running, &["set", "management-state", "Removed"]).await;
+    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
     // Not reconciled yet: the registry still runs, and status says so instead of "no registry".
     let (code, out, _) = run(&running, &["status"]).await;
@@ -237,7 +237,10 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
     let (code, _, err) = run(&running, &["set", "management-state", "Removed"]).await;
     assert_eq!(code, Some(5), "{err}");
     assert!(
-        err.contains("the running Image Registry Operator (1/1 ready) deletes the Managed s3 storage (bucket sim-7xk2p-image-registry-us-east-1"),
+        err.contains(
+            "the S3 bucket sim-7xk2p-image-registry-us-east-1 and every image in it will be deleted by the running \
+             Image Registry Operator (1/1 ready)"
+        ),
         "{err}"
     );
     assert!(
@@ -260,7 +263,7 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
                 && f["message"]
                     .as_str()
                     .unwrap()
-                    .contains("the running Image Registry Operator (1/1 ready) deletes it")),
+                    .contains("every image in it will be deleted by the running Image Registry Operator (1/1 ready)")),
         "{doctor:#}"
     );
 }
@@ -309,9 +312,9 @@ async fn previews_on_an_operator_installed_cluster_match_the_real_run() {
     );
 
     let script = keeping_diff(running.dir.path());
-    let out = tokio::process::Command::new(crate::support::OC_REGISTRY)
+    let out = running
+        .command(crate::support::OC_REGISTRY)
         .arg("diff")
-        .env("KUBECONFIG", running.kubeconfig())
         .env("KUBECTL_EXTERNAL_DIFF", &script)
         .output()
         .await

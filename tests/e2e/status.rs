@@ -133,7 +133,7 @@ async fn status_of_the_simulated_aws_cluster() {
     let stdout = text(&out.stdout);
     for needle in [
         "Registry:         Managed (healthy)",
-        "s3, Managed (the Image Registry Operator deletes it when Removed; oc-registry leaves it in place)",
+        "s3, Managed (the S3 bucket sim-7xk2p-image-registry-us-east-1 is deleted with its images when Removed, after confirmation)",
         "bucket:         sim-7xk2p-image-registry-us-east-1",
         "Replicas:         2/2 ready",
         "Missing:          nothing",

@@ -2,6 +2,8 @@
 //! a process against it, and the real kubectl reading back what it wrote.
 #![allow(dead_code)]
 
+pub mod services;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +26,9 @@ pub struct Running {
     pub server: ApiServer,
     pub listening: Listening,
     pub dir: tempfile::TempDir,
+    /// On AWS, the cluster's S3: a moto of its own, which `AWS_ENDPOINT_URL_S3` points the
+    /// product's calls at.
+    pub s3: Option<services::Service>,
 }
 
 pub async fn serve(server: ApiServer) -> Running {
@@ -32,7 +37,33 @@ pub async fn serve(server: ApiServer) -> Running {
     listening
         .write_kubeconfig(&dir.path().join("kubeconfig"), None, None)
         .unwrap();
-    Running { server, listening, dir }
+    let s3 = cloud_storage(&server).await;
+    Running {
+        server,
+        listening,
+        dir,
+        s3,
+    }
+}
+
+/// The S3 an AWS cluster stores in, with the bucket the operator created when it installed the
+/// registry. Without moto (outside CI), AWS clusters have no S3 and their reconciles say so.
+async fn cloud_storage(server: &ApiServer) -> Option<services::Service> {
+    let infra = server.object("config.openshift.io/v1", "Infrastructure", "", "cluster")?;
+    if infra.pointer("/status/platformStatus/type").and_then(Value::as_str) != Some("AWS") {
+        return None;
+    }
+    let moto = services::moto()?;
+    let config = server.object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster");
+    if let Some(bucket) = config
+        .as_ref()
+        .and_then(|c| c.pointer("/spec/storage/s3/bucket"))
+        .and_then(Value::as_str)
+    {
+        let name = infra["status"]["infrastructureName"].as_str().unwrap_or_default();
+        services::operator_bucket(&services::s3_client(&moto.url), bucket, name).await;
+    }
+    Some(moto)
 }
 
 impl Running {
@@ -41,15 +72,21 @@ impl Running {
     }
 
     /// Runs a program with this cluster as its kubeconfig and a private HOME.
-    pub async fn run(&self, bin: &str, args: &[&str]) -> Output {
-        tokio::process::Command::new(bin)
-            .args(args)
+    /// A program with this cluster as its kubeconfig, a private HOME, and the cluster's S3.
+    pub fn command(&self, bin: &str) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(bin);
+        if let Some(s3) = &self.s3 {
+            command.env("AWS_ENDPOINT_URL_S3", &s3.url);
+        }
+        command
             .env("KUBECONFIG", self.kubeconfig())
             .env("HOME", self.dir.path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .unwrap()
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    pub async fn run(&self, bin: &str, args: &[&str]) -> Output {
+        self.command(bin).args(args).output().await.unwrap()
     }
 
     pub async fn oc_registry(&self, args: &[&str]) -> Output {

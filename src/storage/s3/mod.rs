@@ -1,5 +1,9 @@
 //! Amazon S3 and S3-compatible storage.
 
+mod bucket;
+mod client;
+mod tags;
+
 use super::credentials::{S3_CREDENTIALS_PATH, get, missing, mount_credentials_file, required, s3_ini};
 use super::rendering::bool_str;
 use super::{Driver, Environment, Platform, Randomness, Removal, Rendering, deterministic_name, fill, location, value};
@@ -242,8 +246,15 @@ impl Driver for S3 {
         ])
     }
 
-    fn removal(&self, _storage: &Storage) -> Removal {
-        Removal::LeftInPlace
+    fn removal(&self, storage: &Storage) -> Removal {
+        match storage.s3.as_ref().and_then(|s| value(&s.bucket)) {
+            Some(bucket) => Removal::Cloud(format!("S3 bucket {bucket}")),
+            None => Removal::LeftInPlace,
+        }
+    }
+
+    fn cloud(&self) -> Option<&'static dyn super::cloud::Cloud> {
+        Some(&bucket::S3Bucket)
     }
 }
 

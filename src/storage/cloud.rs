@@ -1,0 +1,152 @@
+//! Storage in a cloud: whether the bucket exists, creating and configuring it, and removing it with
+//! what it holds, through the cloud's own API. Drivers whose storage lives in a cloud return a
+//! [`Cloud`] from [`super::Driver::cloud`]; the rest of the program sees only these types.
+
+use super::Credentials;
+use crate::api::{Infrastructure, Storage};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use std::fmt;
+
+/// What the cloud calls read besides the storage block.
+#[derive(Clone, Copy)]
+pub struct CloudContext<'a> {
+    pub infrastructure: &'a Infrastructure,
+    pub credentials: &'a Credentials,
+    /// The bundle the storage's own `trustedCA` names: the only roots trusted for its endpoint.
+    pub trusted_ca: Option<&'a str>,
+    /// The cloud provider's bundle (`openshift-config-managed/kube-cloud-config`), trusted besides
+    /// the system roots.
+    pub cloud_ca: Option<&'a str>,
+    /// The cluster proxy for HTTPS, and the hosts it does not apply to.
+    pub https_proxy: Option<&'a str>,
+    pub no_proxy: Option<&'a str>,
+}
+
+/// Whether calls change anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    /// Only reads: what would be created is reported, nothing is.
+    DryRun,
+}
+
+/// One of the operator's storage conditions (`StorageExists`, `StorageEncrypted`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StorageCondition {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub ok: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+impl StorageCondition {
+    pub fn new(type_: &'static str, ok: bool, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        StorageCondition {
+            type_,
+            ok,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What ensuring the storage found and did.
+#[derive(Clone, Debug, Default)]
+pub struct Ensured {
+    pub conditions: Vec<StorageCondition>,
+    /// The block after the calls: its management state decided (Managed when created here,
+    /// Unmanaged when it existed), `encrypt` set once default encryption is on.
+    pub storage: Storage,
+    /// What was created (`S3 bucket NAME`), or in a dry run would be.
+    pub created: Option<String>,
+    /// Whether the storage exists (or, in a dry run, would).
+    pub exists: bool,
+}
+
+/// Who created the storage, as far as the cloud tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Creator {
+    /// This program (its own tag).
+    ThisProgram,
+    /// The Image Registry Operator (the cluster's ownership tag without this program's).
+    Operator,
+    /// Neither: the user's, adopted.
+    Other,
+}
+
+/// What the cloud says about the storage now.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inspection {
+    pub exists: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<Creator>,
+    /// How many objects it holds, counted up to [`COUNT_LIMIT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<u64>,
+    /// When a removal began and did not finish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removal_started: Option<String>,
+}
+
+/// Objects are counted up to this many: enough to say what a deletion loses.
+pub const COUNT_LIMIT: u64 = 100_000;
+
+impl Inspection {
+    /// "its 12 objects", "more than 100000 objects", "no objects".
+    pub fn contents(&self) -> String {
+        match self.objects {
+            Some(0) => "no objects".into(),
+            Some(1) => "its 1 object".into(),
+            Some(n) if n >= COUNT_LIMIT => format!("more than {COUNT_LIMIT} objects"),
+            Some(n) => format!("its {n} objects"),
+            None => "its objects".into(),
+        }
+    }
+}
+
+/// A failed cloud call: the cloud's error code and a message naming the storage and the fix.
+/// Never carries a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudError {
+    pub code: String,
+    pub message: String,
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CloudError {}
+
+/// What was removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Objects deleted on the way.
+    pub objects: u64,
+    /// Whether this pass finished a removal an earlier one began.
+    pub resumed: bool,
+}
+
+/// A cloud's storage calls for one driver.
+pub trait Cloud: Sync {
+    /// Makes the storage exist as configured: adopts it when it exists, creates it when not, and
+    /// (when Managed) configures it. A failed optional step sets its condition and nothing else.
+    fn ensure<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>, mode: Mode) -> BoxFuture<'a, Ensured>;
+
+    /// Whether the storage exists, who made it, how much it holds.
+    fn inspect<'a>(
+        &'a self,
+        storage: &'a Storage,
+        cx: CloudContext<'a>,
+    ) -> BoxFuture<'a, Result<Inspection, CloudError>>;
+
+    /// Deletes everything in the storage, then the storage. Idempotent: an interrupted removal
+    /// finishes on the next call.
+    fn remove<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>) -> BoxFuture<'a, Result<Removed, CloudError>>;
+}

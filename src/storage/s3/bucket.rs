@@ -1,0 +1,635 @@
+//! The S3 bucket's life cycle, as the operator runs it: exists (`HeadBucket`), create (the
+//! `LocationConstraint` everywhere but us-east-1; a bucket this account already owns is reused),
+//! configure when Managed (public access block, tags, default encryption, the incomplete-upload
+//! lifecycle rule, each with its condition), and remove (every object and version, then the bucket).
+
+use super::client::{ENDPOINT_VARIABLE, Endpoint, client};
+use super::tags;
+use crate::api::{ManagementState, S3Storage, Storage};
+use crate::storage::cloud::{
+    COUNT_LIMIT, Cloud, CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition,
+};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::client::Waiters;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration,
+    Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, ObjectIdentifier, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging,
+};
+use futures::future::BoxFuture;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long creating or deleting a bucket may take to show.
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// The lifecycle rule that aborts incomplete multipart uploads after a day.
+const CLEANUP_RULE: &str = "cleanup-incomplete-multipart-registry-uploads";
+
+pub struct S3Bucket;
+
+/// The region a bucket is created in, as `CreateBucket` must be told: never in us-east-1 (both
+/// AWS and S3-compatible services refuse `us-east-1` there), always elsewhere.
+pub fn location_constraint(region: &str) -> Option<&str> {
+    (!region.is_empty() && region != "us-east-1").then_some(region)
+}
+
+/// The cloud's error code for a failed call: its own, else the HTTP status's name.
+fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String
+where
+    R: std::fmt::Debug,
+{
+    if let Some(code) = err.code() {
+        return code.to_string();
+    }
+    match err {
+        SdkError::ServiceError(e) => {
+            let raw = format!("{:?}", e.raw());
+            if raw.contains("403") {
+                "Forbidden".into()
+            } else if raw.contains("404") {
+                "NotFound".into()
+            } else {
+                "ServiceError".into()
+            }
+        }
+        SdkError::TimeoutError(_) => "RequestTimeout".into(),
+        SdkError::DispatchFailure(_) => "EndpointUnreachable".into(),
+        _ => "RequestFailed".into(),
+    }
+}
+
+fn detail<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
+    match err.message() {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ => aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
+    }
+}
+
+fn failed<E, R>(call: &str, bucket: &str, endpoint: &Endpoint, err: &SdkError<E, R>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = code(err);
+    let place = match &endpoint.url {
+        Some(url) => format!("at {url}"),
+        None => format!("in {}", endpoint.region),
+    };
+    let fix = match code.as_str() {
+        "Forbidden" | "AccessDenied" | "AllAccessDisabled" => {
+            ": the credentials may not use this bucket (it may belong to another account); give credentials that \
+             may, or choose another bucket with oc-registry storage set s3 --bucket NAME"
+        }
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidCredentials" | "ExpiredToken" => {
+            ": fix the key pair with oc-registry storage credentials set s3 --access-key … --secret-key …"
+        }
+        "EndpointUnreachable" | "RequestTimeout" => {
+            ": check spec.storage.s3.regionEndpoint and the network path (and the cluster proxy)"
+        }
+        "KMS.NotFoundException" | "KMSNotFoundException" | "InvalidArgument" | "NotFoundException" => {
+            ": check spec.storage.s3.keyID names a KMS key this account may use"
+        }
+        _ => "",
+    };
+    CloudError {
+        message: format!(
+            "{call} for S3 bucket {bucket} {place} failed: {code}: {}{fix}",
+            detail(err)
+        ),
+        code,
+    }
+}
+
+/// The bucket and how to reach it.
+struct Target {
+    bucket: String,
+    endpoint: Endpoint,
+    client: Client,
+}
+
+impl Target {
+    fn of(s3: &S3Storage, cx: &CloudContext<'_>) -> Result<Target, CloudError> {
+        let bucket = s3.bucket.clone().filter(|b| !b.is_empty()).ok_or_else(|| CloudError {
+            code: "StorageNotConfigured".into(),
+            message: "spec.storage.s3.bucket is empty: set it with oc-registry storage set s3 --bucket NAME, or \
+                      leave it to reconcile to name"
+                .into(),
+        })?;
+        // A name the SDK would put in a header unchecked: refused here, never sent.
+        for (field, value) in [("bucket", Some(bucket.as_str())), ("region", s3.region.as_deref())] {
+            if value.is_some_and(|v| !v.chars().all(|c| c.is_ascii_graphic())) {
+                return Err(CloudError {
+                    code: "InvalidValue".into(),
+                    message: format!(
+                        "spec.storage.s3.{field} holds spaces or control characters: fix it with oc-registry storage \
+                         set s3 --{field} NAME"
+                    ),
+                });
+            }
+        }
+        let endpoint = Endpoint::of(s3, std::env::var(ENDPOINT_VARIABLE).ok());
+        let client = client(&endpoint, cx)?;
+        Ok(Target {
+            bucket,
+            endpoint,
+            client,
+        })
+    }
+
+    /// `Ok(false)` when the bucket does not exist; an error when it cannot be told (403: another
+    /// account's, or the credentials may not look).
+    async fn exists(&self) -> Result<bool, CloudError> {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(code(&e).as_str(), "NotFound" | "NoSuchBucket") => Ok(false),
+            Err(e) => Err(failed("HeadBucket", &self.bucket, &self.endpoint, &e)),
+        }
+    }
+
+    async fn create(&self) -> Result<(), CloudError> {
+        let mut request = self.client.create_bucket().bucket(&self.bucket);
+        if let Some(region) = location_constraint(&self.endpoint.region) {
+            request = request.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        match request.send().await {
+            Ok(_) => {}
+            Err(e) if code(&e) == "BucketAlreadyOwnedByYou" => return Ok(()),
+            Err(e) => return Err(failed("CreateBucket", &self.bucket, &self.endpoint, &e)),
+        }
+        self.client
+            .wait_until_bucket_exists()
+            .bucket(&self.bucket)
+            .wait(SETTLE)
+            .await
+            .map(|_| ())
+            .map_err(|e| CloudError {
+                code: "BucketNotCreated".into(),
+                message: format!("S3 bucket {} was created but did not appear: {e}", self.bucket),
+            })
+    }
+
+    async fn tags(&self) -> Result<BTreeMap<String, String>, CloudError> {
+        match self.client.get_bucket_tagging().bucket(&self.bucket).send().await {
+            Ok(out) => Ok(out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()),
+            Err(e) if code(&e) == "NoSuchTagSet" => Ok(BTreeMap::new()),
+            Err(e) => Err(failed("GetBucketTagging", &self.bucket, &self.endpoint, &e)),
+        }
+    }
+
+    async fn put_tags(&self, tags: &BTreeMap<String, String>) -> Result<(), CloudError> {
+        let set: Vec<Tag> = tags
+            .iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(set))
+            .build()
+            .map_err(|e| CloudError {
+                code: "InvalidTag".into(),
+                message: e.to_string(),
+            })?;
+        self.client
+            .put_bucket_tagging()
+            .bucket(&self.bucket)
+            .tagging(tagging)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| failed("PutBucketTagging", &self.bucket, &self.endpoint, &e))
+    }
+
+    async fn block_public_access(&self) -> StorageCondition {
+        let config = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        match self
+            .client
+            .put_public_access_block()
+            .bucket(&self.bucket)
+            .public_access_block_configuration(config)
+            .send()
+            .await
+        {
+            Ok(_) => StorageCondition::new(
+                "StoragePublicAccessBlocked",
+                true,
+                "Public Access Block Successful",
+                "Public access to the S3 bucket and its contents have been successfully blocked.",
+            ),
+            Err(e) => {
+                let err = failed("PutPublicAccessBlock", &self.bucket, &self.endpoint, &e);
+                StorageCondition::new("StoragePublicAccessBlocked", false, err.code, err.message)
+            }
+        }
+    }
+
+    async fn tag(&self, cx: &CloudContext<'_>, created_here: bool) -> StorageCondition {
+        let status = cx.infrastructure.status.clone().unwrap_or_default();
+        let infra = status.infrastructure_name.unwrap_or_default();
+        let resource_tags: Vec<(String, String)> = status
+            .platform_status
+            .and_then(|p| p.aws)
+            .and_then(|a| a.resource_tags)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+            .collect();
+        let result = async {
+            let existing = self.tags().await?;
+            let (wanted, refused) = tags::merged(&existing, &infra, &resource_tags, created_here);
+            if wanted != existing {
+                self.put_tags(&wanted).await?;
+            }
+            Ok::<_, CloudError>(refused)
+        };
+        match result.await {
+            Ok(refused) if refused.is_empty() => StorageCondition::new(
+                "StorageTagged",
+                true,
+                "Tagging Successful",
+                "UserTags were successfully applied to the S3 bucket",
+            ),
+            Ok(refused) => StorageCondition::new(
+                "StorageTagged",
+                false,
+                "InvalidTags",
+                format!(
+                    "resourceTags {} were not applied: keys Name, kubernetes.io/* and openshift.io/* are the cluster's",
+                    refused.join(", ")
+                ),
+            ),
+            Err(err) => StorageCondition::new("StorageTagged", false, err.code, err.message),
+        }
+    }
+
+    async fn encrypt(&self, key_id: Option<&str>) -> StorageCondition {
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(if key_id.is_some() {
+                ServerSideEncryption::AwsKms
+            } else {
+                ServerSideEncryption::Aes256
+            })
+            .set_kms_master_key_id(key_id.map(str::to_string))
+            .build();
+        let config = default.map(|d| {
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(d)
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()
+        });
+        let sent = match config {
+            Ok(Ok(config)) => self
+                .client
+                .put_bucket_encryption()
+                .bucket(&self.bucket)
+                .server_side_encryption_configuration(config)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| failed("PutBucketEncryption", &self.bucket, &self.endpoint, &e)),
+            Ok(Err(e)) | Err(e) => Err(CloudError {
+                code: "InvalidEncryption".into(),
+                message: e.to_string(),
+            }),
+        };
+        match sent {
+            Ok(()) => StorageCondition::new(
+                "StorageEncrypted",
+                true,
+                "Encryption Successful",
+                if key_id.is_some() {
+                    "Default encryption was successfully enabled on the S3 bucket using KMS"
+                } else {
+                    "Default AES256 encryption was successfully enabled on the S3 bucket"
+                },
+            ),
+            Err(err) => StorageCondition::new("StorageEncrypted", false, err.code, err.message),
+        }
+    }
+
+    async fn clean_up_incomplete_uploads(&self) -> StorageCondition {
+        let rule = LifecycleRule::builder()
+            .id(CLEANUP_RULE)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(1)
+                    .build(),
+            )
+            .build();
+        let sent = match rule.and_then(|r| BucketLifecycleConfiguration::builder().rules(r).build()) {
+            Ok(config) => self
+                .client
+                .put_bucket_lifecycle_configuration()
+                .bucket(&self.bucket)
+                .lifecycle_configuration(config)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| failed("PutBucketLifecycleConfiguration", &self.bucket, &self.endpoint, &e)),
+            Err(e) => Err(CloudError {
+                code: "InvalidLifecycle".into(),
+                message: e.to_string(),
+            }),
+        };
+        match sent {
+            Ok(()) => StorageCondition::new(
+                "StorageIncompleteUploadCleanupEnabled",
+                true,
+                "Enable Cleanup Successful",
+                "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled",
+            ),
+            Err(err) => StorageCondition::new("StorageIncompleteUploadCleanupEnabled", false, err.code, err.message),
+        }
+    }
+
+    /// Counts objects, up to [`COUNT_LIMIT`].
+    async fn count(&self) -> Result<u64, CloudError> {
+        let mut count = 0u64;
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("ListObjectsV2", &self.bucket, &self.endpoint, &e))?;
+            count += page.contents().len() as u64;
+            if count >= COUNT_LIMIT {
+                break;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Deletes every object version, delete marker and incomplete upload; returns how many
+    /// objects went.
+    async fn empty(&self) -> Result<u64, CloudError> {
+        let mut deleted = 0u64;
+        loop {
+            let listed = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .max_keys(1000)
+                .send()
+                .await
+                .map_err(|e| failed("ListObjectVersions", &self.bucket, &self.endpoint, &e))?;
+            let ids: Vec<ObjectIdentifier> = listed
+                .versions()
+                .iter()
+                .filter_map(|v| Some((v.key()?, v.version_id())))
+                .chain(
+                    listed
+                        .delete_markers()
+                        .iter()
+                        .filter_map(|m| Some((m.key()?, m.version_id()))),
+                )
+                .filter_map(|(key, version)| {
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(version.map(str::to_string))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            if ids.is_empty() {
+                break;
+            }
+            let batch = ids.len() as u64;
+            let delete = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| CloudError {
+                    code: "InvalidDelete".into(),
+                    message: e.to_string(),
+                })?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| failed("DeleteObjects", &self.bucket, &self.endpoint, &e))?;
+            if let Some(first) = out.errors().first() {
+                return Err(CloudError {
+                    code: first.code().unwrap_or("DeleteFailed").to_string(),
+                    message: format!(
+                        "DeleteObjects for S3 bucket {} left {} object(s), e.g. {}: {}",
+                        self.bucket,
+                        out.errors().len(),
+                        first.key().unwrap_or_default(),
+                        first.message().unwrap_or_default()
+                    ),
+                });
+            }
+            deleted += batch;
+        }
+        let uploads = self
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| failed("ListMultipartUploads", &self.bucket, &self.endpoint, &e))?;
+        for upload in uploads.uploads() {
+            if let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) {
+                self.client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| failed("AbortMultipartUpload", &self.bucket, &self.endpoint, &e))?;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+fn exists_condition() -> StorageCondition {
+    StorageCondition::new("StorageExists", true, "S3 Bucket Exists", "S3 bucket exists")
+}
+
+/// Whether nobody has said who manages the storage yet.
+fn undecided(storage: &Storage) -> bool {
+    storage.management_state.as_ref().is_none_or(|s| s.as_str().is_empty())
+}
+
+impl S3Bucket {
+    async fn ensure_s3(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
+        let mut out = Ensured {
+            storage: storage.clone(),
+            ..Ensured::default()
+        };
+        let Some(s3) = storage.s3.as_ref() else { return out };
+        let target = match Target::of(s3, &cx) {
+            Ok(t) => t,
+            Err(err) => {
+                out.conditions
+                    .push(StorageCondition::new("StorageExists", false, err.code, err.message));
+                return out;
+            }
+        };
+        let exists = match target.exists().await {
+            Ok(exists) => exists,
+            Err(err) => {
+                out.conditions
+                    .push(StorageCondition::new("StorageExists", false, err.code, err.message));
+                return out;
+            }
+        };
+        let mut created_here = false;
+        if exists {
+            if undecided(storage) {
+                out.storage.management_state = Some(ManagementState::Unmanaged);
+            }
+        } else {
+            if mode == Mode::Apply
+                && let Err(err) = target.create().await
+            {
+                out.conditions
+                    .push(StorageCondition::new("StorageExists", false, err.code, err.message));
+                return out;
+            }
+            out.created = Some(format!("S3 bucket {}", target.bucket));
+            created_here = true;
+        }
+        if created_here && undecided(storage) {
+            out.storage.management_state = Some(ManagementState::Managed);
+        }
+        out.exists = true;
+        out.conditions.push(exists_condition());
+        let managed = out.storage.management_state == Some(ManagementState::Managed);
+        if !managed || mode == Mode::DryRun {
+            return out;
+        }
+        let key_id = s3.key_id.as_deref().filter(|k| !k.is_empty());
+        let (blocked, tagged, encrypted, cleaned) = tokio::join!(
+            target.block_public_access(),
+            target.tag(&cx, created_here),
+            target.encrypt(key_id),
+            target.clean_up_incomplete_uploads(),
+        );
+        if encrypted.ok
+            && let Some(s3) = out.storage.s3.as_mut()
+        {
+            s3.encrypt = Some(true);
+        }
+        out.conditions.extend([encrypted, tagged, blocked, cleaned]);
+        out
+    }
+
+    async fn inspect_s3(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {
+        let s3 = storage.s3.clone().unwrap_or_default();
+        let target = Target::of(&s3, &cx)?;
+        if !target.exists().await? {
+            return Ok(Inspection {
+                exists: false,
+                creator: None,
+                objects: None,
+                removal_started: None,
+            });
+        }
+        let infra = cx
+            .infrastructure
+            .status
+            .as_ref()
+            .and_then(|s| s.infrastructure_name.clone())
+            .unwrap_or_default();
+        let (tags, objects) = tokio::join!(target.tags(), target.count());
+        let tags = tags.ok();
+        Ok(Inspection {
+            exists: true,
+            creator: tags.as_ref().map(|t| tags::creator(t, &infra)),
+            objects: objects.ok(),
+            removal_started: tags.and_then(|t| t.get(tags::REMOVAL_STARTED).cloned()),
+        })
+    }
+
+    async fn remove_s3(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Removed, CloudError> {
+        let s3 = storage.s3.clone().unwrap_or_default();
+        let target = Target::of(&s3, &cx)?;
+        if !target.exists().await? {
+            return Ok(Removed::default());
+        }
+        // Marked first, so that a run after an interruption knows it finishes this removal.
+        let mut existing = target.tags().await.unwrap_or_default();
+        let resumed = existing.contains_key(tags::REMOVAL_STARTED);
+        if !resumed {
+            let now = jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string());
+            existing.insert(tags::REMOVAL_STARTED.into(), now.unwrap_or_default());
+            // A bucket that refuses tags is still emptied and deleted.
+            let _ = target.put_tags(&existing).await;
+        }
+        let objects = target.empty().await?;
+        match target.client.delete_bucket().bucket(&target.bucket).send().await {
+            Ok(_) => {}
+            Err(e) if code(&e) == "NoSuchBucket" => return Ok(Removed { objects, resumed }),
+            Err(e) => return Err(failed("DeleteBucket", &target.bucket, &target.endpoint, &e)),
+        }
+        target
+            .client
+            .wait_until_bucket_not_exists()
+            .bucket(&target.bucket)
+            .wait(SETTLE)
+            .await
+            .map_err(|e| CloudError {
+                code: "BucketNotDeleted".into(),
+                message: format!("S3 bucket {} was deleted but still shows: {e}", target.bucket),
+            })?;
+        Ok(Removed { objects, resumed })
+    }
+}
+
+impl Cloud for S3Bucket {
+    fn ensure<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>, mode: Mode) -> BoxFuture<'a, Ensured> {
+        Box::pin(self.ensure_s3(storage, cx, mode))
+    }
+
+    fn inspect<'a>(
+        &'a self,
+        storage: &'a Storage,
+        cx: CloudContext<'a>,
+    ) -> BoxFuture<'a, Result<Inspection, CloudError>> {
+        Box::pin(self.inspect_s3(storage, cx))
+    }
+
+    fn remove<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>) -> BoxFuture<'a, Result<Removed, CloudError>> {
+        Box::pin(self.remove_s3(storage, cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_constraints() {
+        assert_eq!(location_constraint("us-east-1"), None);
+        assert_eq!(location_constraint(""), None);
+        assert_eq!(location_constraint("eu-west-1"), Some("eu-west-1"));
+    }
+}

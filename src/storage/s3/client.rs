@@ -1,0 +1,345 @@
+//! The S3 client a storage block calls with: its region and endpoint, path or virtual-hosted
+//! style, the credentials the registry itself uses (never this machine's), the CA bundles and the
+//! cluster proxy. Throttling and transient failures are retried with backoff by the SDK.
+
+use super::super::cloud::{CloudContext, CloudError};
+use super::super::credentials::{get, text};
+use super::HMAC_KEYS;
+use crate::api::S3Storage;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::{StaticConfiguration, WebIdentityTokenCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3::config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Connector, ConnectorBuilder};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Attempts per call, the first included: throttling and server errors back off in between.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Where S3 is: the region, and an endpoint when it is not AWS's own for the region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Endpoint {
+    pub region: String,
+    pub url: Option<String>,
+    pub path_style: bool,
+}
+
+/// The AWS SDKs' variable for another S3 endpoint (a VPC endpoint, a local S3): honoured for this
+/// program's own calls when the storage names no endpoint, never rendered for the registry.
+pub(super) const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_S3";
+
+impl Endpoint {
+    /// Where `s3` is; `fallback` is the endpoint to use when the storage names none.
+    pub fn of(s3: &S3Storage, fallback: Option<String>) -> Endpoint {
+        let url = s3
+            .region_endpoint
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or(fallback.filter(|u| !u.is_empty()))
+            .map(|u| {
+                // The registry takes a bare host; the SDK needs a scheme.
+                if u.contains("://") { u } else { format!("https://{u}") }
+            });
+        Endpoint {
+            // S3-compatible services ignore the region but the signature needs one.
+            region: s3
+                .region
+                .clone()
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "us-east-1".into()),
+            url,
+            path_style: !s3.virtual_hosted_style.unwrap_or(false),
+        }
+    }
+}
+
+/// The keys of an AWS shared-credentials file's default profile (or its only profile).
+pub(super) fn profile(ini: &str) -> BTreeMap<String, String> {
+    let mut profiles: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    for line in ini.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let name = name.trim().trim_start_matches("profile ").trim().to_string();
+            profiles.push((name, BTreeMap::new()));
+        } else if let Some((k, v)) = line.split_once('=')
+            && let Some((_, keys)) = profiles.last_mut()
+        {
+            keys.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let only = profiles.len() == 1;
+    profiles
+        .into_iter()
+        .find(|(name, _)| only || name == "default")
+        .map(|(_, keys)| keys)
+        .unwrap_or_default()
+}
+
+/// How the calls authenticate.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) enum Auth {
+    Keys {
+        access_key: String,
+        secret_key: String,
+        session_token: Option<String>,
+    },
+    WebIdentity {
+        role_arn: String,
+        token_file: String,
+    },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Keys { .. } => f.write_str("Keys(***)"),
+            Auth::WebIdentity { role_arn, .. } => write!(f, "WebIdentity({role_arn})"),
+        }
+    }
+}
+
+fn missing_credentials(detail: &str) -> CloudError {
+    CloudError {
+        code: "InvalidCredentials".into(),
+        message: format!(
+            "no usable S3 credentials: {detail}; put REGISTRY_STORAGE_S3_ACCESSKEY and REGISTRY_STORAGE_S3_SECRETKEY \
+             in the Secret openshift-image-registry/image-registry-private-configuration-user \
+             (oc-registry storage credentials set s3 --access-key … --secret-key …)"
+        ),
+    }
+}
+
+/// The registry's credentials: the user's key pair, else the cloud Secret's credentials file or
+/// key pair — the same ones the registry pods get.
+pub(super) fn auth(credentials: &super::super::Credentials) -> Result<Auth, CloudError> {
+    if let Some(user) = &credentials.user {
+        let key = |k: &str| text(user, k).ok_or_else(|| missing_credentials(&format!("the user Secret lacks {k}")));
+        return Ok(Auth::Keys {
+            access_key: key(HMAC_KEYS[0].1)?,
+            secret_key: key(HMAC_KEYS[1].1)?,
+            session_token: None,
+        });
+    }
+    let Some(cloud) = &credentials.cloud else {
+        return Err(missing_credentials(
+            "neither image-registry-private-configuration-user nor installer-cloud-credentials exists",
+        ));
+    };
+    let keys = match get(cloud, "credentials") {
+        Some(ini) => profile(&String::from_utf8_lossy(ini)),
+        None => ["aws_access_key_id", "aws_secret_access_key"]
+            .iter()
+            .filter_map(|k| Some((k.to_string(), text(cloud, k)?)))
+            .collect(),
+    };
+    let value = |k: &str| keys.get(k).filter(|v| !v.is_empty()).cloned();
+    if let (Some(access_key), Some(secret_key)) = (value("aws_access_key_id"), value("aws_secret_access_key")) {
+        return Ok(Auth::Keys {
+            access_key,
+            secret_key,
+            session_token: value("aws_session_token"),
+        });
+    }
+    if let (Some(role_arn), Some(token_file)) = (value("role_arn"), value("web_identity_token_file")) {
+        return Ok(Auth::WebIdentity { role_arn, token_file });
+    }
+    Err(missing_credentials(
+        "installer-cloud-credentials holds neither a key pair nor a role with a web identity token",
+    ))
+}
+
+/// The CA roots: a `trustedCA` bundle replaces the system's; the cloud's bundle joins them.
+fn trust_store(cx: &CloudContext<'_>) -> TrustStore {
+    match (cx.trusted_ca, cx.cloud_ca) {
+        (Some(own), _) => TrustStore::empty().with_pem_certificate(own.as_bytes().to_vec()),
+        (None, Some(cloud)) => TrustStore::default().with_pem_certificate(cloud.as_bytes().to_vec()),
+        (None, None) => TrustStore::default(),
+    }
+}
+
+/// Loopback is never proxied, as Go's HTTP client (the operator's) never proxies it.
+const LOOPBACK: &str = "localhost,127.0.0.0/8,::1";
+
+/// The cluster proxy when one is set, else the environment's (`HTTPS_PROXY`, `NO_PROXY`).
+fn proxy(cx: &CloudContext<'_>) -> Result<ProxyConfig, CloudError> {
+    let Some(url) = cx.https_proxy.filter(|p| !p.is_empty()) else {
+        return Ok(ProxyConfig::from_env());
+    };
+    let config = ProxyConfig::all(url).map_err(|e| CloudError {
+        code: "InvalidProxy".into(),
+        message: format!("the cluster proxy {url} cannot be used: {e}"),
+    })?;
+    let rules = match cx.no_proxy.filter(|n| !n.is_empty()) {
+        Some(rules) => format!("{rules},{LOOPBACK}"),
+        None => LOOPBACK.to_string(),
+    };
+    Ok(config.no_proxy(rules))
+}
+
+fn connector(cx: &CloudContext<'_>) -> Result<Connector, CloudError> {
+    let tls = TlsContext::builder()
+        .with_trust_store(trust_store(cx))
+        .build()
+        .map_err(|e| CloudError {
+            code: "InvalidCA".into(),
+            message: format!("the storage CA bundle cannot be used: {e}"),
+        })?;
+    Ok(ConnectorBuilder::default()
+        .proxy_config(proxy(cx)?)
+        .connector_settings(
+            aws_smithy_runtime_api::client::http::HttpConnectorSettings::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build())
+}
+
+/// A client for `endpoint` with the registry's credentials.
+pub(super) fn client(endpoint: &Endpoint, cx: &CloudContext<'_>) -> Result<aws_sdk_s3::Client, CloudError> {
+    let connector = aws_smithy_runtime_api::client::http::SharedHttpConnector::new(connector(cx)?);
+    let http = aws_smithy_runtime_api::client::http::http_client_fn(move |_, _| connector.clone());
+    let region = Region::new(endpoint.region.clone());
+    let credentials = match auth(cx.credentials)? {
+        Auth::Keys {
+            access_key,
+            secret_key,
+            session_token,
+        } => SharedCredentialsProvider::new(Credentials::new(
+            access_key,
+            secret_key,
+            session_token,
+            None,
+            "oc-registry",
+        )),
+        Auth::WebIdentity { role_arn, token_file } => {
+            let provider_config = ProviderConfig::without_region()
+                .with_region(Some(region.clone()))
+                .with_http_client(http.clone());
+            SharedCredentialsProvider::new(
+                WebIdentityTokenCredentialsProvider::builder()
+                    .static_configuration(StaticConfiguration {
+                        web_identity_token_file: token_file.into(),
+                        role_arn,
+                        session_name: "oc-registry".into(),
+                    })
+                    .configure(&provider_config)
+                    .build(),
+            )
+        }
+    };
+    let mut config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(credentials)
+        .http_client(http)
+        .force_path_style(endpoint.path_style)
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        );
+    if let Some(url) = &endpoint.url {
+        config = config.endpoint_url(url);
+    }
+    Ok(aws_sdk_s3::Client::from_conf(config.build()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Credentials as Secrets, Data};
+
+    fn data(pairs: &[(&str, &str)]) -> Data {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn credentials_come_from_the_user_secret_first_then_the_cloud_secret() {
+        let user = Secrets {
+            user: Some(data(&[
+                ("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIAUSER"),
+                ("REGISTRY_STORAGE_S3_SECRETKEY", "user-secret"),
+            ])),
+            cloud: Some(data(&[
+                ("aws_access_key_id", "AKIACLOUD"),
+                ("aws_secret_access_key", "s"),
+            ])),
+        };
+        assert!(matches!(auth(&user), Ok(Auth::Keys { access_key, .. }) if access_key == "AKIAUSER"));
+
+        let ini = "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = file-secret\n";
+        let cloud = Secrets {
+            user: None,
+            cloud: Some(data(&[("credentials", ini)])),
+        };
+        assert!(matches!(auth(&cloud), Ok(Auth::Keys { access_key, .. }) if access_key == "AKIAFILE"));
+
+        let sts = "[default]\nrole_arn = arn:aws:iam::123456789012:role/registry\nweb_identity_token_file = /var/run/secrets/openshift/serviceaccount/token\n";
+        let cloud = Secrets {
+            user: None,
+            cloud: Some(data(&[("credentials", sts)])),
+        };
+        assert_eq!(
+            auth(&cloud).unwrap(),
+            Auth::WebIdentity {
+                role_arn: "arn:aws:iam::123456789012:role/registry".into(),
+                token_file: "/var/run/secrets/openshift/serviceaccount/token".into()
+            }
+        );
+
+        let half = Secrets {
+            user: Some(data(&[("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIAUSER")])),
+            cloud: None,
+        };
+        let err = auth(&half).unwrap_err();
+        assert!(err.message.contains("REGISTRY_STORAGE_S3_SECRETKEY"), "{err}");
+        assert!(!format!("{err} {:?}", auth(&user)).contains("user-secret"));
+        assert!(auth(&Secrets::default()).is_err());
+    }
+
+    #[test]
+    fn profiles() {
+        let two = "[other]\naws_access_key_id = X\n\n[default]\n# comment\naws_access_key_id = Y\n";
+        assert_eq!(profile(two).get("aws_access_key_id").map(String::as_str), Some("Y"));
+        let one = "[profile registry]\nAWS_ACCESS_KEY_ID=Z\n";
+        assert_eq!(profile(one).get("aws_access_key_id").map(String::as_str), Some("Z"));
+        assert!(profile("").is_empty());
+    }
+
+    #[test]
+    fn endpoints() {
+        let s3 = |v: serde_json::Value| -> S3Storage { serde_json::from_value(v).unwrap() };
+        assert_eq!(
+            Endpoint::of(&s3(serde_json::json!({"region": "eu-west-1"})), None),
+            Endpoint {
+                region: "eu-west-1".into(),
+                url: None,
+                path_style: true
+            }
+        );
+        let compatible = Endpoint::of(
+            &s3(serde_json::json!({"regionEndpoint": "rgw.example.com:8080", "virtualHostedStyle": true})),
+            Some("http://127.0.0.1:9000".into()),
+        );
+        assert_eq!(compatible.region, "us-east-1");
+        assert_eq!(compatible.url.as_deref(), Some("https://rgw.example.com:8080"));
+        assert!(!compatible.path_style);
+        let local = Endpoint::of(&s3(serde_json::json!({})), Some("http://127.0.0.1:9000".into()));
+        assert_eq!(local.url.as_deref(), Some("http://127.0.0.1:9000"));
+    }
+}

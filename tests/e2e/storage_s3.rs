@@ -1,0 +1,221 @@
+//! S3 storage through the real AWS SDK against moto on 127.0.0.1: the bucket is created, configured
+//! as the operator configures it (read back with the SDK), adopted when it is the user's, tagged
+//! from the Infrastructure, and removed with its objects only when that is confirmed.
+
+use crate::support::services::s3_client;
+use crate::support::{Running, cluster, serve, text};
+use aws_sdk_s3::Client;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use test_apiserver::Platform;
+
+/// The bucket reconcile names on the simulated AWS cluster.
+const BUCKET: &str = "sim-7xk2p-image-registry-us-east-1";
+
+async fn run(running: &Running, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = running.oc_registry(args).await;
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// A freshly installed AWS cluster (its S3 a moto of its own), bootstrapped; `None` without moto.
+async fn fresh_aws() -> Option<(Running, Client)> {
+    let running = serve(cluster(Platform::Aws, false)).await;
+    let client = s3_client(&running.s3.as_ref()?.url);
+    let (code, _, err) = run(&running, &["bootstrap"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    Some((running, client))
+}
+
+async fn tags(client: &Client, bucket: &str) -> BTreeMap<String, String> {
+    client
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+async fn exists(client: &Client, bucket: &str) -> bool {
+    client.head_bucket().bucket(bucket).send().await.is_ok()
+}
+
+fn condition<'c>(config: &'c Value, type_: &str) -> &'c Value {
+    config["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition: {:#}", config["status"]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bucket_is_created_configured_and_removed_only_when_confirmed() {
+    let Some((running, client)) = fresh_aws().await else {
+        return;
+    };
+
+    // A dry run says what it would create and creates nothing.
+    let (code, out, err) = run(&running, &["reconcile", "--dry-run"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains(&format!("S3 bucket {BUCKET} created (dry run)")), "{out}");
+    assert!(!exists(&client, BUCKET).await);
+
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains(&format!("S3 bucket {BUCKET} created")), "{out}");
+    assert!(exists(&client, BUCKET).await);
+
+    // Configured as the operator configures it.
+    let tags = tags(&client, BUCKET).await;
+    assert_eq!(
+        tags.get("kubernetes.io/cluster/sim-7xk2p").map(String::as_str),
+        Some("owned")
+    );
+    assert_eq!(tags.get("Name").map(String::as_str), Some("sim-7xk2p-image-registry"));
+    assert_eq!(
+        tags.get("oc-registry/created-by").map(String::as_str),
+        Some("oc-registry")
+    );
+    let encryption = client.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
+    let rule = &encryption.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(default.sse_algorithm().as_str(), "AES256");
+    let block = client.get_public_access_block().bucket(BUCKET).send().await.unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let lifecycle = client
+        .get_bucket_lifecycle_configuration()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let rule = &lifecycle.rules()[0];
+    assert_eq!(rule.id(), Some("cleanup-incomplete-multipart-registry-uploads"));
+    assert_eq!(
+        rule.abort_incomplete_multipart_upload()
+            .unwrap()
+            .days_after_initiation(),
+        Some(1)
+    );
+
+    // The Config says so.
+    let config = running.config().await;
+    assert_eq!(config["spec"]["storage"]["managementState"], "Managed");
+    assert_eq!(config["spec"]["storage"]["s3"]["encrypt"], true);
+    for (type_, reason) in [
+        ("StorageExists", "S3 Bucket Exists"),
+        ("StorageEncrypted", "Encryption Successful"),
+        ("StorageTagged", "Tagging Successful"),
+        ("StoragePublicAccessBlocked", "Public Access Block Successful"),
+        ("StorageIncompleteUploadCleanupEnabled", "Enable Cleanup Successful"),
+    ] {
+        let c = condition(&config, type_);
+        assert_eq!(
+            (c["status"].as_str(), c["reason"].as_str()),
+            (Some("True"), Some(reason)),
+            "{c}"
+        );
+    }
+
+    // Resource tags from the Infrastructure are merged in; the cluster's own keys are refused.
+    let mut infra = running
+        .kubectl_get(&["infrastructures.config.openshift.io", "cluster"])
+        .await
+        .unwrap();
+    infra["status"]["platformStatus"]["aws"]["resourceTags"] =
+        json!([{"key": "team", "value": "registry"}, {"key": "Name", "value": "mine"}]);
+    running.server.seed(infra).unwrap();
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let merged = self::tags(&client, BUCKET).await;
+    assert_eq!(merged.get("team").map(String::as_str), Some("registry"));
+    assert_eq!(merged.get("Name").map(String::as_str), Some("sim-7xk2p-image-registry"));
+    let config = running.config().await;
+    let tagged = condition(&config, "StorageTagged");
+    assert_eq!(tagged["status"], "False");
+    assert!(tagged["message"].as_str().unwrap().contains("Name"), "{tagged}");
+
+    // Images in it.
+    for key in [
+        "docker/registry/v2/blobs/a",
+        "docker/registry/v2/blobs/b",
+        "docker/registry/v2/repositories/r",
+    ] {
+        client
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"layer"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // Removed: not without confirmation, which names the bucket and what it holds.
+    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(5), "{out}{err}");
+    assert!(
+        err.contains(&format!("the S3 bucket {BUCKET} and its 3 objects will be deleted")),
+        "{err}"
+    );
+    assert!(exists(&client, BUCKET).await);
+    let (code, out, err) = run(&running, &["reconcile", "--yes"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("S3 bucket {BUCKET} (3 objects) deleted")),
+        "{out}"
+    );
+    assert!(!exists(&client, BUCKET).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_bucket_is_adopted_and_never_configured_or_deleted() {
+    let Some((running, client)) = fresh_aws().await else {
+        return;
+    };
+    client.create_bucket().bucket("team-images").send().await.unwrap();
+    // Named as an S3-compatible endpoint this time.
+    let endpoint = running.s3.as_ref().unwrap().url.clone();
+    let (code, _, err) = run(
+        &running,
+        &[
+            "storage",
+            "set",
+            "s3",
+            "--bucket",
+            "team-images",
+            "--region-endpoint",
+            &endpoint,
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!out.contains("S3 bucket"), "{out}");
+    let config = running.config().await;
+    assert_eq!(config["spec"]["storage"]["managementState"], "Unmanaged");
+    assert_eq!(condition(&config, "StorageExists")["status"], "True");
+    // Not configured: no tags were put on it.
+    assert!(client.get_bucket_tagging().bucket("team-images").send().await.is_err());
+
+    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(exists(&client, "team-images").await);
+}

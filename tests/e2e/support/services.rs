@@ -1,0 +1,133 @@
+//! Real services the storage tests start on 127.0.0.1 from what `scripts/setup` installs: moto's
+//! S3 server (and, later, the registry). Each is stopped when its handle drops. A service that is
+//! not installed skips the test with a message, except under `CI=true`, where it fails it.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether a missing service fails the test (CI) or skips it.
+pub fn required() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Says why a test does not run, or fails it under CI.
+pub fn unavailable(what: &str) {
+    assert!(!required(), "{what} is required under CI=true: run scripts/setup");
+    eprintln!("skipped: {what} is not installed (scripts/setup installs it)");
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed (and reaped) on drop.
+pub struct Service {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `url` answers HTTP at all, or the child exits.
+fn wait_for(service: &mut Service, path: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    let address = service.url.trim_start_matches("http://").to_string();
+    loop {
+        if let Ok(Some(status)) = service.child.try_wait() {
+            panic!("{} exited before it answered: {status}", service.url);
+        }
+        if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
+            use std::io::{Read, Write};
+            let request = format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n");
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/")
+            {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not answer within {within:?}",
+            service.url
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// moto's server (S3, STS, KMS), or `None` when moto is not installed (outside CI).
+pub fn moto() -> Option<Service> {
+    let installed = Command::new("python3")
+        .args(["-c", "import moto.server"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        unavailable("moto (PyPI moto[server])");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .env_remove("AWS_CA_BUNDLE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting moto");
+    let mut service = Service {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    wait_for(&mut service, "/moto-api/", Duration::from_secs(60));
+    Some(service)
+}
+
+/// An S3 client of the tests' own, to prepare and read back what the product does.
+pub fn s3_client(url: &str) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .force_path_style(true)
+        .credentials_provider(Credentials::new("AKIASIMULATED0000001", "any", None, None, "test"))
+        .http_client(http)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Creates `bucket` as the Image Registry Operator leaves it: tagged as the cluster's.
+pub async fn operator_bucket(client: &aws_sdk_s3::Client, bucket: &str, infrastructure_name: &str) {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    client.create_bucket().bucket(bucket).send().await.unwrap();
+    let tags = [
+        (
+            format!("kubernetes.io/cluster/{infrastructure_name}"),
+            "owned".to_string(),
+        ),
+        ("Name".to_string(), format!("{infrastructure_name}-image-registry")),
+    ];
+    let set = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().unwrap())
+        .collect();
+    client
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(Tagging::builder().set_tag_set(Some(set)).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
