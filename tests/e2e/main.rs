@@ -17,6 +17,7 @@ mod policy_cli;
 mod policy_sandbox;
 mod reconcile;
 mod registry_login;
+mod registry_proof;
 mod safety;
 mod status;
 mod storage_s3;

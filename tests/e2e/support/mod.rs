@@ -2,6 +2,7 @@
 //! a process against it, and the real kubectl reading back what it wrote.
 #![allow(dead_code)]
 
+pub mod registry;
 pub mod services;
 
 use serde_json::Value;

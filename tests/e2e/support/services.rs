@@ -27,6 +27,17 @@ pub struct Service {
     pub url: String,
 }
 
+impl Service {
+    pub fn new(child: Child, url: String) -> Service {
+        Service { child, url }
+    }
+
+    /// The exit status, once the process has ended.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,108 @@
+//! The registry stores and serves images with what oc-registry renders: the real distribution
+//! registry runs with the environment of the Deployment reconcile applied (and the private
+//! configuration Secret), and skopeo pushes a small image to it and pulls it back — on a claim, on
+//! emptyDir, and on S3 (moto), where the image's objects are in the bucket, encrypted.
+
+use crate::support::registry::{self, Place};
+use crate::support::services::s3_client;
+use crate::support::{Running, cluster, serve, text};
+use serde_json::Value;
+use test_apiserver::Platform;
+
+const NS: &str = "openshift-image-registry";
+
+async fn ok(running: &Running, args: &[&str]) {
+    let out = running.oc_registry(args).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// What reconcile applied for the registry: its Deployment and private configuration.
+async fn applied(running: &Running) -> (Value, Value) {
+    let deployment = running
+        .kubectl_get(&["deployment", "image-registry", "-n", NS])
+        .await
+        .expect("the registry Deployment");
+    let secret = running
+        .kubectl_get(&["secret", "image-registry-private-configuration", "-n", NS])
+        .await
+        .expect("the private configuration");
+    (deployment, secret)
+}
+
+/// Pushes an image to a registry started from what `running` applied, pulls it back, and checks
+/// the digest; returns the place the registry ran in.
+fn push_and_pull(deployment: &Value, secret: &Value, s3: Option<&str>, dir: &std::path::Path) -> Place {
+    let place = registry::place(dir);
+    let env = registry::environment(deployment, secret, &place, s3);
+    let _registry = registry::start(&env, &place);
+    let image = dir.join("image");
+    let digest = registry::oci_image(&image);
+    let remote = format!("docker://127.0.0.1:{}/demo/hello:v1", place.port);
+    registry::skopeo_copy(&place, &format!("oci:{}:v1", image.display()), &remote);
+    let back = dir.join("back");
+    registry::skopeo_copy(&place, &remote, &format!("oci:{}:v1", back.display()));
+    assert_eq!(registry::layout_digest(&back), digest, "the same image back");
+    place
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_round_trip_on_a_claim_and_on_empty_dir() {
+    if !registry::available() {
+        return;
+    }
+    for (platform, storage) in [
+        (Platform::BareMetal, &["storage", "set", "pvc"][..]),
+        (Platform::BareMetal, &["storage", "set", "empty-dir"][..]),
+    ] {
+        let running = serve(cluster(platform, false)).await;
+        ok(&running, &["bootstrap"]).await;
+        ok(&running, storage).await;
+        ok(&running, &["set", "management-state", "Managed"]).await;
+        ok(&running, &["reconcile"]).await;
+        let (deployment, secret) = applied(&running).await;
+        let dir = tempfile::tempdir().unwrap();
+        let place = push_and_pull(&deployment, &secret, None, dir.path());
+        // The layer is on the filesystem the Deployment names.
+        let blobs = place.dir.join("storage/docker/registry/v2/blobs/sha256");
+        assert!(blobs.is_dir(), "{storage:?}: {}", registry::log_of(&place));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_round_trip_on_s3_encrypted_in_the_bucket() {
+    if !registry::available() {
+        return;
+    }
+    let running = serve(cluster(Platform::Aws, false)).await;
+    let Some(moto) = running.s3.as_ref() else { return };
+    ok(&running, &["reconcile"]).await;
+    let (deployment, secret) = applied(&running).await;
+    let dir = tempfile::tempdir().unwrap();
+    push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());
+
+    let client = s3_client(&moto.url);
+    let bucket = "sim-7xk2p-image-registry-us-east-1";
+    let listed = client.list_objects_v2().bucket(bucket).send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    let blob = keys
+        .iter()
+        .find(|k| k.starts_with("docker/registry/v2/blobs/sha256/") && k.ends_with("/data"))
+        .unwrap_or_else(|| panic!("no blob in the bucket: {keys:?}"));
+    let head = client.head_object().bucket(bucket).key(*blob).send().await.unwrap();
+    assert_eq!(
+        head.server_side_encryption().map(|e| e.as_str()),
+        Some("AES256"),
+        "{blob}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("docker/registry/v2/repositories/demo/hello/")),
+        "{keys:?}"
+    );
+}
