@@ -105,8 +105,8 @@ impl Driver for Azure {
             }
         }
         out.env("REGISTRY_STORAGE", "azure");
-        out.env("REGISTRY_STORAGE_AZURE_CONTAINER", &container);
-        out.env("REGISTRY_STORAGE_AZURE_ACCOUNTNAME", &account);
+        out.text("REGISTRY_STORAGE_AZURE_CONTAINER", &container);
+        out.text("REGISTRY_STORAGE_AZURE_ACCOUNTNAME", &account);
         if let Some(cloud) = value(&azure.cloud_name) {
             out.env("REGISTRY_STORAGE_AZURE_REALM", realm(cloud));
         }

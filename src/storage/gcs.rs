@@ -67,7 +67,7 @@ impl Driver for Gcs {
         let mut out = Rendering::default();
         out.secret_data.insert(KEYFILE.into(), keyfile);
         out.env("REGISTRY_STORAGE", "gcs");
-        out.env("REGISTRY_STORAGE_GCS_BUCKET", gcs.bucket.as_deref().unwrap_or_default());
+        out.text("REGISTRY_STORAGE_GCS_BUCKET", gcs.bucket.as_deref().unwrap_or_default());
         out.env(KEYFILE, "/gcs/keyfile");
         out.volume(
             json!({"name": "registry-storage-keyfile", "secret": {"secretName": crate::api::PRIVATE_CONFIGURATION, "items": [{"key": KEYFILE, "path": "keyfile"}]}}),

@@ -66,9 +66,9 @@ impl Driver for IbmCos {
         let mut out = Rendering::default();
         out.secret_data.insert("credentials".into(), hmac);
         out.env("REGISTRY_STORAGE", "s3");
-        out.env("REGISTRY_STORAGE_S3_BUCKET", cos.bucket.as_deref().unwrap_or_default());
-        out.env("REGISTRY_STORAGE_S3_REGION", &location);
-        out.env(
+        out.text("REGISTRY_STORAGE_S3_BUCKET", cos.bucket.as_deref().unwrap_or_default());
+        out.text("REGISTRY_STORAGE_S3_REGION", &location);
+        out.text(
             "REGISTRY_STORAGE_S3_REGIONENDPOINT",
             &format!("s3.{location}.cloud-object-storage.appdomain.cloud"),
         );

@@ -71,11 +71,11 @@ impl Driver for Swift {
             .unwrap_or_else(|| "3".into());
         let mut out = Rendering::default();
         out.env("REGISTRY_STORAGE", "swift");
-        out.env(
+        out.text(
             "REGISTRY_STORAGE_SWIFT_CONTAINER",
             swift.container.as_deref().unwrap_or_default(),
         );
-        out.env(
+        out.text(
             "REGISTRY_STORAGE_SWIFT_AUTHURL",
             &normalise_auth_url(&auth_url, &version)?,
         );
@@ -104,7 +104,7 @@ impl Driver for Swift {
         ];
         for (var, value) in fields {
             if let Some(v) = value.filter(|v| !v.is_empty()) {
-                out.env(var, &v);
+                out.text(var, &v);
             }
         }
         out.secret_data = secret.data;

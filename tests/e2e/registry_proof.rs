@@ -106,3 +106,26 @@ async fn images_round_trip_on_s3_encrypted_in_the_bucket() {
         "{keys:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_named_like_a_number_reaches_the_registry_as_its_name() {
+    if !registry::available() {
+        return;
+    }
+    let running = serve(cluster(Platform::Aws, false)).await;
+    let Some(moto) = running.s3.as_ref() else { return };
+    ok(&running, &["bootstrap"]).await;
+    // Read as YAML unquoted, 0123456 is the octal number 42798.
+    ok(&running, &["storage", "set", "s3", "--bucket", "0123456"]).await;
+    ok(&running, &["reconcile"]).await;
+    let (deployment, secret) = applied(&running).await;
+    let dir = tempfile::tempdir().unwrap();
+    push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());
+    let listed = s3_client(&moto.url)
+        .list_objects_v2()
+        .bucket("0123456")
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.key_count().unwrap_or(0) > 0, "the images are in bucket 0123456");
+}

@@ -131,6 +131,15 @@ impl Target {
             }
         }
         let endpoint = Endpoint::of(s3, std::env::var(ENDPOINT_VARIABLE).ok());
+        if endpoint.url.is_none() && super::availability(&endpoint.region) == super::Availability::None {
+            return Err(CloudError {
+                code: "InvalidRegion".into(),
+                message: format!(
+                    "there is no S3 endpoint for region {} in its AWS partition: set spec.storage.s3.regionEndpoint",
+                    endpoint.region
+                ),
+            });
+        }
         let client = client(&endpoint, cx)?;
         Ok(Target {
             bucket,

@@ -69,10 +69,10 @@ impl Driver for S3 {
         out.secret_data
             .insert("credentials".into(), credentials_file(environment)?);
         out.env("REGISTRY_STORAGE", "s3");
-        out.env("REGISTRY_STORAGE_S3_BUCKET", s3.bucket.as_deref().unwrap_or_default());
-        out.env("REGISTRY_STORAGE_S3_REGION", s3.region.as_deref().unwrap_or_default());
+        out.text("REGISTRY_STORAGE_S3_BUCKET", s3.bucket.as_deref().unwrap_or_default());
+        out.text("REGISTRY_STORAGE_S3_REGION", s3.region.as_deref().unwrap_or_default());
         if let Some(endpoint) = value(&s3.region_endpoint) {
-            out.env("REGISTRY_STORAGE_S3_REGIONENDPOINT", endpoint);
+            out.text("REGISTRY_STORAGE_S3_REGIONENDPOINT", endpoint);
         }
         if let Some(mib) = s3.chunk_size_mib.filter(|m| CHUNK_SIZES_MIB.contains(m)) {
             out.env(
@@ -82,14 +82,23 @@ impl Driver for S3 {
         }
         out.env("REGISTRY_STORAGE_S3_ENCRYPT", bool_str(s3.encrypt.unwrap_or(false)));
         if let Some(key) = value(&s3.key_id) {
-            out.env("REGISTRY_STORAGE_S3_KEYID", key);
+            out.text("REGISTRY_STORAGE_S3_KEYID", key);
         }
         out.env(
             "REGISTRY_STORAGE_S3_FORCEPATHSTYLE",
             bool_str(!s3.virtual_hosted_style.unwrap_or(false)),
         );
         out.env("REGISTRY_STORAGE_S3_CREDENTIALSCONFIGPATH", S3_CREDENTIALS_PATH);
-        out.env("REGISTRY_STORAGE_S3_USEDUALSTACK", "true");
+        // Dual-stack where the region's partition serves it; a region whose partition has no S3
+        // at all is refused, as the operator refuses it.
+        match (
+            value(&s3.region_endpoint),
+            availability(s3.region.as_deref().unwrap_or_default()),
+        ) {
+            (Some(_), _) | (None, Availability::DualStack) => out.env("REGISTRY_STORAGE_S3_USEDUALSTACK", "true"),
+            (None, Availability::SingleStack) => {}
+            (None, Availability::None) => return Err(no_s3(s3.region.as_deref().unwrap_or_default())),
+        }
         mount_credentials_file(&mut out);
         if let Some(cf) = &s3.cloud_front {
             let duration = cf
@@ -258,6 +267,36 @@ impl Driver for S3 {
     }
 }
 
+/// What S3 a region's AWS partition offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Availability {
+    DualStack,
+    /// The US ISO partitions: IPv4 endpoints only.
+    SingleStack,
+    /// Partitions whose endpoint table has no S3 (EU ISOE, US ISOF).
+    None,
+}
+
+pub(crate) fn availability(region: &str) -> Availability {
+    if region.starts_with("us-iso-") || region.starts_with("us-isob-") {
+        Availability::SingleStack
+    } else if region.starts_with("eu-isoe-") || region.starts_with("us-isof-") {
+        Availability::None
+    } else {
+        Availability::DualStack
+    }
+}
+
+fn no_s3(region: &str) -> Problem {
+    Problem::permanent(
+        "InvalidRegion",
+        format!(
+            "spec.storage.s3.region {region:?}: the AWS endpoint table has no S3 in this region's partition; set the \
+             endpoint with oc-registry storage set s3 --region-endpoint URL"
+        ),
+    )
+}
+
 /// The access key pair S3 and IBM COS read from the user's Secret.
 pub(super) const HMAC_KEYS: &[(&str, &str)] = &[
     ("access-key", "REGISTRY_STORAGE_S3_ACCESSKEY"),
@@ -355,6 +394,32 @@ mod tests {
                 json!({"bucket": "b", "chunkSizeMiB": 16, "encrypt": true, "keyID": "kms-1"}),
                 json!({"REGISTRY_STORAGE_S3_CHUNKSIZE": "16777216", "REGISTRY_STORAGE_S3_ENCRYPT": "true", "REGISTRY_STORAGE_S3_KEYID": "kms-1"}),
             ),
+            // Dual-stack only where the partition has it; always with an endpoint of one's own.
+            (
+                json!({"bucket": "b", "region": "us-iso-east-1"}),
+                json!({"REGISTRY_STORAGE_S3_USEDUALSTACK": null}),
+            ),
+            (
+                json!({"bucket": "b", "region": "us-isob-east-1"}),
+                json!({"REGISTRY_STORAGE_S3_USEDUALSTACK": null}),
+            ),
+            (
+                json!({"bucket": "b", "region": "eu-west-1"}),
+                json!({"REGISTRY_STORAGE_S3_USEDUALSTACK": "true"}),
+            ),
+            (
+                json!({"bucket": "b", "region": "us-isof-south-1", "regionEndpoint": "https://s3.example.com"}),
+                json!({"REGISTRY_STORAGE_S3_USEDUALSTACK": "true"}),
+            ),
+            // Text the registry would read as another type reaches it as the string it is.
+            (
+                json!({"bucket": "0123456", "region": "us-east-1"}),
+                json!({"REGISTRY_STORAGE_S3_BUCKET": "\"0123456\""}),
+            ),
+            (
+                json!({"bucket": "true", "region": "us-east-1"}),
+                json!({"REGISTRY_STORAGE_S3_BUCKET": "\"true\""}),
+            ),
             // Out of the registry's range: left to the registry's default (and refused by the checks).
             (
                 json!({"bucket": "b", "chunkSizeMiB": 4}),
@@ -374,6 +439,24 @@ mod tests {
             assert_eq!(
                 rendered.secret_data["credentials"],
                 b"[default]\naws_access_key_id = AKIA\naws_secret_access_key = secret\n"
+            );
+        }
+    }
+
+    #[test]
+    fn a_region_without_s3_is_refused() {
+        for region in ["eu-isoe-west-1", "us-isof-south-1"] {
+            let environment = Environment {
+                credentials: &user_keys(),
+                storage_ca: None,
+            };
+            let err = S3
+                .render(&storage(json!({"bucket": "b", "region": region})), &environment)
+                .unwrap_err();
+            assert!(
+                err.message.contains(region) && err.message.contains("--region-endpoint"),
+                "{}",
+                err.message
             );
         }
     }
