@@ -50,6 +50,14 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
         Ok(progress) => evidence.progress = progress,
         Err(e) => eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}"),
     }
+    if let Some(config) = &evidence.observed.config {
+        evidence.cloud = crate::diagnose::cloud_storage(&session.client, config)
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("Warning: cannot ask the storage's cloud: {e:#}");
+                None
+            });
+    }
     evidence.operator = crate::state::operator::running(&session.client)
         .await
         .map_err(describe)?;

@@ -9,6 +9,7 @@ use crate::commands::output::{self, Format};
 use crate::diagnose::Progress;
 use crate::state::jobs::{JobRun, last_pruner_run};
 use crate::state::{Observed, ReadError};
+use crate::storage::cloud::{CloudError, Creator, Inspection};
 use crate::validate::printable;
 use anyhow::Result;
 use clap::Args;
@@ -88,6 +89,19 @@ pub struct StorageReport {
     pub owner: String,
     /// Where images are stored: bucket, region, claim… Never credentials.
     pub location: BTreeMap<String, String>,
+    /// What the storage's cloud says, for storage in a cloud.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudReport>,
+}
+
+/// Whether the bucket exists, as its cloud answered, or why it could not be asked.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudReport {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub inspection: Option<Inspection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -153,6 +167,19 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         }
     };
     let mut report = Report::from_observed(&observed);
+    if let Some(config) = &observed.config
+        && let Some(storage) = &config.spec.storage
+        && matches!(
+            config.spec.management_state,
+            Some(ManagementState::Managed | ManagementState::Unmanaged)
+        )
+    {
+        match crate::diagnose::cloud_storage(&session.client, config).await {
+            Ok(Some(answer)) => report.add_cloud(answer, storage),
+            Ok(None) => {}
+            Err(e) => eprintln!("Warning: cannot ask the storage's cloud: {e:#}"),
+        }
+    }
     match crate::diagnose::progress(&session.client, &observed).await {
         Ok(Some(progress)) => {
             let applier = super::change::who_applies(session).await;
@@ -391,6 +418,7 @@ impl Report {
             management_state: s.management_state.as_ref().map(ToString::to_string),
             owner: storage_owner(s, observed.storage_claim.as_ref()),
             location: storage_location(s),
+            cloud: None,
         });
         let routes = observed
             .routes
@@ -432,6 +460,47 @@ impl Report {
             cluster_operator,
             progress: None,
             applied_by: None,
+        }
+    }
+
+    /// Adds what the storage's cloud says; a bucket that does not exist is missing.
+    pub(crate) fn add_cloud(&mut self, answer: Result<Inspection, CloudError>, storage: &Storage) {
+        let what = match crate::storage::driver_of(storage).map(|d| d.removal(storage)) {
+            Some(crate::storage::Removal::Cloud(what)) => what,
+            _ => "storage".to_string(),
+        };
+        let managed = storage.management_state == Some(ManagementState::Managed);
+        let report = match answer {
+            Ok(inspection) => {
+                if !inspection.exists {
+                    let (problem_text, fix) = if managed {
+                        (
+                            format!("the {what} does not exist"),
+                            "oc-registry reconcile (creates it)".to_string(),
+                        )
+                    } else {
+                        (
+                            format!("the {what} you named does not exist"),
+                            "create it, or name another: oc-registry storage set s3 --bucket NAME".to_string(),
+                        )
+                    };
+                    self.missing.push(problem(problem_text, Some(fix)));
+                    if self.health == Health::Healthy {
+                        self.health = Health::Degraded;
+                    }
+                }
+                CloudReport {
+                    inspection: Some(inspection),
+                    error: None,
+                }
+            }
+            Err(e) => CloudReport {
+                inspection: None,
+                error: Some(e.message),
+            },
+        };
+        if let Some(s) = self.storage.as_mut() {
+            s.cloud = Some(report);
         }
     }
 
@@ -492,6 +561,9 @@ impl Report {
             line("Storage", &format!("{kind}{owner}"));
             for (k, v) in &storage.location {
                 line(&format!("  {k}"), v);
+            }
+            if let Some(cloud) = &storage.cloud {
+                line("  exists", &cloud.text());
             }
         }
         if self.management_state.is_some() {
@@ -643,6 +715,30 @@ impl Report {
             }
         }
         out
+    }
+}
+
+impl CloudReport {
+    /// "yes, created by oc-registry, its 3 objects", "no", "unknown: …".
+    fn text(&self) -> String {
+        let Some(i) = &self.inspection else {
+            return format!("unknown: {}", self.error.as_deref().unwrap_or_default());
+        };
+        if !i.exists {
+            return "no".into();
+        }
+        let creator = match i.creator {
+            Some(Creator::ThisProgram) => ", created by oc-registry",
+            Some(Creator::Operator) => ", created by the Image Registry Operator",
+            Some(Creator::Other) => ", not created by the cluster (adopted)",
+            None => "",
+        };
+        let removal = i
+            .removal_started
+            .as_ref()
+            .map(|t| format!(", a removal begun at {t} did not finish"))
+            .unwrap_or_default();
+        format!("yes{creator}, {}{removal}", i.contents().trim_start_matches("its "))
     }
 }
 

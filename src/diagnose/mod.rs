@@ -39,6 +39,8 @@ pub struct Evidence {
     pub applied_by: Option<String>,
     /// The Image Registry Operator's ready and desired replicas, while it runs.
     pub operator: Option<(i32, i32)>,
+    /// What the storage's cloud says about it, for storage in a cloud.
+    pub cloud: Option<Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>>,
 }
 
 #[derive(Debug, Default)]
@@ -96,6 +98,7 @@ impl Evidence {
             progress: None,
             applied_by: None,
             operator: None,
+            cloud: None,
         })
     }
 }
@@ -142,6 +145,7 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
                 .unwrap_or_default(),
         ));
         registry_findings(e, spec.replicas, &mut out);
+        cloud_findings(&storage, e.cloud.as_ref(), &mut out);
         if let Some(progress) = &e.progress {
             progress_findings(progress, e.applied_by.as_deref(), &mut out);
         }
@@ -313,6 +317,38 @@ fn condition_findings(conditions: &[Condition]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A bucket that does not exist, or that its cloud would not describe.
+fn cloud_findings(
+    storage: &Storage,
+    cloud: Option<&Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>>,
+    out: &mut Vec<Finding>,
+) {
+    let what = match crate::storage::driver_of(storage).map(|d| d.removal(storage)) {
+        Some(crate::storage::Removal::Cloud(what)) => what,
+        _ => "storage".into(),
+    };
+    match cloud {
+        Some(Ok(i)) if !i.exists && storage.management_state == Some(ManagementState::Managed) => out.push(warning(
+            "spec.storage",
+            format!("the {what} does not exist yet: the registry cannot start without it"),
+            "oc-registry reconcile (creates it)".to_string(),
+        )),
+        Some(Ok(i)) if !i.exists => out.push(error(
+            "spec.storage",
+            format!("the {what} you named does not exist, and Unmanaged storage is never created"),
+            "create it, name another (oc-registry storage set s3 --bucket NAME), or let reconcile create it: \
+             oc-registry set storage-management-state Managed"
+                .to_string(),
+        )),
+        Some(Err(e)) => out.push(warning(
+            "spec.storage",
+            format!("cannot check the {what}: {}", e.message),
+            None,
+        )),
+        _ => {}
+    }
 }
 
 /// Settings requested and not applied, and a rollout that has not finished.
@@ -572,4 +608,28 @@ pub async fn progress(client: &Client, observed: &Observed) -> anyhow::Result<Op
     out.not_applied
         .extend(progress::pending_routes(&render::wanted_routes(spec), &owned));
     Ok(Some(out))
+}
+
+/// What the storage's cloud says about it (does the bucket exist, who created it, how much it
+/// holds), for drivers whose storage lives in a cloud. `None` when there is nothing to ask.
+pub async fn cloud_storage(
+    client: &Client,
+    config: &Config,
+) -> anyhow::Result<Option<Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>>> {
+    use crate::reconcile::provision;
+    use crate::render::inputs::{Images, Inputs};
+    let Some(storage) = config.spec.storage.as_ref() else {
+        return Ok(None);
+    };
+    let Some(cloud) = provision::cloud_of(Some(storage)) else {
+        return Ok(None);
+    };
+    // Values nobody checked are reported as such; they never reach the cloud.
+    if !checks::value_errors(&config.spec).is_empty() {
+        return Ok(None);
+    }
+    let snapshot =
+        crate::state::snapshot::Snapshot::fetch(client, &crate::render::inputs::referenced(&config.spec)).await?;
+    let inputs = Inputs::from_snapshot(config.clone(), &snapshot, Images::default());
+    Ok(Some(cloud.inspect(storage, provision::context(&inputs)).await))
 }

@@ -10,7 +10,7 @@ pub mod leader;
 pub mod offline;
 pub mod permissions;
 pub(crate) mod plan;
-mod provision;
+pub mod provision;
 pub mod redact;
 mod takeover;
 pub mod teardown;

@@ -22,7 +22,7 @@ impl Rendering {
 
     /// A variable whose value the registry reads as the YAML scalar it is (`true`, `10s`, `3`).
     pub(super) fn env(&mut self, name: &str, value: &str) {
-        self.env.push(env(name, &yaml_string(value)));
+        self.env.push(env(name, value));
     }
 
     /// A variable holding configured text (a bucket, a region, a URL): quoted where the registry,

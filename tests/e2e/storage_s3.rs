@@ -219,3 +219,173 @@ async fn a_users_bucket_is_adopted_and_never_configured_or_deleted() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(exists(&client, "team-images").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_whether_the_bucket_exists_and_who_created_it() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let Some(moto) = running.s3.as_ref() else { return };
+    let client = s3_client(&moto.url);
+    let (code, out, _) = run(&running, &["status"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("  exists:         yes, created by the Image Registry Operator, no objects"),
+        "{out}"
+    );
+    // Gone behind the registry's back: status and doctor say so, with the fix.
+    client.delete_bucket().bucket(BUCKET).send().await.unwrap();
+    let (code, out, _) = run(&running, &["status"]).await;
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("  exists:         no"), "{out}");
+    assert!(out.contains(&format!("the S3 bucket {BUCKET} does not exist")), "{out}");
+    assert!(out.contains("fix: oc-registry reconcile (creates it)"), "{out}");
+    let (_, doctor, _) = run(&running, &["doctor", "-o", "json"]).await;
+    assert!(
+        doctor.contains("does not exist yet: the registry cannot start without it"),
+        "{doctor}"
+    );
+    // Reconcile creates it again, now as this program's.
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (_, out, _) = run(&running, &["status"]).await;
+    assert!(out.contains("  exists:         yes, created by oc-registry"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_name_the_bucket_and_the_fix_and_deploy_nothing() {
+    let Some((running, client)) = fresh_aws().await else {
+        return;
+    };
+    let deployment_exists = || running.exists(&["deployment", "image-registry", "-n", "openshift-image-registry"]);
+
+    // No credentials at all.
+    let out = running
+        .kubectl(&[
+            "delete",
+            "secret",
+            "installer-cloud-credentials",
+            "-n",
+            "openshift-image-registry",
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains("no usable S3 credentials"), "{err}");
+    assert!(err.contains("oc-registry storage credentials set s3"), "{err}");
+    assert!(!deployment_exists().await);
+    let config = running.config().await;
+    assert_eq!(condition(&config, "StorageExists")["reason"], "InvalidCredentials");
+    let out = running
+        .command(crate::support::OC_REGISTRY)
+        .args([
+            "storage",
+            "credentials",
+            "set",
+            "s3",
+            "access-key=env:KEY",
+            "secret-key=env:SECRET",
+        ])
+        .env("KEY", "AKIAUSER0000000001")
+        .env("SECRET", "user-secret-never-printed")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // An endpoint nothing listens on.
+    let closed = format!("http://127.0.0.1:{}", crate::support::services::free_port());
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--region-endpoint", &closed])
+        .await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains(&format!("at {closed}")) && err.contains("EndpointUnreachable"),
+        "{err}"
+    );
+    assert!(err.contains("check spec.storage.s3.regionEndpoint"), "{err}");
+    assert!(!err.contains("user-secret-never-printed") && !out.contains("user-secret-never-printed"));
+    assert!(!deployment_exists().await);
+
+    // A region whose partition has no S3.
+    running
+        .patch_config(&json!({"spec": {"storage": {"s3": {"regionEndpoint": null, "region": "eu-isoe-west-1"}}}}))
+        .await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains("eu-isoe-west-1"), "{err}");
+
+    // A bucket the user named and manages, which does not exist, is not created.
+    running
+        .oc_registry_ok(&[
+            "storage",
+            "set",
+            "s3",
+            "--bucket",
+            "not-there",
+            "--region",
+            "us-east-1",
+            "--management-state",
+            "Unmanaged",
+        ])
+        .await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("S3 bucket not-there does not exist, and Unmanaged storage is never created"),
+        "{err}"
+    );
+    assert!(!exists(&client, "not-there").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_removal_is_finished_and_said_to_be() {
+    let Some((running, client)) = fresh_aws().await else {
+        return;
+    };
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    client
+        .put_object()
+        .bucket(BUCKET)
+        .key("docker/registry/v2/blobs/x")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    // A removal that marked the bucket and stopped.
+    let mut marked = tags(&client, BUCKET).await;
+    marked.insert("oc-registry/removal-started".into(), "2026-11-30T05:00:00Z".into());
+    let set = marked
+        .iter()
+        .map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().unwrap())
+        .collect();
+    client
+        .put_bucket_tagging()
+        .bucket(BUCKET)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(set))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    running
+        .oc_registry_ok(&["set", "management-state", "Removed", "--yes"])
+        .await;
+    let (code, _, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("(finishing a removal begun at 2026-11-30T05:00:00Z)"),
+        "{err}"
+    );
+    let (code, out, err) = run(&running, &["reconcile", "--yes"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("(an interrupted removal finished, 1 objects) deleted"),
+        "{out}"
+    );
+    assert!(!exists(&client, BUCKET).await);
+}

@@ -62,10 +62,20 @@ where
 }
 
 fn detail<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
-    match err.message() {
-        Some(m) if !m.is_empty() => m.to_string(),
-        _ => aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
+    if let Some(m) = err.message().filter(|m| !m.is_empty()) {
+        return m.to_string();
     }
+    // The causes, each as it says itself ("dispatch failure: io error: … Connection refused").
+    let mut parts = vec![err.to_string()];
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    parts.join(": ")
 }
 
 fn failed<E, R>(call: &str, bucket: &str, endpoint: &Endpoint, err: &SdkError<E, R>) -> CloudError
@@ -84,7 +94,7 @@ where
              may, or choose another bucket with oc-registry storage set s3 --bucket NAME"
         }
         "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidCredentials" | "ExpiredToken" => {
-            ": fix the key pair with oc-registry storage credentials set s3 --access-key … --secret-key …"
+            ": fix the key pair with oc-registry storage credentials set s3 access-key=@FILE secret-key=@FILE"
         }
         "EndpointUnreachable" | "RequestTimeout" => {
             ": check spec.storage.s3.regionEndpoint and the network path (and the cluster proxy)"
@@ -515,6 +525,18 @@ impl S3Bucket {
             if undecided(storage) {
                 out.storage.management_state = Some(ManagementState::Unmanaged);
             }
+        } else if storage.management_state == Some(ManagementState::Unmanaged) {
+            out.conditions.push(StorageCondition::new(
+                "StorageExists",
+                false,
+                "NoSuchBucket",
+                format!(
+                    "S3 bucket {} does not exist, and Unmanaged storage is never created here: create it, or let \
+                     reconcile create it with oc-registry set storage-management-state Managed",
+                    target.bucket
+                ),
+            ));
+            return out;
         } else {
             if mode == Mode::Apply
                 && let Err(err) = target.create().await

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Attempts per call, the first included: throttling and server errors back off in between.
-const MAX_ATTEMPTS: u32 = 5;
+const MAX_ATTEMPTS: u32 = 3;
 
 /// Where S3 is: the region, and an endpoint when it is not AWS's own for the region.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ fn missing_credentials(detail: &str) -> CloudError {
         message: format!(
             "no usable S3 credentials: {detail}; put REGISTRY_STORAGE_S3_ACCESSKEY and REGISTRY_STORAGE_S3_SECRETKEY \
              in the Secret openshift-image-registry/image-registry-private-configuration-user \
-             (oc-registry storage credentials set s3 --access-key … --secret-key …)"
+             (oc-registry storage credentials set s3 access-key=@FILE secret-key=@FILE)"
         ),
     }
 }
