@@ -39,7 +39,8 @@ pub fn describe_kube_error(err: &kube::Error, server: &str) -> String {
     }
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes, each as it says itself, joined with `: ` (repeats left out).
+pub fn chain(err: &dyn std::error::Error) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = err.source();
     while let Some(s) = source {

@@ -65,17 +65,7 @@ fn detail<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::De
     if let Some(m) = err.message().filter(|m| !m.is_empty()) {
         return m.to_string();
     }
-    // The causes, each as it says itself ("dispatch failure: io error: … Connection refused").
-    let mut parts = vec![err.to_string()];
-    let mut cause = std::error::Error::source(err);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cause = c.source();
-    }
-    parts.join(": ")
+    crate::cluster::chain(err)
 }
 
 fn failed<E, R>(call: &str, bucket: &str, endpoint: &Endpoint, err: &SdkError<E, R>) -> CloudError
