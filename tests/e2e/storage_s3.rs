@@ -389,3 +389,93 @@ async fn an_interrupted_removal_is_finished_and_said_to_be() {
     );
     assert!(!exists(&client, BUCKET).await);
 }
+
+/// A CA and a certificate it issued for 127.0.0.1, written to `dir`: (ca.pem, cert.pem, key.pem).
+fn issued(dir: &std::path::Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Storage Test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let (cert_path, key_path) = (dir.join("s3.crt"), dir.join("s3.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (ca.pem(), cert_path, key_path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_is_trusted_through_the_storage_ca_or_the_clouds() {
+    let Some((running, _)) = fresh_aws().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = issued(dir.path());
+    let Some(tls) = crate::support::services::moto_tls(&cert, &key) else {
+        return;
+    };
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--region-endpoint", &tls.url])
+        .await;
+    // The system roots do not know the endpoint's CA: the TLS failure names the endpoint.
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains(&format!("at {}", tls.url)), "{err}");
+
+    // The cloud's CA bundle (kube-cloud-config) is trusted besides the system roots.
+    running
+        .server
+        .seed(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kube-cloud-config", "namespace": "openshift-config-managed"},
+            "data": {"ca-bundle.pem": ca}}))
+        .unwrap();
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    // Named without a region: an endpoint of one's own leaves the region unset.
+    assert!(out.contains("S3 bucket sim-7xk2p-image-registry created"), "{out}");
+
+    // The storage's own trustedCA replaces the system roots: a bundle without the endpoint's CA
+    // fails even though the cloud's would have it.
+    running
+        .server
+        .seed(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "storage-ca", "namespace": "openshift-config"},
+            "data": {"ca-bundle.crt": issued(dir.path()).0}}))
+        .unwrap();
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--trusted-ca", "storage-ca"])
+        .await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kms_key_encrypts_the_bucket_by_default() {
+    let Some((running, client)) = fresh_aws().await else {
+        return;
+    };
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--encrypt", "--key-id", key])
+        .await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let encryption = client.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
+    let rule = &encryption.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    assert_eq!(default.kms_master_key_id(), Some(key));
+    assert_eq!(rule.bucket_key_enabled(), Some(true));
+    let config = running.config().await;
+    assert!(
+        condition(&config, "StorageEncrypted")["message"]
+            .as_str()
+            .unwrap()
+            .contains("KMS")
+    );
+}

@@ -73,8 +73,32 @@ fn wait_for(service: &mut Service, path: &str, within: Duration) {
     }
 }
 
+fn wait_for_port(service: &mut Service, port: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = service.child.try_wait() {
+            panic!("{} exited before it listened: {status}", service.url);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not listen within {within:?}",
+            service.url
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// moto's server (S3, STS, KMS), or `None` when moto is not installed (outside CI).
 pub fn moto() -> Option<Service> {
+    start_moto(None)
+}
+
+/// moto serving HTTPS with `cert` and `key` (PEM files).
+pub fn moto_tls(cert: &std::path::Path, key: &std::path::Path) -> Option<Service> {
+    start_moto(Some((cert, key)))
+}
+
+fn start_moto(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<Service> {
     let installed = Command::new("python3")
         .args(["-c", "import moto.server"])
         .stdout(Stdio::null())
@@ -86,18 +110,28 @@ pub fn moto() -> Option<Service> {
         return None;
     }
     let port = free_port();
-    let child = Command::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+    let mut command = Command::new("python3");
+    command.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some((cert, key)) = tls {
+        command.arg("-s").arg("-c").arg(cert).arg("-k").arg(key);
+    }
+    let child = command
         .env_remove("AWS_CA_BUNDLE")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("starting moto");
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let mut service = Service {
         child,
-        url: format!("http://127.0.0.1:{port}"),
+        url: format!("{scheme}://127.0.0.1:{port}"),
     };
-    wait_for(&mut service, "/moto-api/", Duration::from_secs(60));
+    if tls.is_some() {
+        // A TLS server answers a plain request with an error, which is an answer all the same.
+        wait_for_port(&mut service, port, Duration::from_secs(60));
+    } else {
+        wait_for(&mut service, "/moto-api/", Duration::from_secs(60));
+    }
     Some(service)
 }
 
