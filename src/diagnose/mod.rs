@@ -631,5 +631,6 @@ pub async fn cloud_storage(
     let snapshot =
         crate::state::snapshot::Snapshot::fetch(client, &crate::render::inputs::referenced(&config.spec)).await?;
     let inputs = Inputs::from_snapshot(config.clone(), &snapshot, Images::default());
-    Ok(Some(cloud.inspect(storage, provision::context(&inputs)).await))
+    let context = provision::context(&inputs, crate::storage::cloud::default_provisioning());
+    Ok(Some(cloud.inspect(storage, context).await))
 }

@@ -248,6 +248,7 @@ mod tests {
                 management_state: "Managed".into(),
                 create_pvc: None,
                 missing: Vec::new(),
+                provisioning: None,
             })
             .unwrap();
             refuse_invalid(None, &config.spec, "the module evil").map_err(|e| e.to_string())

@@ -292,7 +292,21 @@ impl<'a> Engine<'a> {
                     Mode::Apply
                 };
                 let before = config.spec.storage.clone().unwrap_or_default();
-                let ensured = cloud.ensure(&before, provision::context(&inputs), mode).await;
+                // The storage policy decides how the bucket is set up; the decision is checked
+                // like any input before a single call.
+                let decided = self.policies.storage(&storage_input(&self.client()).await?)?;
+                let provisioning = decided
+                    .decision
+                    .provisioning
+                    .clone()
+                    .unwrap_or_else(|| provision::operator_default(&before));
+                let ensured = match crate::validate::provisioning(&provisioning) {
+                    Ok(()) => {
+                        let context = provision::context(&inputs, &provisioning);
+                        cloud.ensure(&before, context, mode).await
+                    }
+                    Err((field, why)) => provision::refused(&before, &decided.module, &field, &why),
+                };
                 if ensured.storage != before {
                     config = self.write_storage(config, &before, &ensured.storage).await?;
                     inputs.config = config.clone();
@@ -514,7 +528,10 @@ impl<'a> Engine<'a> {
         let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
         let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
         let inspection = match provision::cloud_of(Some(&storage)) {
-            Some(cloud) => cloud.inspect(&storage, provision::context(&inputs)).await,
+            Some(cloud) => {
+                let context = provision::context(&inputs, crate::storage::cloud::default_provisioning());
+                cloud.inspect(&storage, context).await
+            }
             None => Err(CloudError {
                 code: "NoCloud".into(),
                 message: "the applied storage has no cloud to ask".into(),
@@ -539,7 +556,8 @@ impl<'a> Engine<'a> {
                 error: None,
             };
         }
-        match cloud.remove(storage, provision::context(inputs)).await {
+        let context = provision::context(inputs, crate::storage::cloud::default_provisioning());
+        match cloud.remove(storage, context).await {
             Ok(removed) => Applied {
                 object: if removed.resumed {
                     format!("{what} (an interrupted removal finished, {} objects)", removed.objects)
@@ -866,6 +884,7 @@ fn config_preview(booted: &Bootstrapped) -> Result<Config> {
         management_state: booted.management_state.clone(),
         create_pvc: None,
         missing: Vec::new(),
+        provisioning: None,
     };
     super::bootstrap::config_from(&decision)
 }

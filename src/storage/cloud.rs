@@ -21,6 +21,16 @@ pub struct CloudContext<'a> {
     /// The cluster proxy for HTTPS, and the hosts it does not apply to.
     pub https_proxy: Option<&'a str>,
     pub no_proxy: Option<&'a str>,
+    /// How the storage policy wants the bucket set up (checked before it gets here).
+    pub provisioning: &'a Provisioning,
+}
+
+pub use oc_registry_policy_sdk::Provisioning;
+
+/// The operator's set-up, for calls that create nothing (inspecting, removing).
+pub fn default_provisioning() -> &'static Provisioning {
+    static DEFAULT: std::sync::LazyLock<Provisioning> = std::sync::LazyLock::new(Provisioning::default);
+    &DEFAULT
 }
 
 /// Whether calls change anything.

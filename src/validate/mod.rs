@@ -4,11 +4,13 @@
 
 mod finding;
 mod problem;
+mod provisioning;
 pub mod schedule;
 mod text;
 mod values;
 
 pub use finding::{Finding, Severity, introduced};
 pub use problem::Problem;
+pub use provisioning::provisioning;
 pub use text::printable;
 pub use values::*;

@@ -933,29 +933,14 @@ async fn a_concurrent_edit_is_not_lost() {
 async fn admission_policies_refuse_before_anything_is_written() {
     let server = cluster(Platform::Aws, true);
     let dir = example_policies();
-    let mut modules = String::new();
-    let mut binary = serde_json::Map::new();
-    use base64::Engine as _;
-    for (name, file) in [
+    let modules: Vec<(&str, Vec<u8>)> = [
         ("forbid-emptydir", "forbid_emptydir.wasm"),
         ("min-prune-age", "min_prune_age.wasm"),
-    ] {
-        let bytes = std::fs::read(dir.join(file)).unwrap();
-        let digest = oc_registry::policy::sha256_hex(&bytes);
-        modules.push_str(&format!("- name: {name}\n  path: {name}.wasm\n  sha256: {digest}\n"));
-        binary.insert(
-            format!("{name}.wasm"),
-            json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-        );
-    }
-    server
-        .seed(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "oc-registry-policies", "namespace": "openshift-image-registry"},
-            "data": {"policies.yaml": format!("modules:\n{modules}hooks:\n  admission: [forbid-emptydir, min-prune-age]\n")},
-            "binaryData": binary,
-        }))
-        .unwrap();
+    ]
+    .into_iter()
+    .map(|(name, file)| (name, std::fs::read(dir.join(file)).unwrap()))
+    .collect();
+    crate::support::install_policies(&server, &modules, "  admission: [forbid-emptydir, min-prune-age]\n");
     let running = serve(server).await;
     let out = running.oc_registry(&["storage", "set", "empty-dir"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));

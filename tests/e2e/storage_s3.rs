@@ -479,3 +479,127 @@ async fn a_kms_key_encrypts_the_bucket_by_default() {
             .contains("KMS")
     );
 }
+
+/// Installs an organisation module as the storage hook.
+fn storage_policy(server: &test_apiserver::ApiServer, name: &str, module: Vec<u8>) {
+    crate::support::install_policies(server, &[(name, module)], &format!("  storage: {name}\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_policy_decides_how_the_bucket_is_set_up() {
+    let server = cluster(Platform::Aws, false);
+    let module = std::fs::read(crate::support::example_policies().join("org_buckets.wasm")).unwrap();
+    storage_policy(&server, "org-buckets", module);
+    let running = serve(server).await;
+    let Some(moto) = running.s3.as_ref() else { return };
+    let client = s3_client(&moto.url);
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+
+    let encryption = client.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
+    let default = encryption.server_side_encryption_configuration().unwrap().rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap()
+        .clone();
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    assert_eq!(
+        default.kms_master_key_id(),
+        Some("arn:aws:kms:us-east-1:111122223333:key/0rg-registry-key")
+    );
+    let tags = tags(&client, BUCKET).await;
+    assert_eq!(tags.get("cost-center").map(String::as_str), Some("platform"));
+    assert_eq!(
+        tags.get("kubernetes.io/cluster/sim-7xk2p").map(String::as_str),
+        Some("owned")
+    );
+    let lifecycle = client
+        .get_bucket_lifecycle_configuration()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lifecycle.rules()[0]
+            .abort_incomplete_multipart_upload()
+            .unwrap()
+            .days_after_initiation(),
+        Some(7)
+    );
+
+    // The organisation forbids adopting a bucket that exists: a name collision is refused.
+    client.create_bucket().bucket("someone-elses").send().await.unwrap();
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--bucket", "someone-elses"])
+        .await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("S3 bucket someone-elses exists already and the storage policy forbids adopting"),
+        "{err}"
+    );
+    assert!(
+        client
+            .get_bucket_tagging()
+            .bucket("someone-elses")
+            .send()
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        condition(&running.config().await, "StorageExists")["reason"],
+        "AdoptionForbidden"
+    );
+}
+
+/// A storage module whose whole answer is `decision` (a JSON object, WAT-escaped).
+fn fixed_storage_module(name: &str, decision: &str) -> Vec<u8> {
+    let metadata = format!(r#"{{\"abi\":1,\"name\":\"{name}\",\"version\":\"0.0.1\",\"hooks\":[\"storage\"]}}"#);
+    let len = decision.replace("\\\\", "\\").replace("\\\"", "\"").len();
+    let text = format!(
+        r#"(module
+            (memory (export "memory") 2)
+            (global $heap (mut i32) (i32.const 8192))
+            (data (i32.const 16) "{decision}")
+            (func (export "pol_abi_version") (result i32) i32.const 1)
+            (func (export "pol_alloc") (param i32) (result i32)
+                global.get $heap global.get $heap local.get 0 i32.add global.set $heap)
+            (func (export "pol_free") (param i32 i32))
+            (func (export "pol_evaluate") (param i32 i32) (result i64)
+                i64.const 16 i64.const 32 i64.shl i64.const {len} i64.or)
+            (@custom "oc-registry.policy" "{metadata}"))"#
+    );
+    wat::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_set_up_is_refused_before_any_call() {
+    let server = cluster(Platform::Aws, false);
+    // Escape sequences in a tag: checked like any input, never sent.
+    let decision = r#"{\"allowed\":true,\"result\":{\"storage\":{\"s3\":{}},\"replicas\":2,\"rolloutStrategy\":\"RollingUpdate\",\"managementState\":\"Managed\",\"provisioning\":{\"tags\":{\"team\":\"a\\u001b[31mred\"}}}}"#;
+    storage_policy(
+        &server,
+        "hostile-buckets",
+        fixed_storage_module("hostile-buckets", decision),
+    );
+    let running = serve(server).await;
+    let Some(moto) = running.s3.as_ref() else { return };
+    let client = s3_client(&moto.url);
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("the storage policy hostile-buckets decided provisioning.tags[\"team\"]"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
+    assert!(!exists(&client, BUCKET).await, "nothing created");
+    assert!(
+        !running
+            .exists(&["deployment", "image-registry", "-n", "openshift-image-registry"])
+            .await,
+        "nothing deployed"
+    );
+    assert_eq!(
+        condition(&running.config().await, "StorageExists")["reason"],
+        "InvalidPolicyDecision"
+    );
+}

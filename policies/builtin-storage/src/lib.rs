@@ -2,7 +2,9 @@
 //! many replicas, which rollout strategy, and whether the registry starts Managed or Removed), and
 //! what information is still missing, with the command that supplies it.
 
-use oc_registry_policy_sdk::{Missing, Outcome, PvcRequest, StorageDecision, StorageInput, policy, storage_driver};
+use oc_registry_policy_sdk::{
+    Missing, Outcome, Provisioning, PvcRequest, StorageDecision, StorageInput, policy, storage_driver,
+};
 use serde_json::{Value, json};
 
 const DEFAULT_CLAIM: &str = "image-registry-storage";
@@ -225,6 +227,17 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
         Some(d) => credential_findings(d, &input, &mut missing),
         None => {}
     }
+    // The operator's set-up: KMS with the configured key, else AES256.
+    let kms_key = storage
+        .pointer("/s3/keyID")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string);
+    let provisioning = Provisioning {
+        encryption: if kms_key.is_some() { "aws:kms" } else { "AES256" }.into(),
+        kms_key_id: kms_key,
+        ..Provisioning::default()
+    };
     let decision = StorageDecision {
         storage,
         replicas,
@@ -232,6 +245,7 @@ fn decide(input: StorageInput) -> Outcome<StorageDecision> {
         management_state: management_state.into(),
         create_pvc,
         missing,
+        provisioning: Some(provisioning),
     };
     warnings.into_iter().fold(Outcome::decide(decision), Outcome::warn)
 }

@@ -101,6 +101,61 @@ pub struct StorageDecision {
     /// Information the registry still needs, each with the command that supplies it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Missing>,
+    /// How a bucket in a cloud is set up: the operator's way when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<Provisioning>,
+}
+
+/// How the registry's bucket is set up. The host checks every value before it calls the cloud.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Provisioning {
+    /// Default encryption: `AES256`, or `aws:kms` with `kmsKeyID`.
+    #[serde(default = "Provisioning::aes256")]
+    pub encryption: String,
+    #[serde(default, rename = "kmsKeyID", skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// Tags set beside the cluster's own (never replacing them).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Whether public access to the bucket is blocked.
+    #[serde(default = "Provisioning::yes")]
+    pub block_public_access: bool,
+    /// Days after which incomplete multipart uploads are aborted.
+    #[serde(default = "Provisioning::one_day")]
+    pub incomplete_upload_days: i32,
+    /// Whether a bucket that already exists may be adopted (as Unmanaged storage).
+    #[serde(default = "Provisioning::yes")]
+    pub adopt_existing: bool,
+}
+
+impl Provisioning {
+    fn aes256() -> String {
+        "AES256".into()
+    }
+
+    fn yes() -> bool {
+        true
+    }
+
+    fn one_day() -> i32 {
+        1
+    }
+}
+
+impl Default for Provisioning {
+    /// The operator's: AES256, public access blocked, incomplete uploads gone after a day, an
+    /// existing bucket adopted.
+    fn default() -> Self {
+        Provisioning {
+            encryption: Provisioning::aes256(),
+            kms_key_id: None,
+            tags: Default::default(),
+            block_public_access: true,
+            incomplete_upload_days: 1,
+            adopt_existing: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

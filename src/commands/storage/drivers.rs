@@ -258,6 +258,11 @@ pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
             }
             DriverCommand::Ibmcos(a) => edit_ibmcos(new.ibmcos.get_or_insert_default(), a),
         }
+        // Another bucket or claim is other storage: who owns it is decided anew (an existing one
+        // is adopted as Unmanaged), never carried over from the storage it replaces.
+        if management.is_none() && driver.is_set(&old) && driver.removal(&old) != driver.removal(&new) {
+            new.management_state = None;
+        }
         spec.storage = Some(new);
         Ok(())
     })

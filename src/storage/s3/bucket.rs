@@ -259,7 +259,9 @@ impl Target {
             .collect();
         let result = async {
             let existing = self.tags().await?;
-            let (wanted, refused) = tags::merged(&existing, &infra, &resource_tags, created_here);
+            let (mut wanted, refused) = tags::merged(&existing, &infra, &resource_tags, created_here);
+            // The policy's own tags (checked: never the cluster's keys) go beside them.
+            wanted.extend(cx.provisioning.tags.clone());
             if wanted != existing {
                 self.put_tags(&wanted).await?;
             }
@@ -334,14 +336,14 @@ impl Target {
         }
     }
 
-    async fn clean_up_incomplete_uploads(&self) -> StorageCondition {
+    async fn clean_up_incomplete_uploads(&self, days: i32) -> StorageCondition {
         let rule = LifecycleRule::builder()
             .id(CLEANUP_RULE)
             .status(ExpirationStatus::Enabled)
             .filter(LifecycleRuleFilter::builder().prefix("").build())
             .abort_incomplete_multipart_upload(
                 AbortIncompleteMultipartUpload::builder()
-                    .days_after_initiation(1)
+                    .days_after_initiation(days)
                     .build(),
             )
             .build();
@@ -365,7 +367,11 @@ impl Target {
                 "StorageIncompleteUploadCleanupEnabled",
                 true,
                 "Enable Cleanup Successful",
-                "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled",
+                match days {
+                    1 => "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled"
+                        .to_string(),
+                    n => format!("Cleanup of incomplete multipart uploads after {n} days was successfully enabled"),
+                },
             ),
             Err(err) => StorageCondition::new("StorageIncompleteUploadCleanupEnabled", false, err.code, err.message),
         }
@@ -510,8 +516,22 @@ impl S3Bucket {
                 return out;
             }
         };
+        let set_up = cx.provisioning;
         let mut created_here = false;
         if exists {
+            if undecided(storage) && !set_up.adopt_existing {
+                out.conditions.push(StorageCondition::new(
+                    "StorageExists",
+                    false,
+                    "AdoptionForbidden",
+                    format!(
+                        "S3 bucket {} exists already and the storage policy forbids adopting an existing bucket: \
+                         name another with oc-registry storage set s3 --bucket NAME",
+                        target.bucket
+                    ),
+                ));
+                return out;
+            }
             if undecided(storage) {
                 out.storage.management_state = Some(ManagementState::Unmanaged);
             }
@@ -547,19 +567,26 @@ impl S3Bucket {
         if !managed || mode == Mode::DryRun {
             return out;
         }
-        let key_id = s3.key_id.as_deref().filter(|k| !k.is_empty());
+        let key_id = set_up.kms_key_id.as_deref().filter(|_| set_up.encryption == "aws:kms");
         let (blocked, tagged, encrypted, cleaned) = tokio::join!(
-            target.block_public_access(),
+            async {
+                match set_up.block_public_access {
+                    true => Some(target.block_public_access().await),
+                    false => None,
+                }
+            },
             target.tag(&cx, created_here),
             target.encrypt(key_id),
-            target.clean_up_incomplete_uploads(),
+            target.clean_up_incomplete_uploads(set_up.incomplete_upload_days),
         );
         if encrypted.ok
             && let Some(s3) = out.storage.s3.as_mut()
         {
             s3.encrypt = Some(true);
         }
-        out.conditions.extend([encrypted, tagged, blocked, cleaned]);
+        out.conditions.extend([encrypted, tagged]);
+        out.conditions.extend(blocked);
+        out.conditions.push(cleaned);
         out
     }
 

@@ -177,11 +177,44 @@ pub fn example_policies() -> &'static Path {
             .arg(workspace().join("policies/Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)
-            .args(["-p", "require-s3-kms", "-p", "forbid-emptydir", "-p", "min-prune-age"])
+            .args([
+                "-p",
+                "require-s3-kms",
+                "-p",
+                "forbid-emptydir",
+                "-p",
+                "min-prune-age",
+                "-p",
+                "org-buckets",
+            ])
             .env_remove("RUSTFLAGS")
             .status()
             .unwrap();
         assert!(status.success(), "building the example policies");
         target.join("wasm32-unknown-unknown/release")
     })
+}
+
+/// Installs organisation policy modules in the cluster's policy ConfigMap, with `hooks` (the
+/// YAML under `hooks:`, e.g. `  storage: name\n`).
+pub fn install_policies(server: &ApiServer, modules: &[(&str, Vec<u8>)], hooks: &str) {
+    use base64::Engine as _;
+    let mut listed = String::new();
+    let mut binary = serde_json::Map::new();
+    for (name, bytes) in modules {
+        let digest = oc_registry::policy::sha256_hex(bytes);
+        listed.push_str(&format!("- name: {name}\n  path: {name}.wasm\n  sha256: {digest}\n"));
+        binary.insert(
+            format!("{name}.wasm"),
+            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        );
+    }
+    server
+        .seed(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "oc-registry-policies", "namespace": "openshift-image-registry"},
+            "data": {"policies.yaml": format!("modules:\n{listed}hooks:\n{hooks}")},
+            "binaryData": binary,
+        }))
+        .unwrap();
 }
