@@ -139,6 +139,12 @@ mod tests {
                 json!({"type": "IBMCloud", "ibmcloud": {"location": "us-east", "resourceGroupName": "rg"}}),
                 json!({"ibmcos": {"bucket": padded("sim-7xk2p-image-registry-us-east"), "location": "us-east", "resourceGroupName": "rg"}, "managementState": "Managed"}),
             ),
+            // PowerVS: the COS region serving the PowerVS region, its resource group.
+            (
+                json!({"ibmcos": {}}),
+                json!({"type": "PowerVS", "powervs": {"region": "dal", "zone": "dal12", "resourceGroup": "rg"}}),
+                json!({"ibmcos": {"bucket": padded("sim-7xk2p-image-registry-us-south"), "location": "us-south", "resourceGroupName": "rg"}, "managementState": "Managed"}),
+            ),
             // Several drivers: nothing sensible to fill; rendering reports it.
             (
                 json!({"emptyDir": {}, "pvc": {}}),

@@ -188,9 +188,15 @@ impl Rendered {
 
 /// Renders everything a Managed registry runs on. The Config must have been completed.
 pub fn render(inputs: &Inputs) -> Rendered {
+    let platform = inputs
+        .infrastructure
+        .status
+        .as_ref()
+        .and_then(|s| s.platform_status.as_ref());
     let environment = crate::storage::Environment {
         credentials: &inputs.credentials,
         storage_ca: inputs.storage_ca.as_deref(),
+        cos_endpoint: platform.and_then(|p| crate::storage::service_endpoint(p, "COS")),
     };
     let storage = crate::storage::render(&inputs.config.spec.storage.clone().unwrap_or_default(), &environment);
     let mut out = Rendered {

@@ -9,6 +9,31 @@ use crate::validate::{self, Finding, Problem};
 
 pub(crate) struct IbmCos;
 
+/// The COS region serving a PowerVS region (`dal` is served from `us-south`).
+pub(crate) fn cos_region(powervs_region: &str) -> Option<&'static str> {
+    Some(match powervs_region {
+        "dal" | "us-south" => "us-south",
+        "wdc" | "us-east" => "us-east",
+        "eu-de" => "eu-de",
+        "lon" => "eu-gb",
+        "mad" => "eu-es",
+        "osa" => "jp-osa",
+        "tok" => "jp-tok",
+        "sao" => "br-sao",
+        "syd" => "au-syd",
+        "tor" => "ca-tor",
+        _ => return None,
+    })
+}
+
+/// The COS endpoint for `location`: the platform's override when it has one, else the public one.
+fn endpoint(location: &str, overridden: Option<&str>) -> String {
+    match overridden.filter(|u| !u.is_empty()) {
+        Some(url) => url.to_string(),
+        None => format!("s3.{location}.cloud-object-storage.appdomain.cloud"),
+    }
+}
+
 impl Driver for IbmCos {
     fn name(&self) -> &'static str {
         "ibmcos"
@@ -38,8 +63,16 @@ impl Driver for IbmCos {
             return false;
         };
         let ibm = platform.status.ibmcloud.clone().unwrap_or_default();
-        fill(&mut cos.location, || ibm.location.clone());
-        fill(&mut cos.resource_group_name, || ibm.resource_group_name.clone());
+        let power = platform.status.powervs.clone().unwrap_or_default();
+        // On PowerVS the bucket lives in the COS region serving the PowerVS region.
+        fill(&mut cos.location, || {
+            ibm.location
+                .clone()
+                .or_else(|| cos_region(power.region.as_deref()?).map(str::to_string))
+        });
+        fill(&mut cos.resource_group_name, || {
+            ibm.resource_group_name.clone().or_else(|| power.resource_group.clone())
+        });
         let location = cos.location.clone().unwrap_or_default();
         fill(&mut cos.bucket, || {
             Some(random_name(platform.infrastructure_name, &location, random))
@@ -63,6 +96,13 @@ impl Driver for IbmCos {
                 )
             })?;
         let location = cos.location.clone().unwrap_or_default();
+        if location.is_empty() {
+            return Err(Problem::permanent(
+                "StorageNotConfigured",
+                "spec.storage.ibmcos.location is empty and the platform names no COS region: set it with oc-registry \
+                 storage set ibmcos --location REGION",
+            ));
+        }
         let mut out = Rendering::default();
         out.secret_data.insert("credentials".into(), hmac);
         out.env("REGISTRY_STORAGE", "s3");
@@ -70,7 +110,7 @@ impl Driver for IbmCos {
         out.text("REGISTRY_STORAGE_S3_REGION", &location);
         out.text(
             "REGISTRY_STORAGE_S3_REGIONENDPOINT",
-            &format!("s3.{location}.cloud-object-storage.appdomain.cloud"),
+            &endpoint(&location, environment.cos_endpoint),
         );
         out.env("REGISTRY_STORAGE_S3_ENCRYPT", "false");
         out.env("REGISTRY_STORAGE_S3_FORCEPATHSTYLE", "true");
@@ -139,5 +179,73 @@ impl Driver for IbmCos {
 
     fn removal(&self, _storage: &Storage) -> Removal {
         Removal::LeftInPlace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Credentials, Environment};
+    use serde_json::json;
+
+    fn rendered_endpoint(location: &str, overridden: Option<&str>) -> Result<String, Problem> {
+        let storage: Storage =
+            serde_json::from_value(json!({"ibmcos": {"bucket": "b", "location": location}})).unwrap();
+        let keys = [
+            ("REGISTRY_STORAGE_S3_ACCESSKEY", "A"),
+            ("REGISTRY_STORAGE_S3_SECRETKEY", "S"),
+        ];
+        let credentials = Credentials {
+            user: Some(
+                keys.iter()
+                    .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                    .collect(),
+            ),
+            cloud: None,
+        };
+        let environment = Environment {
+            credentials: &credentials,
+            storage_ca: None,
+            cos_endpoint: overridden,
+        };
+        let out = IbmCos.render(&storage, &environment)?;
+        Ok(out
+            .env
+            .iter()
+            .find(|e| e["name"] == "REGISTRY_STORAGE_S3_REGIONENDPOINT")
+            .and_then(|e| e["value"].as_str())
+            .unwrap()
+            .to_string())
+    }
+
+    #[test]
+    fn the_endpoint_is_the_regions_unless_the_platform_overrides_it() {
+        assert_eq!(
+            rendered_endpoint("us-south", None).unwrap(),
+            "s3.us-south.cloud-object-storage.appdomain.cloud"
+        );
+        assert_eq!(
+            rendered_endpoint(
+                "us-south",
+                Some("https://s3.direct.us-south.cloud-object-storage.appdomain.cloud")
+            )
+            .unwrap(),
+            "https://s3.direct.us-south.cloud-object-storage.appdomain.cloud"
+        );
+        // No region at all (a PowerVS region without a COS region): refused, not `s3..…`.
+        assert!(rendered_endpoint("", None).unwrap_err().message.contains("--location"));
+    }
+
+    #[test]
+    fn powervs_regions_map_to_cos_regions() {
+        for (power, cos) in [
+            ("dal", "us-south"),
+            ("wdc", "us-east"),
+            ("lon", "eu-gb"),
+            ("sao", "br-sao"),
+        ] {
+            assert_eq!(cos_region(power), Some(cos));
+        }
+        assert_eq!(cos_region("nowhere"), None);
     }
 }

@@ -115,6 +115,24 @@ pub struct Environment<'a> {
     pub credentials: &'a Credentials,
     /// `ca-bundle.crt` of the ConfigMap S3's `trustedCA` names, when it exists.
     pub storage_ca: Option<&'a str>,
+    /// The platform's override of the IBM COS endpoint (`serviceEndpoints[name=COS]`).
+    pub cos_endpoint: Option<&'a str>,
+}
+
+/// The URL a platform's service endpoints give `service` (`COS`, `s3`), when they override it.
+pub fn service_endpoint<'s>(platform: &'s PlatformStatus, service: &str) -> Option<&'s str> {
+    let lists = [
+        platform.aws.as_ref().and_then(|a| a.service_endpoints.as_ref()),
+        platform.ibmcloud.as_ref().and_then(|i| i.service_endpoints.as_ref()),
+        platform.powervs.as_ref().and_then(|p| p.service_endpoints.as_ref()),
+    ];
+    lists
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|e| e.name.as_deref() == Some(service))
+        .and_then(|e| e.url.as_deref())
+        .filter(|u| !u.is_empty())
 }
 
 /// What removing the registry does to Managed storage, the greatest loss first.
@@ -328,7 +346,8 @@ mod tests {
                 &storage,
                 &Environment {
                     credentials: &Credentials::default(),
-                    storage_ca: None
+                    storage_ca: None,
+                    cos_endpoint: None,
                 }
             )
             .is_err()

@@ -46,12 +46,7 @@ impl Driver for S3 {
         let aws = platform.status.aws.clone().unwrap_or_default();
         if value(&s3.region).is_none() && value(&s3.region_endpoint).is_none() {
             s3.region = aws.region.clone();
-            let endpoint = aws
-                .service_endpoints
-                .iter()
-                .flatten()
-                .find(|e| e.name.as_deref() == Some("s3"))
-                .and_then(|e| e.url.clone());
+            let endpoint = super::service_endpoint(platform.status, "s3").map(str::to_string);
             if endpoint.is_some() {
                 s3.region_endpoint = endpoint;
                 s3.virtual_hosted_style = Some(true);
@@ -430,6 +425,7 @@ mod tests {
             let environment = Environment {
                 credentials: &user_keys(),
                 storage_ca: None,
+                cos_endpoint: None,
             };
             let rendered = S3.render(&storage(block.clone()), &environment).unwrap();
             let env = env_of(&rendered);
@@ -449,6 +445,7 @@ mod tests {
             let environment = Environment {
                 credentials: &user_keys(),
                 storage_ca: None,
+                cos_endpoint: None,
             };
             let err = S3
                 .render(&storage(json!({"bucket": "b", "region": region})), &environment)
@@ -467,6 +464,7 @@ mod tests {
             let environment = Environment {
                 credentials: &credentials,
                 storage_ca: None,
+                cos_endpoint: None,
             };
             S3.render(&storage(json!({"bucket": "b"})), &environment)
                 .map(|r| r.secret_data["credentials"].clone())
@@ -511,6 +509,7 @@ mod tests {
             &Environment {
                 credentials: &creds,
                 storage_ca: None,
+                cos_endpoint: None,
             },
         );
         assert!(missing.unwrap_err().message.contains("openshift-config/rgw-ca"));
@@ -520,6 +519,7 @@ mod tests {
                 &Environment {
                     credentials: &creds,
                     storage_ca: Some("PEM"),
+                    cos_endpoint: None,
                 },
             )
             .unwrap();
