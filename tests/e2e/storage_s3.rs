@@ -603,3 +603,68 @@ async fn a_hostile_set_up_is_refused_before_any_call() {
         "InvalidPolicyDecision"
     );
 }
+
+/// A front for moto that answers the first `failures` connections with S3's throttling error
+/// (503 SlowDown) and passes the rest through byte for byte. Returns its URL and a count of the
+/// connections it took.
+async fn throttling_front(moto: &str, failures: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let target = moto.trim_start_matches("http://").to_string();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let target = target.clone();
+            tokio::spawn(async move {
+                if n < failures {
+                    let mut buf = [0u8; 4096];
+                    let _ = client.read(&mut buf).await;
+                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>\
+                                <Message>Please reduce your request rate.</Message></Error>";
+                    let reply = format!(
+                        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = client.write_all(reply.as_bytes()).await;
+                    return;
+                }
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_with_backoff() {
+    let Some((running, client)) = fresh_aws().await else {
+        return;
+    };
+    let moto = running.s3.as_ref().unwrap().url.clone();
+    let (front, seen) = throttling_front(&moto, 2).await;
+    running
+        .oc_registry_ok(&[
+            "storage",
+            "set",
+            "s3",
+            "--region",
+            "us-east-1",
+            "--region-endpoint",
+            &front,
+        ])
+        .await;
+    let (code, out, err) = run(&running, &["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        seen.load(std::sync::atomic::Ordering::SeqCst) > 2,
+        "the throttled calls were retried"
+    );
+    assert!(exists(&client, BUCKET).await);
+}
