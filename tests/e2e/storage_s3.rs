@@ -668,3 +668,35 @@ async fn throttling_is_retried_with_backoff() {
     );
     assert!(exists(&client, BUCKET).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sts_web_identity_credentials_are_exchanged_for_the_calls() {
+    use base64::Engine as _;
+    let Some((running, client)) = fresh_aws().await else {
+        return;
+    };
+    let moto = running.s3.as_ref().unwrap().url.clone();
+    // The cloud credential operator's STS form: a role and the projected token's file.
+    let token = running.dir.path().join("token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl").unwrap();
+    let ini = format!(
+        "[default]\nrole_arn = arn:aws:iam::123456789012:role/image-registry\nweb_identity_token_file = {}\n",
+        token.display()
+    );
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    running
+        .server
+        .seed(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "installer-cloud-credentials", "namespace": "openshift-image-registry"},
+            "data": {"credentials": b64(&ini)}}))
+        .unwrap();
+    let out = running
+        .command(crate::support::OC_REGISTRY)
+        .arg("reconcile")
+        .env("AWS_ENDPOINT_URL_STS", &moto)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(exists(&client, BUCKET).await);
+}
