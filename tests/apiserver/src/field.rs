@@ -49,6 +49,7 @@ pub enum ErrorType {
     TooMany,
     Duplicate,
     Forbidden,
+    NotFound,
 }
 
 impl ErrorType {
@@ -61,6 +62,7 @@ impl ErrorType {
             ErrorType::TooMany => "FieldValueTooMany",
             ErrorType::Duplicate => "FieldValueDuplicate",
             ErrorType::Forbidden => "FieldValueForbidden",
+            ErrorType::NotFound => "FieldValueNotFound",
         }
     }
 
@@ -73,6 +75,7 @@ impl ErrorType {
             ErrorType::TooMany => "Too many",
             ErrorType::Duplicate => "Duplicate value",
             ErrorType::Forbidden => "Forbidden",
+            ErrorType::NotFound => "Not found",
         }
     }
 }
@@ -136,6 +139,15 @@ impl FieldError {
     pub fn duplicate(field: &FieldPath, value: &Value) -> Self {
         Self {
             kind: ErrorType::Duplicate,
+            field: field.clone(),
+            value: Some(value.clone()),
+            detail: String::new(),
+        }
+    }
+
+    pub fn not_found(field: &FieldPath, value: &Value) -> Self {
+        Self {
+            kind: ErrorType::NotFound,
             field: field.clone(),
             value: Some(value.clone()),
             detail: String::new(),

@@ -289,6 +289,20 @@ fn fidelity(version: &str, aggregated: bool) {
     ]);
     assert!(unknown.contains(r#"unknown field "spec.replica""#), "{unknown}");
 
+    // Built-in kinds are validated beyond their schema, as the Go validation does it.
+    let deployment = c.file(
+        "both.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: both\n  namespace: default\nspec:\n  \
+         selector:\n    matchLabels: {app: both}\n  template:\n    metadata:\n      labels: {app: both}\n    \
+         spec:\n      containers:\n      - name: c\n        image: busybox\n        env:\n        - name: A\n          \
+         value: x\n          valueFrom: {secretKeyRef: {name: s, key: A}}\n",
+    );
+    let both = c.fails(&["create", "-f", &deployment]);
+    assert!(
+        both.contains(r#"The Deployment "both" is invalid: spec.template.spec.containers[0].env[0].valueFrom: Invalid value: "": may not be specified when `value` is not empty"#),
+        "{both}"
+    );
+
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[
         "patch",
