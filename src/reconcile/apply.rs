@@ -71,12 +71,19 @@ fn api(client: &Client, kind: Kind, namespace: Option<&str>) -> Api<DynamicObjec
 }
 
 /// Whether every field of `desired` holds the same value in `live` (fields the server or other
-/// managers added are ignored).
+/// managers added are ignored). An empty map or list is what the server stores as absent (Go's
+/// `omitempty` drops it), and null is absence itself.
 pub fn contains(live: &Value, desired: &Value) -> bool {
+    let absent_when_stored = |v: &Value| match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
     match (live, desired) {
-        (Value::Object(l), Value::Object(d)) => d
-            .iter()
-            .all(|(k, dv)| l.get(k).is_some_and(|lv| contains(lv, dv)) || (dv.is_null() && !l.contains_key(k))),
+        (Value::Object(l), Value::Object(d)) => d.iter().all(|(k, dv)| {
+            l.get(k).is_some_and(|lv| contains(lv, dv)) || (absent_when_stored(dv) && !l.contains_key(k))
+        }),
         // Lists keyed by name (env, volumes, containers, ports) may come back in another order.
         (Value::Array(l), Value::Array(d)) if !d.is_empty() && d.iter().all(|i| i.get("name").is_some()) => {
             l.len() == d.len()
@@ -287,5 +294,11 @@ mod tests {
             &desired
         ));
         assert!(!contains(&json!({"spec": {}}), &desired));
+        // What the server drops when it stores an object counts as held.
+        assert!(contains(
+            &json!({"metadata": {"name": "x"}}),
+            &json!({"metadata": {"name": "x", "labels": {}}, "data": {}, "items": []})
+        ));
+        assert!(!contains(&json!({}), &json!({"data": {"k": "v"}})));
     }
 }

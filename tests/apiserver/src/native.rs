@@ -17,6 +17,29 @@ fn pod_spec_path(kind: &ResourceKind) -> Option<&'static [&'static str]> {
     }
 }
 
+/// What an object loses on its way through its Go type: maps that are empty, which Go's
+/// `omitempty` drops (a ConfigMap's `"data": {}`, empty labels or annotations).
+pub fn as_stored(kind: &ResourceKind, obj: &mut Value) {
+    let empty = |v: &Value| v.as_object().is_some_and(serde_json::Map::is_empty);
+    // Every kind's metadata is a Go ObjectMeta; only built-in kinds have Go types for the rest.
+    if kind.origin == crate::catalog::Origin::BuiltIn
+        && let Some(map) = obj.as_object_mut()
+    {
+        for field in ["data", "binaryData", "stringData"] {
+            if map.get(field).is_some_and(empty) {
+                map.remove(field);
+            }
+        }
+    }
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in ["labels", "annotations"] {
+            if meta.get(field).is_some_and(empty) {
+                meta.remove(field);
+            }
+        }
+    }
+}
+
 pub fn validate(kind: &ResourceKind, obj: &Value, errors: &mut Vec<FieldError>) {
     if (kind.group.as_str(), kind.kind.as_str()) == ("apps", "Deployment") {
         deployment(obj, errors);
@@ -220,5 +243,14 @@ mod tests {
             errors[1],
             "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"
         );
+    }
+
+    #[test]
+    fn empty_maps_are_not_stored() {
+        let catalog = crate::catalog::Catalog::standard(true).unwrap();
+        let kind = catalog.find("", "v1", "configmaps").unwrap();
+        let mut cm = json!({"metadata": {"name": "x", "labels": {}, "annotations": {"a": "b"}}, "data": {}});
+        as_stored(&kind, &mut cm);
+        assert_eq!(cm, json!({"metadata": {"name": "x", "annotations": {"a": "b"}}}));
     }
 }
