@@ -167,27 +167,31 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         }
     };
     let mut report = Report::from_observed(&observed);
+    // One read of what the Config renders from serves both comparisons.
     if let Some(config) = &observed.config
-        && let Some(storage) = &config.spec.storage
         && matches!(
             config.spec.management_state,
             Some(ManagementState::Managed | ManagementState::Unmanaged)
         )
     {
-        match crate::diagnose::cloud_storage(&session.client, config).await {
-            Ok(Some(answer)) => report.add_cloud(answer, storage),
-            Ok(None) => {}
-            Err(e) => eprintln!("Warning: cannot ask the storage's cloud: {e:#}"),
+        match crate::render::inputs::gather(&session.client, config.clone(), Default::default()).await {
+            Ok(inputs) => {
+                if let Some(storage) = &config.spec.storage
+                    && let Some(answer) = crate::diagnose::cloud_storage(config, &inputs).await
+                {
+                    report.add_cloud(answer, storage);
+                }
+                if let Some(progress) = crate::diagnose::progress(&observed, &inputs) {
+                    let applier = super::change::who_applies(session).await;
+                    report.add_progress(progress, &applier);
+                }
+            }
+            // What runs is reported even when what is requested cannot be read here.
+            Err(e) => {
+                eprintln!("Warning: cannot ask the storage's cloud: {e:#}");
+                eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}");
+            }
         }
-    }
-    match crate::diagnose::progress(&session.client, &observed).await {
-        Ok(Some(progress)) => {
-            let applier = super::change::who_applies(session).await;
-            report.add_progress(progress, &applier);
-        }
-        Ok(None) => {}
-        // What runs is reported even when what is requested cannot be rendered here.
-        Err(e) => eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}"),
     }
     let text = match args.output {
         Some(format) => output::render(&report, format)?,
@@ -465,10 +469,7 @@ impl Report {
 
     /// Adds what the storage's cloud says; a bucket that does not exist is missing.
     pub(crate) fn add_cloud(&mut self, answer: Result<Inspection, CloudError>, storage: &Storage) {
-        let what = match crate::storage::driver_of(storage).map(|d| d.removal(storage)) {
-            Some(crate::storage::Removal::Cloud(what)) => what,
-            _ => "storage".to_string(),
-        };
+        let what = crate::storage::cloud_name(storage);
         let managed = storage.management_state == Some(ManagementState::Managed);
         let report = match answer {
             Ok(inspection) => {

@@ -325,10 +325,7 @@ fn cloud_findings(
     cloud: Option<&Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>>,
     out: &mut Vec<Finding>,
 ) {
-    let what = match crate::storage::driver_of(storage).map(|d| d.removal(storage)) {
-        Some(crate::storage::Removal::Cloud(what)) => what,
-        _ => "storage".into(),
-    };
+    let what = crate::storage::cloud_name(storage);
     match cloud {
         Some(Ok(i)) if !i.exists && storage.management_state == Some(ManagementState::Managed) => out.push(warning(
             "spec.storage",
@@ -562,19 +559,18 @@ pub struct Progress {
     pub rollout: Option<String>,
 }
 
-/// Renders the Config as reconcile would (without completing it) and compares the result with
-/// the registry that runs. `None` when there is no Config, or a Removed one.
-pub async fn progress(client: &Client, observed: &Observed) -> anyhow::Result<Option<Progress>> {
-    use crate::render::{self, Kind, inputs::Images, inputs::Inputs};
-    let Some(config) = &observed.config else {
-        return Ok(None);
-    };
+/// Renders the Config as reconcile would (without completing it, from `inputs`, which
+/// `render::inputs::gather` reads) and compares the result with the registry that runs. `None`
+/// when there is no Config, or a Removed one.
+pub fn progress(observed: &Observed, inputs: &crate::render::inputs::Inputs) -> Option<Progress> {
+    use crate::render::{self, Kind};
+    let config = observed.config.as_ref()?;
     let spec = &config.spec;
     if !matches!(
         spec.management_state,
         Some(ManagementState::Managed | ManagementState::Unmanaged)
     ) {
-        return Ok(None);
+        return None;
     }
     let live = observed
         .deployment
@@ -589,9 +585,7 @@ pub async fn progress(client: &Client, observed: &Observed) -> anyhow::Result<Op
             running: "no registry Deployment".into(),
         }),
         Some(live) => {
-            let snapshot = crate::state::snapshot::Snapshot::fetch(client, &render::inputs::referenced(spec)).await?;
-            let inputs = Inputs::from_snapshot(config.clone(), &snapshot, Images::default());
-            let rendered = render::render(&inputs);
+            let rendered = render::render(inputs);
             if let Some(deployment) = rendered.find(Kind::Deployment, render::DEPLOYMENT) {
                 out.not_applied
                     .extend(progress::pending(spec, &deployment.object, live));
@@ -607,30 +601,23 @@ pub async fn progress(client: &Client, observed: &Observed) -> anyhow::Result<Op
         .collect();
     out.not_applied
         .extend(progress::pending_routes(&render::wanted_routes(spec), &owned));
-    Ok(Some(out))
+    Some(out)
 }
 
 /// What the storage's cloud says about it (does the bucket exist, who created it, how much it
-/// holds), for drivers whose storage lives in a cloud. `None` when there is nothing to ask.
+/// holds), for drivers whose storage lives in a cloud; `inputs` are what
+/// `render::inputs::gather` reads for `config`. `None` when there is nothing to ask.
 pub async fn cloud_storage(
-    client: &Client,
     config: &Config,
-) -> anyhow::Result<Option<Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>>> {
+    inputs: &crate::render::inputs::Inputs,
+) -> Option<Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>> {
     use crate::reconcile::provision;
-    use crate::render::inputs::{Images, Inputs};
-    let Some(storage) = config.spec.storage.as_ref() else {
-        return Ok(None);
-    };
-    let Some(cloud) = provision::cloud_of(Some(storage)) else {
-        return Ok(None);
-    };
+    let storage = config.spec.storage.as_ref()?;
+    let cloud = provision::cloud_of(Some(storage))?;
     // Values nobody checked are reported as such; they never reach the cloud.
     if !checks::value_errors(&config.spec).is_empty() {
-        return Ok(None);
+        return None;
     }
-    let snapshot =
-        crate::state::snapshot::Snapshot::fetch(client, &crate::render::inputs::referenced(&config.spec)).await?;
-    let inputs = Inputs::from_snapshot(config.clone(), &snapshot, Images::default());
-    let context = provision::context(&inputs, crate::storage::cloud::default_provisioning());
-    Ok(Some(cloud.inspect(storage, context).await))
+    let context = provision::context(inputs, crate::storage::cloud::default_provisioning());
+    Some(cloud.inspect(storage, context).await)
 }

@@ -525,8 +525,7 @@ impl<'a> Engine<'a> {
         config: &Config,
     ) -> Result<(Storage, Inputs, Result<Inspection, CloudError>), ReconcileError> {
         let storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
-        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
-        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        let inputs = crate::render::inputs::gather(&self.client(), config.clone(), self.options.images.clone()).await?;
         let inspection = match provision::cloud_of(Some(&storage)) {
             Some(cloud) => {
                 let context = provision::context(&inputs, crate::storage::cloud::default_provisioning());

@@ -52,6 +52,20 @@ pub struct StorageCondition {
 }
 
 impl StorageCondition {
+    /// The condition a step sets: True with `reason` and `message` when it succeeded, else False
+    /// with the cloud's code and message.
+    pub fn of(
+        type_: &'static str,
+        result: Result<(), CloudError>,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        match result {
+            Ok(()) => StorageCondition::new(type_, true, reason, message),
+            Err(err) => StorageCondition::new(type_, false, err.code, err.message),
+        }
+    }
+
     pub fn new(type_: &'static str, ok: bool, reason: impl Into<String>, message: impl Into<String>) -> Self {
         StorageCondition {
             type_,

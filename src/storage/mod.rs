@@ -149,6 +149,15 @@ pub enum Removal {
     LeftInPlace,
 }
 
+/// What the storage is called in messages: `S3 bucket NAME` for storage in a cloud, else
+/// `storage`.
+pub fn cloud_name(storage: &Storage) -> String {
+    match driver_of(storage).map(|d| d.removal(storage)) {
+        Some(Removal::Cloud(what)) => what,
+        _ => "storage".into(),
+    }
+}
+
 /// The drivers set in a block, in [`DRIVERS`] order; the retired ones are not among them.
 pub fn configured(storage: &Storage) -> Vec<&'static dyn Driver> {
     DRIVERS.iter().copied().filter(|d| d.is_set(storage)).collect()

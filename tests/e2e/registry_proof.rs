@@ -5,22 +5,11 @@
 
 use crate::support::registry::{self, Place};
 use crate::support::services::s3_client;
-use crate::support::{Running, cluster, serve, text};
+use crate::support::{Running, cluster, serve};
 use serde_json::Value;
 use test_apiserver::Platform;
 
 const NS: &str = "openshift-image-registry";
-
-async fn ok(running: &Running, args: &[&str]) {
-    let out = running.oc_registry(args).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
 
 /// What reconcile applied for the registry: its Deployment and private configuration.
 async fn applied(running: &Running) -> (Value, Value) {
@@ -61,10 +50,10 @@ async fn images_round_trip_on_a_claim_and_on_empty_dir() {
         (Platform::BareMetal, &["storage", "set", "empty-dir"][..]),
     ] {
         let running = serve(cluster(platform, false)).await;
-        ok(&running, &["bootstrap"]).await;
-        ok(&running, storage).await;
-        ok(&running, &["set", "management-state", "Managed"]).await;
-        ok(&running, &["reconcile"]).await;
+        running.oc_registry_ok(&["bootstrap"]).await;
+        running.oc_registry_ok(storage).await;
+        running.oc_registry_ok(&["set", "management-state", "Managed"]).await;
+        running.oc_registry_ok(&["reconcile"]).await;
         let (deployment, secret) = applied(&running).await;
         let dir = tempfile::tempdir().unwrap();
         let place = push_and_pull(&deployment, &secret, None, dir.path());
@@ -81,7 +70,7 @@ async fn images_round_trip_on_s3_encrypted_in_the_bucket() {
     }
     let running = serve(cluster(Platform::Aws, false)).await;
     let Some(moto) = running.s3.as_ref() else { return };
-    ok(&running, &["reconcile"]).await;
+    running.oc_registry_ok(&["reconcile"]).await;
     let (deployment, secret) = applied(&running).await;
     let dir = tempfile::tempdir().unwrap();
     push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());
@@ -114,10 +103,12 @@ async fn a_bucket_named_like_a_number_reaches_the_registry_as_its_name() {
     }
     let running = serve(cluster(Platform::Aws, false)).await;
     let Some(moto) = running.s3.as_ref() else { return };
-    ok(&running, &["bootstrap"]).await;
+    running.oc_registry_ok(&["bootstrap"]).await;
     // Read as YAML unquoted, 0123456 is the octal number 42798.
-    ok(&running, &["storage", "set", "s3", "--bucket", "0123456"]).await;
-    ok(&running, &["reconcile"]).await;
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--bucket", "0123456"])
+        .await;
+    running.oc_registry_ok(&["reconcile"]).await;
     let (deployment, secret) = applied(&running).await;
     let dir = tempfile::tempdir().unwrap();
     push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());

@@ -225,25 +225,21 @@ impl Target {
             .block_public_policy(true)
             .restrict_public_buckets(true)
             .build();
-        match self
+        let sent = self
             .client
             .put_public_access_block()
             .bucket(&self.bucket)
             .public_access_block_configuration(config)
             .send()
             .await
-        {
-            Ok(_) => StorageCondition::new(
-                "StoragePublicAccessBlocked",
-                true,
-                "Public Access Block Successful",
-                "Public access to the S3 bucket and its contents have been successfully blocked.",
-            ),
-            Err(e) => {
-                let err = failed("PutPublicAccessBlock", &self.bucket, &self.endpoint, &e);
-                StorageCondition::new("StoragePublicAccessBlocked", false, err.code, err.message)
-            }
-        }
+            .map(|_| ())
+            .map_err(|e| failed("PutPublicAccessBlock", &self.bucket, &self.endpoint, &e));
+        StorageCondition::of(
+            "StoragePublicAccessBlocked",
+            sent,
+            "Public Access Block Successful",
+            "Public access to the S3 bucket and its contents have been successfully blocked.",
+        )
     }
 
     async fn tag(&self, cx: &CloudContext<'_>, created_here: bool) -> StorageCondition {
@@ -321,19 +317,16 @@ impl Target {
                 message: e.to_string(),
             }),
         };
-        match sent {
-            Ok(()) => StorageCondition::new(
-                "StorageEncrypted",
-                true,
-                "Encryption Successful",
-                if key_id.is_some() {
-                    "Default encryption was successfully enabled on the S3 bucket using KMS"
-                } else {
-                    "Default AES256 encryption was successfully enabled on the S3 bucket"
-                },
-            ),
-            Err(err) => StorageCondition::new("StorageEncrypted", false, err.code, err.message),
-        }
+        StorageCondition::of(
+            "StorageEncrypted",
+            sent,
+            "Encryption Successful",
+            if key_id.is_some() {
+                "Default encryption was successfully enabled on the S3 bucket using KMS"
+            } else {
+                "Default AES256 encryption was successfully enabled on the S3 bucket"
+            },
+        )
     }
 
     async fn clean_up_incomplete_uploads(&self, days: i32) -> StorageCondition {
@@ -362,19 +355,16 @@ impl Target {
                 message: e.to_string(),
             }),
         };
-        match sent {
-            Ok(()) => StorageCondition::new(
-                "StorageIncompleteUploadCleanupEnabled",
-                true,
-                "Enable Cleanup Successful",
-                match days {
-                    1 => "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled"
-                        .to_string(),
-                    n => format!("Cleanup of incomplete multipart uploads after {n} days was successfully enabled"),
-                },
-            ),
-            Err(err) => StorageCondition::new("StorageIncompleteUploadCleanupEnabled", false, err.code, err.message),
-        }
+        StorageCondition::of(
+            "StorageIncompleteUploadCleanupEnabled",
+            sent,
+            "Enable Cleanup Successful",
+            match days {
+                1 => "Default cleanup of incomplete multipart uploads after one (1) day was successfully enabled"
+                    .to_string(),
+                n => format!("Cleanup of incomplete multipart uploads after {n} days was successfully enabled"),
+            },
+        )
     }
 
     /// Counts objects, up to [`COUNT_LIMIT`].

@@ -31,7 +31,6 @@ pub fn available() -> bool {
 /// The registry container's environment in `deployment`, each Secret reference read from
 /// `secret` (image-registry-private-configuration).
 fn container_env(deployment: &Value, secret: &Value) -> Vec<(String, String)> {
-    use base64::Engine as _;
     let container = deployment["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap()
@@ -45,13 +44,7 @@ fn container_env(deployment: &Value, secret: &Value) -> Vec<(String, String)> {
         .map(|e| {
             let name = e["name"].as_str().unwrap().to_string();
             let value = match e.pointer("/valueFrom/secretKeyRef/key").and_then(Value::as_str) {
-                Some(key) => {
-                    let encoded = secret["data"][key]
-                        .as_str()
-                        .unwrap_or_else(|| panic!("{key} in the Secret"));
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
-                    String::from_utf8(bytes).unwrap()
-                }
+                Some(key) => String::from_utf8(secret_value(secret, key)).unwrap(),
                 None => e["value"].as_str().unwrap_or_default().to_string(),
             };
             (name, value)
