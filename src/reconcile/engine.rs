@@ -312,6 +312,10 @@ impl<'a> Engine<'a> {
                     inputs.config = config.clone();
                     report.completed.push("spec.storage (as the storage was found)".into());
                 }
+                // Keys the cloud issued this pass are what the registry gets.
+                if ensured.issued.is_some() {
+                    inputs.credentials.issued = ensured.issued.clone();
+                }
                 if let Some(created) = &ensured.created {
                     report.objects.push(Applied {
                         object: created.clone(),

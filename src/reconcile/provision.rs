@@ -57,6 +57,7 @@ pub fn refused(storage: &Storage, policy: &str, field: &str, why: &str) -> Ensur
         storage: storage.clone(),
         created: None,
         exists: false,
+        issued: None,
     }
 }
 

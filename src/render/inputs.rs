@@ -202,6 +202,7 @@ impl Inputs {
             credentials: Credentials {
                 user: snapshot.user_credentials.as_ref().map(secret_data),
                 cloud: snapshot.cloud_credentials.as_ref().map(secret_data),
+                issued: snapshot.secrets.get(crate::api::PRIVATE_CONFIGURATION).map(secret_data),
             },
             route_secrets,
             additional_trusted_ca: snapshot

@@ -87,6 +87,9 @@ pub struct Ensured {
     pub created: Option<String>,
     /// Whether the storage exists (or, in a dry run, would).
     pub exists: bool,
+    /// Keys the cloud issued for the registry, for its private configuration (IBM COS's HMAC
+    /// resource key).
+    pub issued: Option<super::Data>,
 }
 
 /// Who created the storage, as far as the cloud tells.

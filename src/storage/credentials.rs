@@ -15,6 +15,9 @@ pub type Data = BTreeMap<String, Vec<u8>>;
 pub struct Credentials {
     pub user: Option<Data>,
     pub cloud: Option<Data>,
+    /// Keys a cloud issued for the registry (IBM COS's HMAC resource key), as the private
+    /// configuration holds them: from this pass's calls, else from the Secret written before.
+    pub issued: Option<Data>,
 }
 
 pub fn secret_data(secret: &Secret) -> Data {

@@ -16,6 +16,7 @@ mod pvc;
 mod rendering;
 mod s3;
 mod swift;
+mod transport;
 
 pub use credentials::{Credentials, Data, secret_data};
 #[cfg(test)]

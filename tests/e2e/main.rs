@@ -20,5 +20,6 @@ mod registry_login;
 mod registry_proof;
 mod safety;
 mod status;
+mod storage_ibmcos;
 mod storage_s3;
 mod trust;

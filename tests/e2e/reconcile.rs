@@ -200,19 +200,15 @@ async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
                 assert_eq!(pruner_args(&cronjob), common_args, "{platform}");
                 continue;
             }
-            Platform::Azure | Platform::IbmCloud => {
-                // Their credentials need the cloud's API; the Config says what to supply.
+            Platform::Azure => {
+                // Its credentials need the cloud's API; the Config says what to supply.
                 assert_eq!(out.status.code(), Some(2), "{platform}: {stdout}{stderr}");
                 assert!(deployment.is_none(), "{platform}");
                 let degraded = condition(&config, "Degraded");
                 assert_eq!(degraded["status"], "True", "{platform}");
                 assert_eq!(degraded["reason"], "ApplyFailed", "{platform}");
                 let message = degraded["message"].as_str().unwrap();
-                let key = if platform == Platform::Azure {
-                    "REGISTRY_STORAGE_AZURE_ACCOUNTKEY"
-                } else {
-                    "REGISTRY_STORAGE_S3_ACCESSKEY"
-                };
+                let key = "REGISTRY_STORAGE_AZURE_ACCOUNTKEY";
                 assert!(message.contains(key), "{platform}: {message}");
                 assert!(stderr.contains(key), "{platform}: {stderr}");
                 continue;
@@ -252,7 +248,8 @@ async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
             .iter()
             .map(|c| c["topologyKey"].as_str().unwrap())
             .collect();
-        let zoned = matches!(platform, Platform::Aws | Platform::Gcp);
+        // Spread over zones where the nodes carry zone labels.
+        let zoned = matches!(platform, Platform::Aws | Platform::Gcp | Platform::IbmCloud);
         assert_eq!(
             spread.contains(&"topology.kubernetes.io/zone"),
             zoned,
@@ -282,6 +279,17 @@ async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
                     "sim-7xk2p-image-registry-us-east-1"
                 );
                 assert_eq!(config["spec"]["storage"]["managementState"], "Managed");
+            }
+            Platform::IbmCloud => {
+                // The keys of the HMAC resource key reconcile created.
+                assert_eq!(bucket("REGISTRY_STORAGE"), "s3");
+                assert_eq!(bucket("REGISTRY_STORAGE_S3_REGION"), "us-south");
+                assert_eq!(secret_keys(&private), ["REGISTRY_HTTP_SECRET", "credentials"]);
+                assert!(
+                    config["spec"]["storage"]["ibmcos"]["resourceKeyCRN"]
+                        .as_str()
+                        .is_some_and(|c| c.contains(":resource-key:"))
+                );
             }
             Platform::Gcp => {
                 assert_eq!(bucket("REGISTRY_STORAGE"), "gcs");

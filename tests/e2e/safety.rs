@@ -6,18 +6,13 @@ use crate::support::{Running, cluster, serve, text};
 use serde_json::Value;
 use test_apiserver::Platform;
 
-async fn run(running: &Running, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = running.oc_registry(args).await;
-    (out.status.code(), text(&out.stdout), text(&out.stderr))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_tells_a_requested_removal_from_a_done_one() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
+    let (code, _, err) = running.outcome(&["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
     // Not reconciled yet: the registry still runs, and status says so instead of "no registry".
-    let (code, out, _) = run(&running, &["status"]).await;
+    let (code, out, _) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(2), "{out}");
     assert!(
         out.contains("Removed (removal requested, but the registry still runs)"),
@@ -25,9 +20,9 @@ async fn status_tells_a_requested_removal_from_a_done_one() {
     );
     assert!(out.contains("oc-registry reconcile --yes"), "{out}");
     assert!(!out.contains("no registry is running"), "{out}");
-    let (code, _, err) = run(&running, &["reconcile", "--yes"]).await;
+    let (code, _, err) = running.outcome(&["reconcile", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
-    let (code, out, _) = run(&running, &["status"]).await;
+    let (code, out, _) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("Removed (no registry is running)"), "{out}");
 }
@@ -35,9 +30,9 @@ async fn status_tells_a_requested_removal_from_a_done_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_without_storage_is_warned_about_with_the_storage_command() {
     let running = serve(cluster(Platform::BareMetal, false)).await;
-    let (code, _, err) = run(&running, &["bootstrap"]).await;
+    let (code, _, err) = running.outcome(&["bootstrap"]).await;
     assert_eq!(code, Some(0), "{err}");
-    let (code, _, err) = run(&running, &["set", "management-state", "Managed"]).await;
+    let (code, _, err) = running.outcome(&["set", "management-state", "Managed"]).await;
     assert_eq!(code, Some(0), "{err}");
     assert!(
         err.contains("Warning: spec.storage: a Managed registry needs storage"),
@@ -52,12 +47,14 @@ async fn managed_without_storage_is_warned_about_with_the_storage_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_selector_no_node_matches_is_found_at_once() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let (code, _, err) = run(&running, &["set", "replicas", "1"]).await;
+    let (code, _, err) = running.outcome(&["set", "replicas", "1"]).await;
     assert_eq!(code, Some(0), "{err}");
-    let (code, _, err) = run(&running, &["set", "node-selector", "example.com/nowhere=true"]).await;
+    let (code, _, err) = running
+        .outcome(&["set", "node-selector", "example.com/nowhere=true"])
+        .await;
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("no ready, schedulable Linux node matches"), "{err}");
-    let (_, out, _) = run(&running, &["doctor", "-o", "json"]).await;
+    let (_, out, _) = running.outcome(&["doctor", "-o", "json"]).await;
     let doctor: Value = serde_json::from_str(&out).unwrap();
     assert!(
         doctor["findings"]
@@ -76,28 +73,30 @@ async fn credentials_for_another_driver_need_force() {
     std::fs::write(&keyfile, "{}").unwrap();
     let arg = format!("keyfile=@{}", keyfile.display());
     running.server.clear_log();
-    let (code, _, err) = run(&running, &["storage", "credentials", "set", "gcs", &arg]).await;
+    let (code, _, err) = running.outcome(&["storage", "credentials", "set", "gcs", &arg]).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("the registry's storage is s3, not gcs"), "{err}");
     assert!(
         !running.server.requests().iter().any(|r| r.method != "GET"),
         "nothing written"
     );
-    let (code, _, err) = run(&running, &["storage", "credentials", "set", "gcs", &arg, "--force"]).await;
+    let (code, _, err) = running
+        .outcome(&["storage", "credentials", "set", "gcs", &arg, "--force"])
+        .await;
     assert_eq!(code, Some(0), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_storage_says_where_the_images_stay() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let (code, _, err) = run(&running, &["storage", "set", "empty-dir"]).await;
+    let (code, _, err) = running.outcome(&["storage", "set", "empty-dir"]).await;
     assert_eq!(code, Some(0), "{err}");
     assert!(
         err.contains("the images in the s3 storage stay there: empty-dir starts empty"),
         "{err}"
     );
     // The same driver again: nothing moves, nothing to warn about.
-    let (code, _, err) = run(&running, &["storage", "set", "empty-dir"]).await;
+    let (code, _, err) = running.outcome(&["storage", "set", "empty-dir"]).await;
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("stay there"), "{err}");
 }
@@ -105,9 +104,13 @@ async fn switching_storage_says_where_the_images_stay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_routes_cannot_ask_for_one_host() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let (code, _, err) = run(&running, &["routes", "add", "a", "--hostname", "registry.example.com"]).await;
+    let (code, _, err) = running
+        .outcome(&["routes", "add", "a", "--hostname", "registry.example.com"])
+        .await;
     assert_eq!(code, Some(0), "{err}");
-    let (code, out, err) = run(&running, &["routes", "add", "b", "--hostname", "registry.example.com"]).await;
+    let (code, out, err) = running
+        .outcome(&["routes", "add", "b", "--hostname", "registry.example.com"])
+        .await;
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(
         err.contains("routes a and b both ask for host registry.example.com"),
@@ -118,7 +121,7 @@ async fn two_routes_cannot_ask_for_one_host() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_nobody_checked_reach_no_object() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let (code, _, err) = run(&running, &["reconcile"]).await;
+    let (code, _, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{err}");
     let deployment = || async {
         running
@@ -136,7 +139,7 @@ async fn values_nobody_checked_reach_no_object() {
         }}))
         .await;
     running.server.clear_log();
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     for field in ["spec.replicas", "spec.storage.s3.bucket", "spec.storage.s3.region"] {
         assert!(err.contains(field), "{field} in {err}");
@@ -152,7 +155,9 @@ async fn values_nobody_checked_reach_no_object() {
     assert!(writes.is_empty(), "{writes:?}");
     assert_eq!(deployment().await["spec"], before["spec"]);
     // The same values typed on the command line are refused before anything is written.
-    let (code, _, err) = run(&running, &["storage", "set", "s3", "--region", "us-east-1\nX: 1"]).await;
+    let (code, _, err) = running
+        .outcome(&["storage", "set", "s3", "--region", "us-east-1\nX: 1"])
+        .await;
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("spec.storage.s3.region"), "{err}");
 }
@@ -188,7 +193,7 @@ async fn reconcile_refuses_to_fight_a_running_operator() {
         &["reconcile", "--dry-run=server"],
         &["reconcile", "--watch"],
     ] {
-        let (code, _, err) = run(&running, args).await;
+        let (code, _, err) = running.outcome(args).await;
         assert_eq!(code, Some(6), "{args:?}: {err}");
         assert!(
             err.contains("the Image Registry Operator runs (deployment/cluster-image-registry-operator in openshift-image-registry, 1/1 ready)"),
@@ -212,11 +217,11 @@ async fn reconcile_refuses_to_fight_a_running_operator() {
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
     // Asked explicitly, it reconciles beside the operator.
-    let (code, _, err) = run(&running, &["reconcile", "--take-over"]).await;
+    let (code, _, err) = running.outcome(&["reconcile", "--take-over"]).await;
     assert_eq!(code, Some(0), "{err}");
     // With the operator scaled down, no flag is needed.
     operator_at(&running, 0).await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
 }
 
@@ -225,7 +230,7 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
     let running = serve(cluster(Platform::Aws, true)).await;
     operator_at(&running, 1).await;
     // A change says who applies it.
-    let (code, out, err) = run(&running, &["set", "replicas", "3"]).await;
+    let (code, out, err) = running.outcome(&["set", "replicas", "3"]).await;
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("The Image Registry Operator (cluster-image-registry-operator, 1/1 ready) applies it."),
@@ -234,7 +239,7 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
     // Removed with Managed S3 storage: the operator would delete the bucket, so it is confirmed,
     // naming the bucket; without confirmation nothing is written.
     running.server.clear_log();
-    let (code, _, err) = run(&running, &["set", "management-state", "Removed"]).await;
+    let (code, _, err) = running.outcome(&["set", "management-state", "Removed"]).await;
     assert_eq!(code, Some(5), "{err}");
     assert!(
         err.contains(
@@ -247,10 +252,10 @@ async fn a_running_operator_is_named_and_its_deletions_confirmed() {
         !running.server.requests().iter().any(|r| r.method != "GET"),
         "nothing written"
     );
-    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
+    let (code, _, err) = running.outcome(&["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
     // doctor rates it an error while the operator runs: it deletes the bucket.
-    let (code, doctor, _) = run(&running, &["doctor", "-o", "json"]).await;
+    let (code, doctor, _) = running.outcome(&["doctor", "-o", "json"]).await;
     assert_eq!(code, Some(3), "{doctor}");
     let doctor: Value = serde_json::from_str(&doctor).unwrap();
     assert!(
@@ -304,7 +309,7 @@ async fn previews_on_an_operator_installed_cluster_match_the_real_run() {
     // The operator wrote REGISTRY_HTTP_SECRET as a value; the registry takes it from a Secret.
     // Only taking the operator's fields over removes the value, and only the preview that
     // includes the take-over is what the API server accepts.
-    let (code, out, err) = run(&running, &["reconcile", "--dry-run=server"]).await;
+    let (code, out, err) = running.outcome(&["reconcile", "--dry-run=server"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains("deployment.apps/image-registry configured (server dry run)"),
@@ -334,7 +339,7 @@ async fn previews_on_an_operator_installed_cluster_match_the_real_run() {
         .unwrap();
     assert!(secret.get("value").is_none(), "{secret}");
 
-    let (code, _, err) = run(&running, &["reconcile"]).await;
+    let (code, _, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{err}");
     let written = running
         .kubectl_get(&["deployment", "image-registry", "-n", "openshift-image-registry"])
@@ -349,12 +354,12 @@ const INSTALLED_HTTP_SECRET: &str = "5f1c0ffee0ddba11d00dfeedfacecafebeadedbadc0
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_doctor_say_what_is_requested_but_not_running() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let (code, out, err) = run(&running, &["status"]).await;
+    let (code, out, err) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("Applied:          every requested setting"), "{out}");
     running.oc_registry_ok(&["set", "replicas", "3"]).await;
     running.oc_registry_ok(&["set", "log-level", "Debug"]).await;
-    let (code, out, _) = run(&running, &["status"]).await;
+    let (code, out, _) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(2), "{out}");
     assert!(
         out.contains("Not applied:      2 requested settings. Run `oc-registry reconcile` to apply them."),
@@ -369,7 +374,7 @@ async fn status_and_doctor_say_what_is_requested_but_not_running() {
         out.contains("requested settings are not applied yet: spec.replicas, spec.logLevel"),
         "{out}"
     );
-    let (_, doctor, _) = run(&running, &["doctor", "-o", "json"]).await;
+    let (_, doctor, _) = running.outcome(&["doctor", "-o", "json"]).await;
     let doctor: Value = serde_json::from_str(&doctor).unwrap();
     let replicas = doctor["findings"]
         .as_array()
@@ -383,7 +388,7 @@ async fn status_and_doctor_say_what_is_requested_but_not_running() {
     }
     // Applied, the settings are no longer pending (the rollout may still be).
     running.oc_registry_ok(&["reconcile"]).await;
-    let (_, out, _) = run(&running, &["status"]).await;
+    let (_, out, _) = running.outcome(&["status"]).await;
     assert!(out.contains("Applied:          every requested setting"), "{out}");
 }
 
@@ -392,7 +397,7 @@ async fn a_running_operator_applies_what_is_pending() {
     let running = serve(cluster(Platform::Aws, true)).await;
     operator_at(&running, 1).await;
     running.oc_registry_ok(&["set", "replicas", "3"]).await;
-    let (code, out, _) = run(&running, &["status"]).await;
+    let (code, out, _) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.contains("Not applied:      1 requested setting. The Image Registry Operator (cluster-image-registry-operator, 1/1 ready) applies them."),
@@ -407,7 +412,7 @@ async fn an_untouched_install_runs_every_requested_setting_on_every_platform() {
     let mut compared = 0;
     for platform in Platform::ALL {
         let running = serve(cluster(platform, true)).await;
-        let (_, out, err) = run(&running, &["status"]).await;
+        let (_, out, err) = running.outcome(&["status"]).await;
         // Platforms without storage install the registry Removed: nothing runs to compare.
         if out.starts_with("Registry:         Removed") {
             continue;

@@ -3,25 +3,20 @@
 //! from the Infrastructure, and removed with its objects only when that is confirmed.
 
 use crate::support::services::s3_client;
-use crate::support::{Running, cluster, serve, text};
+use crate::support::{Running, cluster, condition, serve, text};
 use aws_sdk_s3::Client;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use test_apiserver::Platform;
 
 /// The bucket reconcile names on the simulated AWS cluster.
 const BUCKET: &str = "sim-7xk2p-image-registry-us-east-1";
 
-async fn run(running: &Running, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = running.oc_registry(args).await;
-    (out.status.code(), text(&out.stdout), text(&out.stderr))
-}
-
 /// A freshly installed AWS cluster (its S3 a moto of its own), bootstrapped; `None` without moto.
 async fn fresh_aws() -> Option<(Running, Client)> {
     let running = serve(cluster(Platform::Aws, false)).await;
     let client = s3_client(&running.s3.as_ref()?.url);
-    let (code, _, err) = run(&running, &["bootstrap"]).await;
+    let (code, _, err) = running.outcome(&["bootstrap"]).await;
     assert_eq!(code, Some(0), "{err}");
     Some((running, client))
 }
@@ -43,15 +38,6 @@ async fn exists(client: &Client, bucket: &str) -> bool {
     client.head_bucket().bucket(bucket).send().await.is_ok()
 }
 
-fn condition<'c>(config: &'c Value, type_: &str) -> &'c Value {
-    config["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == type_)
-        .unwrap_or_else(|| panic!("no {type_} condition: {:#}", config["status"]))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bucket_is_created_configured_and_removed_only_when_confirmed() {
     let Some((running, client)) = fresh_aws().await else {
@@ -59,12 +45,12 @@ async fn the_bucket_is_created_configured_and_removed_only_when_confirmed() {
     };
 
     // A dry run says what it would create and creates nothing.
-    let (code, out, err) = run(&running, &["reconcile", "--dry-run"]).await;
+    let (code, out, err) = running.outcome(&["reconcile", "--dry-run"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains(&format!("S3 bucket {BUCKET} created (dry run)")), "{out}");
     assert!(!exists(&client, BUCKET).await);
 
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains(&format!("S3 bucket {BUCKET} created")), "{out}");
     assert!(exists(&client, BUCKET).await);
@@ -137,7 +123,7 @@ async fn the_bucket_is_created_configured_and_removed_only_when_confirmed() {
     infra["status"]["platformStatus"]["aws"]["resourceTags"] =
         json!([{"key": "team", "value": "registry"}, {"key": "Name", "value": "mine"}]);
     running.server.seed(infra).unwrap();
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     let merged = self::tags(&client, BUCKET).await;
     assert_eq!(merged.get("team").map(String::as_str), Some("registry"));
@@ -164,16 +150,16 @@ async fn the_bucket_is_created_configured_and_removed_only_when_confirmed() {
     }
 
     // Removed: not without confirmation, which names the bucket and what it holds.
-    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
+    let (code, _, err) = running.outcome(&["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(5), "{out}{err}");
     assert!(
         err.contains(&format!("the S3 bucket {BUCKET} and its 3 objects will be deleted")),
         "{err}"
     );
     assert!(exists(&client, BUCKET).await);
-    let (code, out, err) = run(&running, &["reconcile", "--yes"]).await;
+    let (code, out, err) = running.outcome(&["reconcile", "--yes"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains(&format!("S3 bucket {BUCKET} (3 objects) deleted")),
@@ -190,9 +176,8 @@ async fn a_users_bucket_is_adopted_and_never_configured_or_deleted() {
     client.create_bucket().bucket("team-images").send().await.unwrap();
     // Named as an S3-compatible endpoint this time.
     let endpoint = running.s3.as_ref().unwrap().url.clone();
-    let (code, _, err) = run(
-        &running,
-        &[
+    let (code, _, err) = running
+        .outcome(&[
             "storage",
             "set",
             "s3",
@@ -200,11 +185,10 @@ async fn a_users_bucket_is_adopted_and_never_configured_or_deleted() {
             "team-images",
             "--region-endpoint",
             &endpoint,
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(code, Some(0), "{err}");
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(!out.contains("S3 bucket"), "{out}");
     let config = running.config().await;
@@ -213,9 +197,9 @@ async fn a_users_bucket_is_adopted_and_never_configured_or_deleted() {
     // Not configured: no tags were put on it.
     assert!(client.get_bucket_tagging().bucket("team-images").send().await.is_err());
 
-    let (code, _, err) = run(&running, &["set", "management-state", "Removed", "--yes"]).await;
+    let (code, _, err) = running.outcome(&["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(exists(&client, "team-images").await);
 }
@@ -225,7 +209,7 @@ async fn status_says_whether_the_bucket_exists_and_who_created_it() {
     let running = serve(cluster(Platform::Aws, true)).await;
     let Some(moto) = running.s3.as_ref() else { return };
     let client = s3_client(&moto.url);
-    let (code, out, _) = run(&running, &["status"]).await;
+    let (code, out, _) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.contains("  exists:         yes, created by the Image Registry Operator, no objects"),
@@ -233,20 +217,20 @@ async fn status_says_whether_the_bucket_exists_and_who_created_it() {
     );
     // Gone behind the registry's back: status and doctor say so, with the fix.
     client.delete_bucket().bucket(BUCKET).send().await.unwrap();
-    let (code, out, _) = run(&running, &["status"]).await;
+    let (code, out, _) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("  exists:         no"), "{out}");
     assert!(out.contains(&format!("the S3 bucket {BUCKET} does not exist")), "{out}");
     assert!(out.contains("fix: oc-registry reconcile (creates it)"), "{out}");
-    let (_, doctor, _) = run(&running, &["doctor", "-o", "json"]).await;
+    let (_, doctor, _) = running.outcome(&["doctor", "-o", "json"]).await;
     assert!(
         doctor.contains("does not exist yet: the registry cannot start without it"),
         "{doctor}"
     );
     // Reconcile creates it again, now as this program's.
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
-    let (_, out, _) = run(&running, &["status"]).await;
+    let (_, out, _) = running.outcome(&["status"]).await;
     assert!(out.contains("  exists:         yes, created by oc-registry"), "{out}");
 }
 
@@ -268,7 +252,7 @@ async fn faults_name_the_bucket_and_the_fix_and_deploy_nothing() {
         ])
         .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(err.contains("no usable S3 credentials"), "{err}");
     assert!(err.contains("oc-registry storage credentials set s3"), "{err}");
@@ -297,7 +281,7 @@ async fn faults_name_the_bucket_and_the_fix_and_deploy_nothing() {
     running
         .oc_registry_ok(&["storage", "set", "s3", "--region-endpoint", &closed])
         .await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(
         err.contains(&format!("at {closed}")) && err.contains("EndpointUnreachable"),
@@ -311,7 +295,7 @@ async fn faults_name_the_bucket_and_the_fix_and_deploy_nothing() {
     running
         .patch_config(&json!({"spec": {"storage": {"s3": {"regionEndpoint": null, "region": "eu-isoe-west-1"}}}}))
         .await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(err.contains("eu-isoe-west-1"), "{err}");
 
@@ -329,7 +313,7 @@ async fn faults_name_the_bucket_and_the_fix_and_deploy_nothing() {
             "Unmanaged",
         ])
         .await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(
         err.contains("S3 bucket not-there does not exist, and Unmanaged storage is never created"),
@@ -343,7 +327,7 @@ async fn an_interrupted_removal_is_finished_and_said_to_be() {
     let Some((running, client)) = fresh_aws().await else {
         return;
     };
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     client
         .put_object()
@@ -375,13 +359,13 @@ async fn an_interrupted_removal_is_finished_and_said_to_be() {
     running
         .oc_registry_ok(&["set", "management-state", "Removed", "--yes"])
         .await;
-    let (code, _, err) = run(&running, &["reconcile"]).await;
+    let (code, _, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(5), "{err}");
     assert!(
         err.contains("(finishing a removal begun at 2026-11-30T05:00:00Z)"),
         "{err}"
     );
-    let (code, out, err) = run(&running, &["reconcile", "--yes"]).await;
+    let (code, out, err) = running.outcome(&["reconcile", "--yes"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains("(an interrupted removal finished, 1 objects) deleted"),
@@ -423,7 +407,7 @@ async fn an_endpoint_is_trusted_through_the_storage_ca_or_the_clouds() {
         .oc_registry_ok(&["storage", "set", "s3", "--region-endpoint", &tls.url])
         .await;
     // The system roots do not know the endpoint's CA: the TLS failure names the endpoint.
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(err.contains(&format!("at {}", tls.url)), "{err}");
 
@@ -434,7 +418,7 @@ async fn an_endpoint_is_trusted_through_the_storage_ca_or_the_clouds() {
             "metadata": {"name": "kube-cloud-config", "namespace": "openshift-config-managed"},
             "data": {"ca-bundle.pem": ca}}))
         .unwrap();
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     // Named without a region: an endpoint of one's own leaves the region unset.
     assert!(out.contains("S3 bucket sim-7xk2p-image-registry created"), "{out}");
@@ -450,7 +434,7 @@ async fn an_endpoint_is_trusted_through_the_storage_ca_or_the_clouds() {
     running
         .oc_registry_ok(&["storage", "set", "s3", "--trusted-ca", "storage-ca"])
         .await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
 }
 
@@ -463,7 +447,7 @@ async fn a_kms_key_encrypts_the_bucket_by_default() {
     running
         .oc_registry_ok(&["storage", "set", "s3", "--encrypt", "--key-id", key])
         .await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     let encryption = client.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
     let rule = &encryption.server_side_encryption_configuration().unwrap().rules()[0];
@@ -493,7 +477,7 @@ async fn an_organisation_policy_decides_how_the_bucket_is_set_up() {
     let running = serve(server).await;
     let Some(moto) = running.s3.as_ref() else { return };
     let client = s3_client(&moto.url);
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
 
     let encryption = client.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
@@ -531,7 +515,7 @@ async fn an_organisation_policy_decides_how_the_bucket_is_set_up() {
     running
         .oc_registry_ok(&["storage", "set", "s3", "--bucket", "someone-elses"])
         .await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(
         err.contains("S3 bucket someone-elses exists already and the storage policy forbids adopting"),
@@ -584,7 +568,7 @@ async fn a_hostile_set_up_is_refused_before_any_call() {
     let running = serve(server).await;
     let Some(moto) = running.s3.as_ref() else { return };
     let client = s3_client(&moto.url);
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(
         err.contains("the storage policy hostile-buckets decided provisioning.tags[\"team\"]"),
@@ -660,7 +644,7 @@ async fn throttling_is_retried_with_backoff() {
             &front,
         ])
         .await;
-    let (code, out, err) = run(&running, &["reconcile"]).await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         seen.load(std::sync::atomic::Ordering::SeqCst) > 2,

@@ -3,7 +3,7 @@
 //! configure when Managed (public access block, tags, default encryption, the incomplete-upload
 //! lifecycle rule, each with its condition), and remove (every object and version, then the bucket).
 
-use super::client::{ENDPOINT_VARIABLE, Endpoint, client};
+use super::client::{ENDPOINT_VARIABLE, Endpoint, auth, client};
 use super::tags;
 use crate::api::{ManagementState, S3Storage, Storage};
 use crate::storage::cloud::{
@@ -68,49 +68,80 @@ fn detail<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::De
     crate::cluster::chain(err)
 }
 
-fn failed<E, R>(call: &str, bucket: &str, endpoint: &Endpoint, err: &SdkError<E, R>) -> CloudError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let code = code(err);
-    let place = match &endpoint.url {
-        Some(url) => format!("at {url}"),
-        None => format!("in {}", endpoint.region),
-    };
-    let fix = match code.as_str() {
-        "Forbidden" | "AccessDenied" | "AllAccessDisabled" => {
-            ": the credentials may not use this bucket (it may belong to another account); give credentials that \
-             may, or choose another bucket with oc-registry storage set s3 --bucket NAME"
-        }
-        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidCredentials" | "ExpiredToken" => {
-            ": fix the key pair with oc-registry storage credentials set s3 access-key=@FILE secret-key=@FILE"
-        }
-        "EndpointUnreachable" | "RequestTimeout" => {
-            ": check spec.storage.s3.regionEndpoint and the network path (and the cluster proxy)"
-        }
-        "KMS.NotFoundException" | "KMSNotFoundException" | "InvalidArgument" | "NotFoundException" => {
-            ": check spec.storage.s3.keyID names a KMS key this account may use"
-        }
-        _ => "",
-    };
-    CloudError {
-        message: format!(
-            "{call} for S3 bucket {bucket} {place} failed: {code}: {}{fix}",
-            detail(err)
-        ),
-        code,
-    }
-}
-
-/// The bucket and how to reach it.
-struct Target {
-    bucket: String,
+/// A bucket and how to reach it, over the S3 API (Amazon's, or IBM COS's).
+pub(in crate::storage) struct Target {
+    pub bucket: String,
     endpoint: Endpoint,
     client: Client,
+    /// How messages name it (`S3 bucket`, `IBM COS bucket`).
+    noun: &'static str,
+    /// The storage driver, for the commands a message suggests.
+    driver: &'static str,
+    /// What `CreateBucket` is told, when anything.
+    location_constraint: Option<String>,
 }
 
 impl Target {
+    pub(in crate::storage) fn new(
+        bucket: String,
+        endpoint: Endpoint,
+        client: Client,
+        (noun, driver): (&'static str, &'static str),
+        location_constraint: Option<String>,
+    ) -> Target {
+        Target {
+            bucket,
+            endpoint,
+            client,
+            noun,
+            driver,
+            location_constraint,
+        }
+    }
+
+    /// A failed call, with the cloud's code and a message naming the bucket and the fix.
+    fn failed<E, R>(&self, call: &str, err: &SdkError<E, R>) -> CloudError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = code(err);
+        let place = match &self.endpoint.url {
+            Some(url) => format!("at {url}"),
+            None => format!("in {}", self.endpoint.region),
+        };
+        let driver = self.driver;
+        let fix = match code.as_str() {
+            "Forbidden" | "AccessDenied" | "AllAccessDisabled" => format!(
+                ": the credentials may not use this bucket (it may belong to another account); give credentials that \
+                 may, or choose another bucket with oc-registry storage set {driver} --bucket NAME"
+            ),
+            "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidCredentials" | "ExpiredToken" => format!(
+                ": fix the key pair with oc-registry storage credentials set {driver} access-key=@FILE secret-key=@FILE"
+            ),
+            "EndpointUnreachable" | "RequestTimeout" => format!(
+                ": check {} and the network path (and the cluster proxy)",
+                match driver {
+                    "s3" => "spec.storage.s3.regionEndpoint",
+                    _ => "the Infrastructure's COS service endpoint",
+                }
+            ),
+            "KMS.NotFoundException" | "KMSNotFoundException" | "InvalidArgument" | "NotFoundException" => {
+                ": check spec.storage.s3.keyID names a KMS key this account may use".into()
+            }
+            _ => String::new(),
+        };
+        CloudError {
+            message: format!(
+                "{call} for {} {} {place} failed: {code}: {}{fix}",
+                self.noun,
+                self.bucket,
+                detail(err)
+            ),
+            code,
+        }
+    }
+
     fn of(s3: &S3Storage, cx: &CloudContext<'_>) -> Result<Target, CloudError> {
         let bucket = s3.bucket.clone().filter(|b| !b.is_empty()).ok_or_else(|| CloudError {
             code: "StorageNotConfigured".into(),
@@ -140,27 +171,24 @@ impl Target {
                 ),
             });
         }
-        let client = client(&endpoint, cx)?;
-        Ok(Target {
-            bucket,
-            endpoint,
-            client,
-        })
+        let client = client(&endpoint, cx, auth(cx.credentials)?)?;
+        let constraint = location_constraint(&endpoint.region).map(str::to_string);
+        Ok(Target::new(bucket, endpoint, client, ("S3 bucket", "s3"), constraint))
     }
 
     /// `Ok(false)` when the bucket does not exist; an error when it cannot be told (403: another
     /// account's, or the credentials may not look).
-    async fn exists(&self) -> Result<bool, CloudError> {
+    pub(in crate::storage) async fn exists(&self) -> Result<bool, CloudError> {
         match self.client.head_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(true),
             Err(e) if matches!(code(&e).as_str(), "NotFound" | "NoSuchBucket") => Ok(false),
-            Err(e) => Err(failed("HeadBucket", &self.bucket, &self.endpoint, &e)),
+            Err(e) => Err(self.failed("HeadBucket", &e)),
         }
     }
 
-    async fn create(&self) -> Result<(), CloudError> {
+    pub(in crate::storage) async fn create(&self) -> Result<(), CloudError> {
         let mut request = self.client.create_bucket().bucket(&self.bucket);
-        if let Some(region) = location_constraint(&self.endpoint.region) {
+        if let Some(region) = self.location_constraint.as_deref() {
             request = request.create_bucket_configuration(
                 CreateBucketConfiguration::builder()
                     .location_constraint(BucketLocationConstraint::from(region))
@@ -170,7 +198,7 @@ impl Target {
         match request.send().await {
             Ok(_) => {}
             Err(e) if code(&e) == "BucketAlreadyOwnedByYou" => return Ok(()),
-            Err(e) => return Err(failed("CreateBucket", &self.bucket, &self.endpoint, &e)),
+            Err(e) => return Err(self.failed("CreateBucket", &e)),
         }
         self.client
             .wait_until_bucket_exists()
@@ -180,7 +208,7 @@ impl Target {
             .map(|_| ())
             .map_err(|e| CloudError {
                 code: "BucketNotCreated".into(),
-                message: format!("S3 bucket {} was created but did not appear: {e}", self.bucket),
+                message: format!("{} {} was created but did not appear: {e}", self.noun, self.bucket),
             })
     }
 
@@ -192,7 +220,7 @@ impl Target {
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect()),
             Err(e) if code(&e) == "NoSuchTagSet" => Ok(BTreeMap::new()),
-            Err(e) => Err(failed("GetBucketTagging", &self.bucket, &self.endpoint, &e)),
+            Err(e) => Err(self.failed("GetBucketTagging", &e)),
         }
     }
 
@@ -215,7 +243,7 @@ impl Target {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| failed("PutBucketTagging", &self.bucket, &self.endpoint, &e))
+            .map_err(|e| self.failed("PutBucketTagging", &e))
     }
 
     async fn block_public_access(&self) -> StorageCondition {
@@ -233,7 +261,7 @@ impl Target {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| failed("PutPublicAccessBlock", &self.bucket, &self.endpoint, &e));
+            .map_err(|e| self.failed("PutPublicAccessBlock", &e));
         StorageCondition::of(
             "StoragePublicAccessBlocked",
             sent,
@@ -311,7 +339,7 @@ impl Target {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| failed("PutBucketEncryption", &self.bucket, &self.endpoint, &e)),
+                .map_err(|e| self.failed("PutBucketEncryption", &e)),
             Ok(Err(e)) | Err(e) => Err(CloudError {
                 code: "InvalidEncryption".into(),
                 message: e.to_string(),
@@ -349,7 +377,7 @@ impl Target {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| failed("PutBucketLifecycleConfiguration", &self.bucket, &self.endpoint, &e)),
+                .map_err(|e| self.failed("PutBucketLifecycleConfiguration", &e)),
             Err(e) => Err(CloudError {
                 code: "InvalidLifecycle".into(),
                 message: e.to_string(),
@@ -368,7 +396,7 @@ impl Target {
     }
 
     /// Counts objects, up to [`COUNT_LIMIT`].
-    async fn count(&self) -> Result<u64, CloudError> {
+    pub(in crate::storage) async fn count(&self) -> Result<u64, CloudError> {
         let mut count = 0u64;
         let mut pages = self
             .client
@@ -377,7 +405,7 @@ impl Target {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| failed("ListObjectsV2", &self.bucket, &self.endpoint, &e))?;
+            let page = page.map_err(|e| self.failed("ListObjectsV2", &e))?;
             count += page.contents().len() as u64;
             if count >= COUNT_LIMIT {
                 break;
@@ -388,7 +416,7 @@ impl Target {
 
     /// Deletes every object version, delete marker and incomplete upload; returns how many
     /// objects went.
-    async fn empty(&self) -> Result<u64, CloudError> {
+    pub(in crate::storage) async fn empty(&self) -> Result<u64, CloudError> {
         let mut deleted = 0u64;
         loop {
             let listed = self
@@ -398,7 +426,7 @@ impl Target {
                 .max_keys(1000)
                 .send()
                 .await
-                .map_err(|e| failed("ListObjectVersions", &self.bucket, &self.endpoint, &e))?;
+                .map_err(|e| self.failed("ListObjectVersions", &e))?;
             let ids: Vec<ObjectIdentifier> = listed
                 .versions()
                 .iter()
@@ -436,7 +464,7 @@ impl Target {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| failed("DeleteObjects", &self.bucket, &self.endpoint, &e))?;
+                .map_err(|e| self.failed("DeleteObjects", &e))?;
             if let Some(first) = out.errors().first() {
                 return Err(CloudError {
                     code: first.code().unwrap_or("DeleteFailed").to_string(),
@@ -457,7 +485,7 @@ impl Target {
             .bucket(&self.bucket)
             .send()
             .await
-            .map_err(|e| failed("ListMultipartUploads", &self.bucket, &self.endpoint, &e))?;
+            .map_err(|e| self.failed("ListMultipartUploads", &e))?;
         for upload in uploads.uploads() {
             if let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) {
                 self.client
@@ -467,20 +495,107 @@ impl Target {
                     .upload_id(id)
                     .send()
                     .await
-                    .map_err(|e| failed("AbortMultipartUpload", &self.bucket, &self.endpoint, &e))?;
+                    .map_err(|e| self.failed("AbortMultipartUpload", &e))?;
             }
         }
         Ok(deleted)
     }
 }
 
-fn exists_condition() -> StorageCondition {
-    StorageCondition::new("StorageExists", true, "S3 Bucket Exists", "S3 bucket exists")
+impl Target {
+    /// Deletes the (emptied) bucket and waits until it is gone; a bucket already gone is fine.
+    pub(in crate::storage) async fn delete(&self) -> Result<(), CloudError> {
+        match self.client.delete_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => {}
+            Err(e) if code(&e) == "NoSuchBucket" => return Ok(()),
+            Err(e) => return Err(self.failed("DeleteBucket", &e)),
+        }
+        self.client
+            .wait_until_bucket_not_exists()
+            .bucket(&self.bucket)
+            .wait(SETTLE)
+            .await
+            .map(|_| ())
+            .map_err(|e| CloudError {
+                code: "BucketNotDeleted".into(),
+                message: format!("{} {} was deleted but still shows: {e}", self.noun, self.bucket),
+            })
+    }
 }
 
 /// Whether nobody has said who manages the storage yet.
 fn undecided(storage: &Storage) -> bool {
     storage.management_state.as_ref().is_none_or(|s| s.as_str().is_empty())
+}
+
+impl Target {
+    /// Makes the bucket exist as the operator does: an existing one is adopted (Unmanaged, unless
+    /// the policy forbids adopting), a missing one created (Managed) unless the storage is
+    /// Unmanaged. Records the outcome in `out`; returns whether the bucket was created here, or
+    /// `None` when it does not exist and will not (the condition says why).
+    pub(in crate::storage) async fn ensure_exists(
+        &self,
+        storage: &Storage,
+        adopt_existing: bool,
+        mode: Mode,
+        out: &mut Ensured,
+    ) -> Option<bool> {
+        let fail = |out: &mut Ensured, code: String, message: String| {
+            out.conditions
+                .push(StorageCondition::new("StorageExists", false, code, message));
+            None
+        };
+        let exists = match self.exists().await {
+            Ok(exists) => exists,
+            Err(err) => return fail(out, err.code, err.message),
+        };
+        let (noun, bucket, driver) = (self.noun, &self.bucket, self.driver);
+        let mut created_here = false;
+        if exists {
+            if undecided(storage) && !adopt_existing {
+                return fail(
+                    out,
+                    "AdoptionForbidden".into(),
+                    format!(
+                        "{noun} {bucket} exists already and the storage policy forbids adopting an existing bucket: \
+                         name another with oc-registry storage set {driver} --bucket NAME"
+                    ),
+                );
+            }
+            if undecided(storage) {
+                out.storage.management_state = Some(ManagementState::Unmanaged);
+            }
+        } else if storage.management_state == Some(ManagementState::Unmanaged) {
+            return fail(
+                out,
+                "NoSuchBucket".into(),
+                format!(
+                    "{noun} {bucket} does not exist, and Unmanaged storage is never created here: create it, or let \
+                     reconcile create it with oc-registry set storage-management-state Managed"
+                ),
+            );
+        } else {
+            if mode == Mode::Apply
+                && let Err(err) = self.create().await
+            {
+                return fail(out, err.code, err.message);
+            }
+            out.created = Some(format!("{noun} {bucket}"));
+            created_here = true;
+        }
+        if created_here && undecided(storage) {
+            out.storage.management_state = Some(ManagementState::Managed);
+        }
+        out.exists = true;
+        let reason = format!("{} Exists", noun.replace("bucket", "Bucket"));
+        out.conditions.push(StorageCondition::new(
+            "StorageExists",
+            true,
+            reason,
+            format!("{noun} exists"),
+        ));
+        Some(created_here)
+    }
 }
 
 impl S3Bucket {
@@ -498,61 +613,13 @@ impl S3Bucket {
                 return out;
             }
         };
-        let exists = match target.exists().await {
-            Ok(exists) => exists,
-            Err(err) => {
-                out.conditions
-                    .push(StorageCondition::new("StorageExists", false, err.code, err.message));
-                return out;
-            }
-        };
         let set_up = cx.provisioning;
-        let mut created_here = false;
-        if exists {
-            if undecided(storage) && !set_up.adopt_existing {
-                out.conditions.push(StorageCondition::new(
-                    "StorageExists",
-                    false,
-                    "AdoptionForbidden",
-                    format!(
-                        "S3 bucket {} exists already and the storage policy forbids adopting an existing bucket: \
-                         name another with oc-registry storage set s3 --bucket NAME",
-                        target.bucket
-                    ),
-                ));
-                return out;
-            }
-            if undecided(storage) {
-                out.storage.management_state = Some(ManagementState::Unmanaged);
-            }
-        } else if storage.management_state == Some(ManagementState::Unmanaged) {
-            out.conditions.push(StorageCondition::new(
-                "StorageExists",
-                false,
-                "NoSuchBucket",
-                format!(
-                    "S3 bucket {} does not exist, and Unmanaged storage is never created here: create it, or let \
-                     reconcile create it with oc-registry set storage-management-state Managed",
-                    target.bucket
-                ),
-            ));
+        let Some(created_here) = target
+            .ensure_exists(storage, set_up.adopt_existing, mode, &mut out)
+            .await
+        else {
             return out;
-        } else {
-            if mode == Mode::Apply
-                && let Err(err) = target.create().await
-            {
-                out.conditions
-                    .push(StorageCondition::new("StorageExists", false, err.code, err.message));
-                return out;
-            }
-            out.created = Some(format!("S3 bucket {}", target.bucket));
-            created_here = true;
-        }
-        if created_here && undecided(storage) {
-            out.storage.management_state = Some(ManagementState::Managed);
-        }
-        out.exists = true;
-        out.conditions.push(exists_condition());
+        };
         let managed = out.storage.management_state == Some(ManagementState::Managed);
         if !managed || mode == Mode::DryRun {
             return out;
@@ -623,21 +690,7 @@ impl S3Bucket {
             let _ = target.put_tags(&existing).await;
         }
         let objects = target.empty().await?;
-        match target.client.delete_bucket().bucket(&target.bucket).send().await {
-            Ok(_) => {}
-            Err(e) if code(&e) == "NoSuchBucket" => return Ok(Removed { objects, resumed }),
-            Err(e) => return Err(failed("DeleteBucket", &target.bucket, &target.endpoint, &e)),
-        }
-        target
-            .client
-            .wait_until_bucket_not_exists()
-            .bucket(&target.bucket)
-            .wait(SETTLE)
-            .await
-            .map_err(|e| CloudError {
-                code: "BucketNotDeleted".into(),
-                message: format!("S3 bucket {} was deleted but still shows: {e}", target.bucket),
-            })?;
+        target.delete().await?;
         Ok(Removed { objects, resumed })
     }
 }

@@ -11,9 +11,6 @@ use aws_config::web_identity_token::{StaticConfiguration, WebIdentityTokenCreden
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
-use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-use aws_smithy_http_client::{Connector, ConnectorBuilder};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -22,7 +19,7 @@ const MAX_ATTEMPTS: u32 = 3;
 
 /// Where S3 is: the region, and an endpoint when it is not AWS's own for the region.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Endpoint {
+pub(in crate::storage) struct Endpoint {
     pub region: String,
     pub url: Option<String>,
     pub path_style: bool,
@@ -58,7 +55,7 @@ impl Endpoint {
 }
 
 /// The keys of an AWS shared-credentials file's default profile (or its only profile).
-pub(super) fn profile(ini: &str) -> BTreeMap<String, String> {
+pub(in crate::storage) fn profile(ini: &str) -> BTreeMap<String, String> {
     let mut profiles: Vec<(String, BTreeMap<String, String>)> = Vec::new();
     for line in ini.lines() {
         let line = line.trim();
@@ -84,7 +81,7 @@ pub(super) fn profile(ini: &str) -> BTreeMap<String, String> {
 
 /// How the calls authenticate.
 #[derive(Clone, PartialEq, Eq)]
-pub(super) enum Auth {
+pub(in crate::storage) enum Auth {
     Keys {
         access_key: String,
         secret_key: String,
@@ -155,62 +152,17 @@ pub(super) fn auth(credentials: &super::super::Credentials) -> Result<Auth, Clou
     ))
 }
 
-/// The CA roots: a `trustedCA` bundle replaces the system's; the cloud's bundle joins them.
-fn trust_store(cx: &CloudContext<'_>) -> TrustStore {
-    match (cx.trusted_ca, cx.cloud_ca) {
-        (Some(own), _) => TrustStore::empty().with_pem_certificate(own.as_bytes().to_vec()),
-        (None, Some(cloud)) => TrustStore::default().with_pem_certificate(cloud.as_bytes().to_vec()),
-        (None, None) => TrustStore::default(),
-    }
-}
-
-/// Loopback is never proxied, as Go's HTTP client (the operator's) never proxies it.
-const LOOPBACK: &str = "localhost,127.0.0.0/8,::1";
-
-/// The cluster proxy when one is set, else the environment's (`HTTPS_PROXY`, `NO_PROXY`).
-fn proxy(cx: &CloudContext<'_>) -> Result<ProxyConfig, CloudError> {
-    let Some(url) = cx.https_proxy.filter(|p| !p.is_empty()) else {
-        return Ok(ProxyConfig::from_env());
-    };
-    let config = ProxyConfig::all(url).map_err(|e| CloudError {
-        code: "InvalidProxy".into(),
-        message: format!("the cluster proxy {url} cannot be used: {e}"),
-    })?;
-    let rules = match cx.no_proxy.filter(|n| !n.is_empty()) {
-        Some(rules) => format!("{rules},{LOOPBACK}"),
-        None => LOOPBACK.to_string(),
-    };
-    Ok(config.no_proxy(rules))
-}
-
-fn connector(cx: &CloudContext<'_>) -> Result<Connector, CloudError> {
-    let tls = TlsContext::builder()
-        .with_trust_store(trust_store(cx))
-        .build()
-        .map_err(|e| CloudError {
-            code: "InvalidCA".into(),
-            message: format!("the storage CA bundle cannot be used: {e}"),
-        })?;
-    Ok(ConnectorBuilder::default()
-        .proxy_config(proxy(cx)?)
-        .connector_settings(
-            aws_smithy_runtime_api::client::http::HttpConnectorSettings::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .read_timeout(Duration::from_secs(60))
-                .build(),
-        )
-        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls)
-        .build())
-}
-
-/// A client for `endpoint` with the registry's credentials.
-pub(super) fn client(endpoint: &Endpoint, cx: &CloudContext<'_>) -> Result<aws_sdk_s3::Client, CloudError> {
-    let connector = aws_smithy_runtime_api::client::http::SharedHttpConnector::new(connector(cx)?);
+/// A client for `endpoint` that signs with `auth`.
+pub(in crate::storage) fn client(
+    endpoint: &Endpoint,
+    cx: &CloudContext<'_>,
+    auth: Auth,
+) -> Result<aws_sdk_s3::Client, CloudError> {
+    let connector =
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(super::super::transport::connector(cx)?);
     let http = aws_smithy_runtime_api::client::http::http_client_fn(move |_, _| connector.clone());
     let region = Region::new(endpoint.region.clone());
-    let credentials = match auth(cx.credentials)? {
+    let credentials = match auth {
         Auth::Keys {
             access_key,
             secret_key,
@@ -271,6 +223,7 @@ mod tests {
     #[test]
     fn credentials_come_from_the_user_secret_first_then_the_cloud_secret() {
         let user = Secrets {
+            issued: None,
             user: Some(data(&[
                 ("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIAUSER"),
                 ("REGISTRY_STORAGE_S3_SECRETKEY", "user-secret"),
@@ -284,6 +237,7 @@ mod tests {
 
         let ini = "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = file-secret\n";
         let cloud = Secrets {
+            issued: None,
             user: None,
             cloud: Some(data(&[("credentials", ini)])),
         };
@@ -291,6 +245,7 @@ mod tests {
 
         let sts = "[default]\nrole_arn = arn:aws:iam::123456789012:role/registry\nweb_identity_token_file = /var/run/secrets/openshift/serviceaccount/token\n";
         let cloud = Secrets {
+            issued: None,
             user: None,
             cloud: Some(data(&[("credentials", sts)])),
         };
@@ -303,6 +258,7 @@ mod tests {
         );
 
         let half = Secrets {
+            issued: None,
             user: Some(data(&[("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIAUSER")])),
             cloud: None,
         };

@@ -1,7 +1,7 @@
 //! Amazon S3 and S3-compatible storage.
 
-mod bucket;
-mod client;
+pub(super) mod bucket;
+pub(super) mod client;
 mod tags;
 
 use super::credentials::{S3_CREDENTIALS_PATH, get, missing, mount_credentials_file, required, s3_ini};
@@ -293,7 +293,7 @@ fn no_s3(region: &str) -> Problem {
 }
 
 /// The access key pair S3 and IBM COS read from the user's Secret.
-pub(super) const HMAC_KEYS: &[(&str, &str)] = &[
+pub(in crate::storage) const HMAC_KEYS: &[(&str, &str)] = &[
     ("access-key", "REGISTRY_STORAGE_S3_ACCESSKEY"),
     ("secret-key", "REGISTRY_STORAGE_S3_SECRETKEY"),
 ];
@@ -361,6 +361,7 @@ mod tests {
 
     fn user_keys() -> Credentials {
         Credentials {
+            issued: None,
             user: Some(data(&[
                 ("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIA"),
                 ("REGISTRY_STORAGE_S3_SECRETKEY", "secret"),
@@ -472,6 +473,7 @@ mod tests {
         };
         // The user's Secret is used alone, and must be complete.
         let incomplete = Credentials {
+            issued: None,
             user: Some(data(&[("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIA")])),
             cloud: Some(data(&[("credentials", "[default]\n")])),
         };
@@ -481,11 +483,13 @@ mod tests {
                 .contains("REGISTRY_STORAGE_S3_SECRETKEY")
         );
         let cloud_file = Credentials {
+            issued: None,
             user: None,
             cloud: Some(data(&[("credentials", "[default]\nrole_arn = r\n")])),
         };
         assert_eq!(render(cloud_file).unwrap(), b"[default]\nrole_arn = r\n");
         let cloud_keys = Credentials {
+            issued: None,
             user: None,
             cloud: Some(data(&[("aws_access_key_id", "A"), ("aws_secret_access_key", "S")])),
         };

@@ -2,6 +2,7 @@
 //! a process against it, and the real kubectl reading back what it wrote.
 #![allow(dead_code)]
 
+pub mod ibmcloud;
 pub mod registry;
 pub mod services;
 
@@ -28,8 +29,10 @@ pub struct Running {
     pub listening: Listening,
     pub dir: tempfile::TempDir,
     /// On AWS, the cluster's S3: a moto of its own, which `AWS_ENDPOINT_URL_S3` points the
-    /// product's calls at.
+    /// product's calls at. On IBM Cloud, the moto behind COS.
     pub s3: Option<services::Service>,
+    /// On IBM Cloud, its APIs, which the Infrastructure's service endpoints name.
+    pub ibm: Option<ibmcloud::IbmCloud>,
 }
 
 pub async fn serve(server: ApiServer) -> Running {
@@ -38,13 +41,59 @@ pub async fn serve(server: ApiServer) -> Running {
     listening
         .write_kubeconfig(&dir.path().join("kubeconfig"), None, None)
         .unwrap();
-    let s3 = cloud_storage(&server).await;
+    let (s3, ibm) = match platform_of(&server).as_deref() {
+        Some("IBMCloud") => match ibm_cloud(&server).await {
+            Some((moto, ibm)) => (Some(moto), Some(ibm)),
+            None => (None, None),
+        },
+        _ => (cloud_storage(&server).await, None),
+    };
     Running {
         server,
         listening,
         dir,
         s3,
+        ibm,
     }
+}
+
+fn platform_of(server: &ApiServer) -> Option<String> {
+    let infra = server.object("config.openshift.io/v1", "Infrastructure", "", "cluster")?;
+    infra
+        .pointer("/status/platformStatus/type")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// IBM Cloud's APIs for a simulated IBM Cloud cluster, COS's S3 API on a moto of its own, and
+/// the Infrastructure's service endpoints naming them, as a cluster with private endpoints has.
+async fn ibm_cloud(server: &ApiServer) -> Option<(services::Service, ibmcloud::IbmCloud)> {
+    use base64::Engine as _;
+    let moto = services::moto()?;
+    let secret = server.object(
+        "v1",
+        "Secret",
+        "openshift-image-registry",
+        "installer-cloud-credentials",
+    )?;
+    let api_key = secret
+        .pointer("/data/ibmcloud_api_key")
+        .and_then(Value::as_str)
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut infra = server.object("config.openshift.io/v1", "Infrastructure", "", "cluster")?;
+    let ibm_status = &mut infra["status"]["platformStatus"]["ibmcloud"];
+    let group = ibm_status["resourceGroupName"].as_str().unwrap_or_default().to_string();
+    let ibm = ibmcloud::IbmCloud::start(&api_key, &group, &moto.url).await;
+    ibm_status["serviceEndpoints"] = serde_json::json!(
+        ["IAM", "ResourceController", "ResourceManager", "COS"]
+            .iter()
+            .map(|name| serde_json::json!({"name": name, "url": ibm.url}))
+            .collect::<Vec<_>>()
+    );
+    server.seed(infra).unwrap();
+    Some((moto, ibm))
 }
 
 /// The S3 an AWS cluster stores in, with the bucket the operator created when it installed the
@@ -92,6 +141,12 @@ impl Running {
 
     pub async fn oc_registry(&self, args: &[&str]) -> Output {
         self.run(OC_REGISTRY, args).await
+    }
+
+    /// Runs the product: its exit code, standard output and standard error.
+    pub async fn outcome(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = self.oc_registry(args).await;
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
     }
 
     /// Runs the product, which must exit 0; its standard output.
@@ -150,6 +205,14 @@ impl Running {
     pub async fn kubectl(&self, args: &[&str]) -> Output {
         self.run("kubectl", args).await
     }
+}
+
+/// The condition `type_` of an object's status, which must be there.
+pub fn condition<'c>(object: &'c Value, type_: &str) -> &'c Value {
+    object["status"]["conditions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["type"] == type_))
+        .unwrap_or_else(|| panic!("no {type_} condition: {:#}", object["status"]))
 }
 
 pub fn text(o: &[u8]) -> String {

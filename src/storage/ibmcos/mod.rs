@@ -1,13 +1,24 @@
 //! IBM Cloud Object Storage, over its S3 API.
 
+mod bucket;
+mod platform;
+
 use super::credentials::{S3_CREDENTIALS_PATH, USER_CREDENTIALS, get, mount_credentials_file, s3_ini};
 use super::s3::HMAC_KEYS;
-use super::{Driver, Environment, Platform, Randomness, Removal, Rendering, fill, location, random_name};
-use crate::api::{ConfigSpec, Storage};
-use crate::state::references::References;
+use super::{Driver, Environment, Platform, Randomness, Removal, Rendering, fill, location, random_name, value};
+use crate::api::{ConfigSpec, PRIVATE_CONFIGURATION, Storage};
+use crate::state::references::{Names, References};
 use crate::validate::{self, Finding, Problem};
 
 pub(crate) struct IbmCos;
+
+/// The user Secret's keys IBM COS reads: the IBM Cloud API key that provisions everything, or an
+/// HMAC pair for a bucket that exists.
+const KEYS: &[(&str, &str)] = &[
+    ("api-key", bucket::API_KEY),
+    ("access-key", "REGISTRY_STORAGE_S3_ACCESSKEY"),
+    ("secret-key", "REGISTRY_STORAGE_S3_SECRETKEY"),
+];
 
 /// The COS region serving a PowerVS region (`dal` is served from `us-south`).
 pub(crate) fn cos_region(powervs_region: &str) -> Option<&'static str> {
@@ -81,17 +92,21 @@ impl Driver for IbmCos {
 
     fn render(&self, storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
         let cos = storage.ibmcos.clone().unwrap_or_default();
-        let hmac = environment
-            .credentials
+        // The user's pair, else the one the resource key issued.
+        let credentials = environment.credentials;
+        let hmac = credentials
             .user
             .as_ref()
             .and_then(|user| Some(s3_ini(get(user, HMAC_KEYS[0].1)?, get(user, HMAC_KEYS[1].1)?)))
+            .or_else(|| Some(get(credentials.issued.as_ref()?, "credentials")?.to_vec()))
             .ok_or_else(|| {
                 Problem::new(
                     "Error",
                     format!(
-                        "IBM COS needs an HMAC key pair: creating one needs the IBM Cloud API; store the pair as \
-                         REGISTRY_STORAGE_S3_ACCESSKEY and REGISTRY_STORAGE_S3_SECRETKEY in the Secret {USER_CREDENTIALS}"
+                        "IBM COS has no HMAC key pair yet: reconcile creates the resource key with the IBM Cloud API \
+                         key ({} in the Secret {USER_CREDENTIALS}, or ibmcloud_api_key in installer-cloud-credentials); \
+                         or store a pair as REGISTRY_STORAGE_S3_ACCESSKEY and REGISTRY_STORAGE_S3_SECRETKEY",
+                        bucket::API_KEY
                     ),
                 )
             })?;
@@ -160,12 +175,23 @@ impl Driver for IbmCos {
         out
     }
 
+    fn referenced(&self, storage: &Storage, names: &mut Names) {
+        // The pair a resource key issued lives in the private configuration written before.
+        if storage
+            .ibmcos
+            .as_ref()
+            .is_some_and(|c| value(&c.resource_key_crn).is_some())
+        {
+            names.secrets.insert(PRIVATE_CONFIGURATION.to_string());
+        }
+    }
+
     fn credential_keys(&self) -> &'static [(&'static str, &'static str)] {
-        HMAC_KEYS
+        KEYS
     }
 
     fn credential_sets(&self) -> &'static [&'static [&'static str]] {
-        &[&["access-key", "secret-key"]]
+        &[&["api-key"], &["access-key", "secret-key"]]
     }
 
     fn location(&self, storage: &Storage) -> Vec<(&'static str, String)> {
@@ -177,8 +203,15 @@ impl Driver for IbmCos {
         ])
     }
 
-    fn removal(&self, _storage: &Storage) -> Removal {
-        Removal::LeftInPlace
+    fn removal(&self, storage: &Storage) -> Removal {
+        match storage.ibmcos.as_ref().and_then(|c| value(&c.bucket)) {
+            Some(bucket) => Removal::Cloud(format!("IBM COS bucket {bucket}")),
+            None => Removal::LeftInPlace,
+        }
+    }
+
+    fn cloud(&self) -> Option<&'static dyn super::cloud::Cloud> {
+        Some(&bucket::CosBucket)
     }
 }
 
@@ -196,6 +229,7 @@ mod tests {
             ("REGISTRY_STORAGE_S3_SECRETKEY", "S"),
         ];
         let credentials = Credentials {
+            issued: None,
             user: Some(
                 keys.iter()
                     .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
