@@ -443,9 +443,39 @@ async fn a_kms_key_encrypts_the_bucket_by_default() {
     let Some((running, client)) = fresh_aws().await else {
         return;
     };
-    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    // A key KMS does not have: named, with the fix, and the bucket is not set to use it.
+    let missing = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     running
-        .oc_registry_ok(&["storage", "set", "s3", "--encrypt", "--key-id", key])
+        .oc_registry_ok(&["storage", "set", "s3", "--encrypt", "--key-id", missing])
+        .await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let config = running.config().await;
+    let encrypted = condition(&config, "StorageEncrypted");
+    assert_eq!(encrypted["status"], "False");
+    assert_eq!(encrypted["reason"], "NotFoundException");
+    let message = encrypted["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("KMS key {missing} for S3 bucket {BUCKET} does not exist")),
+        "{message}"
+    );
+    assert!(message.contains("--key-id"), "{message}");
+    assert!(client.get_bucket_encryption().bucket(BUCKET).send().await.is_err());
+
+    // A key KMS has.
+    let kms = kms_client(&running.s3.as_ref().unwrap().url);
+    let created = kms
+        .create_key()
+        .description("registry")
+        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
+        .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
+        .send()
+        .await
+        .unwrap();
+    let key = created.key_metadata().unwrap().arn().unwrap().to_string();
+    let key_id = created.key_metadata().unwrap().key_id().to_string();
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--key-id", &key])
         .await;
     let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
@@ -453,15 +483,40 @@ async fn a_kms_key_encrypts_the_bucket_by_default() {
     let rule = &encryption.server_side_encryption_configuration().unwrap().rules()[0];
     let default = rule.apply_server_side_encryption_by_default().unwrap();
     assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
-    assert_eq!(default.kms_master_key_id(), Some(key));
+    assert_eq!(default.kms_master_key_id(), Some(key.as_str()));
     assert_eq!(rule.bucket_key_enabled(), Some(true));
     let config = running.config().await;
-    assert!(
-        condition(&config, "StorageEncrypted")["message"]
-            .as_str()
-            .unwrap()
-            .contains("KMS")
+    let encrypted = condition(&config, "StorageEncrypted");
+    assert_eq!(encrypted["status"], "True");
+    assert!(encrypted["message"].as_str().unwrap().contains("KMS"));
+
+    // Scheduled for deletion later: said so on the next pass.
+    kms.schedule_key_deletion()
+        .key_id(&key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let config = running.config().await;
+    assert_eq!(
+        condition(&config, "StorageEncrypted")["reason"],
+        "KMSInvalidStateException"
     );
+}
+
+/// A KMS client of the tests' own, against moto.
+fn kms_client(url: &str) -> aws_sdk_kms::Client {
+    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new("AKIASIMULATED0000001", "any", None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
 }
 
 /// Installs an organisation module as the storage hook.
@@ -480,16 +535,18 @@ async fn an_organisation_policy_decides_how_the_bucket_is_set_up() {
     let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
 
-    let encryption = client.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
-    let default = encryption.server_side_encryption_configuration().unwrap().rules()[0]
-        .apply_server_side_encryption_by_default()
-        .unwrap()
-        .clone();
-    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
-    assert_eq!(
-        default.kms_master_key_id(),
-        Some("arn:aws:kms:us-east-1:111122223333:key/0rg-registry-key")
+    // The organisation's key is not in this cloud's KMS: the decision reached the check, which
+    // names the key and leaves the bucket's encryption alone.
+    let encrypted = condition(&running.config().await, "StorageEncrypted").clone();
+    assert_eq!(encrypted["reason"], "NotFoundException", "{encrypted}");
+    assert!(
+        encrypted["message"]
+            .as_str()
+            .unwrap()
+            .contains("KMS key arn:aws:kms:us-east-1:111122223333:key/0rg-registry-key"),
+        "{encrypted}"
     );
+    assert!(client.get_bucket_encryption().bucket(BUCKET).send().await.is_err());
     let tags = tags(&client, BUCKET).await;
     assert_eq!(tags.get("cost-center").map(String::as_str), Some("platform"));
     assert_eq!(
@@ -683,4 +740,44 @@ async fn sts_web_identity_credentials_are_exchanged_for_the_calls() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(exists(&client, BUCKET).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_the_cloud_does_not_know_are_named_with_the_fix() {
+    let Some((running, _)) = fresh_aws().await else {
+        return;
+    };
+    // An S3 that checks signatures against its own IAM, where the cluster's keys do not exist.
+    let Some(checking) = crate::support::services::moto_checking_credentials() else {
+        return;
+    };
+    running
+        .oc_registry_ok(&["storage", "set", "s3", "--region-endpoint", &checking.url])
+        .await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    let config = running.config().await;
+    let exists = condition(&config, "StorageExists");
+    assert_eq!(exists["status"], "False");
+    // HeadBucket only says 403; the bucket is then tried as a new one, whose refusal says why.
+    assert_eq!(exists["reason"], "InvalidAccessKeyId", "{exists}");
+    let message = exists["message"].as_str().unwrap();
+    // No region with an endpoint of its own: the operator's name without one.
+    assert!(
+        message.contains("CreateBucket for S3 bucket sim-7xk2p-image-registry at"),
+        "{message}"
+    );
+    assert!(
+        message.contains("fix the key pair with oc-registry storage credentials set s3"),
+        "{message}"
+    );
+    let secret = "simulated/secret/access/key/000000000000";
+    for shown in [message, &out, &err] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(
+        !running
+            .exists(&["deployment", "image-registry", "-n", "openshift-image-registry"])
+            .await
+    );
 }

@@ -3,7 +3,7 @@
 //! configure when Managed (public access block, tags, default encryption, the incomplete-upload
 //! lifecycle rule, each with its condition), and remove (every object and version, then the bucket).
 
-use super::client::{ENDPOINT_VARIABLE, Endpoint, auth, client};
+use super::client::{ENDPOINT_VARIABLE, Endpoint, KMS_ENDPOINT_VARIABLE, auth, client, kms_client};
 use super::tags;
 use crate::api::{ManagementState, S3Storage, Storage};
 use crate::storage::cloud::{
@@ -65,7 +65,11 @@ fn detail<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::De
     if let Some(m) = err.message().filter(|m| !m.is_empty()) {
         return m.to_string();
     }
-    crate::cluster::chain(err)
+    match err {
+        // The code says it all; the SDK's rendering of the raw response adds only noise.
+        SdkError::ServiceError(_) => "the service gave no further detail".into(),
+        _ => crate::cluster::chain(err),
+    }
 }
 
 /// A bucket and how to reach it, over the S3 API (Amazon's, or IBM COS's).
@@ -79,6 +83,8 @@ pub(in crate::storage) struct Target {
     driver: &'static str,
     /// What `CreateBucket` is told, when anything.
     location_constraint: Option<String>,
+    /// KMS, to check a default-encryption key exists before the bucket is set to use it.
+    kms: Option<aws_sdk_kms::Client>,
 }
 
 impl Target {
@@ -96,6 +102,7 @@ impl Target {
             noun,
             driver,
             location_constraint,
+            kms: None,
         }
     }
 
@@ -115,6 +122,10 @@ impl Target {
             "Forbidden" | "AccessDenied" | "AllAccessDisabled" => format!(
                 ": the credentials may not use this bucket (it may belong to another account); give credentials that \
                  may, or choose another bucket with oc-registry storage set {driver} --bucket NAME"
+            ),
+            "BucketAlreadyExists" => format!(
+                ": bucket names are global and another account has this one; choose another with oc-registry \
+                 storage set {driver} --bucket NAME"
             ),
             "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidCredentials" | "ExpiredToken" => format!(
                 ": fix the key pair with oc-registry storage credentials set {driver} access-key=@FILE secret-key=@FILE"
@@ -171,9 +182,19 @@ impl Target {
                 ),
             });
         }
-        let client = client(&endpoint, cx, auth(cx.credentials)?)?;
+        let auth = auth(cx.credentials)?;
+        let client = client(&endpoint, cx, auth.clone())?;
         let constraint = location_constraint(&endpoint.region).map(str::to_string);
-        Ok(Target::new(bucket, endpoint, client, ("S3 bucket", "s3"), constraint))
+        // Keys are checked in AWS's KMS (or the one the SDKs' variable names); an S3-compatible
+        // endpoint's keys live elsewhere.
+        let kms_url = std::env::var(KMS_ENDPOINT_VARIABLE).ok().filter(|u| !u.is_empty());
+        let kms = match kms_url.is_some() || super::super::value(&s3.region_endpoint).is_none() {
+            true => Some(kms_client(&endpoint.region, kms_url, cx, auth)?),
+            false => None,
+        };
+        let mut target = Target::new(bucket, endpoint, client, ("S3 bucket", "s3"), constraint);
+        target.kms = kms;
+        Ok(target)
     }
 
     /// `Ok(false)` when the bucket does not exist; an error when it cannot be told (403: another
@@ -311,7 +332,51 @@ impl Target {
         }
     }
 
+    /// Why `key_id` cannot encrypt, when KMS says it cannot: it does not exist, or it is not
+    /// enabled. Anything else (no permission to describe keys) is left to the bucket to judge.
+    async fn unusable_key(&self, key_id: &str) -> Option<CloudError> {
+        use aws_sdk_kms::types::KeyState;
+        let kms = self.kms.as_ref()?;
+        let (bucket, fix) = (
+            &self.bucket,
+            "set spec.storage.s3.keyID to a key this account may use (oc-registry storage set s3 --key-id ARN), or \
+             unset it for AES256",
+        );
+        match kms.describe_key().key_id(key_id).send().await {
+            Ok(out) => {
+                let state = out.key_metadata()?.key_state()?.clone();
+                (state != KeyState::Enabled).then(|| CloudError {
+                    code: if state == KeyState::Disabled {
+                        "DisabledException"
+                    } else {
+                        "KMSInvalidStateException"
+                    }
+                    .into(),
+                    message: format!(
+                        "KMS key {key_id} for S3 bucket {bucket} is {}: the bucket was not set to use it; {fix}",
+                        state.as_str()
+                    ),
+                })
+            }
+            Err(e) if e.code() == Some("NotFoundException") => Some(CloudError {
+                code: "NotFoundException".into(),
+                message: format!(
+                    "KMS key {key_id} for S3 bucket {bucket} does not exist in {}: the bucket was not set to use it; \
+                     {fix}",
+                    self.endpoint.region
+                ),
+            }),
+            Err(_) => None,
+        }
+    }
+
     async fn encrypt(&self, key_id: Option<&str>) -> StorageCondition {
+        if let Some(err) = match key_id {
+            Some(key) => self.unusable_key(key).await,
+            None => None,
+        } {
+            return StorageCondition::new("StorageEncrypted", false, err.code, err.message);
+        }
         let default = ServerSideEncryptionByDefault::builder()
             .sse_algorithm(if key_id.is_some() {
                 ServerSideEncryption::AwsKms
@@ -545,8 +610,12 @@ impl Target {
                 .push(StorageCondition::new("StorageExists", false, code, message));
             None
         };
+        let creatable = mode == Mode::Apply && storage.management_state != Some(ManagementState::Unmanaged);
         let exists = match self.exists().await {
             Ok(exists) => exists,
+            // As the operator: a bucket these credentials may not look at is tried as a new one,
+            // whose refusal says why (the name is another account's, or the key is wrong).
+            Err(err) if err.code == "Forbidden" && creatable => false,
             Err(err) => return fail(out, err.code, err.message),
         };
         let (noun, bucket, driver) = (self.noun, &self.bucket, self.driver);

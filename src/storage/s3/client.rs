@@ -152,60 +152,104 @@ pub(super) fn auth(credentials: &super::super::Credentials) -> Result<Auth, Clou
     ))
 }
 
+/// What every client of one storage shares: the connection, the region, the credentials.
+struct Shared {
+    http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    region: Region,
+    credentials: SharedCredentialsProvider,
+}
+
+impl Shared {
+    fn of(region: &str, cx: &CloudContext<'_>, auth: Auth) -> Result<Shared, CloudError> {
+        let connector =
+            aws_smithy_runtime_api::client::http::SharedHttpConnector::new(super::super::transport::connector(cx)?);
+        let http = aws_smithy_runtime_api::client::http::http_client_fn(move |_, _| connector.clone());
+        let region = Region::new(region.to_string());
+        let credentials = match auth {
+            Auth::Keys {
+                access_key,
+                secret_key,
+                session_token,
+            } => SharedCredentialsProvider::new(Credentials::new(
+                access_key,
+                secret_key,
+                session_token,
+                None,
+                "oc-registry",
+            )),
+            Auth::WebIdentity { role_arn, token_file } => {
+                let provider_config = ProviderConfig::without_region()
+                    .with_region(Some(region.clone()))
+                    .with_http_client(http.clone());
+                SharedCredentialsProvider::new(
+                    WebIdentityTokenCredentialsProvider::builder()
+                        .static_configuration(StaticConfiguration {
+                            web_identity_token_file: token_file.into(),
+                            role_arn,
+                            session_name: "oc-registry".into(),
+                        })
+                        .configure(&provider_config)
+                        .build(),
+                )
+            }
+        };
+        Ok(Shared {
+            http,
+            region,
+            credentials,
+        })
+    }
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build()
+}
+
 /// A client for `endpoint` that signs with `auth`.
 pub(in crate::storage) fn client(
     endpoint: &Endpoint,
     cx: &CloudContext<'_>,
     auth: Auth,
 ) -> Result<aws_sdk_s3::Client, CloudError> {
-    let connector =
-        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(super::super::transport::connector(cx)?);
-    let http = aws_smithy_runtime_api::client::http::http_client_fn(move |_, _| connector.clone());
-    let region = Region::new(endpoint.region.clone());
-    let credentials = match auth {
-        Auth::Keys {
-            access_key,
-            secret_key,
-            session_token,
-        } => SharedCredentialsProvider::new(Credentials::new(
-            access_key,
-            secret_key,
-            session_token,
-            None,
-            "oc-registry",
-        )),
-        Auth::WebIdentity { role_arn, token_file } => {
-            let provider_config = ProviderConfig::without_region()
-                .with_region(Some(region.clone()))
-                .with_http_client(http.clone());
-            SharedCredentialsProvider::new(
-                WebIdentityTokenCredentialsProvider::builder()
-                    .static_configuration(StaticConfiguration {
-                        web_identity_token_file: token_file.into(),
-                        role_arn,
-                        session_name: "oc-registry".into(),
-                    })
-                    .configure(&provider_config)
-                    .build(),
-            )
-        }
-    };
+    let shared = Shared::of(&endpoint.region, cx, auth)?;
     let mut config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(region)
-        .credentials_provider(credentials)
-        .http_client(http)
+        .region(shared.region)
+        .credentials_provider(shared.credentials)
+        .http_client(shared.http)
         .force_path_style(endpoint.path_style)
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_secs(60))
-                .build(),
-        );
+        .timeout_config(timeouts());
     if let Some(url) = &endpoint.url {
         config = config.endpoint_url(url);
     }
     Ok(aws_sdk_s3::Client::from_conf(config.build()))
+}
+
+/// The AWS SDKs' variable for another KMS endpoint, honoured like [`ENDPOINT_VARIABLE`].
+pub(super) const KMS_ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_KMS";
+
+/// A KMS client for `region` (at `url` when given) that signs with `auth`.
+pub(super) fn kms_client(
+    region: &str,
+    url: Option<String>,
+    cx: &CloudContext<'_>,
+    auth: Auth,
+) -> Result<aws_sdk_kms::Client, CloudError> {
+    let shared = Shared::of(region, cx, auth)?;
+    let mut config = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new(shared.region.to_string()))
+        .credentials_provider(shared.credentials)
+        .http_client(shared.http)
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(timeouts());
+    if let Some(url) = url {
+        config = config.endpoint_url(url);
+    }
+    Ok(aws_sdk_kms::Client::from_conf(config.build()))
 }
 
 #[cfg(test)]

@@ -126,7 +126,10 @@ impl Running {
     pub fn command(&self, bin: &str) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(bin);
         if let Some(s3) = &self.s3 {
-            command.env("AWS_ENDPOINT_URL_S3", &s3.url);
+            // moto serves KMS beside S3.
+            command
+                .env("AWS_ENDPOINT_URL_S3", &s3.url)
+                .env("AWS_ENDPOINT_URL_KMS", &s3.url);
         }
         command
             .env("KUBECONFIG", self.kubeconfig())

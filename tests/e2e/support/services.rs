@@ -90,15 +90,21 @@ fn wait_for_port(service: &mut Service, port: u16, within: Duration) {
 
 /// moto's server (S3, STS, KMS), or `None` when moto is not installed (outside CI).
 pub fn moto() -> Option<Service> {
-    start_moto(None)
+    start_moto(None, &[])
+}
+
+/// moto checking every request's signature and permissions against its own IAM, as AWS does:
+/// keys it did not issue are refused.
+pub fn moto_checking_credentials() -> Option<Service> {
+    start_moto(None, &[("INITIAL_NO_AUTH_ACTION_COUNT", "0")])
 }
 
 /// moto serving HTTPS with `cert` and `key` (PEM files).
 pub fn moto_tls(cert: &std::path::Path, key: &std::path::Path) -> Option<Service> {
-    start_moto(Some((cert, key)))
+    start_moto(Some((cert, key)), &[])
 }
 
-fn start_moto(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<Service> {
+fn start_moto(tls: Option<(&std::path::Path, &std::path::Path)>, env: &[(&str, &str)]) -> Option<Service> {
     let installed = Command::new("python3")
         .args(["-c", "import moto.server"])
         .stdout(Stdio::null())
@@ -116,6 +122,7 @@ fn start_moto(tls: Option<(&std::path::Path, &std::path::Path)>) -> Option<Servi
         command.arg("-s").arg("-c").arg(cert).arg("-k").arg(key);
     }
     let child = command
+        .envs(env.iter().copied())
         .env_remove("AWS_CA_BUNDLE")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
