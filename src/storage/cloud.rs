@@ -25,6 +25,14 @@ pub struct CloudContext<'a> {
     pub provisioning: &'a Provisioning,
 }
 
+impl CloudContext<'_> {
+    /// The URL the Infrastructure's service endpoints give `service`, when they override it.
+    pub fn service_endpoint(&self, service: &str) -> Option<&str> {
+        let platform = self.infrastructure.status.as_ref()?.platform_status.as_ref()?;
+        super::service_endpoint(platform, service)
+    }
+}
+
 pub use oc_registry_policy_sdk::Provisioning;
 
 /// The operator's set-up, for calls that create nothing (inspecting, removing).

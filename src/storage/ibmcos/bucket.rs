@@ -10,7 +10,7 @@ use crate::api::{IbmCosStorage, Storage};
 use crate::storage::cloud::{Cloud, CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition};
 use crate::storage::credentials::{USER_CREDENTIALS, s3_ini, text};
 use crate::storage::s3::bucket::Target;
-use crate::storage::s3::client::{Auth, Endpoint, client, profile};
+use crate::storage::s3::client::{Auth, Endpoint, client, profile, with_scheme};
 use crate::storage::{Data, s3::HMAC_KEYS};
 use futures::future::BoxFuture;
 
@@ -90,16 +90,9 @@ fn target(cos: &IbmCosStorage, cx: &CloudContext<'_>, pair: Pair) -> Result<Targ
         .clone()
         .filter(|b| !b.is_empty())
         .ok_or_else(|| not_configured("bucket", "bucket"))?;
-    let overridden = cx
-        .infrastructure
-        .status
-        .as_ref()
-        .and_then(|s| s.platform_status.as_ref())
-        .and_then(|p| crate::storage::service_endpoint(p, "COS"));
     let endpoint = Endpoint {
         region: location.clone(),
-        url: Some(super::endpoint(&location, overridden))
-            .map(|u| if u.contains("://") { u } else { format!("https://{u}") }),
+        url: Some(with_scheme(super::endpoint(&location, cx.service_endpoint("COS")))),
         path_style: true,
     };
     let auth = Auth::Keys {

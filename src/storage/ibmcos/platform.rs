@@ -114,13 +114,8 @@ impl IbmCloud {
         let urls = ENDPOINTS
             .iter()
             .map(|(name, default)| {
-                let overridden = cx
-                    .infrastructure
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.platform_status.as_ref())
-                    .and_then(|p| super::super::service_endpoint(p, name));
-                (*name, overridden.unwrap_or(default).trim_end_matches('/').to_string())
+                let url = cx.service_endpoint(name).unwrap_or(default);
+                (*name, url.trim_end_matches('/').to_string())
             })
             .collect();
         let mut cloud = IbmCloud {

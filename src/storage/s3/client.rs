@@ -37,10 +37,7 @@ impl Endpoint {
             .clone()
             .filter(|u| !u.is_empty())
             .or(fallback.filter(|u| !u.is_empty()))
-            .map(|u| {
-                // The registry takes a bare host; the SDK needs a scheme.
-                if u.contains("://") { u } else { format!("https://{u}") }
-            });
+            .map(with_scheme);
         Endpoint {
             // S3-compatible services ignore the region but the signature needs one.
             region: s3
@@ -51,6 +48,16 @@ impl Endpoint {
             url,
             path_style: !s3.virtual_hosted_style.unwrap_or(false),
         }
+    }
+}
+
+/// An endpoint as the SDK needs it: the registry takes a bare host, the SDK a URL (HTTPS unless
+/// said otherwise).
+pub(in crate::storage) fn with_scheme(endpoint: String) -> String {
+    if endpoint.contains("://") {
+        endpoint
+    } else {
+        format!("https://{endpoint}")
     }
 }
 
