@@ -143,6 +143,9 @@ pub fn admit(
     let warnings = prune_only(catalog, kind, obj, validation)?;
     let schema = catalog.schema_of(kind);
     catalog.schemas.apply_defaults(schema, obj);
+    if kind.origin == crate::catalog::Origin::BuiltIn {
+        crate::defaulting::apply(kind, obj);
+    }
     crate::native::as_stored(kind, obj);
     let mut errors = Vec::new();
     validate_name(kind, obj, &mut errors);

@@ -12,6 +12,7 @@ mod admission;
 mod apply;
 mod catalog;
 mod cel;
+mod defaulting;
 mod discovery;
 mod faults;
 mod field;

@@ -303,6 +303,69 @@ fn fidelity(version: &str, aggregated: bool) {
         "{both}"
     );
 
+    // Stored as kube-apiserver stores it: the Go types' defaults filled in, quantities canonical.
+    let defaulted = c.file(
+        "defaulted.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: defaulted\n  namespace: default\nspec:\n  \
+         selector:\n    matchLabels: {app: d}\n  template:\n    metadata:\n      labels: {app: d}\n    spec:\n      \
+         containers:\n      - name: c\n        image: registry.example.com/app\n        ports: [{containerPort: 5000}]\n        \
+         resources: {requests: {cpu: 1000m, memory: 1024Mi}}\n        readinessProbe: {httpGet: {path: /healthz, port: 5000}}\n      \
+         volumes: [{name: s, secret: {secretName: s}}]\n",
+    );
+    c.ok(&["create", "-f", &defaulted]);
+    let stored = json(&c.ok(&["get", "deployment", "defaulted", "-o", "json"]));
+    let spec = &stored["spec"];
+    assert_eq!(spec["replicas"], 1);
+    assert_eq!(
+        spec["strategy"],
+        serde_json::json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+    );
+    assert_eq!(
+        (
+            spec["revisionHistoryLimit"].clone(),
+            spec["progressDeadlineSeconds"].clone()
+        ),
+        (10.into(), 600.into())
+    );
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Always");
+    assert_eq!(pod["dnsPolicy"], "ClusterFirst");
+    assert_eq!(pod["schedulerName"], "default-scheduler");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+    assert_eq!(pod["securityContext"], serde_json::json!({}));
+    assert_eq!(pod["volumes"][0]["secret"]["defaultMode"], 420);
+    let container = &pod["containers"][0];
+    assert_eq!(container["imagePullPolicy"], "Always");
+    assert_eq!(container["terminationMessagePath"], "/dev/termination-log");
+    assert_eq!(container["terminationMessagePolicy"], "File");
+    assert_eq!(container["ports"][0]["protocol"], "TCP");
+    assert_eq!(
+        container["resources"]["requests"],
+        serde_json::json!({"cpu": "1", "memory": "1Gi"})
+    );
+    let probe = &container["readinessProbe"];
+    assert_eq!(
+        (
+            probe["timeoutSeconds"].clone(),
+            probe["periodSeconds"].clone(),
+            probe["successThreshold"].clone(),
+            probe["failureThreshold"].clone()
+        ),
+        (1.into(), 10.into(), 1.into(), 3.into())
+    );
+    assert_eq!(probe["httpGet"]["scheme"], "HTTP");
+    let service = c.file(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: defaulted\n  namespace: default\nspec:\n  selector: {app: d}\n  \
+         ports: [{port: 5000}]\n",
+    );
+    c.ok(&["create", "-f", &service]);
+    let svc = json(&c.ok(&["get", "service", "defaulted", "-o", "json"]));
+    assert_eq!(svc["spec"]["type"], "ClusterIP");
+    assert_eq!(svc["spec"]["sessionAffinity"], "None");
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 5000);
+    assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
+
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[
         "patch",
