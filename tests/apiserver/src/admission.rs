@@ -153,6 +153,9 @@ pub fn admit(
         .schemas
         .validate(schema, obj, old, &FieldPath::root(), &mut errors);
     crate::native::validate(kind, obj, &mut errors);
+    if let Some(old) = old {
+        crate::native::validate_update(kind, old, obj, &mut errors);
+    }
     if !errors.is_empty() {
         let name = obj
             .pointer("/metadata/name")

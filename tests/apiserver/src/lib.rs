@@ -24,6 +24,7 @@ mod lists;
 mod native;
 mod openapi;
 mod patch;
+mod quantity;
 mod schema;
 mod seeds;
 mod selectors;

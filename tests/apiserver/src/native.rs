@@ -1,9 +1,22 @@
 //! Validation the API server does in Go for built-in kinds, beyond what their OpenAPI schema
-//! says: the pod template rules a registry Deployment or pruner CronJob can break.
+//! says: labels and annotations, the pod template rules a registry Deployment or pruner CronJob
+//! can break, disruption budgets, and the fields an update may not change.
 
 use crate::catalog::ResourceKind;
 use crate::field::{FieldError, FieldPath};
+use regex::Regex;
 use serde_json::{Value, json};
+use std::sync::LazyLock;
+
+static LABEL_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$").unwrap());
+static NAME_PART: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$").unwrap());
+static SUBDOMAIN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap());
+const NAME_PART_RULE: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an \
+     alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is \
+     '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 
 /// Where a kind keeps its pod spec.
 fn pod_spec_path(kind: &ResourceKind) -> Option<&'static [&'static str]> {
@@ -41,15 +54,22 @@ pub fn as_stored(kind: &ResourceKind, obj: &mut Value) {
 }
 
 pub fn validate(kind: &ResourceKind, obj: &Value, errors: &mut Vec<FieldError>) {
-    if (kind.group.as_str(), kind.kind.as_str()) == ("apps", "Deployment") {
-        deployment(obj, errors);
+    object_meta(obj.get("metadata"), &FieldPath::root().child("metadata"), errors);
+    match (kind.group.as_str(), kind.kind.as_str()) {
+        ("apps", "Deployment") => deployment(obj, errors),
+        ("policy", "PodDisruptionBudget") => disruption_budget(obj, errors),
+        _ => {}
     }
     let Some(path) = pod_spec_path(kind) else {
         return;
     };
     let mut at = FieldPath::root();
     let mut spec = obj;
-    for name in path {
+    for (i, name) in path.iter().enumerate() {
+        if i > 0 && i + 1 == path.len() {
+            // The template's own metadata sits beside its spec.
+            object_meta(spec.get("metadata"), &at.child("metadata"), errors);
+        }
         at = at.child(name);
         match spec.get(*name) {
             Some(next) => spec = next,
@@ -57,6 +77,291 @@ pub fn validate(kind: &ResourceKind, obj: &Value, errors: &mut Vec<FieldError>) 
         }
     }
     pod_spec(spec, &at, errors);
+}
+
+/// `ValidateObjectMeta`'s label and annotation rules.
+fn object_meta(meta: Option<&Value>, at: &FieldPath, errors: &mut Vec<FieldError>) {
+    let Some(meta) = meta else { return };
+    if let Some(labels) = meta.get("labels").and_then(Value::as_object) {
+        let at = at.child("labels");
+        for (key, value) in labels {
+            qualified_name(key, &at, errors);
+            let value = value.as_str().unwrap_or_default();
+            if value.len() > 63 {
+                errors.push(FieldError::invalid(
+                    &at,
+                    &json!(value),
+                    "must be no more than 63 characters",
+                ));
+            }
+            if !LABEL_VALUE.is_match(value) {
+                errors.push(FieldError::invalid(
+                    &at,
+                    &json!(value),
+                    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', \
+                     and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or \
+                     '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+                ));
+            }
+        }
+    }
+    if let Some(annotations) = meta.get("annotations").and_then(Value::as_object) {
+        let at = at.child("annotations");
+        let mut size = 0;
+        for (key, value) in annotations {
+            qualified_name(&key.to_ascii_lowercase(), &at, errors);
+            size += key.len() + value.as_str().map_or(0, str::len);
+        }
+        if size > 256 * 1024 {
+            errors.push(FieldError::too_long(&at, 256 * 1024));
+        }
+    }
+}
+
+/// `IsQualifiedName`: an optional DNS-subdomain prefix and `/`, then a name part.
+fn qualified_name(key: &str, at: &FieldPath, errors: &mut Vec<FieldError>) {
+    let value = json!(key);
+    let parts: Vec<&str> = key.split('/').collect();
+    let name = match parts.as_slice() {
+        [name] => *name,
+        [prefix, name] => {
+            if prefix.is_empty() {
+                errors.push(FieldError::invalid(at, &value, "prefix part must be non-empty"));
+            } else if prefix.len() > 253 {
+                errors.push(FieldError::invalid(
+                    at,
+                    &value,
+                    "prefix part must be no more than 253 characters",
+                ));
+            } else if !SUBDOMAIN.is_match(prefix) {
+                errors.push(FieldError::invalid(
+                    at,
+                    &value,
+                    "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
+                     '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex \
+                     used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+                ));
+            }
+            name
+        }
+        _ => {
+            errors.push(FieldError::invalid(
+                at,
+                &value,
+                format!(
+                    "a qualified name {NAME_PART_RULE} with an optional DNS subdomain prefix and '/' (e.g. \
+                     'example.com/MyName')"
+                ),
+            ));
+            return;
+        }
+    };
+    if name.is_empty() {
+        errors.push(FieldError::invalid(at, &value, "name part must be non-empty"));
+    } else if name.len() > 63 {
+        errors.push(FieldError::invalid(
+            at,
+            &value,
+            "name part must be no more than 63 characters",
+        ));
+    } else if !NAME_PART.is_match(name) {
+        errors.push(FieldError::invalid(at, &value, format!("name part {NAME_PART_RULE}")));
+    }
+}
+
+/// `ValidatePodDisruptionBudgetSpec`.
+fn disruption_budget(obj: &Value, errors: &mut Vec<FieldError>) {
+    let Some(spec) = obj.get("spec") else { return };
+    let at = FieldPath::root().child("spec");
+    let set = |f: &str| spec.get(f).is_some_and(|v| !v.is_null());
+    if set("minAvailable") && set("maxUnavailable") {
+        errors.push(FieldError::invalid(
+            &at,
+            spec,
+            "minAvailable and maxUnavailable cannot be both set",
+        ));
+    }
+    for field in ["minAvailable", "maxUnavailable"] {
+        let at = at.child(field);
+        match spec.get(field) {
+            Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n < 0) => {
+                errors.push(FieldError::invalid(
+                    &at,
+                    &json!(n),
+                    "must be greater than or equal to 0",
+                ));
+            }
+            Some(Value::String(s)) => match s.strip_suffix('%').and_then(|n| n.parse::<u64>().ok()) {
+                Some(percent) if percent > 100 => {
+                    errors.push(FieldError::invalid(&at, &json!(s), "must not be greater than 100%"));
+                }
+                Some(_) => {}
+                None => errors.push(FieldError::invalid(
+                    &at,
+                    &json!(s),
+                    "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or \
+                     '93%', regex used for validation is '[0-9]+%')",
+                )),
+            },
+            _ => {}
+        }
+    }
+    if let Some(policy) = spec.get("unhealthyPodEvictionPolicy").filter(|p| !p.is_null())
+        && !matches!(policy.as_str(), Some("AlwaysAllow" | "IfHealthyBudget"))
+    {
+        errors.push(FieldError::not_supported(
+            &at.child("unhealthyPodEvictionPolicy"),
+            policy,
+            &[json!("AlwaysAllow"), json!("IfHealthyBudget")],
+        ));
+    }
+}
+
+/// `validateProbe` and `validateHandler`: one handler, a liveness or startup probe succeeds
+/// once, ports in range.
+fn probe(probe: &Value, name: &str, at: &FieldPath, errors: &mut Vec<FieldError>) {
+    let at = at.child(name);
+    let handlers: Vec<&str> = ["exec", "httpGet", "tcpSocket", "grpc"]
+        .into_iter()
+        .filter(|h| probe.get(*h).is_some_and(|v| !v.is_null()))
+        .collect();
+    match handlers.as_slice() {
+        [] => errors.push(FieldError::required(&at, "must specify a handler type")),
+        [_] => {}
+        [_, second, ..] => errors.push(FieldError::forbidden(
+            &at.child(second),
+            "may not specify more than 1 handler type",
+        )),
+    }
+    for field in [
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
+        if let Some(n) = probe.get(field).and_then(Value::as_i64).filter(|n| *n < 0) {
+            errors.push(FieldError::invalid(
+                &at.child(field),
+                &json!(n),
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    if name != "readinessProbe"
+        && let Some(n) = probe
+            .get("successThreshold")
+            .and_then(Value::as_i64)
+            .filter(|n| *n != 1)
+    {
+        errors.push(FieldError::invalid(
+            &at.child("successThreshold"),
+            &json!(n),
+            "must be 1",
+        ));
+    }
+    for handler in ["httpGet", "tcpSocket"] {
+        if let Some(port) = probe.pointer(&format!("/{handler}/port")).and_then(Value::as_i64)
+            && !(1..=65535).contains(&port)
+        {
+            errors.push(FieldError::invalid(
+                &at.child(handler).child("port"),
+                &json!(port),
+                "must be between 1 and 65535, inclusive",
+            ));
+        }
+    }
+}
+
+/// `ValidateResourceRequirements`: no request above its limit.
+fn resources(resources: &Value, at: &FieldPath, errors: &mut Vec<FieldError>) {
+    let (Some(requests), Some(limits)) = (
+        resources.get("requests").and_then(Value::as_object),
+        resources.get("limits").and_then(Value::as_object),
+    ) else {
+        return;
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (name, request) in requests {
+        let Some(limit) = limits.get(name) else { continue };
+        let (request, limit) = (text(request), text(limit));
+        if let (Some(r), Some(l)) = (crate::quantity::value(&request), crate::quantity::value(&limit))
+            && r > l
+        {
+            errors.push(FieldError::invalid(
+                &at.child("requests").key(name),
+                &json!(request),
+                format!("must be less than or equal to {name} limit of {limit}"),
+            ));
+        }
+    }
+}
+
+/// The fields an update may not change (`ValidateDeploymentUpdate`, `ValidateJobUpdate`,
+/// `ValidateSecretUpdate`, `ValidateRoleBindingUpdate`, …).
+pub fn validate_update(kind: &ResourceKind, old: &Value, new: &Value, errors: &mut Vec<FieldError>) {
+    let changed = |pointer: &str| old.pointer(pointer) != new.pointer(pointer);
+    let spec = FieldPath::root().child("spec");
+    let immutable = |errors: &mut Vec<FieldError>, at: FieldPath, pointer: &str| {
+        errors.push(FieldError::invalid(
+            &at,
+            new.pointer(pointer).unwrap_or(&Value::Null),
+            "field is immutable",
+        ));
+    };
+    match (kind.group.as_str(), kind.kind.as_str()) {
+        ("apps", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet") if changed("/spec/selector") => {
+            immutable(errors, spec.child("selector"), "/spec/selector");
+        }
+        ("batch", "Job") => {
+            if changed("/spec/selector") {
+                immutable(errors, spec.child("selector"), "/spec/selector");
+            }
+            if changed("/spec/template") {
+                immutable(errors, spec.child("template"), "/spec/template");
+            }
+        }
+        ("", "Secret" | "ConfigMap") if old.get("immutable") == Some(&json!(true)) => {
+            for field in ["data", "binaryData", "immutable"] {
+                if changed(&format!("/{field}")) {
+                    errors.push(FieldError::forbidden(
+                        &FieldPath::root().child(field),
+                        "field is immutable when `immutable` is set",
+                    ));
+                }
+            }
+        }
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") if changed("/roleRef") => {
+            errors.push(FieldError::invalid(
+                &FieldPath::root().child("roleRef"),
+                new.get("roleRef").unwrap_or(&Value::Null),
+                "cannot change roleRef",
+            ));
+        }
+        ("", "PersistentVolumeClaim") => {
+            let mut old_spec = old.get("spec").cloned().unwrap_or_default();
+            let mut new_spec = new.get("spec").cloned().unwrap_or_default();
+            for s in [&mut old_spec, &mut new_spec] {
+                if let Some(map) = s.as_object_mut() {
+                    map.remove("volumeAttributesClassName");
+                    if let Some(resources) = map.get_mut("resources").and_then(Value::as_object_mut) {
+                        resources.remove("requests");
+                    }
+                }
+            }
+            if old_spec != new_spec {
+                errors.push(FieldError::forbidden(
+                    &spec,
+                    "spec is immutable after creation except resources.requests and volumeAttributesClassName for \
+                     bound claims",
+                ));
+            }
+        }
+        _ => {}
+    }
 }
 
 fn pod_spec(spec: &Value, at: &FieldPath, errors: &mut Vec<FieldError>) {
@@ -90,6 +395,14 @@ fn pod_spec(spec: &Value, at: &FieldPath, errors: &mut Vec<FieldError>) {
                     errors.push(FieldError::invalid(&at.child("mountPath"), &path, "must be unique"));
                 }
                 paths.push(path);
+            }
+            for name in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                if let Some(p) = container.get(name).filter(|p| !p.is_null()) {
+                    probe(p, name, &at, errors);
+                }
+            }
+            if let Some(r) = container.get("resources") {
+                resources(r, &at.child("resources"), errors);
             }
             // `validateContainerPorts`
             for (j, port) in items(container, "ports") {
@@ -242,6 +555,81 @@ mod tests {
         assert_eq!(
             errors[1],
             "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"
+        );
+    }
+
+    #[test]
+    fn labels_probes_resources_and_budgets_are_checked_as_the_api_server_checks_them() {
+        let pod = json!({"metadata": {"labels": {"bad key!": "ok", "app": "bad value!"}}, "spec": {"containers": [{
+            "name": "c",
+            "livenessProbe": {"httpGet": {"port": 70000}, "successThreshold": 2},
+            "readinessProbe": {"periodSeconds": 10},
+            "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1500m"}},
+        }]}});
+        let errors = errors_of(("", "pods"), pod);
+        assert!(
+            errors[0].starts_with("metadata.labels: Invalid value: \"bad value!\": a valid label must be"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("metadata.labels: Invalid value: \"bad key!\": name part must consist"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            &errors[2..],
+            [
+                "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+                "spec.containers[0].livenessProbe.httpGet.port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+                "spec.containers[0].readinessProbe: Required value: must specify a handler type",
+                "spec.containers[0].resources.requests[cpu]: Invalid value: \"2\": must be less than or equal to cpu limit of 1500m",
+            ]
+        );
+        let budget =
+            json!({"spec": {"minAvailable": 1, "maxUnavailable": "120%", "unhealthyPodEvictionPolicy": "Never"}});
+        let errors = errors_of(("policy", "poddisruptionbudgets"), budget);
+        assert!(
+            errors[0].ends_with("minAvailable and maxUnavailable cannot be both set"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            &errors[1..],
+            [
+                "spec.maxUnavailable: Invalid value: \"120%\": must not be greater than 100%",
+                "spec.unhealthyPodEvictionPolicy: Unsupported value: \"Never\": supported values: \"AlwaysAllow\", \"IfHealthyBudget\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn updates_may_not_change_what_the_api_server_keeps_fixed() {
+        let catalog = crate::catalog::Catalog::standard(true).unwrap();
+        let update = |resource: (&str, &str), old: Value, new: Value| -> Vec<String> {
+            let kind = catalog.find(resource.0, "v1", resource.1).unwrap();
+            let mut errors = Vec::new();
+            validate_update(&kind, &old, &new, &mut errors);
+            errors.iter().map(ToString::to_string).collect()
+        };
+        let selector = |app: &str| json!({"spec": {"selector": {"matchLabels": {"app": app}}}});
+        let errors = update(("apps", "deployments"), selector("a"), selector("b"));
+        assert!(errors[0].starts_with("spec.selector: Invalid value: ") && errors[0].ends_with("field is immutable"));
+        assert!(update(("apps", "deployments"), selector("a"), selector("a")).is_empty());
+        let binding = |role: &str| json!({"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role}});
+        let errors = update(
+            ("rbac.authorization.k8s.io", "clusterrolebindings"),
+            binding("a"),
+            binding("b"),
+        );
+        assert!(errors[0].ends_with("cannot change roleRef"), "{errors:?}");
+        let secret = |v: &str| json!({"immutable": true, "data": {"k": v}});
+        assert_eq!(
+            update(("", "secrets"), secret("YQ=="), secret("Yg==")),
+            ["data: Forbidden: field is immutable when `immutable` is set"]
+        );
+        let claim = |size: &str, class: &str| json!({"spec": {"storageClassName": class, "resources": {"requests": {"storage": size}}}});
+        assert!(update(("", "persistentvolumeclaims"), claim("1Gi", "a"), claim("2Gi", "a")).is_empty());
+        assert!(
+            update(("", "persistentvolumeclaims"), claim("1Gi", "a"), claim("1Gi", "b"))[0]
+                .starts_with("spec: Forbidden: spec is immutable")
         );
     }
 

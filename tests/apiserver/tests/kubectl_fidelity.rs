@@ -366,6 +366,48 @@ fn fidelity(version: &str, aggregated: bool) {
     assert_eq!(svc["spec"]["ports"][0]["targetPort"], 5000);
     assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
 
+    // Go validation beyond the schema, with kube-apiserver's messages: labels, probes, requests
+    // above limits, a disruption budget's bounds, and fields an update may not change.
+    let broken = c.file(
+        "broken.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\n  namespace: default\n  labels: {app: \"bad value!\"}\n\
+         spec:\n  containers:\n  - name: c\n    image: busybox\n    livenessProbe: {exec: {command: [\"true\"]}, \
+         successThreshold: 2}\n    resources: {requests: {cpu: \"2\"}, limits: {cpu: 1500m}}\n",
+    );
+    let refused = c.fails(&["create", "-f", &broken]);
+    for expected in [
+        r#"The Pod "broken" is invalid: "#,
+        r#"metadata.labels: Invalid value: "bad value!": a valid label must be an empty string"#,
+        "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+        r#"spec.containers[0].resources.requests[cpu]: Invalid value: "2": must be less than or equal to cpu limit of 1500m"#,
+    ] {
+        assert!(refused.contains(expected), "{expected}\n{refused}");
+    }
+    let budget = c.file(
+        "pdb.yaml",
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: b\n  namespace: default\nspec:\n  \
+         maxUnavailable: 120%\n  selector: {matchLabels: {app: d}}\n",
+    );
+    let refused = c.fails(&["create", "-f", &budget]);
+    assert!(
+        refused.contains(r#"spec.maxUnavailable: Invalid value: "120%": must not be greater than 100%"#),
+        "{refused}"
+    );
+    let moved = c.fails(&[
+        "patch",
+        "deployment",
+        "defaulted",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"selector":{"matchLabels":{"app":"e"}},"template":{"metadata":{"labels":{"app":"e"}}}}}"#,
+    ]);
+    assert!(
+        moved.contains(r#"The Deployment "defaulted" is invalid: spec.selector: Invalid value: "#)
+            && moved.contains("field is immutable"),
+        "{moved}"
+    );
+
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[
         "patch",
