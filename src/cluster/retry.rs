@@ -18,6 +18,18 @@ pub fn is_transient(err: &kube::Error) -> bool {
     }
 }
 
+/// How long the server asked to wait (`details.retryAfterSeconds`), at most [`MAX_DELAY`].
+fn retry_after(err: &kube::Error) -> Duration {
+    match err {
+        kube::Error::Api(s) => s
+            .details
+            .as_ref()
+            .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)).min(MAX_DELAY))
+            .unwrap_or_default(),
+        _ => Duration::ZERO,
+    }
+}
+
 pub fn is_conflict(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == 409)
 }
@@ -33,7 +45,9 @@ where
     loop {
         match call().await {
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                tokio::time::sleep(delay).await;
+                // The server's own estimate wins when it gives one (`429 storage is
+                // (re)initializing` asks for a second), within the same bound.
+                tokio::time::sleep(delay.max(retry_after(&e))).await;
                 delay = (delay * 2).min(MAX_DELAY);
                 attempt += 1;
             }

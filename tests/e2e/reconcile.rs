@@ -1380,3 +1380,28 @@ async fn names_that_are_not_object_names_never_reach_a_request() {
         "{paths:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_young_server_still_starting_custom_resources_is_waited_for() {
+    let running = serve(cluster(Platform::Libvirt, false)).await;
+    // As kube-apiserver answers for seconds after the CRDs are established.
+    running
+        .server
+        .custom_resources_initializing(std::time::Duration::from_secs(2));
+    let out = running.oc_registry(&["bootstrap"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let answers: Vec<u16> = running
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/apis/imageregistry.operator.openshift.io/"))
+        .map(|r| r.status)
+        .collect();
+    assert!(answers.contains(&429), "{answers:?}");
+    assert!(answers.last().is_some_and(|s| *s < 300), "{answers:?}");
+    assert!(
+        running
+            .exists(&["configs.imageregistry.operator.openshift.io", "cluster"])
+            .await
+    );
+}

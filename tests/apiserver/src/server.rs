@@ -89,6 +89,9 @@ pub struct Shared {
     pub drop_watches: Notify,
     /// On a simulated OpenStack cloud: whether its catalog offers object storage.
     pub openstack_swift: Mutex<Option<bool>>,
+    /// Until when custom resources answer `429 storage is (re)initializing`, as kube-apiserver
+    /// does for seconds after their CRDs are established.
+    pub custom_resources_initializing: Mutex<Option<std::time::Instant>>,
 }
 
 /// A handle to one simulated API server. Cheap to clone; all clones share state.
@@ -110,6 +113,7 @@ impl ApiServer {
             sim: Mutex::new(Simulation::default()),
             drop_watches: Notify::new(),
             openstack_swift: Mutex::new(None),
+            custom_resources_initializing: Mutex::new(None),
         });
         let server = ApiServer { shared };
         server.seed_base();
@@ -118,6 +122,32 @@ impl ApiServer {
 
     pub fn catalog(&self) -> &Catalog {
         &self.shared.catalog
+    }
+
+    /// For `time` from now, requests for custom resources answer `429 storage is
+    /// (re)initializing` with `Retry-After: 1`, as a young kube-apiserver answers them while the
+    /// storage of just-established CRDs starts.
+    pub fn custom_resources_initializing(&self, time: std::time::Duration) {
+        *self.shared.custom_resources_initializing.lock().unwrap() = Some(std::time::Instant::now() + time);
+    }
+
+    /// Whether `path` is a custom resource's whose storage is still starting.
+    fn initializing(&self, path: &str) -> bool {
+        let until = *self.shared.custom_resources_initializing.lock().unwrap();
+        if until.is_none_or(|t| std::time::Instant::now() >= t) {
+            return false;
+        }
+        let mut parts = path.trim_start_matches('/').split('/');
+        let (Some("apis"), Some(group), Some(version), Some(_)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        self.shared
+            .catalog
+            .kinds_in(group, version)
+            .iter()
+            .any(|k| k.origin == crate::catalog::Origin::CustomResource)
     }
 
     pub fn settings(&self) -> Settings {
@@ -198,6 +228,12 @@ impl ApiServer {
                     return Err("connection dropped by injected fault".into());
                 }
             }
+        }
+        if injected.is_none() && self.initializing(&path) {
+            let mut e = ApiError::new(429, "TooManyRequests", "storage is (re)initializing");
+            e.retry_after = Some(1);
+            e.details = Some(serde_json::json!({"retryAfterSeconds": 1}));
+            injected = Some(e);
         }
         let response = match injected {
             Some(e) => error_response(&e),

@@ -408,6 +408,16 @@ fn fidelity(version: &str, aggregated: bool) {
         "{moved}"
     );
 
+    // A young server: custom resources answer 429 while their storage starts; kubectl waits
+    // out the Retry-After as it does against kube-apiserver.
+    c.server.custom_resources_initializing(Duration::from_secs(2));
+    let before = c.server.requests().len();
+    assert!(c.ok(&["get", config_res, "cluster", "-o", "name"]).contains("cluster"));
+    assert!(
+        c.server.requests()[before..].iter().any(|r| r.status == 429),
+        "no 429 was answered while initializing"
+    );
+
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[
         "patch",
