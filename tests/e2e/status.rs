@@ -323,3 +323,37 @@ async fn text_from_the_cluster_cannot_drive_the_terminal() {
     let shown = text(&out.stdout);
     assert!(!shown.contains('\u{1b}') && !shown.contains('\r'), "{shown:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_waiting_for_a_node_that_is_not_ready_is_not_called_healthy() {
+    let running = serve(cluster(Platform::Libvirt, false)).await;
+    // A young cluster: its only worker has registered but is not ready yet.
+    for i in 0..3 {
+        let out = running
+            .kubectl(&["delete", "node", &format!("sim-7xk2p-worker-{i}")])
+            .await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    running.server.register_node("sim-7xk2p-worker-3");
+    let out = running.oc_registry(&["reconcile"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status = async || -> Value {
+        // Past the simulated rollout's delay.
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let out = running.oc_registry(&["status", "-o", "json"]).await;
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)))
+    };
+    let waiting = status().await;
+    assert_ne!(waiting["health"], "Healthy", "{waiting:#}");
+    assert_eq!(waiting["replicas"], json!({"desired": 1, "ready": 0}), "{waiting:#}");
+
+    // Once the node lifecycle controller clears the taint, the pod lands and the registry is up.
+    // The next pass (a watching reconciler's) records it.
+    assert!(running.server.node_ready("sim-7xk2p-worker-3"));
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let out = running.oc_registry(&["reconcile"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ready = status().await;
+    assert_eq!(ready["health"], "Healthy", "{ready:#}");
+    assert_eq!(ready["replicas"], json!({"desired": 1, "ready": 1}), "{ready:#}");
+}

@@ -5,6 +5,7 @@
 use crate::admission::{self, FieldValidation};
 use crate::apply::{self, Writer};
 use crate::catalog::{Origin, ResourceKind};
+use crate::gc::Propagation;
 use crate::lists::ListSemantics;
 use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector, supported_fields};
@@ -109,6 +110,9 @@ pub async fn dispatch(server: &ApiServer, method: &Method, req: Request) -> Resp
         ("DELETE", false) => delete_collection(server, &req),
         (m, _) => Err(ApiError::method_not_allowed(m)),
     };
+    if result.is_ok() && method != Method::GET {
+        server.collect_garbage();
+    }
     match result {
         Ok(reply) => reply.into_response(),
         Err(e) => error_response(&e),
@@ -701,19 +705,36 @@ fn delete(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
         let wrapped = json!({"metadata": pre});
         precondition(req, &current, &wrapped)?;
     }
-    let reply = delete_one(&mut store, &req.kind, key, current, dry_run);
+    let propagation = Propagation::of(&options, req.param("propagationPolicy"))?;
+    let reply = delete_one(&mut store, &req.kind, key, current, dry_run, propagation);
     Ok(Reply::ok(reply))
 }
 
 /// Deletes (or, with finalizers, marks for deletion) one object; returns what the API answers.
-pub fn delete_one(store: &mut Store, kind: &ResourceKind, key: ObjectKey, current: Value, dry_run: bool) -> Value {
-    let has_finalizers = current
+/// Foreground and orphan deletions wait behind their finalizer for the garbage collector.
+pub fn delete_one(
+    store: &mut Store,
+    kind: &ResourceKind,
+    key: ObjectKey,
+    current: Value,
+    dry_run: bool,
+    propagation: Propagation,
+) -> Value {
+    let mut finalizers: Vec<Value> = current
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty());
-    if has_finalizers {
+        .cloned()
+        .unwrap_or_default();
+    let first = current.pointer("/metadata/deletionTimestamp").is_none();
+    if let Some(f) = propagation.finalizer().filter(|_| first)
+        && !finalizers.contains(&json!(f))
+    {
+        finalizers.push(json!(f));
+    }
+    if !finalizers.is_empty() {
         let mut marked = current.clone();
-        if marked.pointer("/metadata/deletionTimestamp").is_none() {
+        if first {
+            marked["metadata"]["finalizers"] = json!(finalizers);
             marked["metadata"]["deletionTimestamp"] = json!(now());
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             if !dry_run {
@@ -731,7 +752,6 @@ pub fn delete_one(store: &mut Store, kind: &ResourceKind, key: ObjectKey, curren
             store.remove(&k);
         }
     }
-    collect_garbage(store, removed.pointer("/metadata/uid"));
     deleted_reply(kind, removed)
 }
 
@@ -747,38 +767,10 @@ fn deleted_reply(kind: &ResourceKind, removed: Value) -> Value {
     }
 }
 
-/// Background cascading deletion: dependents whose only owner is gone are deleted too.
-fn collect_garbage(store: &mut Store, owner_uid: Option<&Value>) {
-    let Some(uid) = owner_uid.cloned() else {
-        return;
-    };
-    let dependents: Vec<(ObjectKey, Value)> = store
-        .all()
-        .filter(|(_, o)| {
-            o.pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.get("uid") == Some(&uid)))
-        })
-        .map(|(k, o)| (k.clone(), o.clone()))
-        .collect();
-    for (key, obj) in dependents {
-        if obj
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .is_some_and(|f| !f.is_empty())
-        {
-            let mut marked = obj;
-            marked["metadata"]["deletionTimestamp"] = json!(now());
-            store.put(key, marked);
-        } else if let Some(removed) = store.remove(&key) {
-            collect_garbage(store, removed.pointer("/metadata/uid"));
-        }
-    }
-}
-
 fn delete_collection(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
     let (labels, fields) = selectors(req)?;
     let dry_run = req.dry_run();
+    let propagation = Propagation::of(&delete_options(req), req.param("propagationPolicy"))?;
     let mut store = server.shared.store.lock().unwrap();
     let keys: Vec<(ObjectKey, Value)> = matching(&store, req, &labels, &fields)
         .into_iter()
@@ -789,7 +781,7 @@ fn delete_collection(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
         .collect();
     let mut items = Vec::new();
     for (key, obj) in keys {
-        delete_one(&mut store, &req.kind, key, obj.clone(), dry_run);
+        delete_one(&mut store, &req.kind, key, obj.clone(), dry_run, propagation);
         items.push(with_type(&req.kind, obj));
     }
     Ok(Reply::ok(json!({

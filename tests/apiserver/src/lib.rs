@@ -16,6 +16,7 @@ mod defaulting;
 mod discovery;
 mod faults;
 mod field;
+mod gc;
 mod handlers;
 mod http;
 mod installed;

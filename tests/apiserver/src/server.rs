@@ -92,6 +92,8 @@ pub struct Shared {
     /// Until when custom resources answer `429 storage is (re)initializing`, as kube-apiserver
     /// does for seconds after their CRDs are established.
     pub custom_resources_initializing: Mutex<Option<std::time::Instant>>,
+    /// Whether the garbage collector is paused, as on a cluster without a controller manager.
+    pub collector_paused: std::sync::atomic::AtomicBool,
 }
 
 /// A handle to one simulated API server. Cheap to clone; all clones share state.
@@ -114,6 +116,7 @@ impl ApiServer {
             drop_watches: Notify::new(),
             openstack_swift: Mutex::new(None),
             custom_resources_initializing: Mutex::new(None),
+            collector_paused: std::sync::atomic::AtomicBool::new(false),
         });
         let server = ApiServer { shared };
         server.seed_base();
@@ -122,6 +125,29 @@ impl ApiServer {
 
     pub fn catalog(&self) -> &Catalog {
         &self.shared.catalog
+    }
+
+    /// Stops the garbage collector: foreground and orphan deletions wait, dependents of deleted
+    /// owners stay, until it is resumed.
+    pub fn pause_garbage_collector(&self) {
+        self.shared
+            .collector_paused
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Starts the garbage collector again, which catches up at once.
+    pub fn resume_garbage_collector(&self) {
+        self.shared
+            .collector_paused
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.collect_garbage();
+    }
+
+    /// One collector pass, unless it is paused.
+    pub(crate) fn collect_garbage(&self) {
+        if !self.shared.collector_paused.load(std::sync::atomic::Ordering::SeqCst) {
+            crate::gc::collect(&mut self.shared.store.lock().unwrap());
+        }
     }
 
     /// For `time` from now, requests for custom resources answer `429 storage is

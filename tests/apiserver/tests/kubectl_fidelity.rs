@@ -418,6 +418,44 @@ fn fidelity(version: &str, aggregated: bool) {
         "no 429 was answered while initializing"
     );
 
+    // Cascading deletion: kubectl's --cascade reaches the garbage collector; paused, a
+    // foreground deletion waits behind its finalizer, as without a controller manager.
+    let family = |suffix: &str| {
+        let owner = c.file(
+            &format!("owner-{suffix}.yaml"),
+            &CONFIGMAP.replace("name: demo", &format!("name: owner-{suffix}")),
+        );
+        c.ok(&["create", "-f", &owner]);
+        let uid = c.ok(&[
+            "get",
+            "cm",
+            &format!("owner-{suffix}"),
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        let dependent = c.file(
+            &format!("dependent-{suffix}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dependent-{suffix}\n  namespace: default\n  \
+                 ownerReferences:\n  - {{apiVersion: v1, kind: ConfigMap, name: owner-{suffix}, uid: {uid}}}\n"
+            ),
+        );
+        c.ok(&["create", "-f", &dependent]);
+    };
+    family("fg");
+    c.ok(&["delete", "cm", "owner-fg", "--cascade=foreground"]);
+    assert!(c.fails(&["get", "cm", "dependent-fg"]).contains("NotFound"));
+    c.server.pause_garbage_collector();
+    family("held");
+    c.ok(&["delete", "cm", "owner-held", "--cascade=foreground", "--wait=false"]);
+    assert_eq!(
+        c.ok(&["get", "cm", "owner-held", "-o", "jsonpath={.metadata.finalizers}"]),
+        r#"["foregroundDeletion"]"#
+    );
+    c.server.resume_garbage_collector();
+    assert!(c.fails(&["get", "cm", "owner-held"]).contains("NotFound"));
+    assert!(c.fails(&["get", "cm", "dependent-held"]).contains("NotFound"));
+
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[
         "patch",

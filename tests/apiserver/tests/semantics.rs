@@ -580,3 +580,60 @@ async fn cel_validation_rules_of_the_crds_are_enforced_including_transition_rule
         status.message
     );
 }
+
+/// Creates `owner-SUFFIX` and `dependent-SUFFIX`, which it owns.
+async fn family(api: &Api<ConfigMap>, suffix: &str) {
+    let owner = api
+        .create(&PostParams::default(), &cm(&format!("owner-{suffix}"), json!({})))
+        .await
+        .unwrap();
+    let mut dependent = cm(&format!("dependent-{suffix}"), json!({}));
+    dependent.metadata.owner_references = Some(vec![
+        serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name,
+            "uid": owner.metadata.uid, "blockOwnerDeletion": true}),
+        )
+        .unwrap(),
+    ]);
+    api.create(&PostParams::default(), &dependent).await.unwrap();
+}
+
+#[tokio::test]
+async fn owners_are_deleted_in_the_background_in_the_foreground_or_orphaning_as_asked() {
+    let s = server();
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&s));
+    let exists = async |name: &str| api.get_opt(name).await.unwrap();
+
+    // Background: the owner goes at once, the dependent after it.
+    family(&api, "bg").await;
+    api.delete("owner-bg", &DeleteParams::background()).await.unwrap();
+    assert!(exists("owner-bg").await.is_none());
+    assert!(exists("dependent-bg").await.is_none());
+
+    // Orphan: the dependent stays, without the reference.
+    family(&api, "orphan").await;
+    api.delete("owner-orphan", &DeleteParams::orphan()).await.unwrap();
+    assert!(exists("owner-orphan").await.is_none());
+    let orphan = exists("dependent-orphan").await.unwrap();
+    assert!(orphan.metadata.owner_references.is_none_or(|r| r.is_empty()));
+
+    // With the collector paused, foreground deletion waits behind its finalizer, and the
+    // dependents of a background deletion stay.
+    s.pause_garbage_collector();
+    family(&api, "fg").await;
+    api.delete("owner-fg", &DeleteParams::foreground()).await.unwrap();
+    let waiting = exists("owner-fg").await.unwrap();
+    assert!(waiting.metadata.deletion_timestamp.is_some());
+    assert_eq!(
+        waiting.metadata.finalizers,
+        Some(vec!["foregroundDeletion".to_string()])
+    );
+    assert!(exists("dependent-fg").await.is_some());
+    family(&api, "later").await;
+    api.delete("owner-later", &DeleteParams::background()).await.unwrap();
+    assert!(exists("dependent-later").await.is_some());
+    s.resume_garbage_collector();
+    for name in ["owner-fg", "dependent-fg", "dependent-later"] {
+        assert!(exists(name).await.is_none(), "{name}");
+    }
+}
