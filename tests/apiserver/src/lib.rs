@@ -24,6 +24,7 @@ mod keystone;
 mod lists;
 mod native;
 mod openapi;
+mod openapi_v2;
 mod patch;
 mod quantity;
 mod schema;

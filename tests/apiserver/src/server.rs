@@ -6,6 +6,7 @@ use crate::discovery;
 use crate::faults::{Fault, FaultAction, Faults};
 use crate::handlers::{self, Request};
 use crate::openapi;
+use crate::openapi_v2;
 use crate::sim::Simulation;
 use crate::status::ApiError;
 use crate::store::Store;
@@ -352,6 +353,21 @@ impl ApiServer {
             ["api", v] => optional(discovery::api_resource_list(catalog, "", v)),
             ["apis", g] => optional(discovery::api_group_doc(catalog, g)),
             ["apis", g, v] => optional(discovery::api_resource_list(catalog, g, v)),
+            ["openapi", "v2"] => {
+                let accept = headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                if accept.contains("protobuf") {
+                    Response::builder()
+                        .status(StatusCode::OK)
+                        .header(header::CONTENT_TYPE, openapi_v2::PROTOBUF)
+                        .body(full(openapi_v2::protobuf(catalog, &settings.git_version)))
+                        .expect("valid response")
+                } else {
+                    json_response(StatusCode::OK, &openapi_v2::json(catalog, &settings.git_version))
+                }
+            }
             ["openapi", "v3"] => json_response(StatusCode::OK, &openapi::index(catalog, &settings.git_version)),
             ["openapi", "v3", "api", v] => {
                 optional(known_gv(catalog, "", v).then(|| openapi::document(catalog, "", v, &settings.git_version)))

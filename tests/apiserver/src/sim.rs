@@ -284,11 +284,7 @@ fn placeable(store: &Store, deployment: &Value) -> i64 {
                 .as_array()
                 .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
             let selected = selector.iter().all(|(k, v)| n["metadata"]["labels"].get(k) == Some(v));
-            let taints_ok = n["spec"]["taints"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .all(&tolerated);
+            let taints_ok = n["spec"]["taints"].as_array().into_iter().flatten().all(&tolerated);
             ready && selected && taints_ok && n["spec"]["unschedulable"] != true
         })
         .count() as i64;

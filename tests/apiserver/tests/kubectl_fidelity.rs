@@ -571,6 +571,16 @@ fn kubectl_1_33_with_legacy_discovery() {
 }
 
 #[test]
+fn kubectl_1_27_with_legacy_discovery() {
+    fidelity("v1.27.9", false);
+}
+
+#[test]
+fn kubectl_1_28_with_aggregated_discovery() {
+    fidelity("v1.28.12", true);
+}
+
+#[test]
 fn kubectl_1_29_with_legacy_discovery() {
     fidelity("v1.29.3", false);
 }
