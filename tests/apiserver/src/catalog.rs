@@ -236,8 +236,9 @@ impl Catalog {
     fn add_builtins(&mut self) {
         let mut generator = SchemaSettings::openapi3().into_generator();
         use k8s_openapi::api::{
-            apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
-            networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac, storage::v1 as storage,
+            admissionregistration::v1 as admissionregistration, apps::v1 as apps, batch::v1 as batch,
+            coordination::v1 as coordination, core::v1 as core, networking::v1 as networking, policy::v1 as policy,
+            rbac::v1 as rbac, storage::v1 as storage,
         };
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 
@@ -365,6 +366,17 @@ impl Catalog {
         builtin!(
             coordination::Lease,
             Builtin::ns("coordination.k8s.io", "v1", "Lease", "leases", NONE)
+        );
+        builtin!(
+            admissionregistration::ValidatingWebhookConfiguration,
+            Builtin::cluster(
+                "admissionregistration.k8s.io",
+                "v1",
+                "ValidatingWebhookConfiguration",
+                "validatingwebhookconfigurations",
+                NONE
+            )
+            .generation()
         );
         builtin!(
             apiextensions::CustomResourceDefinition,

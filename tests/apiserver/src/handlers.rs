@@ -98,7 +98,69 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The write `req` would make, run as a dry run, for the admission webhooks to judge.
+async fn admission_review(server: &ApiServer, method: &Method, req: &Request) -> ApiResult<Vec<String>> {
+    let writes =
+        matches!(method.as_str(), "POST" | "PUT" | "PATCH") || (method == Method::DELETE && req.name.is_some());
+    if !writes || !server.has_webhooks() {
+        return Ok(Vec::new());
+    }
+    let mut query = req.query.clone();
+    if !req.dry_run() {
+        query.push(("dryRun".into(), "All".into()));
+    }
+    let rehearsal = Request {
+        kind: req.kind.clone(),
+        namespace: req.namespace.clone(),
+        name: req.name.clone(),
+        subresource: req.subresource.clone(),
+        query,
+        headers: req.headers.clone(),
+        body: req.body.clone(),
+    };
+    let old = req.name.as_deref().and_then(|name| {
+        let key = req.key(name);
+        server.shared.store.lock().unwrap().get(&key).cloned()
+    });
+    let (operation, object) = match method.as_str() {
+        "DELETE" => ("DELETE", None),
+        other => {
+            let rehearsed = match other {
+                "POST" => create(server, &rehearsal),
+                "PUT" => update(server, &rehearsal),
+                _ => patch_object(server, &rehearsal),
+            };
+            // The real request answers with the same error.
+            let Ok(reply) = rehearsed else { return Ok(Vec::new()) };
+            (if old.is_some() { "UPDATE" } else { "CREATE" }, Some(reply.body))
+        }
+    };
+    let name = object
+        .as_ref()
+        .or(old.as_ref())
+        .and_then(|o| o.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let attempt = crate::webhooks::Attempt {
+        kind: &req.kind,
+        subresource: req.subresource.as_deref(),
+        namespace: req.namespace_str(),
+        name: &name,
+        operation,
+        object,
+        old_object: old,
+        dry_run: req.dry_run(),
+        user: "kubernetes-admin",
+    };
+    crate::webhooks::validate(server, &attempt).await
+}
+
 pub async fn dispatch(server: &ApiServer, method: &Method, req: Request) -> Response<Body> {
+    let webhook_warnings = match admission_review(server, method, &req).await {
+        Ok(warnings) => warnings,
+        Err(e) => return error_response(&e),
+    };
     let result = match (method.as_str(), req.name.is_some()) {
         ("GET", false) if req.flag("watch") => return watch::serve(server, req),
         ("GET", false) => list(server, &req),
@@ -114,7 +176,10 @@ pub async fn dispatch(server: &ApiServer, method: &Method, req: Request) -> Resp
         server.collect_garbage();
     }
     match result {
-        Ok(reply) => reply.into_response(),
+        Ok(mut reply) => {
+            reply.warnings.extend(webhook_warnings);
+            reply.into_response()
+        }
         Err(e) => error_response(&e),
     }
 }

@@ -36,6 +36,7 @@ mod status;
 mod store;
 mod table;
 mod watch;
+mod webhooks;
 
 pub use catalog::{Catalog, Origin, ResourceKind};
 pub use faults::{Fault, FaultAction, Matcher};

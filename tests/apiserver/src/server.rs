@@ -95,6 +95,9 @@ pub struct Shared {
     pub custom_resources_initializing: Mutex<Option<std::time::Instant>>,
     /// Whether the garbage collector is paused, as on a cluster without a controller manager.
     pub collector_paused: std::sync::atomic::AtomicBool,
+    /// Where a Service's endpoints listen (`namespace/name` → `host:port`), for webhooks that
+    /// name a Service.
+    pub services: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// A handle to one simulated API server. Cheap to clone; all clones share state.
@@ -118,6 +121,7 @@ impl ApiServer {
             openstack_swift: Mutex::new(None),
             custom_resources_initializing: Mutex::new(None),
             collector_paused: std::sync::atomic::AtomicBool::new(false),
+            services: Mutex::new(std::collections::BTreeMap::new()),
         });
         let server = ApiServer { shared };
         server.seed_base();
@@ -126,6 +130,35 @@ impl ApiServer {
 
     pub fn catalog(&self) -> &Catalog {
         &self.shared.catalog
+    }
+
+    /// Routes the Service `namespace/name` to `address` (`127.0.0.1:PORT`), as its endpoints
+    /// would be: webhooks naming the Service are called there, as `NAME.NAMESPACE.svc`.
+    pub fn route_service(&self, namespace: &str, name: &str, address: &str) {
+        self.shared
+            .services
+            .lock()
+            .unwrap()
+            .insert(format!("{namespace}/{name}"), address.to_string());
+    }
+
+    /// Whether any validating webhook is configured.
+    pub(crate) fn has_webhooks(&self) -> bool {
+        self.shared
+            .store
+            .lock()
+            .unwrap()
+            .all()
+            .any(|(k, _)| k.plural == "validatingwebhookconfigurations")
+    }
+
+    pub(crate) fn service_address(&self, namespace: &str, name: &str) -> Option<String> {
+        self.shared
+            .services
+            .lock()
+            .unwrap()
+            .get(&format!("{namespace}/{name}"))
+            .cloned()
     }
 
     /// Stops the garbage collector: foreground and orphan deletions wait, dependents of deleted

@@ -5,6 +5,8 @@
 //! Without kubectl on PATH this suite is skipped with a notice, except under `CI=true`, where that
 //! is a failure.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -455,6 +457,31 @@ fn fidelity(version: &str, aggregated: bool) {
     c.server.resume_garbage_collector();
     assert!(c.fails(&["get", "cm", "owner-held"]).contains("NotFound"));
     assert!(c.fails(&["get", "cm", "dependent-held"]).contains("NotFound"));
+
+    // A validating webhook's denial, as kubectl prints kube-apiserver's.
+    let webhook = c.runtime.block_on(support::webhook::Webhook::start(&["localhost"]));
+    let client =
+        serde_json::json!({"url": format!("https://{}/validate", webhook.address), "caBundle": webhook.ca_bundle()});
+    c.server
+        .seed(support::webhook::configuration("deny", client, "Fail"))
+        .unwrap();
+    let denied = c.file(
+        "denied.yaml",
+        &CONFIGMAP.replace("name: demo", "name: denied\n  labels: {deny: \"yes\"}"),
+    );
+    let refused = c.fails(&["create", "-f", &denied]);
+    assert!(
+        refused.contains(r#"Error from server (Forbidden): error when creating"#)
+            && refused.contains(r#"admission webhook "deny.example.com" denied the request: label deny is set"#),
+        "{refused}"
+    );
+    let allowed = c.file("allowed.yaml", &CONFIGMAP.replace("name: demo", "name: allowed"));
+    let created = c.command(&["create", "-f", &allowed]).output().unwrap();
+    assert!(created.status.success());
+    // The webhook's warning reaches the user.
+    assert!(String::from_utf8_lossy(&created.stderr).contains("Warning: checked by the webhook"));
+    c.ok(&["delete", "validatingwebhookconfiguration", "deny"]);
+    drop(webhook);
 
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[

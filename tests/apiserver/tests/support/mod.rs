@@ -1,0 +1,4 @@
+//! What the server's integration tests share.
+#![allow(dead_code)]
+
+pub mod webhook;
