@@ -145,6 +145,10 @@ pub fn admit(
     catalog.schemas.apply_defaults(schema, obj);
     if kind.origin == crate::catalog::Origin::BuiltIn {
         crate::defaulting::apply(kind, obj);
+        // The Go types' fields without `omitempty`, which keep an empty list.
+        catalog
+            .schemas
+            .drop_empty(schema, obj, &["containers", "rules", "verbs"]);
     }
     crate::native::as_stored(kind, obj);
     let mut errors = Vec::new();

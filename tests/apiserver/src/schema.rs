@@ -175,6 +175,52 @@ impl SchemaSet {
         }
     }
 
+    /// Drops what Go's `omitempty` drops on the way through a built-in kind's type: empty lists,
+    /// and empty maps (objects whose schema is a map; an empty struct stays, as Go writes it).
+    /// `keep` names the list fields whose Go tag has no `omitempty`.
+    pub fn drop_empty(&self, schema: &Value, value: &mut Value, keep: &[&str]) {
+        let schema = self.resolve(schema);
+        match value {
+            Value::Object(map) => {
+                if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                    let mut empty = Vec::new();
+                    for (name, ps) in props {
+                        let Some(child) = map.get_mut(name) else { continue };
+                        self.drop_empty(ps, child, keep);
+                        let is_map = self
+                            .resolve(ps)
+                            .get("additionalProperties")
+                            .is_some_and(Value::is_object);
+                        let drop = match child {
+                            Value::Array(a) => a.is_empty() && !keep.contains(&name.as_str()),
+                            Value::Object(o) => o.is_empty() && is_map,
+                            Value::Null => true,
+                            _ => false,
+                        };
+                        if drop {
+                            empty.push(name.clone());
+                        }
+                    }
+                    for name in empty {
+                        map.remove(&name);
+                    }
+                } else if let Some(add @ Value::Object(_)) = schema.get("additionalProperties") {
+                    for child in map.values_mut() {
+                        self.drop_empty(add, child, keep);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item_schema) = schema.get("items") {
+                    for item in items {
+                        self.drop_empty(item_schema, item, keep);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     // ---------------------------------------------------------------- validation
 
     /// Validates `value` against `schema`, appending every violation found. `old` is the value at

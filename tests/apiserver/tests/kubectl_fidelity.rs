@@ -311,8 +311,8 @@ fn fidelity(version: &str, aggregated: bool) {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: defaulted\n  namespace: default\nspec:\n  \
          selector:\n    matchLabels: {app: d}\n  template:\n    metadata:\n      labels: {app: d}\n    spec:\n      \
          containers:\n      - name: c\n        image: registry.example.com/app\n        ports: [{containerPort: 5000}]\n        \
-         resources: {requests: {cpu: 1000m, memory: 1024Mi}}\n        readinessProbe: {httpGet: {path: /healthz, port: 5000}}\n      \
-         volumes: [{name: s, secret: {secretName: s}}]\n",
+         resources: {requests: {cpu: 1000m, memory: 1024Mi}}\n        readinessProbe: {httpGet: {path: /healthz, port: 5000}}\n        \
+         env: []\n        securityContext: {}\n      nodeSelector: {}\n      volumes: [{name: s, secret: {secretName: s}}]\n",
     );
     c.ok(&["create", "-f", &defaulted]);
     let stored = json(&c.ok(&["get", "deployment", "defaulted", "-o", "json"]));
@@ -345,6 +345,9 @@ fn fidelity(version: &str, aggregated: bool) {
         container["resources"]["requests"],
         serde_json::json!({"cpu": "1", "memory": "1Gi"})
     );
+    // Empty lists and maps are dropped as Go's omitempty drops them; empty structs stay.
+    assert!(container.get("env").is_none() && pod.get("nodeSelector").is_none());
+    assert_eq!(container["securityContext"], serde_json::json!({}));
     let probe = &container["readinessProbe"];
     assert_eq!(
         (
