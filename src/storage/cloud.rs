@@ -26,6 +26,15 @@ pub struct CloudContext<'a> {
 }
 
 impl CloudContext<'_> {
+    /// The cluster's infrastructure name, which the operator's storage names and tags carry.
+    pub fn infrastructure_name(&self) -> &str {
+        self.infrastructure
+            .status
+            .as_ref()
+            .and_then(|s| s.infrastructure_name.as_deref())
+            .unwrap_or_default()
+    }
+
     /// The URL the Infrastructure's service endpoints give `service`, when they override it.
     pub fn service_endpoint(&self, service: &str) -> Option<&str> {
         let platform = self.infrastructure.status.as_ref()?.platform_status.as_ref()?;

@@ -112,13 +112,7 @@ fn target(cos: &IbmCosStorage, cx: &CloudContext<'_>, pair: Pair) -> Result<Targ
 
 /// The name the operator gives the instance and the key.
 fn resource_name(cx: &CloudContext<'_>) -> String {
-    let infra = cx
-        .infrastructure
-        .status
-        .as_ref()
-        .and_then(|s| s.infrastructure_name.clone())
-        .unwrap_or_default();
-    format!("{infra}-image-registry")
+    format!("{}-image-registry", cx.infrastructure_name())
 }
 
 impl CosBucket {
@@ -159,8 +153,9 @@ impl CosBucket {
         if mode == Mode::DryRun {
             return Ok(None);
         }
-        let infra = name.trim_end_matches("-image-registry");
-        Ok(Some(ibm.create_instance(&name, &group_id, infra).await?))
+        Ok(Some(
+            ibm.create_instance(&name, &group_id, cx.infrastructure_name()).await?,
+        ))
     }
 
     /// The HMAC pair of the instance's resource key: the one the Config names, else a new one.

@@ -293,7 +293,7 @@ impl Target {
 
     async fn tag(&self, cx: &CloudContext<'_>, created_here: bool) -> StorageCondition {
         let status = cx.infrastructure.status.clone().unwrap_or_default();
-        let infra = status.infrastructure_name.unwrap_or_default();
+        let infra = cx.infrastructure_name();
         let resource_tags: Vec<(String, String)> = status
             .platform_status
             .and_then(|p| p.aws)
@@ -304,7 +304,7 @@ impl Target {
             .collect();
         let result = async {
             let existing = self.tags().await?;
-            let (mut wanted, refused) = tags::merged(&existing, &infra, &resource_tags, created_here);
+            let (mut wanted, refused) = tags::merged(&existing, infra, &resource_tags, created_here);
             // The policy's own tags (checked: never the cluster's keys) go beside them.
             wanted.extend(cx.provisioning.tags.clone());
             if wanted != existing {
@@ -727,17 +727,12 @@ impl S3Bucket {
                 removal_started: None,
             });
         }
-        let infra = cx
-            .infrastructure
-            .status
-            .as_ref()
-            .and_then(|s| s.infrastructure_name.clone())
-            .unwrap_or_default();
+        let infra = cx.infrastructure_name();
         let (tags, objects) = tokio::join!(target.tags(), target.count());
         let tags = tags.ok();
         Ok(Inspection {
             exists: true,
-            creator: tags.as_ref().map(|t| tags::creator(t, &infra)),
+            creator: tags.as_ref().map(|t| tags::creator(t, infra)),
             objects: objects.ok(),
             removal_started: tags.and_then(|t| t.get(tags::REMOVAL_STARTED).cloned()),
         })
