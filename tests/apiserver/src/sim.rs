@@ -206,7 +206,13 @@ impl ApiServer {
                 .filter(|t| t["key"] != "node.kubernetes.io/not-ready")
                 .cloned()
                 .collect();
-            node["spec"]["taints"] = json!(taints);
+            match taints.is_empty() {
+                // Go's omitempty: no taints, no field.
+                true => node["spec"].as_object_mut().map(|spec| spec.remove("taints")),
+                false => node["spec"]
+                    .as_object_mut()
+                    .map(|spec| spec.insert("taints".into(), json!(taints))),
+            };
             store.put(key, node);
             store
                 .all()

@@ -486,6 +486,38 @@ fn fidelity(version: &str, aggregated: bool) {
     c.ok(&["delete", "validatingwebhookconfiguration", "deny"]);
     drop(webhook);
 
+    // A node that has just registered: NotReady and tainted until the lifecycle controller
+    // clears it; `kubectl wait` sees it turn Ready.
+    c.server.register_node("sim-7xk2p-worker-9");
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "node",
+            "sim-7xk2p-worker-9",
+            "-o",
+            "jsonpath={.spec.taints[0].key}"
+        ]),
+        "node.kubernetes.io/not-ready"
+    );
+    let wait = c
+        .command(&[
+            "wait",
+            "--for=condition=Ready",
+            "node/sim-7xk2p-worker-9",
+            "--timeout=30s",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(c.server.node_ready("sim-7xk2p-worker-9"));
+    let waited = wait.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&waited.stdout).contains("condition met"));
+    assert_eq!(
+        c.ok(&["get", "node", "sim-7xk2p-worker-9", "-o", "jsonpath={.spec.taints}"]),
+        ""
+    );
+
     // delete with a finalizer: marked, kept, then gone once the finalizer is removed.
     c.ok(&[
         "patch",
