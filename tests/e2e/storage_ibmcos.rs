@@ -107,6 +107,23 @@ async fn the_instance_key_and_bucket_are_provisioned_and_the_bucket_removed_only
     // Never a key in the output.
     assert!(!out.contains("cos-hmac-secret") && !err.contains("cos-hmac-secret"));
 
+    // status asks COS, with the issued keys, whether the bucket is there; COS keeps no creator
+    // tag, so no creator is claimed.
+    let out = running.oc_registry(&["status", "-o", "json"]).await;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Nothing pending: the keys the registry got are the ones status reads back.
+    assert_eq!(report["progress"]["notApplied"], json!([]), "{report:#}");
+    let cloud = &report["storage"]["cloud"];
+    assert_eq!(
+        (cloud["exists"].as_bool(), cloud["objects"].as_u64()),
+        (Some(true), Some(0)),
+        "{report:#}"
+    );
+    assert!(cloud.get("creator").is_none(), "{cloud}");
+    let text = crate::support::text(&running.oc_registry(&["status"]).await.stdout);
+    assert!(text.contains("exists:         yes, no objects"), "{text}");
+    assert!(!text.contains("created by"), "{text}");
+
     // Again: nothing new is made, and status reads the same keys back.
     let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
