@@ -46,22 +46,15 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
         let decision = policies.pruner(&input)?.decision;
         evidence.prune_registry = Some((decision.prune_registry, decision.reason));
     }
-    // One read of what the Config renders from serves both comparisons.
-    if let Some(config) = evidence.observed.config.clone().filter(|c| {
-        matches!(
-            c.spec.management_state,
-            Some(crate::api::ManagementState::Managed | crate::api::ManagementState::Unmanaged)
-        )
-    }) {
-        match crate::render::inputs::gather(&session.client, config.clone(), Default::default()).await {
-            Ok(inputs) => {
-                evidence.progress = crate::diagnose::progress(&evidence.observed, &inputs);
-                evidence.cloud = crate::diagnose::cloud_storage(&config, &inputs).await;
-            }
-            Err(e) => {
-                eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}");
-                eprintln!("Warning: cannot ask the storage's cloud: {e:#}");
-            }
+    match crate::diagnose::requested(&session.client, &evidence.observed).await {
+        Ok(Some(requested)) => {
+            evidence.progress = Some(requested.progress);
+            evidence.cloud = requested.cloud;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}");
+            eprintln!("Warning: cannot ask the storage's cloud: {e:#}");
         }
     }
     evidence.operator = crate::state::operator::running(&session.client)

@@ -167,30 +167,21 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         }
     };
     let mut report = Report::from_observed(&observed);
-    // One read of what the Config renders from serves both comparisons.
-    if let Some(config) = &observed.config
-        && matches!(
-            config.spec.management_state,
-            Some(ManagementState::Managed | ManagementState::Unmanaged)
-        )
-    {
-        match crate::render::inputs::gather(&session.client, config.clone(), Default::default()).await {
-            Ok(inputs) => {
-                if let Some(storage) = &config.spec.storage
-                    && let Some(answer) = crate::diagnose::cloud_storage(config, &inputs).await
-                {
-                    report.add_cloud(answer, storage);
-                }
-                if let Some(progress) = crate::diagnose::progress(&observed, &inputs) {
-                    let applier = super::change::who_applies(session).await;
-                    report.add_progress(progress, &applier);
-                }
+    match crate::diagnose::requested(&session.client, &observed).await {
+        Ok(Some(requested)) => {
+            if let Some(storage) = observed.config.as_ref().and_then(|c| c.spec.storage.as_ref())
+                && let Some(answer) = requested.cloud
+            {
+                report.add_cloud(answer, storage);
             }
-            // What runs is reported even when what is requested cannot be read here.
-            Err(e) => {
-                eprintln!("Warning: cannot ask the storage's cloud: {e:#}");
-                eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}");
-            }
+            let applier = super::change::who_applies(session).await;
+            report.add_progress(requested.progress, &applier);
+        }
+        Ok(None) => {}
+        // What runs is reported even when what is requested cannot be read here.
+        Err(e) => {
+            eprintln!("Warning: cannot ask the storage's cloud: {e:#}");
+            eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}");
         }
     }
     let text = match args.output {

@@ -548,6 +548,31 @@ pub fn exit_code(findings: &[Finding]) -> u8 {
     }
 }
 
+/// What the Config asks for, set beside what runs: the step between them, and what the
+/// storage's cloud holds.
+pub struct Requested {
+    pub progress: Progress,
+    pub cloud: Option<Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>>,
+}
+
+/// One read of what the Config renders from serves both comparisons. `None` when there is no
+/// Config, or a Removed one.
+pub async fn requested(client: &Client, observed: &Observed) -> anyhow::Result<Option<Requested>> {
+    let Some(config) = observed.config.as_ref().filter(|c| {
+        matches!(
+            c.spec.management_state,
+            Some(ManagementState::Managed | ManagementState::Unmanaged)
+        )
+    }) else {
+        return Ok(None);
+    };
+    let inputs = crate::render::inputs::gather(client, config.clone(), Default::default()).await?;
+    Ok(Some(Requested {
+        progress: progress(config, observed, &inputs),
+        cloud: cloud_storage(config, &inputs).await,
+    }))
+}
+
 /// The step between what the Config asks for and what runs.
 #[derive(Debug, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -559,19 +584,11 @@ pub struct Progress {
     pub rollout: Option<String>,
 }
 
-/// Renders the Config as reconcile would (without completing it, from `inputs`, which
-/// `render::inputs::gather` reads) and compares the result with the registry that runs. `None`
-/// when there is no Config, or a Removed one.
-pub fn progress(observed: &Observed, inputs: &crate::render::inputs::Inputs) -> Option<Progress> {
+/// Renders the Config (Managed or Unmanaged) as reconcile would, without completing it, from
+/// `inputs`, and compares the result with the registry that runs.
+fn progress(config: &Config, observed: &Observed, inputs: &crate::render::inputs::Inputs) -> Progress {
     use crate::render::{self, Kind};
-    let config = observed.config.as_ref()?;
     let spec = &config.spec;
-    if !matches!(
-        spec.management_state,
-        Some(ManagementState::Managed | ManagementState::Unmanaged)
-    ) {
-        return None;
-    }
     let live = observed
         .deployment
         .as_ref()
@@ -601,13 +618,13 @@ pub fn progress(observed: &Observed, inputs: &crate::render::inputs::Inputs) -> 
         .collect();
     out.not_applied
         .extend(progress::pending_routes(&render::wanted_routes(spec), &owned));
-    Some(out)
+    out
 }
 
 /// What the storage's cloud says about it (does the bucket exist, who created it, how much it
 /// holds), for drivers whose storage lives in a cloud; `inputs` are what
 /// `render::inputs::gather` reads for `config`. `None` when there is nothing to ask.
-pub async fn cloud_storage(
+async fn cloud_storage(
     config: &Config,
     inputs: &crate::render::inputs::Inputs,
 ) -> Option<Result<crate::storage::cloud::Inspection, crate::storage::cloud::CloudError>> {
@@ -618,6 +635,5 @@ pub async fn cloud_storage(
     if !checks::value_errors(&config.spec).is_empty() {
         return None;
     }
-    let context = provision::context(inputs, crate::storage::cloud::default_provisioning());
-    Some(cloud.inspect(storage, context).await)
+    Some(cloud.inspect(storage, provision::reading_context(inputs)).await)
 }

@@ -531,10 +531,7 @@ impl<'a> Engine<'a> {
         let storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
         let inputs = crate::render::inputs::gather(&self.client(), config.clone(), self.options.images.clone()).await?;
         let inspection = match provision::cloud_of(Some(&storage)) {
-            Some(cloud) => {
-                let context = provision::context(&inputs, crate::storage::cloud::default_provisioning());
-                cloud.inspect(&storage, context).await
-            }
+            Some(cloud) => cloud.inspect(&storage, provision::reading_context(&inputs)).await,
             None => Err(CloudError {
                 code: "NoCloud".into(),
                 message: "the applied storage has no cloud to ask".into(),
@@ -559,8 +556,7 @@ impl<'a> Engine<'a> {
                 error: None,
             };
         }
-        let context = provision::context(inputs, crate::storage::cloud::default_provisioning());
-        match cloud.remove(storage, context).await {
+        match cloud.remove(storage, provision::reading_context(inputs)).await {
             Ok(removed) => Applied {
                 object: if removed.resumed {
                     format!("{what} (an interrupted removal finished, {} objects)", removed.objects)

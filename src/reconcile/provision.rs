@@ -26,6 +26,11 @@ pub fn context<'a>(inputs: &'a Inputs, provisioning: &'a Provisioning) -> CloudC
     }
 }
 
+/// The context for calls that create nothing (inspecting, removing): the operator's set-up.
+pub fn reading_context(inputs: &Inputs) -> CloudContext<'_> {
+    context(inputs, crate::storage::cloud::default_provisioning())
+}
+
 /// The operator's set-up for `storage`, when no policy decided one: KMS with the configured key,
 /// else AES256.
 pub fn operator_default(storage: &Storage) -> Provisioning {
