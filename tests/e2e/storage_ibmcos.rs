@@ -3,7 +3,7 @@
 //! (moto), the registry configured with the issued keys, and the bucket removed only when that
 //! is confirmed.
 
-use crate::support::services::s3_client;
+use crate::support::services::put_objects;
 use crate::support::{Running, cluster, condition, serve};
 use aws_sdk_s3::Client;
 use serde_json::json;
@@ -14,7 +14,7 @@ const NS: &str = "openshift-image-registry";
 /// A freshly installed IBM Cloud cluster with its APIs and COS, bootstrapped; `None` without moto.
 async fn fresh_ibm_cloud() -> Option<(Running, Client)> {
     let running = serve(cluster(Platform::IbmCloud, false)).await;
-    let client = s3_client(&running.s3.as_ref()?.url);
+    let client = running.s3_client()?;
     let (code, _, err) = running.outcome(&["bootstrap"]).await;
     assert_eq!(code, Some(0), "{err}");
     Some((running, client))
@@ -132,16 +132,12 @@ async fn the_instance_key_and_bucket_are_provisioned_and_the_bucket_removed_only
     assert_eq!(ibm.state.lock().unwrap().keys.len(), 1);
 
     // Images in it; Removed deletes the bucket only when confirmed, naming it and its objects.
-    for name in ["docker/registry/v2/blobs/a", "docker/registry/v2/repositories/r"] {
-        client
-            .put_object()
-            .bucket(&bucket)
-            .key(name)
-            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"layer"))
-            .send()
-            .await
-            .unwrap();
-    }
+    put_objects(
+        &client,
+        &bucket,
+        &["docker/registry/v2/blobs/a", "docker/registry/v2/repositories/r"],
+    )
+    .await;
     let (code, _, err) = running.outcome(&["set", "management-state", "Removed", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
     let (code, out, err) = running.outcome(&["reconcile"]).await;

@@ -2,7 +2,7 @@
 //! as the operator configures it (read back with the SDK), adopted when it is the user's, tagged
 //! from the Infrastructure, and removed with its objects only when that is confirmed.
 
-use crate::support::services::s3_client;
+use crate::support::services::put_objects;
 use crate::support::{Running, cluster, condition, serve, text};
 use aws_sdk_s3::Client;
 use serde_json::json;
@@ -15,7 +15,7 @@ const BUCKET: &str = "sim-7xk2p-image-registry-us-east-1";
 /// A freshly installed AWS cluster (its S3 a moto of its own), bootstrapped; `None` without moto.
 async fn fresh_aws() -> Option<(Running, Client)> {
     let running = serve(cluster(Platform::Aws, false)).await;
-    let client = s3_client(&running.s3.as_ref()?.url);
+    let client = running.s3_client()?;
     let (code, _, err) = running.outcome(&["bootstrap"]).await;
     assert_eq!(code, Some(0), "{err}");
     Some((running, client))
@@ -134,20 +134,16 @@ async fn the_bucket_is_created_configured_and_removed_only_when_confirmed() {
     assert!(tagged["message"].as_str().unwrap().contains("Name"), "{tagged}");
 
     // Images in it.
-    for key in [
-        "docker/registry/v2/blobs/a",
-        "docker/registry/v2/blobs/b",
-        "docker/registry/v2/repositories/r",
-    ] {
-        client
-            .put_object()
-            .bucket(BUCKET)
-            .key(key)
-            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"layer"))
-            .send()
-            .await
-            .unwrap();
-    }
+    put_objects(
+        &client,
+        BUCKET,
+        &[
+            "docker/registry/v2/blobs/a",
+            "docker/registry/v2/blobs/b",
+            "docker/registry/v2/repositories/r",
+        ],
+    )
+    .await;
 
     // Removed: not without confirmation, which names the bucket and what it holds.
     let (code, _, err) = running.outcome(&["set", "management-state", "Removed", "--yes"]).await;
@@ -207,8 +203,7 @@ async fn a_users_bucket_is_adopted_and_never_configured_or_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_says_whether_the_bucket_exists_and_who_created_it() {
     let running = serve(cluster(Platform::Aws, true)).await;
-    let Some(moto) = running.s3.as_ref() else { return };
-    let client = s3_client(&moto.url);
+    let Some(client) = running.s3_client() else { return };
     let (code, out, _) = running.outcome(&["status"]).await;
     assert_eq!(code, Some(0), "{out}");
     assert!(
@@ -329,14 +324,7 @@ async fn an_interrupted_removal_is_finished_and_said_to_be() {
     };
     let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
-    client
-        .put_object()
-        .bucket(BUCKET)
-        .key("docker/registry/v2/blobs/x")
-        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap();
+    put_objects(&client, BUCKET, &["docker/registry/v2/blobs/x"]).await;
     // A removal that marked the bucket and stopped.
     let mut marked = tags(&client, BUCKET).await;
     marked.insert("oc-registry/removal-started".into(), "2026-11-30T05:00:00Z".into());
@@ -530,8 +518,7 @@ async fn an_organisation_policy_decides_how_the_bucket_is_set_up() {
     let module = std::fs::read(crate::support::example_policies().join("org_buckets.wasm")).unwrap();
     storage_policy(&server, "org-buckets", module);
     let running = serve(server).await;
-    let Some(moto) = running.s3.as_ref() else { return };
-    let client = s3_client(&moto.url);
+    let Some(client) = running.s3_client() else { return };
     let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
 
@@ -623,8 +610,7 @@ async fn a_hostile_set_up_is_refused_before_any_call() {
         fixed_storage_module("hostile-buckets", decision),
     );
     let running = serve(server).await;
-    let Some(moto) = running.s3.as_ref() else { return };
-    let client = s3_client(&moto.url);
+    let Some(client) = running.s3_client() else { return };
     let (code, out, err) = running.outcome(&["reconcile"]).await;
     assert_eq!(code, Some(2), "{out}{err}");
     assert!(

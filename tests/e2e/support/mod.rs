@@ -138,6 +138,11 @@ impl Running {
         command
     }
 
+    /// A client of the tests' own for the cluster's S3 (moto); `None` when there is none.
+    pub fn s3_client(&self) -> Option<aws_sdk_s3::Client> {
+        Some(services::s3_client(&self.s3.as_ref()?.url))
+    }
+
     pub async fn run(&self, bin: &str, args: &[&str]) -> Output {
         self.command(bin).args(args).output().await.unwrap()
     }

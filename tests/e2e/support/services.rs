@@ -160,6 +160,20 @@ pub fn s3_client(url: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// Puts a few bytes at each of `keys` in `bucket`, as images the registry stored.
+pub async fn put_objects(client: &aws_sdk_s3::Client, bucket: &str, keys: &[&str]) {
+    for key in keys {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(*key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"layer"))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 /// Creates `bucket` as the Image Registry Operator leaves it: tagged as the cluster's.
 pub async fn operator_bucket(client: &aws_sdk_s3::Client, bucket: &str, infrastructure_name: &str) {
     use aws_sdk_s3::types::{Tag, Tagging};
