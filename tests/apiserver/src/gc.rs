@@ -6,6 +6,7 @@
 //! and dependents of a deleted owner stay.
 
 use crate::handlers::now;
+use crate::native::retain_items;
 use crate::status::ApiError;
 use crate::store::{ObjectKey, Store};
 use serde_json::{Value, json};
@@ -126,19 +127,7 @@ pub fn collect(store: &mut Store) {
                 }
             } else if deleting && held.iter().any(|f| f == ORPHAN) {
                 for (k, mut d) in dependents_of(&uid) {
-                    let kept: Vec<Value> = d["metadata"]["ownerReferences"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter(|r| r.get("uid") != Some(&uid))
-                        .cloned()
-                        .collect();
-                    match kept.is_empty() {
-                        true => d["metadata"].as_object_mut().map(|m| m.remove("ownerReferences")),
-                        false => d["metadata"]
-                            .as_object_mut()
-                            .map(|m| m.insert("ownerReferences".into(), json!(kept))),
-                    };
+                    retain_items(&mut d["metadata"], "ownerReferences", |r| r.get("uid") != Some(&uid));
                     store.put(k, d);
                 }
                 release(store, key.clone(), obj.clone(), ORPHAN);

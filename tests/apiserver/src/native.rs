@@ -53,6 +53,25 @@ pub fn as_stored(kind: &ResourceKind, obj: &mut Value) {
     }
 }
 
+/// Keeps the items of the list `field` of `object` that `keep` accepts; a list left empty goes,
+/// as Go's `omitempty` drops it. For the server's own writes, which skip admission.
+pub fn retain_items(object: &mut Value, field: &str, keep: impl Fn(&Value) -> bool) {
+    let Some(map) = object.as_object_mut() else { return };
+    let kept: Vec<Value> = map
+        .get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|item| keep(item))
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        map.remove(field);
+    } else {
+        map.insert(field.to_string(), Value::Array(kept));
+    }
+}
+
 pub fn validate(kind: &ResourceKind, obj: &Value, errors: &mut Vec<FieldError>) {
     object_meta(obj.get("metadata"), &FieldPath::root().child("metadata"), errors);
     match (kind.group.as_str(), kind.kind.as_str()) {

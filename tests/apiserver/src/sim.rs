@@ -199,20 +199,9 @@ impl ApiServer {
             };
             node["status"]["conditions"] = json!([{"type": "Ready", "status": "True", "reason": "KubeletReady",
                 "message": "kubelet is posting ready status"}]);
-            let taints: Vec<Value> = node["spec"]["taints"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|t| t["key"] != "node.kubernetes.io/not-ready")
-                .cloned()
-                .collect();
-            match taints.is_empty() {
-                // Go's omitempty: no taints, no field.
-                true => node["spec"].as_object_mut().map(|spec| spec.remove("taints")),
-                false => node["spec"]
-                    .as_object_mut()
-                    .map(|spec| spec.insert("taints".into(), json!(taints))),
-            };
+            crate::native::retain_items(&mut node["spec"], "taints", |t| {
+                t["key"] != "node.kubernetes.io/not-ready"
+            });
             store.put(key, node);
             store
                 .all()

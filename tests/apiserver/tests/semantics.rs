@@ -2,6 +2,8 @@
 //! kubectl): preconditions, generation, subresources, patches, server-side apply, dry run, field
 //! validation, finalizers, watches, selectors, the request log, faults and the simulation.
 
+mod support;
+
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
@@ -12,6 +14,7 @@ use kube::api::{
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use std::time::Duration;
+use support::api_error;
 use test_apiserver::{ApiServer, Fault, FaultAction, Matcher, Platform, RolloutOutcome, Settings};
 
 fn server() -> ApiServer {
@@ -40,13 +43,6 @@ fn config(name: &str) -> DynamicObject {
 
 fn cm(name: &str, data: Value) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": data})).unwrap()
-}
-
-fn api_error(e: kube::Error) -> kube::core::Status {
-    match e {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other}"),
-    }
 }
 
 #[tokio::test]

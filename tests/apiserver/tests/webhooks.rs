@@ -7,19 +7,13 @@ mod support;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use serde_json::json;
+use support::api_error;
 use support::webhook::{Webhook, configuration};
 use test_apiserver::{ApiServer, Platform, Settings};
 
 fn config_map(name: &str, deny: bool) -> ConfigMap {
     let labels = if deny { json!({"deny": "yes"}) } else { json!({}) };
     serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}, "data": {"a": "b"}})).unwrap()
-}
-
-fn refusal(e: kube::Error) -> kube::core::Status {
-    match e {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other}"),
-    }
 }
 
 #[tokio::test]
@@ -57,7 +51,7 @@ async fn webhooks_judge_writes_as_kube_apiserver_calls_them() {
     assert_eq!(request["dryRun"], false);
 
     // Denied, with the webhook's code and message.
-    let denied = refusal(
+    let denied = api_error(
         api.create(&PostParams::default(), &config_map("no", true))
             .await
             .unwrap_err(),
@@ -75,7 +69,7 @@ async fn webhooks_judge_writes_as_kube_apiserver_calls_them() {
         ..PostParams::default()
     };
     assert_eq!(
-        refusal(api.create(&dry, &config_map("no", true)).await.unwrap_err()).code,
+        api_error(api.create(&dry, &config_map("no", true)).await.unwrap_err()).code,
         403
     );
     assert_eq!(
@@ -93,7 +87,7 @@ async fn webhooks_judge_writes_as_kube_apiserver_calls_them() {
 
     // A webhook that cannot be reached fails the write (Fail) or is skipped (Ignore).
     drop(webhook);
-    let failed = refusal(
+    let failed = api_error(
         api.create(&PostParams::default(), &config_map("later", false))
             .await
             .unwrap_err(),
@@ -124,7 +118,7 @@ async fn a_webhook_behind_a_service_is_called_by_its_service_name_and_checked_ag
     let client = json!({"service": {"namespace": "openshift-image-registry", "name": "policy", "path": "/validate", "port": 443},
         "caBundle": webhook.ca_bundle()});
     server.seed(configuration("svc", client, "Fail")).unwrap();
-    let denied = refusal(
+    let denied = api_error(
         api.create(&PostParams::default(), &config_map("no", true))
             .await
             .unwrap_err(),
@@ -142,7 +136,7 @@ async fn a_webhook_behind_a_service_is_called_by_its_service_name_and_checked_ag
     let client = json!({"service": {"namespace": "openshift-image-registry", "name": "policy", "path": "/validate", "port": 443},
         "caBundle": wrong.ca_bundle()});
     server.seed(configuration("svc", client, "Fail")).unwrap();
-    let failed = refusal(
+    let failed = api_error(
         api.create(&PostParams::default(), &config_map("other", false))
             .await
             .unwrap_err(),
