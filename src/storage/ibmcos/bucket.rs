@@ -10,7 +10,7 @@ use crate::api::{IbmCosStorage, Storage};
 use crate::storage::cloud::{Cloud, CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition};
 use crate::storage::credentials::{USER_CREDENTIALS, s3_ini, text};
 use crate::storage::s3::bucket::Target;
-use crate::storage::s3::client::{Auth, Endpoint, client, profile, with_scheme};
+use crate::storage::s3::client::{Auth, Endpoint, Shared, profile, with_scheme};
 use crate::storage::{Data, s3::HMAC_KEYS};
 use futures::future::BoxFuture;
 
@@ -100,7 +100,7 @@ fn target(cos: &IbmCosStorage, cx: &CloudContext<'_>, pair: Pair) -> Result<Targ
         secret_key: pair.1,
         session_token: None,
     };
-    let client = client(&endpoint, cx, auth)?;
+    let client = Shared::of(&endpoint.region, cx, auth)?.s3(&endpoint);
     Ok(Target::new(
         bucket,
         endpoint,

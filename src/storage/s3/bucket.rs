@@ -3,7 +3,7 @@
 //! configure when Managed (public access block, tags, default encryption, the incomplete-upload
 //! lifecycle rule, each with its condition), and remove (every object and version, then the bucket).
 
-use super::client::{ENDPOINT_VARIABLE, Endpoint, KMS_ENDPOINT_VARIABLE, auth, client, kms_client};
+use super::client::{ENDPOINT_VARIABLE, Endpoint, KMS_ENDPOINT_VARIABLE, Shared, auth};
 use super::tags;
 use crate::api::{ManagementState, S3Storage, Storage};
 use crate::storage::cloud::{
@@ -182,14 +182,14 @@ impl Target {
                 ),
             });
         }
-        let auth = auth(cx.credentials)?;
-        let client = client(&endpoint, cx, auth.clone())?;
+        let shared = Shared::of(&endpoint.region, cx, auth(cx.credentials)?)?;
+        let client = shared.s3(&endpoint);
         let constraint = location_constraint(&endpoint.region).map(str::to_string);
         // Keys are checked in AWS's KMS (or the one the SDKs' variable names); an S3-compatible
         // endpoint's keys live elsewhere.
         let kms_url = std::env::var(KMS_ENDPOINT_VARIABLE).ok().filter(|u| !u.is_empty());
         let kms = match kms_url.is_some() || super::super::value(&s3.region_endpoint).is_none() {
-            true => Some(kms_client(&endpoint.region, kms_url, cx, auth)?),
+            true => Some(shared.kms(kms_url)),
             false => None,
         };
         let mut target = Target::new(bucket, endpoint, client, ("S3 bucket", "s3"), constraint);

@@ -159,15 +159,25 @@ pub(super) fn auth(credentials: &super::super::Credentials) -> Result<Auth, Clou
     ))
 }
 
-/// What every client of one storage shares: the connection, the region, the credentials.
-struct Shared {
+/// The AWS SDKs' variable for another KMS endpoint, honoured like [`ENDPOINT_VARIABLE`].
+pub(super) const KMS_ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_KMS";
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// What every client of one storage shares: the connection (its CA bundles and proxy), the
+/// region, and one credentials provider (so that a web identity is exchanged once).
+pub(in crate::storage) struct Shared {
     http: aws_smithy_runtime_api::client::http::SharedHttpClient,
     region: Region,
     credentials: SharedCredentialsProvider,
 }
 
 impl Shared {
-    fn of(region: &str, cx: &CloudContext<'_>, auth: Auth) -> Result<Shared, CloudError> {
+    pub fn of(region: &str, cx: &CloudContext<'_>, auth: Auth) -> Result<Shared, CloudError> {
         let connector =
             aws_smithy_runtime_api::client::http::SharedHttpConnector::new(super::super::transport::connector(cx)?);
         let http = aws_smithy_runtime_api::client::http::http_client_fn(move |_, _| connector.clone());
@@ -206,57 +216,37 @@ impl Shared {
             credentials,
         })
     }
-}
 
-fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_secs(60))
-        .build()
-}
-
-/// A client for `endpoint` that signs with `auth`.
-pub(in crate::storage) fn client(
-    endpoint: &Endpoint,
-    cx: &CloudContext<'_>,
-    auth: Auth,
-) -> Result<aws_sdk_s3::Client, CloudError> {
-    let shared = Shared::of(&endpoint.region, cx, auth)?;
-    let mut config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(shared.region)
-        .credentials_provider(shared.credentials)
-        .http_client(shared.http)
-        .force_path_style(endpoint.path_style)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(timeouts());
-    if let Some(url) = &endpoint.url {
-        config = config.endpoint_url(url);
+    /// An S3 client for `endpoint` (in this region).
+    pub fn s3(&self, endpoint: &Endpoint) -> aws_sdk_s3::Client {
+        let mut config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(self.region.clone())
+            .credentials_provider(self.credentials.clone())
+            .http_client(self.http.clone())
+            .force_path_style(endpoint.path_style)
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(timeouts());
+        if let Some(url) = &endpoint.url {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
     }
-    Ok(aws_sdk_s3::Client::from_conf(config.build()))
-}
 
-/// The AWS SDKs' variable for another KMS endpoint, honoured like [`ENDPOINT_VARIABLE`].
-pub(super) const KMS_ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_KMS";
-
-/// A KMS client for `region` (at `url` when given) that signs with `auth`.
-pub(super) fn kms_client(
-    region: &str,
-    url: Option<String>,
-    cx: &CloudContext<'_>,
-    auth: Auth,
-) -> Result<aws_sdk_kms::Client, CloudError> {
-    let shared = Shared::of(region, cx, auth)?;
-    let mut config = aws_sdk_kms::Config::builder()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new(shared.region.to_string()))
-        .credentials_provider(shared.credentials)
-        .http_client(shared.http)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(timeouts());
-    if let Some(url) = url {
-        config = config.endpoint_url(url);
+    /// A KMS client (at `url` when given, else AWS's for the region).
+    pub fn kms(&self, url: Option<String>) -> aws_sdk_kms::Client {
+        let mut config = aws_sdk_kms::Config::builder()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .region(aws_sdk_kms::config::Region::new(self.region.to_string()))
+            .credentials_provider(self.credentials.clone())
+            .http_client(self.http.clone())
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(timeouts());
+        if let Some(url) = url {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_kms::Client::from_conf(config.build())
     }
-    Ok(aws_sdk_kms::Client::from_conf(config.build()))
 }
 
 #[cfg(test)]
