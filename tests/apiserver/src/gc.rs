@@ -95,6 +95,12 @@ fn release(store: &mut Store, key: ObjectKey, mut obj: Value, finalizer: &str) {
 
 /// One collector pass to a fixed point.
 pub fn collect(store: &mut Store) {
+    // Most writes leave nothing to collect: only owned objects and those waiting on the
+    // collector's finalizers are its business, so the store is copied only when one exists.
+    let concerned = |o: &Value| !owners(o).is_empty() || finalizers(o).iter().any(|f| f == FOREGROUND || f == ORPHAN);
+    if !store.all().any(|(_, o)| concerned(o)) {
+        return;
+    }
     loop {
         let objects: Vec<(ObjectKey, Value)> = store.all().map(|(k, o)| (k.clone(), o.clone())).collect();
         let uids: BTreeSet<String> = objects
