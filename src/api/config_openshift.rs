@@ -222,3 +222,44 @@ pub struct RelatedObject {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// `apiservers.config.openshift.io/cluster`: the cluster's TLS security profile, which the
+/// registry serves with.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "config.openshift.io",
+    version = "v1",
+    kind = "APIServer",
+    plural = "apiservers",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct APIServerSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_security_profile: Option<TlsSecurityProfile>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `Old`, `Intermediate`, `Modern`, or `Custom` with its own ciphers and minimum version.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsSecurityProfile {
+    #[serde(default, rename = "type")]
+    pub profile_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<TlsProfileSpec>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsProfileSpec {
+    #[serde(default)]
+    pub ciphers: Vec<String>,
+    #[serde(default, rename = "minTLSVersion")]
+    pub min_tls_version: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}

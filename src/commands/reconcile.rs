@@ -56,6 +56,10 @@ pub struct ImageArgs {
     /// Pruner image, the release's `cx` image (default: the release's, as above)
     #[arg(long, value_name = "IMAGE")]
     pub pruner_image: Option<String>,
+    /// Operator image, which node-ca runs to carry trusted CAs to the nodes (default: the
+    /// release's, as above)
+    #[arg(long, value_name = "IMAGE")]
+    pub operator_image: Option<String>,
 }
 
 impl ImageArgs {
@@ -63,6 +67,7 @@ impl ImageArgs {
         Images {
             registry: self.registry_image.clone(),
             pruner: self.pruner_image.clone(),
+            operator: self.operator_image.clone(),
             release_version: None,
         }
     }

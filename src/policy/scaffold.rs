@@ -9,6 +9,10 @@ const SDK_FILES: &[(&str, &str)] = &[
     ("sdk/src/lib.rs", include_str!("../../policies/sdk/src/lib.rs")),
     ("sdk/src/abi.rs", include_str!("../../policies/sdk/src/abi.rs")),
     ("sdk/src/hooks.rs", include_str!("../../policies/sdk/src/hooks.rs")),
+    (
+        "sdk/src/duration.rs",
+        include_str!("../../policies/sdk/src/duration.rs"),
+    ),
 ];
 
 fn cargo_toml(name: &str) -> String {

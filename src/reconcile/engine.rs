@@ -5,13 +5,14 @@ use super::apply::{Applied, Applier, Outcome};
 use super::bootstrap::{Bootstrapped, FINALIZER, bootstrap};
 use super::complete::complete;
 use super::conditions::{self, RegistryFacts};
+use super::observe;
 use super::plan::{self, Plan};
 use super::provision;
 use super::teardown::{self, StorageLoss};
 use crate::api::ManagementState;
 use crate::api::{
-    CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE,
-    Route, Storage,
+    APIServer, CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Infrastructure,
+    REGISTRY_NAMESPACE, Route, Storage,
 };
 use crate::cluster::{DryRun, merge_patch_between};
 use crate::cluster::{is_conflict, retry};
@@ -143,6 +144,7 @@ impl<'a> Engine<'a> {
             self.removed(&config, &mut report, true).await?;
             return Ok(report);
         }
+        let config = self.observe_tls(config).await?;
         match config.spec.management_state.clone() {
             Some(ManagementState::Managed) => self.managed(config, &mut report).await?,
             Some(ManagementState::Removed) => self.removed(&config, &mut report, false).await?,
@@ -170,6 +172,15 @@ impl<'a> Engine<'a> {
             Some(c) => c,
             None => config_preview(&booted)?,
         };
+        let config = self.with_observed_tls(config).await?;
+        let kept = match config.spec.management_state {
+            Some(ManagementState::Managed) => None,
+            _ => {
+                let inputs =
+                    crate::render::inputs::gather(&self.client(), config.clone(), self.options.images.clone()).await?;
+                Some(plan::kept_trust(&inputs))
+            }
+        };
         let mut report = Report::default();
         let mut preview = Preview {
             before: before.map(|c| serde_json::to_value(c).unwrap_or_default()),
@@ -187,7 +198,7 @@ impl<'a> Engine<'a> {
                 preview.problems = plan.problems;
             }
             Some(ManagementState::Removed) => {
-                preview.after = preview.before.clone();
+                preview.after = Some(serde_json::to_value(&config).unwrap_or_default());
                 let routes = self.owned_routes().await?;
                 preview.delete = teardown::OWNED
                     .iter()
@@ -203,9 +214,47 @@ impl<'a> Engine<'a> {
                     preview.delete.push((Kind::PersistentVolumeClaim, claim));
                 }
             }
-            _ => preview.after = preview.before.clone(),
+            _ => preview.after = Some(serde_json::to_value(&config).unwrap_or_default()),
+        }
+        if let Some(kept) = kept {
+            preview.apply = kept.objects;
+            preview.problems = kept.problems;
         }
         Ok(preview)
+    }
+
+    /// The config observer, in every management state: the cluster's TLS security profile into
+    /// `spec.observedConfig.servingInfo`, which the registry serves with.
+    async fn observe_tls(&self, config: Config) -> Result<Config> {
+        let observed = self.with_observed_tls(config.clone()).await?;
+        if observed.spec.observed_config == config.spec.observed_config || !self.writes_status() {
+            return Ok(observed);
+        }
+        let patch = json!({"spec": {"observedConfig": observed.spec.observed_config}});
+        let configs = Api::<Config>::all(self.client());
+        let (params, patch) = (status_params(), Patch::Merge(&patch));
+        retry(|| configs.patch(CLUSTER, &params, &patch))
+            .await
+            .map_err(|e| self.describe(&e))
+            .context("writing the observed TLS profile into the Config")
+    }
+
+    /// `config` with the TLS profile observed, nothing written.
+    async fn with_observed_tls(&self, mut config: Config) -> Result<Config> {
+        let servers = Api::<APIServer>::all(self.client());
+        let profile = match retry(|| servers.get_opt(CLUSTER)).await {
+            Ok(server) => server.and_then(|s| s.spec.tls_security_profile),
+            // Without the APIServer config the cluster serves the default (Intermediate).
+            Err(kube::Error::Api(s)) if s.code == 404 => None,
+            // Unreadable is not "unset": what was observed stands.
+            Err(kube::Error::Api(s)) if s.code == 403 => return Ok(config),
+            Err(e) => return Err(self.describe(&e)),
+        };
+        config.spec.observed_config = Some(observe::observed_config(
+            config.spec.observed_config.as_ref(),
+            profile.as_ref(),
+        ));
+        Ok(config)
     }
 
     // ------------------------------------------------------------------------------- Managed
@@ -511,11 +560,10 @@ impl<'a> Engine<'a> {
         status.storage_managed = false;
         status.ready_replicas = Some(0);
         report.conditions = self.write_config_status(config, status, fresh).await?;
-        // The pruner outlives the registry (it prunes image metadata without the registry).
-        let (pruner, pruner_error) = self.reconcile_pruner(config, report).await?;
+        let (pruner, pruner_error) = self.reconcile_kept(config, report).await?;
         self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), pruner_error.as_deref())
             .await?;
-        report.converged = failures.is_empty() && pruner_error.is_none();
+        report.converged = failures.is_empty() && pruner_error.is_none() && report.problems.is_empty();
         if finalizing && failures.is_empty() && self.writes_status() && !self.options.finalizer_removed_by_caller {
             self.drop_finalizer().await?;
         }
@@ -619,21 +667,25 @@ impl<'a> Engine<'a> {
         report.conditions = self.write_config_status(config, status, fresh).await?;
         let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
         let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        // Unmanaged leaves the registry alone, not the trust every node needs.
+        self.apply_kept_trust(&inputs, report).await;
         let (pruner, _) = plan::pruner(&inputs, &snapshot, self.policies, None);
         self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), None)
             .await?;
-        report.converged = true;
+        report.converged = report.problems.is_empty();
         Ok(())
     }
 
-    /// Applies the pruner's objects on their own (the registry is not Managed).
-    async fn reconcile_pruner(
+    /// Applies what outlives a Removed registry: the pruner's objects (it prunes image metadata
+    /// without the registry) and the trust objects.
+    async fn reconcile_kept(
         &self,
         config: &Config,
         report: &mut Report,
     ) -> Result<(Option<PrunerDecision>, Option<String>)> {
         let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
         let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        self.apply_kept_trust(&inputs, report).await;
         match plan::pruner(&inputs, &snapshot, self.policies, None) {
             (decision, Ok(objects)) => {
                 let applied = self.applier.apply_all(&objects).await;
@@ -643,6 +695,15 @@ impl<'a> Engine<'a> {
             }
             (decision, Err(e)) => Ok((decision, Some(e))),
         }
+    }
+
+    /// The CA ConfigMaps and node-ca of a registry that is not Managed; what fails is a problem.
+    async fn apply_kept_trust(&self, inputs: &Inputs, report: &mut Report) {
+        let kept = plan::kept_trust(inputs);
+        report.problems.extend(kept.problems.into_iter().map(|p| p.message));
+        let applied = self.applier.apply_all(&kept.objects).await;
+        report.problems.extend(applied.iter().filter_map(|a| a.error.clone()));
+        report.objects.extend(applied);
     }
 
     // -------------------------------------------------------------------------------- status

@@ -7,6 +7,7 @@ pub mod complete;
 pub mod conditions;
 pub mod engine;
 pub mod leader;
+pub mod observe;
 pub mod offline;
 pub mod permissions;
 pub(crate) mod plan;

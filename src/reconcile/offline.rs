@@ -93,11 +93,14 @@ pub fn render_offline(objects: &[Value], policies: &Policies, images: Images) ->
         out.problems = plan.problems;
         out.problems.extend(plan.pruner_error.map(|e| Problem::new("Error", e)));
     } else {
-        // Only what a Removed or Unmanaged registry keeps: the pruner.
+        // Only what a Removed or Unmanaged registry keeps: the pruner and the trust objects.
         match plan::pruner(&inputs, &snapshot, policies, None).1 {
             Ok(objects) => out.objects = objects,
             Err(e) => out.problems.push(Problem::new("Error", e)),
         }
+        let kept = plan::kept_trust(&inputs);
+        out.objects.extend(kept.objects);
+        out.problems.extend(kept.problems);
     }
     Ok(out)
 }

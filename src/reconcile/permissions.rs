@@ -27,7 +27,7 @@ pub(crate) fn cluster_rules() -> Vec<Value> {
         ),
         rule(
             &["config.openshift.io"],
-            &["infrastructures", "proxies", "images"],
+            &["infrastructures", "proxies", "images", "apiservers"],
             READ,
         ),
         rule(
@@ -85,7 +85,7 @@ pub(crate) fn namespace_rules() -> Vec<Value> {
             ],
             MANAGE,
         ),
-        rule(&["apps"], &["deployments"], MANAGE),
+        rule(&["apps"], &["deployments", "daemonsets"], MANAGE),
         rule(&["batch"], &["cronjobs"], MANAGE),
         rule(&["batch"], &["jobs"], &["get", "list", "watch"]),
         rule(&["policy"], &["poddisruptionbudgets"], MANAGE),

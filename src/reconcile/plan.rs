@@ -105,6 +105,22 @@ pub fn pruner(
     (Some(decision), objects)
 }
 
+/// What a Removed or Unmanaged registry keeps besides the pruner, as the operator's side
+/// controllers keep it: the CA ConfigMaps and node-ca. A Removed registry has no Service and
+/// trusts no storage; an Unmanaged one is described by the Service and storage as they are.
+pub fn kept_trust(inputs: &Inputs) -> render::Rendered {
+    let removed = inputs.config.spec.management_state == Some(ManagementState::Removed);
+    let storage_ca = (!removed).then(|| render::storage_ca(inputs)).flatten();
+    let service_port = inputs.live_service_port.filter(|_| !removed);
+    render::trust(
+        inputs,
+        render::Trust {
+            service_port,
+            storage_ca: storage_ca.as_deref(),
+        },
+    )
+}
+
 /// PVC storage: the default claim is created when absent (returned, to apply); the claim's
 /// access modes must suit the replicas and rollout strategy. `existing` is the claim the Config
 /// names, when it exists.

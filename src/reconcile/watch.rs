@@ -25,6 +25,7 @@ const OWNED_KINDS: &[Kind] = &[
     Kind::Service,
     Kind::ServiceAccount,
     Kind::Deployment,
+    Kind::DaemonSet,
     Kind::PodDisruptionBudget,
     Kind::NetworkPolicy,
     Kind::Route,

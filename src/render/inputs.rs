@@ -30,7 +30,9 @@ pub struct Inputs {
     /// The Secrets named by `spec.routes[].secretName`, by name (absent ones are missing).
     pub route_secrets: BTreeMap<String, Data>,
     /// The `additionalTrustedCA` ConfigMap of the Image config, when it names one that exists.
-    pub additional_trusted_ca: Option<(String, BTreeMap<String, String>)>,
+    pub additional_trusted_ca: Option<TrustedCa>,
+    /// The port of the registry Service as it exists in the cluster (absent: no Service).
+    pub live_service_port: Option<i32>,
     /// `service-ca.crt` of the `serviceca` ConfigMap, once the service CA operator injected it.
     pub service_ca: Option<String>,
     /// `ca-bundle.crt` of the S3 `trustedCA` ConfigMap in `openshift-config`.
@@ -39,6 +41,15 @@ pub struct Inputs {
     /// for its storage API besides the system roots.
     pub cloud_ca: Option<String>,
     pub nodes: NodeFacts,
+}
+
+/// A ConfigMap of CA bundles, one per registry host (`host..port` keys).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrustedCa {
+    pub name: String,
+    pub data: BTreeMap<String, String>,
+    /// `binaryData`, base64 as the API carries it.
+    pub binary_data: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,6 +63,8 @@ pub struct ClusterProxy {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Images {
     pub registry: Option<String>,
+    /// The operator's own image, which node-ca runs.
+    pub operator: Option<String>,
     pub pruner: Option<String>,
     pub release_version: Option<String>,
 }
@@ -79,6 +92,7 @@ impl Inputs {
             credentials: Credentials::default(),
             route_secrets: BTreeMap::new(),
             additional_trusted_ca: None,
+            live_service_port: None,
             service_ca: None,
             storage_ca: None,
             cloud_ca: None,
@@ -109,6 +123,7 @@ impl Images {
         };
         Images {
             registry: var("IMAGE"),
+            operator: var("OPERATOR_IMAGE"),
             pruner: var("IMAGE_PRUNER"),
             release_version: var("RELEASE_VERSION"),
         }
@@ -118,6 +133,7 @@ impl Images {
     pub fn or(self, other: Images) -> Images {
         Images {
             registry: self.registry.or(other.registry),
+            operator: self.operator.or(other.operator),
             pruner: self.pruner.or(other.pruner),
             release_version: self.release_version.or(other.release_version),
         }
@@ -205,9 +221,23 @@ impl Inputs {
                 issued: snapshot.secrets.get(crate::api::PRIVATE_CONFIGURATION).map(secret_data),
             },
             route_secrets,
-            additional_trusted_ca: snapshot
-                .additional_trusted_ca()
-                .map(|(name, cm)| (name.to_string(), cm.data.clone().unwrap_or_default())),
+            additional_trusted_ca: snapshot.additional_trusted_ca().map(|(name, cm)| TrustedCa {
+                name: name.to_string(),
+                data: cm.data.clone().unwrap_or_default(),
+                binary_data: cm
+                    .binary_data
+                    .iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        use base64::Engine as _;
+                        (k.clone(), base64::engine::general_purpose::STANDARD.encode(&v.0))
+                    })
+                    .collect(),
+            }),
+            live_service_port: snapshot
+                .service
+                .as_ref()
+                .and_then(|s| s.spec.as_ref()?.ports.as_ref()?.first().map(|p| p.port)),
             service_ca: snapshot
                 .service_ca
                 .as_ref()
@@ -239,5 +269,15 @@ pub(crate) fn node_facts(nodes: &[Node]) -> NodeFacts {
                     && !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)
             })
             .count(),
+    }
+}
+
+#[cfg(test)]
+impl Inputs {
+    /// Inputs for a Config with `spec` and nothing else known.
+    pub(crate) fn of_spec(spec: serde_json::Value) -> Inputs {
+        let config: Config =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": CLUSTER}, "spec": spec})).expect("a Config");
+        Inputs::new(config, Infrastructure::new(CLUSTER, InfrastructureSpec::default()))
     }
 }

@@ -3,6 +3,7 @@
 
 mod certificates;
 pub mod inputs;
+mod node_ca;
 mod objects;
 mod pruner;
 mod registry;
@@ -15,7 +16,8 @@ use sha2::{Digest, Sha256};
 
 pub use crate::storage::{env, secret_env};
 pub use crate::validate::Problem;
-pub use certificates::{REGISTRY_CERTIFICATES, certificates_configmap, registry_ca_configmap};
+pub use certificates::{REGISTRY_CERTIFICATES, Trust};
+pub use node_ca::NODE_CA;
 pub use pruner::{default_pruner, pruner_objects};
 pub use routes::{DEFAULT_ROUTE, ROUTE_OWNER_ANNOTATION, wanted as wanted_routes};
 
@@ -38,6 +40,7 @@ pub enum Kind {
     Service,
     PersistentVolumeClaim,
     Deployment,
+    DaemonSet,
     PodDisruptionBudget,
     NetworkPolicy,
     Route,
@@ -63,6 +66,7 @@ impl Kind {
             Kind::Service => ("", "v1", "Service", "services", true),
             Kind::PersistentVolumeClaim => ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
             Kind::Deployment => ("apps", "v1", "Deployment", "deployments", true),
+            Kind::DaemonSet => ("apps", "v1", "DaemonSet", "daemonsets", true),
             Kind::PodDisruptionBudget => ("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true),
             Kind::NetworkPolicy => ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true),
             Kind::Route => ("route.openshift.io", "v1", "Route", "routes", true),
@@ -188,22 +192,14 @@ impl Rendered {
 
 /// Renders everything a Managed registry runs on. The Config must have been completed.
 pub fn render(inputs: &Inputs) -> Rendered {
-    let platform = inputs
-        .infrastructure
-        .status
-        .as_ref()
-        .and_then(|s| s.platform_status.as_ref());
-    let environment = crate::storage::Environment {
-        credentials: &inputs.credentials,
-        storage_ca: inputs.storage_ca.as_deref(),
-        cos_endpoint: platform.and_then(|p| crate::storage::service_endpoint(p, "COS")),
-    };
-    let storage = crate::storage::render(&inputs.config.spec.storage.clone().unwrap_or_default(), &environment);
+    let block = inputs.config.spec.storage.clone().unwrap_or_default();
+    let storage = render_storage(inputs);
     let mut out = Rendered {
         storage_ok: storage.is_ok(),
         ..Rendered::default()
     };
-    if let Err(p) = verify(inputs) {
+    // As the operator: a Config that fails verification, or names no one storage, gets nothing.
+    if let Err(p) = verify(inputs).and(crate::storage::selected(&block).map(|_| ())) {
         out.problems.push(p);
         return out;
     }
@@ -218,9 +214,21 @@ pub fn render(inputs: &Inputs) -> Rendered {
     let routes = routes::render(inputs);
     out.objects.extend(routes.objects);
     out.problems.extend(routes.problems);
-    let certificates = certificates_configmap(inputs, storage.as_ref().ok().and_then(|s| s.ca_bundle.as_deref()));
-    out.objects.push(certificates.clone());
-    out.objects.push(registry_ca_configmap(inputs));
+    let trust_objects = trust(
+        inputs,
+        Trust {
+            service_port: Some(SERVICE_PORT),
+            storage_ca: storage.as_ref().ok().and_then(|s| s.ca_bundle.as_deref()),
+        },
+    );
+    let certificates = trust_objects
+        .objects
+        .iter()
+        .find(|d| d.kind == Kind::ConfigMap && d.name == REGISTRY_CERTIFICATES)
+        .cloned()
+        .expect("trust renders the certificates ConfigMap");
+    out.objects.extend(trust_objects.objects);
+    out.problems.extend(trust_objects.problems);
     match storage {
         Ok(storage) => {
             let private = objects::private_configuration(inputs, &storage);
@@ -234,6 +242,43 @@ pub fn render(inputs: &Inputs) -> Rendered {
     }
     out.objects.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     out
+}
+
+/// What every management state keeps, as the operator's side controllers do: the CA ConfigMaps and
+/// node-ca, which carries them to every node.
+pub fn trust(inputs: &Inputs, trust: Trust<'_>) -> Rendered {
+    let mut out = Rendered {
+        storage_ok: true,
+        ..Rendered::default()
+    };
+    out.objects.push(certificates::certificates_configmap(inputs, trust));
+    out.objects.push(certificates::registry_ca_configmap(inputs, trust));
+    match node_ca::objects(inputs) {
+        Ok(objects) => out.objects.extend(objects),
+        Err(p) => out.problems.push(p),
+    }
+    out
+}
+
+/// The storage's CA bundle as the registry's storage would render now (none when it cannot).
+pub fn storage_ca(inputs: &Inputs) -> Option<String> {
+    render_storage(inputs).ok()?.ca_bundle
+}
+
+/// The storage driver's part of the registry, from the Config's one storage block.
+fn render_storage(inputs: &Inputs) -> Result<crate::storage::Rendering, Problem> {
+    let platform = inputs
+        .infrastructure
+        .status
+        .as_ref()
+        .and_then(|s| s.platform_status.as_ref());
+    let environment = crate::storage::Environment {
+        credentials: &inputs.credentials,
+        storage_ca: inputs.storage_ca.as_deref(),
+        cloud_ca: inputs.cloud_ca.as_deref(),
+        cos_endpoint: platform.and_then(|p| crate::storage::service_endpoint(p, "COS")),
+    };
+    crate::storage::render(&inputs.config.spec.storage.clone().unwrap_or_default(), &environment)
 }
 
 /// The operator's verification: problems no retry fixes.
@@ -286,4 +331,4 @@ pub(crate) fn metadata_labels() -> Value {
 }
 
 pub use pruner::CRONJOB;
-pub use registry::{DEPLOYMENT, SERVICE_HOST};
+pub use registry::{DEPLOYMENT, SERVICE_HOST, SERVICE_PORT};

@@ -15,11 +15,11 @@ pub fn rbac() -> Vec<Desired> {
             "metadata": {},
             "rules": [
                 rule(&[""], &["limitranges", "resourcequotas"], &["list"]),
-                rule(&["", "image.openshift.io"], &["imagestreamimages", "imagestreams/layers", "imagestreams/secrets"], &["get"]),
-                rule(&["", "image.openshift.io"], &["imagestreams"], &["get", "update"]),
-                rule(&["", "image.openshift.io"], &["imagestreamtags"], &["delete"]),
-                rule(&["", "image.openshift.io"], &["images"], &["get", "update", "create"]),
-                rule(&["", "image.openshift.io"], &["imagestreammappings"], &["create"]),
+                rule(&["image.openshift.io"], &["imagestreamimages", "imagestreams/layers", "imagestreams/secrets"], &["get"]),
+                rule(&["image.openshift.io"], &["imagestreams"], &["get", "update"]),
+                rule(&["image.openshift.io"], &["imagestreamtags"], &["delete"]),
+                rule(&["image.openshift.io"], &["images"], &["get", "update", "create"]),
+                rule(&["image.openshift.io"], &["imagestreammappings"], &["create"]),
                 rule(&["operator.openshift.io"], &["imagecontentsourcepolicies"], &["list"]),
                 rule(&["config.openshift.io"], &["imagedigestmirrorsets", "imagetagmirrorsets"], &["list"]),
                 rule(&["authorization.k8s.io"], &["subjectaccessreviews"], &["create"]),
@@ -128,4 +128,26 @@ pub(crate) fn network_policy() -> Desired {
             },
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_role_grants_the_operators_rules_and_only_the_named_api_groups() {
+        let role = &rbac()[0];
+        let rules = role.object["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 9);
+        let core: Vec<&Value> = rules
+            .iter()
+            .filter(|r| r["apiGroups"].as_array().unwrap().contains(&json!("")))
+            .collect();
+        assert_eq!(core, [&rule(&[""], &["limitranges", "resourcequotas"], &["list"])]);
+        assert!(rules.contains(&rule(
+            &["image.openshift.io"],
+            &["images"],
+            &["get", "update", "create"]
+        )));
+    }
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 pub use crate::state::DEPLOYMENT;
 pub const SERVICE_HOST: &str = "image-registry.openshift-image-registry.svc:5000";
+pub const SERVICE_PORT: i32 = 5000;
 
 /// Builds the Deployment. `dependencies` are the mounted Secrets and ConfigMaps whose contents
 /// roll the pods when they change.
@@ -230,11 +231,12 @@ fn common_env(inputs: &Inputs) -> Vec<Value> {
             if running == 0 && queue == 0 {
                 continue;
             }
+            // Spelled as Go prints it (`5m` → `5m0s`); unset is `0s`.
             let wait = l
                 .max_wait_in_queue
-                .clone()
-                .filter(|w| !w.is_empty())
-                .unwrap_or_else(|| "0s".into());
+                .as_deref()
+                .and_then(|w| crate::validate::go_duration(w).ok())
+                .map_or_else(|| "0s".into(), crate::validate::go_duration_text);
             out.push(env(
                 &format!("REGISTRY_OPENSHIFT_REQUESTS_{which}_MAXRUNNING"),
                 &running.to_string(),

@@ -13,7 +13,7 @@ use crate::api::{KUBE_CLOUD_CONFIG, OPENSHIFT_CONFIG_MANAGED, REMOVED_ALERT_RULE
 use crate::cluster::retry;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, PersistentVolumeClaim, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, PersistentVolumeClaim, Secret, Service};
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
@@ -27,6 +27,8 @@ pub(crate) const OPERATOR_DEPLOYMENT: &str = "cluster-image-registry-operator";
 pub(crate) const PULL_SECRET: &str = "pull-secret";
 /// The ConfigMap the service CA operator injects its CA into.
 pub const SERVICE_CA_CONFIGMAP: &str = "serviceca";
+/// The registry Service (named as its Deployment).
+const REGISTRY_SERVICE: &str = super::DEPLOYMENT;
 
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -53,6 +55,8 @@ pub struct Snapshot {
     pub removed_alert: bool,
     /// `openshift-config-managed/kube-cloud-config`: the cloud provider's CA bundle, when published.
     pub cloud_config: Option<ConfigMap>,
+    /// The registry Service, when it exists.
+    pub service: Option<Service>,
 }
 
 impl Snapshot {
@@ -76,6 +80,7 @@ impl Snapshot {
         let routes = Api::<Route>::namespaced(client.clone(), ns);
         let rules = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &prometheus_rules());
         let managed_maps = Api::<ConfigMap>::namespaced(client.clone(), OPENSHIFT_CONFIG_MANAGED);
+        let services = Api::<Service>::namespaced(client.clone(), ns);
         let all = ListParams::default();
         let claim = async {
             match &names.claim {
@@ -107,6 +112,7 @@ impl Snapshot {
             owned_routes,
             removed_alert,
             cloud_config,
+            service,
         ) = tokio::try_join!(
             retry(|| pruners.get_opt(CLUSTER)),
             retry(|| infrastructures.get_opt(CLUSTER)),
@@ -130,6 +136,7 @@ impl Snapshot {
             },
             // Published on clouds that need it; unreadable counts as absent (the system roots).
             async { Ok(retry(|| managed_maps.get_opt(KUBE_CLOUD_CONFIG)).await.unwrap_or(None)) },
+            retry(|| services.get_opt(REGISTRY_SERVICE)),
         )
         .context("reading the cluster state the registry is rendered from")?;
         let mut map_names = names.config_maps.clone();
@@ -155,6 +162,7 @@ impl Snapshot {
             owned_routes,
             removed_alert,
             cloud_config,
+            service,
         })
     }
 
@@ -210,6 +218,7 @@ impl Snapshot {
                 .iter()
                 .any(|o| is(o, "PrometheusRule", REGISTRY_NAMESPACE, Some(REMOVED_ALERT_RULE))),
             cloud_config: find(objects, "ConfigMap", OPENSHIFT_CONFIG_MANAGED, KUBE_CLOUD_CONFIG)?,
+            service: find(objects, "Service", REGISTRY_NAMESPACE, REGISTRY_SERVICE)?,
         })
     }
 

@@ -116,6 +116,9 @@ pub struct Environment<'a> {
     pub credentials: &'a Credentials,
     /// `ca-bundle.crt` of the ConfigMap S3's `trustedCA` names, when it exists.
     pub storage_ca: Option<&'a str>,
+    /// `ca-bundle.pem` of `openshift-config-managed/kube-cloud-config`: the cloud's CA, which S3
+    /// trusts when no `trustedCA` is named.
+    pub cloud_ca: Option<&'a str>,
     /// The platform's override of the IBM COS endpoint (`serviceEndpoints[name=COS]`).
     pub cos_endpoint: Option<&'a str>,
 }
@@ -218,19 +221,19 @@ pub(crate) fn several_message(storage: &Storage) -> Option<String> {
     })
 }
 
-/// Renders the one driver set, or says why none can be.
-pub fn render(storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
+/// The one driver set, or why there is none: several blocks, or none the registry can run on.
+/// The operator applies nothing at all for a Config in either case.
+pub fn selected(storage: &Storage) -> Result<&'static dyn Driver, Problem> {
     if let Some(message) = several_message(storage) {
         return Err(Problem::new("Error", message));
     }
-    match driver_of(storage) {
-        Some(driver) => driver.render(storage, environment),
-        // `oss` still validates in the CRD but has no driver.
-        None => Err(Problem::permanent(
-            "StorageNotConfigured",
-            "storage backend not configured",
-        )),
-    }
+    // `oss` still validates in the CRD but has no driver.
+    driver_of(storage).ok_or_else(|| Problem::permanent("StorageNotConfigured", "storage backend not configured"))
+}
+
+/// Renders the one driver set, or says why none can be.
+pub fn render(storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
+    selected(storage)?.render(storage, environment)
 }
 
 /// Completes the one driver set and decides the storage's owner when nobody has.
@@ -357,6 +360,7 @@ mod tests {
                 &Environment {
                     credentials: &Credentials::default(),
                     storage_ca: None,
+                    cloud_ca: None,
                     cos_endpoint: None,
                 }
             )

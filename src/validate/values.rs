@@ -132,35 +132,16 @@ pub fn ibm_crn(value: &str, resource_type: Option<&str>) -> Result<(), String> {
 
 /// A Go duration (`90s`, `1m30s`, `1h`, `500ms`), as metav1.Duration fields take.
 pub fn go_duration(value: &str) -> Result<Duration, String> {
-    let bad = || format!("{value:?} is not a duration: write a number and a unit (ns, us, ms, s, m, h), e.g. 1m30s");
-    let mut rest = value.strip_prefix('+').unwrap_or(value);
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() || rest.starts_with('-') {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
-        let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds;
-    }
-    Ok(Duration::from_secs_f64(total))
+    let nanos = oc_registry_policy_sdk::duration::parse(value).ok_or_else(|| {
+        format!("{value:?} is not a duration: write a number and a unit (ns, us, ms, s, m, h), e.g. 1m30s")
+    })?;
+    Ok(Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)))
+}
+
+/// A duration as Go's `Duration.String()` writes it (`5m0s`, `1m30s`), which is how the operator
+/// renders the durations it copies from the Config.
+pub fn go_duration_text(duration: Duration) -> String {
+    oc_registry_policy_sdk::duration::format(duration.as_nanos())
 }
 
 /// A Kubernetes resource quantity (`100m`, `256Mi`, `1.5`, `2e3`), as a number for comparisons.

@@ -11,6 +11,7 @@ mod configure;
 mod credentials;
 mod doctor;
 mod krew_install;
+mod parity;
 mod policy_builtin;
 mod policy_cache;
 mod policy_cli;

@@ -270,7 +270,7 @@ fn the_pruner_follows_the_documented_rule() {
             "--confirm=true",
             "--certificate-authority=/var/run/configmaps/serviceca/service-ca.crt",
             "--keep-tag-revisions=3",
-            "--keep-younger-than=1h0m0s",
+            "--keep-younger-than=60m",
             "--ignore-invalid-refs=true",
             "--loglevel=1",
             "--prune-registry=true",

@@ -160,7 +160,7 @@ async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
             "--confirm=true".to_string(),
             "--certificate-authority=/var/run/configmaps/serviceca/service-ca.crt".into(),
             "--keep-tag-revisions=3".into(),
-            "--keep-younger-than=1h0m0s".into(),
+            "--keep-younger-than=60m".into(),
             "--ignore-invalid-refs=true".into(),
             "--loglevel=1".into(),
         ];
@@ -538,7 +538,7 @@ async fn removed_keeps_unmanaged_storage_and_needs_no_confirmation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unmanaged_writes_nothing_but_status() {
+async fn unmanaged_writes_nothing_of_the_registrys_but_status() {
     let running = serve(cluster(Platform::Aws, true)).await;
     set_state(&running, "Unmanaged").await;
     let before = running
@@ -548,8 +548,21 @@ async fn unmanaged_writes_nothing_but_status() {
     running.server.clear_log();
     let out = reconcile(&running, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Status, and what the operator's side controllers keep in every state: the observed TLS
+    // profile, the CA ConfigMaps and node-ca.
+    let kept = [
+        "/configs/cluster",
+        "/image-registry-certificates",
+        "/image-registry-ca",
+        "/node-ca",
+    ];
     for w in running.server.writes() {
-        assert!(w.path.ends_with("/status"), "Unmanaged wrote {} {}", w.method, w.path);
+        assert!(
+            w.path.ends_with("/status") || kept.iter().any(|k| w.path.ends_with(k)),
+            "Unmanaged wrote {} {}",
+            w.method,
+            w.path
+        );
     }
     let after = running
         .kubectl_get(&["deployment", "image-registry", "-n", NS])
@@ -761,6 +774,8 @@ async fn render_needs_no_cluster() {
         "example.com/registry:1",
         "--pruner-image",
         "example.com/cli:1",
+        "--operator-image",
+        "example.com/operator:1",
         "-o",
         "json",
     ]);
@@ -1195,6 +1210,8 @@ async fn render_reads_the_s3_trusted_ca_from_files_as_reconcile_reads_it_from_th
             "example.com/registry:1",
             "--pruner-image",
             "example.com/cli:1",
+            "--operator-image",
+            "example.com/operator:1",
             "-o",
             "json",
         ]);

@@ -3,44 +3,10 @@
 //! (`--prune-registry=false`) when it is Removed or Unmanaged. The operator instead keys this on
 //! whether the registry Service exists; an organisation preferring that can ship its own policy.
 
-use oc_registry_policy_sdk::{Outcome, PrunerDecision, PrunerInput, policy};
+use oc_registry_policy_sdk::{Outcome, PrunerDecision, PrunerInput, duration, policy};
 use serde_json::Value;
 
 const SERVICE_HOST: &str = "image-registry.openshift-image-registry.svc:5000";
-
-/// Go's `time.Duration.String()` for a whole number of seconds: `1h0m0s`, `5m0s`, `30s`.
-fn go_duration(total: u64) -> String {
-    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m{s}s"),
-        _ => format!("{h}h{m}m{s}s"),
-    }
-}
-
-/// Parses a Go duration such as `60m`, `1h30m`, `90s` into seconds.
-fn parse_go_duration(text: &str) -> Option<u64> {
-    let mut total = 0f64;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let end = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-        let n: f64 = rest[..end].parse().ok()?;
-        rest = &rest[end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        total += n * match &rest[..unit_end] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-    }
-    Some(total as u64)
-}
 
 fn log_level(level: Option<&str>) -> u8 {
     match level {
@@ -56,9 +22,10 @@ fn decide(input: PrunerInput) -> Outcome<PrunerDecision> {
     let spec = &input.pruner;
     let int = |k: &str| spec.get(k).and_then(Value::as_i64);
     let keep_tag_revisions = int("keepTagRevisions").unwrap_or(3);
+    // As the operator spells it: the duration as Go prints it, and `60m` when none is set.
     let keep_younger_than = match spec.get("keepYoungerThanDuration").and_then(Value::as_str) {
-        Some(d) => match parse_go_duration(d) {
-            Some(secs) => go_duration(secs),
+        Some(d) => match duration::parse(d) {
+            Some(nanos) => duration::format(nanos),
             None => {
                 return Outcome::deny(format!(
                     "keepYoungerThanDuration {d:?} is not a duration such as 60m or 1h30m"
@@ -66,8 +33,8 @@ fn decide(input: PrunerInput) -> Outcome<PrunerDecision> {
             }
         },
         None => match int("keepYoungerThan") {
-            Some(ns) => go_duration((ns.max(0) as u64) / 1_000_000_000),
-            None => "1h0m0s".into(),
+            Some(ns) => duration::format(ns.max(0) as u128),
+            None => "60m".into(),
         },
     };
     let ignore_invalid = spec
@@ -126,10 +93,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("60m").map(go_duration).as_deref(), Some("1h0m0s"));
-        assert_eq!(parse_go_duration("1h30m").map(go_duration).as_deref(), Some("1h30m0s"));
-        assert_eq!(parse_go_duration("90s").map(go_duration).as_deref(), Some("1m30s"));
-        assert_eq!(parse_go_duration("soon"), None);
+    fn keep_younger_than_is_spelled_as_the_operator_spells_it() {
+        let decide_with = |pruner: serde_json::Value| {
+            let input: PrunerInput = serde_json::from_value(serde_json::json!({
+                "pruner": pruner,
+                "registryManagementState": "Managed",
+                "internalRegistryHostname": "",
+            }))
+            .unwrap();
+            decide(input)
+                .result
+                .and_then(|d| d.args.into_iter().find(|a| a.starts_with("--keep-younger-than=")))
+        };
+        let cases = [
+            (serde_json::json!({}), "--keep-younger-than=60m"),
+            (
+                serde_json::json!({"keepYoungerThanDuration": "60m"}),
+                "--keep-younger-than=1h0m0s",
+            ),
+            (
+                serde_json::json!({"keepYoungerThanDuration": "5m"}),
+                "--keep-younger-than=5m0s",
+            ),
+            (
+                serde_json::json!({"keepYoungerThanDuration": "90s"}),
+                "--keep-younger-than=1m30s",
+            ),
+            (
+                serde_json::json!({"keepYoungerThan": 90_000_000_000i64}),
+                "--keep-younger-than=1m30s",
+            ),
+        ];
+        for (pruner, want) in cases {
+            assert_eq!(decide_with(pruner.clone()).as_deref(), Some(want), "{pruner}");
+        }
     }
 }

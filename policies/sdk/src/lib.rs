@@ -25,6 +25,7 @@
 //! The same types are what the host (oc-registry) sends and expects, so a policy and the host agree
 //! on the JSON by construction. See `policies/README.md` for the ABI itself.
 
+pub mod duration;
 mod hooks;
 
 #[doc(hidden)]

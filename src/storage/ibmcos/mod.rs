@@ -240,6 +240,7 @@ mod tests {
         let environment = Environment {
             credentials: &credentials,
             storage_ca: None,
+            cloud_ca: None,
             cos_endpoint: overridden,
         };
         let out = IbmCos.render(&storage, &environment)?;

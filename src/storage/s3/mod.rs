@@ -115,7 +115,12 @@ impl Driver for S3 {
                 json!({"name": "registry-cloudfront", "mountPath": "/etc/docker/cloudfront", "readOnly": true}),
             );
         }
-        out.ca_bundle = environment.storage_ca.map(str::to_string);
+        // The named trustedCA, else the cloud's own CA (kube-cloud-config), as the operator.
+        out.ca_bundle = match trusted_ca(storage) {
+            Some(_) => environment.storage_ca,
+            None => environment.cloud_ca,
+        }
+        .map(str::to_string);
         if let Some(name) = trusted_ca(storage)
             && environment.storage_ca.is_none()
         {
@@ -426,6 +431,7 @@ mod tests {
             let environment = Environment {
                 credentials: &user_keys(),
                 storage_ca: None,
+                cloud_ca: None,
                 cos_endpoint: None,
             };
             let rendered = S3.render(&storage(block.clone()), &environment).unwrap();
@@ -446,6 +452,7 @@ mod tests {
             let environment = Environment {
                 credentials: &user_keys(),
                 storage_ca: None,
+                cloud_ca: None,
                 cos_endpoint: None,
             };
             let err = S3
@@ -465,6 +472,7 @@ mod tests {
             let environment = Environment {
                 credentials: &credentials,
                 storage_ca: None,
+                cloud_ca: None,
                 cos_endpoint: None,
             };
             S3.render(&storage(json!({"bucket": "b"})), &environment)
@@ -513,6 +521,7 @@ mod tests {
             &Environment {
                 credentials: &creds,
                 storage_ca: None,
+                cloud_ca: None,
                 cos_endpoint: None,
             },
         );
@@ -523,6 +532,7 @@ mod tests {
                 &Environment {
                     credentials: &creds,
                     storage_ca: Some("PEM"),
+                    cloud_ca: None,
                     cos_endpoint: None,
                 },
             )

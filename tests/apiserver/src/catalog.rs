@@ -300,6 +300,13 @@ impl Catalog {
         );
         builtin!(core::Event, Builtin::ns("", "v1", "Event", "events", &["ev"]));
         builtin!(
+            apps::DaemonSet,
+            Builtin::ns("apps", "v1", "DaemonSet", "daemonsets", &["ds"])
+                .status()
+                .generation()
+                .cat(ALL)
+        );
+        builtin!(
             apps::Deployment,
             Builtin::ns("apps", "v1", "Deployment", "deployments", &["deploy"])
                 .status()
@@ -530,6 +537,10 @@ pub const VENDORED_CRDS: &[(&str, &str)] = &[
     (
         "openshift/routes.crd.yaml",
         include_str!("../crds/openshift/routes.crd.yaml"),
+    ),
+    (
+        "local/apiservers.crd.yaml",
+        include_str!("../crds/local/apiservers.crd.yaml"),
     ),
     (
         "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",

@@ -41,6 +41,9 @@ mod webhooks;
 pub use catalog::{Catalog, Origin, ResourceKind};
 pub use faults::{Fault, FaultAction, Matcher};
 pub use http::Listening;
-pub use seeds::{INFRASTRUCTURE_NAME, PRUNER_IMAGE, Platform, REGISTRY_IMAGE, REGISTRY_NAMESPACE, RELEASE_VERSION};
+pub use seeds::{
+    INFRASTRUCTURE_NAME, OPERATOR_IMAGE, PRUNER_IMAGE, Platform, REGISTRY_IMAGE, REGISTRY_NAMESPACE, RELEASE_VERSION,
+    TlsProfile,
+};
 pub use server::{ApiServer, LoggedRequest, Settings};
 pub use sim::{RolloutOutcome, Simulation};

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
-use test_apiserver::{ApiServer, Platform, Settings};
+use test_apiserver::{ApiServer, Platform, Settings, TlsProfile};
 
 struct Args {
     platform: Platform,
@@ -14,15 +14,18 @@ struct Args {
     aggregated: bool,
     token: Option<String>,
     installed: bool,
+    tls_profile: Option<TlsProfile>,
 }
 
 const USAGE: &str = "usage: test-apiserver [--platform NAME] [--port N] [--tls] [--token T]
                       [--kubeconfig FILE] [--server-version vX.Y.Z] [--legacy-discovery] [--fresh]
+                      [--tls-profile Old|Intermediate|Modern|Custom]
 
 Serves a simulated OpenShift cluster on 127.0.0.1 until interrupted, with the image registry
 as the operator leaves it after installation (--fresh: before the registry was set up).
 Platforms: aws, gcp, azure, openstack, openstack-without-swift, ibmcloud, baremetal,
-vsphere, none, libvirt (default aws).";
+vsphere, none, libvirt (default aws). The cluster's TLS security profile is unset (Intermediate)
+unless --tls-profile names one.";
 
 fn parse() -> Result<Args> {
     let mut args = Args {
@@ -34,6 +37,7 @@ fn parse() -> Result<Args> {
         aggregated: true,
         token: None,
         installed: true,
+        tls_profile: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -47,6 +51,7 @@ fn parse() -> Result<Args> {
             "--server-version" => args.version = value("--server-version")?,
             "--legacy-discovery" => args.aggregated = false,
             "--fresh" => args.installed = false,
+            "--tls-profile" => args.tls_profile = Some(value("--tls-profile")?.parse()?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -67,6 +72,9 @@ async fn main() -> Result<()> {
         ..Settings::default()
     });
     server.seed_openshift(args.platform)?;
+    if let Some(profile) = args.tls_profile {
+        server.seed_tls_profile(profile)?;
+    }
     if args.installed {
         server.seed_installed_registry(args.platform)?;
     }

@@ -213,6 +213,53 @@ pub const PRUNER_IMAGE: &str = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@s
 pub const RELEASE_VERSION: &str = "4.20.3";
 pub const REGISTRY_NAMESPACE: &str = "openshift-image-registry";
 
+/// The TLS security profile types an APIServer config can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsProfile {
+    Old,
+    Intermediate,
+    Modern,
+    /// The documented example: four ECDHE ciphers, TLS 1.1 and up.
+    Custom,
+}
+
+impl TlsProfile {
+    pub const ALL: [TlsProfile; 4] = [
+        TlsProfile::Old,
+        TlsProfile::Intermediate,
+        TlsProfile::Modern,
+        TlsProfile::Custom,
+    ];
+
+    fn spec(self) -> Value {
+        match self {
+            TlsProfile::Old => json!({"type": "Old", "old": {}}),
+            TlsProfile::Intermediate => json!({"type": "Intermediate", "intermediate": {}}),
+            TlsProfile::Modern => json!({"type": "Modern", "modern": {}}),
+            TlsProfile::Custom => json!({"type": "Custom", "custom": {
+                "minTLSVersion": "VersionTLS11",
+                "ciphers": [
+                    "ECDHE-ECDSA-CHACHA20-POLY1305",
+                    "ECDHE-RSA-CHACHA20-POLY1305",
+                    "ECDHE-RSA-AES128-GCM-SHA256",
+                    "ECDHE-ECDSA-AES128-GCM-SHA256",
+                ],
+            }}),
+        }
+    }
+}
+
+impl FromStr for TlsProfile {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        TlsProfile::ALL
+            .into_iter()
+            .find(|p| format!("{p:?}").eq_ignore_ascii_case(s))
+            .ok_or_else(|| anyhow::anyhow!("unknown TLS profile {s:?}: Old, Intermediate, Modern or Custom"))
+    }
+}
+
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
@@ -327,6 +374,16 @@ impl ApiServer {
     }
 
     /// Makes this server an OpenShift cluster on `platform`, before the registry was set up.
+    /// Sets the cluster's TLS security profile (`apiservers.config.openshift.io/cluster`).
+    pub fn seed_tls_profile(&self, profile: TlsProfile) -> Result<()> {
+        let mut server = self
+            .object("config.openshift.io/v1", "APIServer", "", "cluster")
+            .ok_or_else(|| anyhow::anyhow!("the APIServer config is not seeded"))?;
+        server["spec"]["tlsSecurityProfile"] = profile.spec();
+        self.seed(server)?;
+        Ok(())
+    }
+
     pub fn seed_openshift(&self, platform: Platform) -> Result<()> {
         if matches!(platform, Platform::OpenStack | Platform::OpenStackWithoutSwift) {
             *self.shared.openstack_swift.lock().unwrap() = Some(platform.has_swift());
@@ -368,6 +425,13 @@ impl ApiServer {
             "kind": "Image",
             "metadata": {"name": "cluster"},
             "spec": {},
+        }))?;
+        // As installed: no profile, which means Intermediate.
+        self.seed(json!({
+            "apiVersion": "config.openshift.io/v1",
+            "kind": "APIServer",
+            "metadata": {"name": "cluster"},
+            "spec": {"audit": {"profile": "Default"}},
         }))?;
         self.seed(json!({
             "apiVersion": "config.openshift.io/v1",
@@ -428,6 +492,9 @@ impl ApiServer {
     }
 }
 
+/// The release's operator image, which node-ca also runs.
+pub const OPERATOR_IMAGE: &str = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d";
+
 /// The operator Deployment the cluster version operator installs; its environment names the
 /// release's registry and pruner images. Scaled to zero: oc-registry does its work.
 fn operator_deployment() -> Value {
@@ -444,11 +511,12 @@ fn operator_deployment() -> Value {
                     "serviceAccountName": "cluster-image-registry-operator",
                     "containers": [{
                         "name": "cluster-image-registry-operator",
-                        "image": "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d",
+                        "image": OPERATOR_IMAGE,
                         "env": [
                             {"name": "RELEASE_VERSION", "value": RELEASE_VERSION},
                             {"name": "IMAGE", "value": REGISTRY_IMAGE},
                             {"name": "IMAGE_PRUNER", "value": PRUNER_IMAGE},
+                            {"name": "OPERATOR_IMAGE", "value": OPERATOR_IMAGE},
                         ],
                     }],
                 },
