@@ -137,6 +137,9 @@ pub struct ImageSpec {
     pub external_registry_hostnames: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_sources: Option<Value>,
+    /// `Legacy` or `PreserveOriginal`; empty leaves it to the release's payload type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_stream_import_mode: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -144,6 +147,7 @@ pub struct ImageSpec {
 open_struct!(ImageStatus {
     internal_registry_hostname: String,
     external_registry_hostnames: Vec<String>,
+    image_stream_import_mode: String,
 });
 
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -263,3 +267,28 @@ pub struct TlsProfileSpec {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// `clusterversions.config.openshift.io/version`: the release the cluster runs, whose payload type
+/// (single architecture or `Multi`) decides how image streams import manifest lists.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "config.openshift.io",
+    version = "v1",
+    kind = "ClusterVersion",
+    plural = "clusterversions",
+    status = "ClusterVersionStatus",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterVersionSpec {
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+open_struct!(ClusterVersionStatus { desired: Release });
+
+open_struct!(Release {
+    version: String,
+    /// `Multi` for a multi-architecture payload; empty for a single architecture.
+    architecture: String,
+});

@@ -48,9 +48,23 @@ pub struct Applied {
     /// `deployment.apps/image-registry`
     pub object: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl Applied {
+    /// What happened to storage in a cloud (`S3 bucket NAME`), which no namespace holds.
+    pub fn storage(object: impl Into<String>, outcome: Option<Outcome>, error: Option<String>) -> Applied {
+        Applied {
+            object: object.into(),
+            namespace: None,
+            outcome,
+            error,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -142,11 +156,13 @@ impl Applier {
                 match self.apply(d).await {
                     Ok(outcome) => Applied {
                         object: d.display(),
+                        namespace: d.namespace.clone(),
                         outcome: Some(outcome),
                         error: None,
                     },
                     Err(e) => Applied {
                         object: d.display(),
+                        namespace: d.namespace.clone(),
                         outcome: None,
                         error: Some(format!("failed to apply {}: {}", d.display(), self.describe(&e))),
                     },
@@ -257,11 +273,13 @@ impl Applier {
         match self.delete(kind, namespace, name).await {
             Ok(outcome) => Applied {
                 object,
+                namespace: namespace.map(str::to_string),
                 outcome: Some(outcome),
                 error: None,
             },
             Err(e) => Applied {
                 error: Some(format!("failed to delete {object}: {}", self.describe(&e))),
+                namespace: namespace.map(str::to_string),
                 object,
                 outcome: None,
             },

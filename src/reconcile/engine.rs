@@ -5,14 +5,15 @@ use super::apply::{Applied, Applier, Outcome};
 use super::bootstrap::{Bootstrapped, FINALIZER, bootstrap};
 use super::complete::complete;
 use super::conditions::{self, RegistryFacts};
+use super::events;
 use super::observe;
 use super::plan::{self, Plan};
 use super::provision;
 use super::teardown::{self, StorageLoss};
 use crate::api::ManagementState;
 use crate::api::{
-    APIServer, CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Infrastructure,
-    REGISTRY_NAMESPACE, Route, Storage,
+    APIServer, CLUSTER, ClusterOperator, ClusterVersion, Condition, Config, ConfigStatus, Image, ImagePruner,
+    Infrastructure, REGISTRY_NAMESPACE, Route, Storage,
 };
 use crate::cluster::{DryRun, merge_patch_between};
 use crate::cluster::{is_conflict, retry};
@@ -140,11 +141,14 @@ impl<'a> Engine<'a> {
                 .then_some(booted),
             ..Report::default()
         };
+        let before = (previous_conditions(&config), config.spec.observed_config.clone());
         if config.metadata.deletion_timestamp.is_some() {
             self.removed(&config, &mut report, true).await?;
+            self.record_events(&report, &before.0, &[]).await;
             return Ok(report);
         }
         let config = self.observe_tls(config).await?;
+        let observed = events::of_observed(before.1.as_ref(), config.spec.observed_config.as_ref());
         match config.spec.management_state.clone() {
             Some(ManagementState::Managed) => self.managed(config, &mut report).await?,
             Some(ManagementState::Removed) => self.removed(&config, &mut report, false).await?,
@@ -156,7 +160,19 @@ impl<'a> Engine<'a> {
                 ));
             }
         }
+        self.record_events(&report, &before.0, &observed).await;
         Ok(report)
+    }
+
+    /// Records what the pass did as events (not for dry runs, which did nothing).
+    async fn record_events(&self, report: &Report, conditions_before: &[Condition], observed: &[events::Note]) {
+        if !self.writes_status() {
+            return;
+        }
+        let mut notes = observed.to_vec();
+        notes.extend(report.objects.iter().filter_map(events::of_applied));
+        notes.extend(events::of_conditions(conditions_before, &report.conditions));
+        events::record(&self.client(), &notes).await;
     }
 
     /// What a pass would change, without changing anything: the Config before and after
@@ -366,11 +382,9 @@ impl<'a> Engine<'a> {
                     inputs.credentials.issued = ensured.issued.clone();
                 }
                 if let Some(created) = &ensured.created {
-                    report.objects.push(Applied {
-                        object: created.clone(),
-                        outcome: Some(Outcome::Created),
-                        error: None,
-                    });
+                    report
+                        .objects
+                        .push(Applied::storage(created.clone(), Some(Outcome::Created), None));
                 }
                 Some(ensured)
             }
@@ -591,34 +605,30 @@ impl<'a> Engine<'a> {
     /// Deletes the bucket (everything in it first), reported as an object.
     async fn remove_cloud_storage(&self, what: &str, storage: &Storage, inputs: &Inputs) -> Applied {
         let Some(cloud) = provision::cloud_of(Some(storage)) else {
-            return Applied {
-                object: what.to_string(),
-                outcome: None,
-                error: Some(format!("failed to delete the {what}: its driver has no cloud calls")),
-            };
+            return Applied::storage(
+                what.to_string(),
+                None,
+                Some(format!("failed to delete the {what}: its driver has no cloud calls")),
+            );
         };
         if self.options.dry_run.is_some() {
-            return Applied {
-                object: what.to_string(),
-                outcome: Some(Outcome::Deleted),
-                error: None,
-            };
+            return Applied::storage(what.to_string(), Some(Outcome::Deleted), None);
         }
         match cloud.remove(storage, provision::reading_context(inputs)).await {
-            Ok(removed) => Applied {
-                object: if removed.resumed {
+            Ok(removed) => Applied::storage(
+                if removed.resumed {
                     format!("{what} (an interrupted removal finished, {} objects)", removed.objects)
                 } else {
                     format!("{what} ({} objects)", removed.objects)
                 },
-                outcome: Some(Outcome::Deleted),
-                error: None,
-            },
-            Err(e) => Applied {
-                object: what.to_string(),
-                outcome: None,
-                error: Some(format!("failed to delete the {what}: {e}")),
-            },
+                Some(Outcome::Deleted),
+                None,
+            ),
+            Err(e) => Applied::storage(
+                what.to_string(),
+                None,
+                Some(format!("failed to delete the {what}: {e}")),
+            ),
         }
     }
 
@@ -728,7 +738,8 @@ impl<'a> Engine<'a> {
     }
 
     /// `images.config.openshift.io/cluster` status: the internal hostname while the Service
-    /// exists, and the owned Routes' admitted hosts (default route first).
+    /// exists, the owned Routes' admitted hosts (default route first), and how image streams
+    /// import manifest lists.
     async fn write_image_status(&self, routes: &[Route]) -> Result<()> {
         let images = Api::<Image>::all(self.client());
         let Some(image) = retry(|| images.get_opt(CLUSTER)).await.map_err(|e| self.describe(&e))? else {
@@ -752,16 +763,33 @@ impl<'a> Engine<'a> {
         external.sort();
         external.dedup();
         external.sort_by_key(|h| !h.starts_with("default-route-openshift-image-registry"));
+        let versions = Api::<ClusterVersion>::all(self.client());
+        let architecture = match retry(|| versions.get_opt("version")).await {
+            Ok(version) => Some(version.and_then(|v| v.status?.desired?.architecture)),
+            Err(kube::Error::Api(s)) if s.code == 404 => Some(None),
+            // Unreadable: the payload type is unknown, so the mode is left as it is.
+            Err(kube::Error::Api(s)) if s.code == 403 => None,
+            Err(e) => return Err(self.describe(&e)),
+        };
+        let mode =
+            architecture.map(|a| observe::import_mode(image.spec.image_stream_import_mode.as_deref(), a.as_deref()));
         let status = image.status.clone().unwrap_or_default();
         if status.internal_registry_hostname.clone().unwrap_or_default() == internal
             && status.external_registry_hostnames.clone().unwrap_or_default() == external
+            && mode
+                .as_ref()
+                .is_none_or(|m| status.image_stream_import_mode.as_ref() == Some(m))
         {
             return Ok(());
         }
         if !self.writes_status() {
             return Ok(());
         }
-        let patch = json!({"status": {"internalRegistryHostname": internal, "externalRegistryHostnames": external}});
+        let mut patch =
+            json!({"status": {"internalRegistryHostname": internal, "externalRegistryHostnames": external}});
+        if let Some(mode) = mode {
+            patch["status"]["imageStreamImportMode"] = json!(mode);
+        }
         let (params, patch) = (status_params(), Patch::Merge(&patch));
         retry(|| images.patch_status(CLUSTER, &params, &patch))
             .await

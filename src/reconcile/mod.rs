@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod complete;
 pub mod conditions;
 pub mod engine;
+mod events;
 pub mod leader;
 pub mod observe;
 pub mod offline;

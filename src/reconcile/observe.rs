@@ -97,6 +97,16 @@ pub fn serving_info(profile: Option<&TlsSecurityProfile>) -> Value {
     json!({"minTLSVersion": min, "cipherSuites": suites})
 }
 
+/// The Image config's `status.imageStreamImportMode`: the spec's when set, else
+/// `PreserveOriginal` for a multi-architecture release and `Legacy` for a single-architecture one.
+pub fn import_mode(spec: Option<&str>, release_architecture: Option<&str>) -> String {
+    match spec.filter(|s| !s.is_empty()) {
+        Some(mode) => mode.to_string(),
+        None if release_architecture == Some("Multi") => "PreserveOriginal".into(),
+        None => "Legacy".into(),
+    }
+}
+
 /// The Config's `observedConfig` with `servingInfo` observed from `profile`; everything else in it
 /// is kept.
 pub fn observed_config(current: Option<&Value>, profile: Option<&TlsSecurityProfile>) -> Value {
@@ -189,6 +199,21 @@ mod tests {
                 json!({"minTLSVersion": min, "cipherSuites": suites}),
                 "{profile:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_import_mode_follows_the_spec_then_the_payload() {
+        let cases = [
+            (None, None, "Legacy"),
+            (None, Some(""), "Legacy"),
+            (None, Some("Multi"), "PreserveOriginal"),
+            (Some(""), Some("Multi"), "PreserveOriginal"),
+            (Some("Legacy"), Some("Multi"), "Legacy"),
+            (Some("PreserveOriginal"), None, "PreserveOriginal"),
+        ];
+        for (spec, architecture, want) in cases {
+            assert_eq!(import_mode(spec, architecture), want, "{spec:?} {architecture:?}");
         }
     }
 

@@ -27,7 +27,7 @@ pub(crate) fn cluster_rules() -> Vec<Value> {
         ),
         rule(
             &["config.openshift.io"],
-            &["infrastructures", "proxies", "images", "apiservers"],
+            &["infrastructures", "proxies", "images", "apiservers", "clusterversions"],
             READ,
         ),
         rule(
@@ -98,6 +98,7 @@ pub(crate) fn namespace_rules() -> Vec<Value> {
         ),
         rule(&["monitoring.coreos.com"], &["prometheusrules"], MANAGE),
         rule(&["coordination.k8s.io"], &["leases"], &["get", "create", "update"]),
+        rule(&[""], &["events"], &["create"]),
         rule(&[""], &["namespaces"], &["get"]),
     ]
 }
@@ -145,7 +146,7 @@ pub fn manifests(image: &str, replicas: i32) -> Vec<Value> {
         binding(CLUSTER_ROLE, "openshift-config-managed"),
         json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "oc-registry-reconciler", "namespace": ns, "labels": labels},
+            "metadata": {"name": super::events::RECONCILER, "namespace": ns, "labels": labels},
             "spec": {
                 "replicas": replicas,
                 "selector": {"matchLabels": labels},

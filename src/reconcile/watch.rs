@@ -18,20 +18,13 @@ pub(crate) const DEBOUNCE: Duration = Duration::from_millis(500);
 /// A pass at least this often, to repair drift the watches did not see.
 pub const RESYNC: Duration = Duration::from_secs(600);
 
-/// The kinds in the registry's namespace whose changes make a pass necessary.
-const OWNED_KINDS: &[Kind] = &[
-    Kind::Secret,
-    Kind::ConfigMap,
-    Kind::Service,
-    Kind::ServiceAccount,
-    Kind::Deployment,
-    Kind::DaemonSet,
-    Kind::PodDisruptionBudget,
-    Kind::NetworkPolicy,
-    Kind::Route,
-    Kind::CronJob,
-    Kind::PersistentVolumeClaim,
-];
+/// The kinds in the registry's namespace whose changes make a pass necessary: every namespaced
+/// kind the registry writes but the alert rule (a cluster may lack its CRD, and nothing reads it).
+fn owned_kinds() -> impl Iterator<Item = Kind> {
+    Kind::ALL
+        .into_iter()
+        .filter(|k| k.namespaced() && *k != Kind::PrometheusRule)
+}
 
 type Changes = Pin<Box<dyn Stream<Item = ()> + Send>>;
 
@@ -79,7 +72,7 @@ fn changes(client: &Client) -> impl Stream<Item = ()> + Send + use<> {
         // The additional trusted CA and the S3 trusted CA live in openshift-config.
         changes_of(client, Kind::ConfigMap.api_resource(), Some(OPENSHIFT_CONFIG), None),
     ];
-    for kind in OWNED_KINDS {
+    for kind in owned_kinds() {
         streams.push(changes_of(client, kind.api_resource(), Some(REGISTRY_NAMESPACE), None));
     }
     stream::select_all(streams)

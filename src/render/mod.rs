@@ -49,6 +49,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 14] = [
+        Kind::ClusterRole,
+        Kind::ClusterRoleBinding,
+        Kind::ServiceAccount,
+        Kind::Secret,
+        Kind::ConfigMap,
+        Kind::Service,
+        Kind::PersistentVolumeClaim,
+        Kind::Deployment,
+        Kind::DaemonSet,
+        Kind::PodDisruptionBudget,
+        Kind::NetworkPolicy,
+        Kind::Route,
+        Kind::CronJob,
+        Kind::PrometheusRule,
+    ];
+
     /// (group, version, kind, plural, namespaced)
     pub const fn meta(self) -> (&'static str, &'static str, &'static str, &'static str, bool) {
         match self {

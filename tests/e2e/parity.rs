@@ -313,3 +313,113 @@ fn the_readme_parity_table_names_tests_that_exist() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_show_what_each_pass_did() {
+    let running = serve(cluster(Platform::Aws, false)).await;
+    running.oc_registry_ok(&["reconcile"]).await;
+    let events = running
+        .kubectl_get(&["events", "-n", "openshift-image-registry"])
+        .await
+        .unwrap();
+    let seen: Vec<(String, String)> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["involvedObject"]["name"], "oc-registry-reconciler");
+            assert_eq!(e["source"]["component"], "oc-registry");
+            (
+                e["reason"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |reason: &str, message: &str| seen.iter().any(|(r, m)| r == reason && m == message);
+    assert!(
+        has(
+            "DeploymentCreated",
+            "Created deployment.apps/image-registry -n openshift-image-registry because it was missing"
+        ),
+        "{seen:?}"
+    );
+    assert!(has(
+        "DaemonSetCreated",
+        "Created daemonset.apps/node-ca -n openshift-image-registry because it was missing"
+    ));
+    assert!(has(
+        "ClusterRoleCreated",
+        "Created clusterrole.rbac.authorization.k8s.io/system:registry because it was missing"
+    ));
+    assert!(has(
+        "ObserveTLSSecurityProfile",
+        "minTLSVersion changed to VersionTLS12"
+    ));
+    assert!(seen.iter().any(|(r, _)| r == "OperatorStatusChanged"), "{seen:?}");
+
+    // A change is recorded; a pass that changes nothing records nothing.
+    running.oc_registry_ok(&["set", "replicas", "3"]).await;
+    running.server.clear_log();
+    running.oc_registry_ok(&["reconcile"]).await;
+    let count = |running: &Running| {
+        running
+            .server
+            .writes()
+            .iter()
+            .filter(|w| w.path.ends_with("/events"))
+            .count()
+    };
+    assert!(count(&running) > 0);
+    let events = running
+        .kubectl_get(&["events", "-n", "openshift-image-registry"])
+        .await
+        .unwrap();
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "DeploymentUpdated"
+                && e["message"]
+                    == "Updated deployment.apps/image-registry -n openshift-image-registry because it changed")
+    );
+    // Once the rollout has finished (the status changing is an event), nothing more is said.
+    running.oc_registry_ok(&["reconcile", "--wait"]).await;
+    running.oc_registry_ok(&["reconcile"]).await;
+    running.server.clear_log();
+    running.oc_registry_ok(&["reconcile"]).await;
+    assert_eq!(count(&running), 0);
+}
+
+async fn import_mode(running: &Running) -> Value {
+    running
+        .kubectl_get(&["images.config.openshift.io", "cluster"])
+        .await
+        .unwrap()["status"]["imageStreamImportMode"]
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_image_stream_import_mode_follows_the_spec_then_the_payload() {
+    let running = serve(cluster(Platform::Aws, false)).await;
+    running.oc_registry_ok(&["reconcile"]).await;
+    assert_eq!(import_mode(&running).await, "Legacy");
+    running
+        .kubectl(&[
+            "patch",
+            "images.config.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            r#"{"spec": {"imageStreamImportMode": "PreserveOriginal"}}"#,
+        ])
+        .await;
+    running.oc_registry_ok(&["reconcile"]).await;
+    assert_eq!(import_mode(&running).await, "PreserveOriginal");
+
+    let server = cluster(Platform::Aws, false);
+    server.seed_multi_arch_release().unwrap();
+    let running = serve(server).await;
+    running.oc_registry_ok(&["reconcile"]).await;
+    assert_eq!(import_mode(&running).await, "PreserveOriginal");
+}

@@ -548,13 +548,14 @@ async fn unmanaged_writes_nothing_of_the_registrys_but_status() {
     running.server.clear_log();
     let out = reconcile(&running, &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    // Status, and what the operator's side controllers keep in every state: the observed TLS
-    // profile, the CA ConfigMaps and node-ca.
+    // Status, what the operator's side controllers keep in every state (the observed TLS
+    // profile, the CA ConfigMaps and node-ca), and the events saying so.
     let kept = [
         "/configs/cluster",
         "/image-registry-certificates",
         "/image-registry-ca",
         "/node-ca",
+        "/events",
     ];
     for w in running.server.writes() {
         assert!(

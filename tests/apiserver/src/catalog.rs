@@ -543,6 +543,10 @@ pub const VENDORED_CRDS: &[(&str, &str)] = &[
         include_str!("../crds/local/apiservers.crd.yaml"),
     ),
     (
+        "local/clusterversions.crd.yaml",
+        include_str!("../crds/local/clusterversions.crd.yaml"),
+    ),
+    (
         "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
         include_str!("../crds/prometheus-operator/monitoring.coreos.com_prometheusrules.yaml"),
     ),

@@ -384,6 +384,16 @@ impl ApiServer {
         Ok(())
     }
 
+    /// Makes the release a multi-architecture payload (`status.desired.architecture: Multi`).
+    pub fn seed_multi_arch_release(&self) -> Result<()> {
+        let mut version = self
+            .object("config.openshift.io/v1", "ClusterVersion", "", "version")
+            .ok_or_else(|| anyhow::anyhow!("the ClusterVersion is not seeded"))?;
+        version["status"]["desired"]["architecture"] = json!("Multi");
+        self.seed(version)?;
+        Ok(())
+    }
+
     pub fn seed_openshift(&self, platform: Platform) -> Result<()> {
         if matches!(platform, Platform::OpenStack | Platform::OpenStackWithoutSwift) {
             *self.shared.openstack_swift.lock().unwrap() = Some(platform.has_swift());
@@ -425,6 +435,13 @@ impl ApiServer {
             "kind": "Image",
             "metadata": {"name": "cluster"},
             "spec": {},
+        }))?;
+        self.seed(json!({
+            "apiVersion": "config.openshift.io/v1",
+            "kind": "ClusterVersion",
+            "metadata": {"name": "version"},
+            "spec": {"clusterID": "5b3c0a6e-2f41-4d8a-9c1e-7d2f3a4b5c6d", "channel": "stable-4.20"},
+            "status": {"desired": {"version": RELEASE_VERSION, "image": OPERATOR_IMAGE}},
         }))?;
         // As installed: no profile, which means Intermediate.
         self.seed(json!({
