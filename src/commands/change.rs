@@ -92,7 +92,7 @@ pub(crate) async fn apply_config(
 async fn editor<'a>(cx: &'a Context, session: &'a Session, mode: Option<DryRun>) -> Result<Editor<'a>> {
     Ok(Editor {
         client: &session.client,
-        policies: cx.policies().await?,
+        policies: cx.policies_for_write().await?,
         dry_run: mode,
     })
 }

@@ -2,22 +2,26 @@
 //! session (kubeconfig resolved, client built) made on first use, and the policies in effect
 //! loaded on first use through that same session. Commands that need no cluster never connect.
 
+use super::policy::ClusterPolicy;
 use crate::cluster::{Access, AccessOptions, describe_kube_error, parse_request_timeout};
 use crate::policy::{CompileCache, Policies};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
 const CONNECTION: &str = "Cluster connection (as kubectl)";
+const CLUSTER_POLICIES: &str = "configmap openshift-image-registry/oc-registry-policies";
 
 pub struct Context {
     pub connection: ConnectionArgs,
     pub policy: PolicyArgs,
     session: OnceCell<Session>,
     policies: OnceCell<Arc<Policies>>,
+    unknown_noted: AtomicBool,
 }
 
 impl Context {
@@ -27,6 +31,7 @@ impl Context {
             policy,
             session: OnceCell::new(),
             policies: OnceCell::new(),
+            unknown_noted: AtomicBool::new(false),
         }
     }
 
@@ -37,12 +42,45 @@ impl Context {
             .await
     }
 
-    /// The policies in effect (the cluster's and the local configuration), loaded on first use.
+    /// The policies in effect (the cluster's and the local configuration), loaded on first use,
+    /// for reading: when the cluster's configuration cannot be read, that is said and the local
+    /// and built-in policies answer.
     pub async fn policies(&self) -> Result<&Arc<Policies>> {
+        let policies = self.loaded_policies().await?;
+        if let Some(why) = policies.cluster_unknown()
+            && !self.unknown_noted.swap(true, Ordering::Relaxed)
+        {
+            eprintln!(
+                "note: the cluster's policies are unknown ({CLUSTER_POLICIES} could not be read: {why}); \
+                 only the local and built-in policies were consulted"
+            );
+        }
+        Ok(policies)
+    }
+
+    /// The policies in effect, for a change they govern: a change is refused when the cluster's
+    /// configuration cannot be learned, since it might refuse what the others allow.
+    pub async fn policies_for_write(&self) -> Result<&Arc<Policies>> {
+        let policies = self.loaded_policies().await?;
+        match policies.cluster_unknown() {
+            Some(why) => anyhow::bail!(
+                "the cluster's policies could not be read ({CLUSTER_POLICIES}: {why}); nothing was written: \
+                 changes must pass them, so retry once the cluster answers"
+            ),
+            None => Ok(policies),
+        }
+    }
+
+    async fn loaded_policies(&self) -> Result<&Arc<Policies>> {
         self.policies
             .get_or_try_init(|| async {
                 let (cluster, local) = super::policy::sources(self).await?;
-                Policies::load(cluster, local, CompileCache::from_environment()).map(Arc::new)
+                let cache = CompileCache::from_environment();
+                match cluster {
+                    ClusterPolicy::Known(cluster) => Policies::load(cluster, local, cache),
+                    ClusterPolicy::Unknown(why) => Policies::load(None, local, cache).map(|p| p.without_cluster(why)),
+                }
+                .map(Arc::new)
             })
             .await
     }

@@ -4,7 +4,7 @@ use super::Failure;
 use crate::commands::Context;
 use crate::commands::output::{self, Format};
 use crate::policy::config::{SourcedConfig, local_config_path};
-use crate::policy::{CompileCache, Host, Limits, Policies, inspect, scaffold};
+use crate::policy::{CompileCache, Host, Limits, inspect, scaffold};
 use crate::state::policies::cluster_policy_config;
 use crate::validate::printable;
 use anyhow::{Context as _, Result};
@@ -117,35 +117,31 @@ pub async fn run(cx: &Context, command: &PolicyCommand) -> Result<ExitCode> {
     }
 }
 
-/// The configurations in effect: the cluster's (when a cluster is reachable) and the local one.
-/// Without a reachable cluster the cluster's configuration is skipped with a notice.
-pub async fn sources(cx: &Context) -> Result<(Option<SourcedConfig>, Option<SourcedConfig>)> {
+/// The cluster's policy configuration as it could be learned: absent (no ConfigMap), read, or
+/// unknown because reading it failed in any other way.
+pub enum ClusterPolicy {
+    Known(Option<SourcedConfig>),
+    Unknown(String),
+}
+
+/// The configurations in effect: the cluster's and the local one. The cluster's is unknown, not
+/// absent, when it cannot be read for any reason but its ConfigMap not existing.
+pub async fn sources(cx: &Context) -> Result<(ClusterPolicy, Option<SourcedConfig>)> {
     let local = match local_config_path(cx.policy.policy_config.as_deref()) {
         Some(path) => Some(SourcedConfig::read_file(&path)?),
         None => None,
     };
     let cluster = match cx.session().await {
         Ok(session) => match cluster_policy_config(&session.client).await {
-            Ok(c) => c,
-            Err(e) => match e.downcast_ref::<kube::Error>() {
-                Some(k) if !matches!(k, kube::Error::Api(_)) => {
-                    eprintln!("note: cluster policies not consulted: {}", session.describe(k));
-                    None
-                }
-                _ => return Err(e),
-            },
+            Ok(c) => ClusterPolicy::Known(c),
+            Err(e) => ClusterPolicy::Unknown(match e.downcast_ref::<kube::Error>() {
+                Some(k) => session.describe(k),
+                None => format!("{e:#}"),
+            }),
         },
-        Err(e) => {
-            eprintln!("note: cluster policies not consulted: {e:#}");
-            None
-        }
+        Err(e) => ClusterPolicy::Unknown(format!("{e:#}")),
     };
     Ok((cluster, local))
-}
-
-pub async fn load(cx: &Context) -> Result<Policies> {
-    let (cluster, local) = sources(cx).await?;
-    Policies::load(cluster, local, CompileCache::from_environment())
 }
 
 #[derive(Serialize)]
@@ -159,7 +155,7 @@ struct ListItem {
 }
 
 async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
-    let policies = load(cx).await?;
+    let policies = cx.policies().await?;
     let items: Vec<ListItem> = policies
         .modules
         .iter()
@@ -264,7 +260,7 @@ async fn eval(cx: &Context, args: &EvalArgs) -> Result<ExitCode> {
             response: out.response,
         });
     } else {
-        let policies = load(cx).await?;
+        let policies = cx.policies().await?;
         let chosen: Vec<_> = match (&args.module, args.hook) {
             (Some(name), _) => {
                 let m = policies.modules.iter().find(|m| &m.name == name).ok_or_else(|| {

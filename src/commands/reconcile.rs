@@ -141,7 +141,8 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 /// The session, the policies in effect and an applier in `mode`.
 async fn connect(cx: &Context, mode: Option<DryRun>) -> Result<(&Session, &Arc<Policies>, Applier)> {
     let session = cx.session().await?;
-    let policies = cx.policies().await?;
+    // What a pass writes (and a dry run shows) is decided and admitted by the policies.
+    let policies = cx.policies_for_write().await?;
     let server = session.access.config.cluster_url.to_string();
     let applier = Applier::new(session.client.clone(), mode, server);
     Ok((session, policies, applier))

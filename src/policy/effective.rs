@@ -41,6 +41,9 @@ pub struct Policies {
     cache: Option<Arc<CompileCache>>,
     host: OnceLock<Host>,
     pub modules: Vec<EffectiveModule>,
+    /// Why the cluster's configuration could not be learned, when it could not: these are then
+    /// the local and built-in policies only, which may admit what the cluster's would refuse.
+    cluster_unknown: Option<String>,
 }
 
 /// A decision and where it came from.
@@ -98,6 +101,7 @@ impl Policies {
             cache: cache.map(Arc::new),
             host: OnceLock::new(),
             modules: Vec::new(),
+            cluster_unknown: None,
         };
         // Decision hooks: the cluster's choice, else the local one, else the built-in.
         for hook in ["storage", "pruner"] {
@@ -246,6 +250,17 @@ impl Policies {
     }
 
     /// Asks every admission module; all must allow. A module that fails denies.
+    /// These policies without the cluster's configuration, which could not be read for `why`.
+    pub fn without_cluster(mut self, why: String) -> Self {
+        self.cluster_unknown = Some(why);
+        self
+    }
+
+    /// Why the cluster's configuration is unknown, when it is.
+    pub fn cluster_unknown(&self) -> Option<&str> {
+        self.cluster_unknown.as_deref()
+    }
+
     pub fn admit(&self, input: &AdmissionInput) -> Result<Admission, PolicyError> {
         let value = serde_json::to_value(input).expect("hook inputs serialise");
         let mut verdict = Admission {

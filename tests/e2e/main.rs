@@ -15,6 +15,7 @@ mod parity;
 mod policy_builtin;
 mod policy_cache;
 mod policy_cli;
+mod policy_fail_closed;
 mod policy_sandbox;
 mod reconcile;
 mod registry_login;

@@ -99,7 +99,7 @@ fn list_shows_the_builtins_and_the_configured_modules() {
     assert_eq!(org["hooks"], json!(["admission"]));
     assert_eq!(org["sha256"], sha256(&env.path("require_s3_kms.wasm")));
     assert!(org["source"].as_str().unwrap().starts_with("file "));
-    assert!(text(&out.stderr).contains("cluster policies not consulted"));
+    assert!(text(&out.stderr).contains("the cluster's policies are unknown"));
     let table = env.run(&["policy", "list", "--policy-config", config.to_str().unwrap()], None);
     assert!(text(&table.stdout).starts_with("NAME"), "{}", text(&table.stdout));
 }
@@ -211,16 +211,11 @@ async fn an_organisation_policy_in_the_cluster_denies_a_change_for_every_admin()
     let server = ApiServer::new(Settings::default());
     server.seed_openshift(Platform::Aws).unwrap();
     let module = std::fs::read(examples().join("forbid_emptydir.wasm")).unwrap();
-    let digest = oc_registry::policy::sha256_hex(&module);
-    use base64::Engine as _;
-    server
-        .seed(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "oc-registry-policies", "namespace": "openshift-image-registry"},
-            "data": {"policies.yaml": format!("modules:\n- name: forbid-emptydir\n  path: forbid-emptydir.wasm\n  sha256: {digest}\nhooks:\n  admission: [forbid-emptydir]\n")},
-            "binaryData": {"forbid-emptydir.wasm": base64::engine::general_purpose::STANDARD.encode(&module)},
-        }))
-        .unwrap();
+    crate::support::install_policies(
+        &server,
+        &[("forbid-emptydir", module)],
+        "  admission: [forbid-emptydir]\n",
+    );
     let listening = server.listen_http(0).await.unwrap();
     let env = Env::new();
     let kubeconfig = env.path("kubeconfig");

@@ -51,6 +51,8 @@ pub enum FaultAction {
     Conflict,
     /// Close the connection without answering.
     DropConnection,
+    /// Answer 200 with this body, as a broken proxy in front of the server might.
+    Garbage(&'static str),
 }
 
 #[derive(Clone, Debug)]

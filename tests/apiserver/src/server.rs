@@ -287,6 +287,14 @@ impl ApiServer {
                     self.log(&parts.headers, &method, &path, &query, &body, 0);
                     return Err("connection dropped by injected fault".into());
                 }
+                FaultAction::Garbage(text) => {
+                    self.log(&parts.headers, &method, &path, &query, &body, 200);
+                    return Ok(Response::builder()
+                        .status(StatusCode::OK)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(full(Bytes::from_static(text.as_bytes())))
+                        .expect("valid response"));
+                }
             }
         }
         if injected.is_none() && self.initializing(&path) {
