@@ -4,6 +4,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+include!("src/policy/engine_config.rs");
+
+/// The default limits, which the engine the built-ins are compiled for is configured with
+/// (`Limits::CEILING`: memory, table elements, stack).
+const DEFAULT_ENGINE: (usize, usize, usize) = (64 << 20, 10_000, 512 << 10);
+
 const BUILTINS: &[&str] = &["builtin-storage", "builtin-pruner"];
 
 fn main() {
@@ -49,11 +55,28 @@ fn main() {
             "building the built-in policy modules failed; if the wasm32-unknown-unknown target is missing, run scripts/setup (rustup target add wasm32-unknown-unknown)"
         );
     }
+    // Compiled here for this machine, so that no run of the program compiles them.
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("src/policy/engine_config.rs").display()
+    );
+    let (memory, tables, stack) = DEFAULT_ENGINE;
+    let engine = wasmtime::Engine::new(&engine_config(memory, tables, stack)).expect("starting the policy engine");
     for b in BUILTINS {
-        let file = format!("{}.wasm", b.replace('-', "_"));
-        let built = target_dir.join("wasm32-unknown-unknown/release").join(&file);
-        std::fs::copy(&built, out_dir.join(&file)).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+        let stem = b.replace('-', "_");
+        let built = target_dir.join(format!("wasm32-unknown-unknown/release/{stem}.wasm"));
+        let wasm = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+        let code = engine
+            .precompile_module(&wasm)
+            .unwrap_or_else(|e| panic!("compiling {}: {e}", built.display()));
+        std::fs::write(out_dir.join(format!("{stem}.wasm")), &wasm).expect("writing to OUT_DIR");
+        std::fs::write(out_dir.join(format!("{stem}.cwasm")), &code).expect("writing to OUT_DIR");
     }
+    std::fs::write(
+        out_dir.join("builtins.compatibility"),
+        compatibility(&engine).to_string(),
+    )
+    .expect("writing to OUT_DIR");
 }
 
 /// What `version` reports beyond the package version: the git commit and the wasmtime version.

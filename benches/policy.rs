@@ -1,12 +1,14 @@
 //! Policy evaluation costs, printed as numbers against the goals:
 //! - a warm decision (fresh instance + evaluation of the built-in storage policy) ≤ 30 µs;
 //! - a CLI run that evaluates the built-in storage policy costs ≤ 5 ms more than a run that
-//!   evaluates none (medians of repeated process runs, compile cache warm).
+//!   evaluates none (medians of repeated process runs);
+//! - the first run on a machine (nothing written anywhere yet) is within 5 ms of later runs: the
+//!   built-ins are compiled when the program is built, and nothing is cached on disk.
 //!
 //! Run with `cargo bench --bench policy`.
 
 use oc_registry::policy::sdk::{PlatformFacts, StorageFacts, StorageInput};
-use oc_registry::policy::{CompileCache, Host, Limits, builtin};
+use oc_registry::policy::{Host, Limits, builtin};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,13 +48,13 @@ fn storage_input() -> serde_json::Value {
     .unwrap()
 }
 
-fn in_process(cache_dir: &Path) {
+fn in_process() {
     println!(
         "== in process (built-in storage policy, {} bytes)",
         builtin::STORAGE.bytes.len()
     );
     let started = Instant::now();
-    let host = Host::new(Limits::default(), None).unwrap();
+    let host = Host::new(Limits::default()).unwrap();
     println!("engine start                      {}", micros(started.elapsed()));
 
     let compiles: Vec<Duration> = (0..5)
@@ -62,30 +64,26 @@ fn in_process(cache_dir: &Path) {
             t.elapsed()
         })
         .collect();
-    println!("compile (no cache), median of 5   {}", millis(median(compiles)));
+    println!("compile, median of 5              {}", millis(median(compiles)));
 
-    let cached = Host::new(Limits::default(), Some(CompileCache::open(cache_dir).unwrap())).unwrap();
-    cached.load("builtin-storage", builtin::STORAGE.bytes).unwrap();
+    let inspection =
+        oc_registry::policy::inspect("builtin-storage", builtin::STORAGE.bytes, &Limits::default()).unwrap();
     let loads: Vec<Duration> = (0..50)
         .map(|_| {
             let t = Instant::now();
-            cached.load("builtin-storage", builtin::STORAGE.bytes).unwrap();
+            host.prepare(
+                inspection.clone(),
+                builtin::STORAGE.bytes,
+                Some(&builtin::STORAGE.precompiled),
+            )
+            .unwrap();
             t.elapsed()
         })
         .collect();
-    println!("load from the compile cache       {}", micros(median(loads)));
+    println!("load precompiled at build time    {}", micros(median(loads)));
 
     // The host's fixed cost: a module that answers without looking at its input.
-    let trivial = wat::parse_str(
-        r#"(module (memory (export "memory") 1) (global $h (mut i32) (i32.const 1024))
-            (data (i32.const 16) "{\"allowed\":true}")
-            (func (export "pol_abi_version") (result i32) i32.const 1)
-            (func (export "pol_alloc") (param i32) (result i32) global.get $h global.get $h local.get 0 i32.add global.set $h)
-            (func (export "pol_free") (param i32 i32))
-            (func (export "pol_evaluate") (param i32 i32) (result i64) i64.const 16 i64.const 32 i64.shl i64.const 16 i64.or)
-            (@custom "oc-registry.policy" "{\"abi\":1,\"name\":\"trivial\",\"version\":\"1\",\"hooks\":[\"storage\"]}"))"#,
-    )
-    .unwrap();
+    let trivial = wat::parse_str(include_str!("../tests/fixtures/allow-all.wat").replace("NAME", "trivial")).unwrap();
     let trivial = host.load("trivial", &trivial).unwrap();
     let input = storage_input();
     let rounds: Vec<Duration> = (0..2000)
@@ -133,13 +131,14 @@ fn process_runs(dir: &Path) {
         r#"{"operation":"update","kind":"Config","proposed":{"spec":{"replicas":2}}}"#,
     )
     .unwrap();
-    let run = |args: &[&str], cache: &Path| -> Duration {
+    let run = |args: &[&str], home: &Path| -> Duration {
+        std::fs::create_dir_all(home).unwrap();
         let t = Instant::now();
         let status = Command::new(exe)
             .args(args)
             .current_dir(dir)
-            .env("HOME", dir)
-            .env("XDG_CACHE_HOME", cache)
+            .env("HOME", home)
+            .env("XDG_CACHE_HOME", home.join(".cache"))
             .env("KUBECONFIG", dir.join("no-cluster"))
             .env_remove("OC_REGISTRY_POLICY_CONFIG")
             .stdout(Stdio::null())
@@ -152,39 +151,33 @@ fn process_runs(dir: &Path) {
     };
     let decide: &[&str] = &["policy", "eval", "storage", "-f", "storage.json", "-o", "json"];
     let none: &[&str] = &["policy", "eval", "admission", "-f", "admission.json", "-o", "json"];
-    let warm = dir.join("warm-cache");
+    let warm = dir.join("warm-home");
     for _ in 0..5 {
         run(decide, &warm);
         run(none, &warm);
     }
-    let (mut with_policy, mut without) = (Vec::new(), Vec::new());
-    for _ in 0..60 {
+    let (mut with_policy, mut without, mut first) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..60 {
         with_policy.push(run(decide, &warm));
         without.push(run(none, &warm));
+        // A home this program has never run in: the first run on a new machine.
+        first.push(run(decide, &dir.join(format!("fresh-home-{i}"))));
     }
-    let (a, b) = (median(with_policy), median(without));
-    let overhead = a.saturating_sub(b);
-    println!("== process runs (release binary, medians of 60, alternating)");
+    let (a, b, c) = (median(with_policy), median(without), median(first));
+    let goal = |d: Duration| if d <= Duration::from_millis(5) { "met" } else { "MISSED" };
+    println!("== process runs (release binary, medians of 60, interleaved)");
     println!("evaluates none (admission, no modules)    {}", millis(b));
-    println!("evaluates builtin-storage (cache warm)    {}", millis(a));
+    println!("evaluates builtin-storage                 {}", millis(a));
     println!(
         "overhead of the storage policy            {}   goal ≤ 5 ms: {}",
-        millis(overhead),
-        if overhead <= Duration::from_millis(5) {
-            "met"
-        } else {
-            "MISSED"
-        }
+        millis(a.saturating_sub(b)),
+        goal(a.saturating_sub(b))
     );
-    let cold: Vec<Duration> = (0..10)
-        .map(|i| {
-            let fresh = dir.join(format!("cold-{i}"));
-            run(decide, &fresh)
-        })
-        .collect();
+    println!("evaluates builtin-storage, first run     {}", millis(c));
     println!(
-        "evaluates builtin-storage (cache empty)   {}  (compiles the module)",
-        millis(median(cold))
+        "first run over a later run                {}   goal ≤ 5 ms: {}",
+        millis(c.saturating_sub(a)),
+        goal(c.saturating_sub(a))
     );
 }
 
@@ -194,6 +187,6 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    in_process(&dir.path().join("in-process-cache"));
+    in_process();
     process_runs(dir.path());
 }

@@ -46,7 +46,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let policies = Policies::load(None, None, None).unwrap();
+    let policies = Policies::load(None, None).unwrap();
     println!(
         "== reconcile, simulated AWS cluster, {} ms added to every API request",
         LATENCY.as_millis()

@@ -4,7 +4,7 @@
 
 use super::policy::ClusterPolicy;
 use crate::cluster::{Access, AccessOptions, describe_kube_error, parse_request_timeout};
-use crate::policy::{CompileCache, Policies};
+use crate::policy::Policies;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -75,10 +75,9 @@ impl Context {
         self.policies
             .get_or_try_init(|| async {
                 let (cluster, local) = super::policy::sources(self).await?;
-                let cache = CompileCache::from_environment();
                 match cluster {
-                    ClusterPolicy::Known(cluster) => Policies::load(cluster, local, cache),
-                    ClusterPolicy::Unknown(why) => Policies::load(None, local, cache).map(|p| p.without_cluster(why)),
+                    ClusterPolicy::Known(cluster) => Policies::load(cluster, local),
+                    ClusterPolicy::Unknown(why) => Policies::load(None, local).map(|p| p.without_cluster(why)),
                 }
                 .map(Arc::new)
             })

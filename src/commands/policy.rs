@@ -4,7 +4,7 @@ use super::Failure;
 use crate::commands::Context;
 use crate::commands::output::{self, Format};
 use crate::policy::config::{SourcedConfig, local_config_path};
-use crate::policy::{CompileCache, Host, Limits, inspect, scaffold};
+use crate::policy::{Host, Limits, inspect, scaffold};
 use crate::state::policies::cluster_policy_config;
 use crate::validate::printable;
 use anyhow::{Context as _, Result};
@@ -247,7 +247,7 @@ async fn eval(cx: &Context, args: &EvalArgs) -> Result<ExitCode> {
     let mut reports = Vec::new();
     if let Some(path) = file {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let host = Host::new(Limits::default(), CompileCache::from_environment())?;
+        let host = Host::new(Limits::default())?;
         let module = host.load(&path.display().to_string(), &bytes)?;
         let out = host.evaluate(&module, hook, &input)?;
         reports.push(EvalReport {
@@ -355,7 +355,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
     let label = args.module.display().to_string();
     let limits = Limits::default();
     let inspection = inspect(&label, &bytes, &limits)?;
-    let host = Host::new(limits, CompileCache::from_environment())?;
+    let host = Host::new(limits)?;
     let module = host.load(&label, &bytes)?;
     // A decision with an empty input proves the module instantiates and answers within its limits.
     let hook = inspection.metadata.hooks[0].clone();

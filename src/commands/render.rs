@@ -47,7 +47,7 @@ pub async fn run(cx: &Context, args: &RenderArgs) -> Result<ExitCode> {
     let local = crate::policy::config::local_config_path(cx.policy.policy_config.as_deref())
         .map(|p| crate::policy::config::SourcedConfig::read_file(&p))
         .transpose()?;
-    let policies = crate::policy::Policies::load(None, local, crate::policy::CompileCache::from_environment())?;
+    let policies = crate::policy::Policies::load(None, local)?;
     let rendered = render_offline(&objects, &policies, args.images.images())?;
     let manifests: Vec<Value> = rendered
         .objects

@@ -2,7 +2,6 @@
 //! calls the rest of the program makes (`storage`, `pruner`, `admit`).
 
 use super::builtin;
-use super::cache::CompileCache;
 use super::config::{Origin, SourcedConfig};
 use super::error::{Cause, PolicyError};
 use super::host::{Evaluation, Host, LoadedModule};
@@ -38,7 +37,6 @@ pub struct EffectiveModule {
 
 pub struct Policies {
     limits: Limits,
-    cache: Option<Arc<CompileCache>>,
     host: OnceLock<Host>,
     pub modules: Vec<EffectiveModule>,
     /// Why the cluster's configuration could not be learned, when it could not: these are then
@@ -85,11 +83,7 @@ pub struct Denial {
 
 impl Policies {
     /// Resolves the cluster and local configurations (either may be absent) over the built-ins.
-    pub fn load(
-        cluster: Option<SourcedConfig>,
-        local: Option<SourcedConfig>,
-        cache: Option<CompileCache>,
-    ) -> Result<Self> {
+    pub fn load(cluster: Option<SourcedConfig>, local: Option<SourcedConfig>) -> Result<Self> {
         let mut limits = Limits::default();
         for c in [&cluster, &local].into_iter().flatten() {
             if let Some(o) = &c.config.limits {
@@ -98,7 +92,6 @@ impl Policies {
         }
         let mut policies = Policies {
             limits,
-            cache: cache.map(Arc::new),
             host: OnceLock::new(),
             modules: Vec::new(),
             cluster_unknown: None,
@@ -180,9 +173,8 @@ impl Policies {
         if let Some(h) = self.host.get() {
             return Ok(h);
         }
-        let cache = self.cache.as_deref().cloned();
-        let host = Host::new(self.limits, cache)
-            .map_err(|e| PolicyError::loading("(engine)", Cause::Invalid(format!("{e:#}"))))?;
+        let host =
+            Host::new(self.limits).map_err(|e| PolicyError::loading("(engine)", Cause::Invalid(format!("{e:#}"))))?;
         Ok(self.host.get_or_init(|| host))
     }
 
@@ -191,7 +183,11 @@ impl Policies {
         if let Some(l) = m.loaded.get() {
             return Ok(l.clone());
         }
-        let loaded = Arc::new(self.host()?.prepare(m.inspection.clone(), &m.bytes)?);
+        let precompiled = match m.origin {
+            Origin::Builtin => builtin::find(&m.name).map(|b| &b.precompiled),
+            _ => None,
+        };
+        let loaded = Arc::new(self.host()?.prepare(m.inspection.clone(), &m.bytes, precompiled)?);
         Ok(m.loaded.get_or_init(|| loaded).clone())
     }
 

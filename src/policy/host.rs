@@ -2,27 +2,29 @@
 //! every decision, under fuel, memory, stack and table limits, with no imports at all. Every value
 //! the guest hands back (pointers, lengths, JSON) is treated as hostile.
 
-use super::cache::CompileCache;
 use super::error::{Cause, PolicyError};
 use super::limits::Limits;
 use super::module::{Inspection, inspect};
 use oc_registry_policy_sdk::{ABI_VERSION, Request, Response};
 use serde_json::Value;
-use std::sync::Arc;
 use wasmtime::{
-    Config, Engine, Instance, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module, ModuleExport, OptLevel,
-    PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc,
+    Engine, Instance, InstancePre, Linker, Memory, Module, ModuleExport, Store, StoreLimits, StoreLimitsBuilder, Trap,
+    TypedFunc,
 };
 
-/// Decisions that may run at the same time (each holds one pooled instance while it runs).
-const POOLED_INSTANCES: u32 = 16;
-/// Bytes of each pooled memory kept resident and zeroed in place between instances; the rest is
-/// returned to the kernel. 64 KiB measured fastest for the built-in policies (1 MiB: memset cost).
-const KEEP_RESIDENT: usize = 64 << 10;
+include!("engine_config.rs");
+
+/// A module compiled when this program was built, and the engine compatibility it was built for.
+pub struct Precompiled {
+    pub code: &'static [u8],
+    pub compatibility: u64,
+}
 
 /// A module admitted, compiled, checked against the ABI, and ready to instantiate.
 pub struct LoadedModule {
     pub inspection: Inspection,
+    /// Whether the code is the one compiled when this program was built (a built-in), not here.
+    pub compiled_at_build: bool,
     pre: InstancePre<StoreLimits>,
     exports: Exports,
 }
@@ -62,38 +64,13 @@ pub struct Evaluation {
 pub struct Host {
     engine: Engine,
     limits: Limits,
-    cache: Option<Arc<CompileCache>>,
 }
 
 impl Host {
-    pub fn new(limits: Limits, cache: Option<CompileCache>) -> anyhow::Result<Self> {
-        // Instances come from a small pool whose memories stay mapped (and partly resident) between
-        // decisions: a fresh instance per decision then costs microseconds, not a mmap/munmap.
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_core_instances(POOLED_INSTANCES)
-            .total_memories(POOLED_INSTANCES)
-            .total_tables(POOLED_INSTANCES * 2)
-            .max_memories_per_module(1)
-            .max_tables_per_module(2)
-            .max_memory_size(limits.memory_bytes)
-            .table_elements(limits.table_elements)
-            .linear_memory_keep_resident(KEEP_RESIDENT)
-            .table_keep_resident(KEEP_RESIDENT);
-        let mut config = Config::new();
-        config
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            .consume_fuel(true)
-            .max_wasm_stack(limits.stack_bytes)
-            .parallel_compilation(true)
-            .cranelift_opt_level(OptLevel::Speed)
-            // Bit-identical results on every architecture.
-            .cranelift_nan_canonicalization(true);
+    pub fn new(limits: Limits) -> anyhow::Result<Self> {
+        let config = engine_config(limits.memory_bytes, limits.table_elements, limits.stack_bytes);
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("starting the policy engine: {e}"))?;
-        Ok(Host {
-            engine,
-            limits,
-            cache: cache.map(Arc::new),
-        })
+        Ok(Host { engine, limits })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -104,21 +81,34 @@ impl Host {
         &self.engine
     }
 
-    /// Admits, compiles (or loads from the private cache) and prepares a module.
+    /// Admits, compiles and prepares a module.
     pub fn load(&self, label: &str, bytes: &[u8]) -> Result<LoadedModule, PolicyError> {
         let inspection = inspect(label, bytes, &self.limits)?;
-        self.prepare(inspection, bytes)
+        self.prepare(inspection, bytes, None)
     }
 
-    /// Compiles an admitted module and prepares it for instantiation.
-    pub fn prepare(&self, inspection: Inspection, bytes: &[u8]) -> Result<LoadedModule, PolicyError> {
+    /// Prepares an admitted module for instantiation: compiled here, or, for a built-in, the code
+    /// compiled when this program was built, used only when this engine's configuration is the
+    /// one it was compiled for.
+    pub fn prepare(
+        &self,
+        inspection: Inspection,
+        bytes: &[u8],
+        precompiled: Option<&Precompiled>,
+    ) -> Result<LoadedModule, PolicyError> {
         let name = inspection.metadata.name.clone();
         let fail = |cause| PolicyError::loading(&name, cause);
-        let module = match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, bytes, &inspection.sha256),
-            None => Module::from_binary(&self.engine, bytes).map_err(|e| e.to_string()),
-        }
-        .map_err(|e| fail(Cause::Invalid(e)))?;
+        let ready = precompiled
+            .filter(|p| p.compatibility == compatibility(&self.engine))
+            // SAFETY: the code is part of this executable, produced at build time by
+            // `Engine::precompile_module` for this same configuration (the compatibility hashes
+            // agree), and wasmtime checks its header against the engine once more.
+            .and_then(|p| unsafe { Module::deserialize(&self.engine, p.code) }.ok());
+        let compiled_at_build = ready.is_some();
+        let module = match ready {
+            Some(module) => module,
+            None => Module::from_binary(&self.engine, bytes).map_err(|e| fail(Cause::Invalid(e.to_string())))?,
+        };
         let linker: Linker<StoreLimits> = Linker::new(&self.engine);
         let pre = linker.instantiate_pre(&module).map_err(|e| fail(self.classify(&e)))?;
         let export = |name: &str| {
@@ -133,6 +123,7 @@ impl Host {
         };
         let loaded = LoadedModule {
             inspection,
+            compiled_at_build,
             pre,
             exports,
         };

@@ -3,7 +3,6 @@
 //! which live in `policies/` (built-ins and the guest SDK).
 
 pub mod builtin;
-mod cache;
 pub mod config;
 mod effective;
 mod error;
@@ -12,10 +11,9 @@ mod limits;
 mod module;
 pub mod scaffold;
 
-pub use cache::CompileCache;
 pub use effective::{Admission, Policies};
 pub use error::{Cause, PolicyError};
-pub use host::Host;
+pub use host::{Host, Precompiled};
 pub use limits::Limits;
 pub use module::{Inspection, inspect, sha256_hex};
 pub use oc_registry_policy_sdk as sdk;

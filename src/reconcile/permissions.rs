@@ -164,7 +164,7 @@ pub fn manifests(image: &str, replicas: i32) -> Vec<Value> {
                             "command": ["oc-registry", "reconcile", "--watch"],
                             "env": [
                                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                                // The policy compile cache needs a writable directory.
+                                // A writable home on a read-only root filesystem.
                                 {"name": "HOME", "value": "/tmp"},
                             ],
                             "args": ["--identity=$(POD_NAME)"],

@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn stale_routes_and_the_removal_alert_are_planned_for_deletion() {
-        let policies = Policies::load(None, None, None).unwrap();
+        let policies = Policies::load(None, None).unwrap();
         let route = |name: &str| -> crate::api::Route {
             serde_json::from_value(json!({
                 "metadata": {"name": name, "namespace": REGISTRY_NAMESPACE, "annotations": {"imageregistry.openshift.io": "true"}},

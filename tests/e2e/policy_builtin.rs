@@ -6,7 +6,7 @@ use oc_registry::policy::{Cause, Policies};
 use serde_json::{Value, json};
 
 fn policies() -> Policies {
-    Policies::load(None, None, None).unwrap()
+    Policies::load(None, None).unwrap()
 }
 
 fn input(platform: &str, facts: StorageFacts) -> StorageInput {

@@ -57,7 +57,7 @@ impl Wat<'_> {
 }
 
 fn host() -> Host {
-    Host::new(Limits::default(), None).unwrap()
+    Host::new(Limits::default()).unwrap()
 }
 
 fn run(host: &Host, bytes: &[u8]) -> Result<serde_json::Value, PolicyError> {
