@@ -12,6 +12,11 @@ pub fn describe_kube_error(err: &kube::Error, server: &str) -> String {
         kube::Error::Api(status) => {
             format!("Error from server ({}): {}", status.reason, status.message)
         }
+        // It answered, but not as an API server does: say so rather than call it unreachable.
+        kube::Error::SerdeError(e) => {
+            let host = server.split("://").nth(1).unwrap_or(server).trim_end_matches('/');
+            format!("the server {host} answered with a body that is not a Kubernetes API response: {e}")
+        }
         other => {
             let host = server.split("://").nth(1).unwrap_or(server).trim_end_matches('/');
             let mut source: Option<&(dyn std::error::Error + 'static)> = other.source();
@@ -55,4 +60,21 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 
 pub fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == 404)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_that_is_not_json_is_not_called_unreachable() {
+        let err = kube::Error::SerdeError(serde_json::from_str::<serde_json::Value>("<html>").unwrap_err());
+        let text = describe_kube_error(&err, "https://api.example.com:6443");
+        assert!(
+            text.starts_with(
+                "the server api.example.com:6443 answered with a body that is not a Kubernetes API response"
+            ),
+            "{text}"
+        );
+    }
 }

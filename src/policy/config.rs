@@ -67,6 +67,24 @@ pub struct LimitOverrides {
 }
 
 impl LimitOverrides {
+    /// A limit configuration can only lower the built-in ceilings, and to something a decision can
+    /// run under: out-of-range values are refused, never wrapped or clamped silently.
+    pub fn check(&self) -> Result<(), String> {
+        let ceiling = Limits::CEILING;
+        if let Some(f) = self.fuel
+            && !(1..=ceiling.fuel).contains(&f)
+        {
+            return Err(format!("fuel: {f} is out of range; write 1 to {}", ceiling.fuel));
+        }
+        let most = ceiling.memory_bytes >> 20;
+        if let Some(m) = self.memory_mib
+            && !(1..=most).contains(&m)
+        {
+            return Err(format!("memoryMiB: {m} is out of range; write 1 to {most}"));
+        }
+        Ok(())
+    }
+
     pub fn apply(&self, limits: &Limits) -> Limits {
         let mut lower = Limits::CEILING;
         if let Some(f) = self.fuel {
@@ -126,6 +144,11 @@ impl SourcedConfig {
                 );
             }
         }
+        if let Some(limits) = &config.limits {
+            limits
+                .check()
+                .map_err(|e| anyhow!("policy configuration ({origin}): limits.{e}"))?;
+        }
         Ok(SourcedConfig { config, origin, blobs })
     }
 
@@ -178,4 +201,32 @@ pub fn local_config_path(flag: Option<&Path>) -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     let path = dir.join("oc-registry").join("policies.yaml");
     path.exists().then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SourcedConfig> {
+        SourcedConfig::parse(text, Origin::File("p.yaml".into()), BTreeMap::new())
+    }
+
+    #[test]
+    fn limits_out_of_range_are_refused_not_wrapped() {
+        for (text, message) in [
+            (
+                "limits:\n  memoryMiB: 18446744073709551615\n",
+                "limits.memoryMiB: 18446744073709551615 is out of range; write 1 to 64",
+            ),
+            ("limits:\n  memoryMiB: 0\n", "limits.memoryMiB: 0 is out of range"),
+            ("limits:\n  fuel: 0\n", "limits.fuel: 0 is out of range"),
+            ("limits:\n  fuel: 300000000\n", "limits.fuel: 300000000 is out of range"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(message), "{text}: {e}");
+        }
+        let ok = parse("limits:\n  memoryMiB: 16\n  fuel: 1000\n").unwrap();
+        let limits = ok.config.limits.unwrap().apply(&Limits::CEILING);
+        assert_eq!((limits.memory_bytes, limits.fuel), (16 << 20, 1000));
+    }
 }

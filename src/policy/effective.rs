@@ -138,19 +138,24 @@ impl Policies {
                 )
             }
         };
+        let serves = |inspection: &Inspection| -> Result<()> {
+            if inspection.metadata.hooks.iter().any(|h| h == hook) {
+                return Ok(());
+            }
+            bail!(
+                "policy module {name:?} ({origin}) is assigned hook {hook}, but declares only: {}",
+                inspection.metadata.hooks.join(", ")
+            )
+        };
         if let Some(existing) = self.modules.iter_mut().find(|m| m.name == name && m.origin == origin) {
+            serves(&existing.inspection)?;
             if !existing.hooks.iter().any(|h| h == hook) {
                 existing.hooks.push(hook.to_string());
             }
             return Ok(());
         }
         let inspection = inspect(name, &bytes, &self.limits).map_err(|e| anyhow!(e))?;
-        if !inspection.metadata.hooks.iter().any(|h| h == hook) {
-            bail!(
-                "policy module {name:?} ({origin}) is assigned hook {hook}, but declares only: {}",
-                inspection.metadata.hooks.join(", ")
-            );
-        }
+        serves(&inspection)?;
         self.modules.push(EffectiveModule {
             name: name.to_string(),
             version: inspection.metadata.version.clone(),

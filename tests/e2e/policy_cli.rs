@@ -105,6 +105,19 @@ fn list_shows_the_builtins_and_the_configured_modules() {
 }
 
 #[test]
+fn a_builtin_assigned_a_hook_it_does_not_serve_is_refused_at_load() {
+    let env = Env::new();
+    let config = env.write("policies.yaml", "hooks:\n  admission: [builtin-storage]\n");
+    let out = env.run(&["policy", "list", "--policy-config", config.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("\"builtin-storage\"") && err.contains("assigned hook admission, but declares only: storage"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_module_whose_digest_differs_from_its_pin_is_refused() {
     let env = Env::new();
     let config = env.config("require-s3-kms", "  admission: [require-s3-kms]", Some(&"0".repeat(64)));

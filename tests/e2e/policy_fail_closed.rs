@@ -59,6 +59,11 @@ async fn a_garbage_answer_refuses_writes() {
         FaultAction::Garbage("<html>502 Bad Gateway</html>"),
     ));
     assert_refused_and_unknown(&running, &[]).await;
+    let (_, _, err) = running.outcome(&["set", "replicas", "3"]).await;
+    assert!(
+        err.contains("answered with a body that is not a Kubernetes API response"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
