@@ -166,22 +166,27 @@ fn save(path: &std::path::Path, host: &str, auth: &str) -> Result<()> {
     write_private(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
-#[cfg(unix)]
+/// Replaces the file whole (a new file, private from its creation, renamed over the old one), so a
+/// reader sees the old file or the new one, never a part; and never writes through a symbolic
+/// link, which could send the credentials anywhere.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    // An existing file keeps its mode on open: make it private too.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        return Err(std::io::Error::other(format!(
+            "it is a symbolic link (to {target}); refusing to write credentials through it: give the file itself with --to"
+        )));
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    // tempfile creates the file with mode 0600 on Unix.
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -9,6 +9,11 @@ pub(crate) const SERVICE_ACCOUNT: &str = "oc-registry";
 pub(crate) const CLUSTER_ROLE: &str = "oc-registry-reconciler";
 
 const READ: &[&str] = &["get", "list", "watch"];
+/// The ConfigMaps in the registry's namespace a pass writes.
+const OWNED_CONFIGMAPS: &[&str] = &[
+    crate::render::REGISTRY_CERTIFICATES,
+    crate::state::snapshot::SERVICE_CA_CONFIGMAP,
+];
 const MANAGE: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
 
 /// Cluster-wide: the registry's own APIs, the cluster config it reads, the ClusterOperator it
@@ -76,15 +81,18 @@ pub(crate) fn namespace_rules() -> Vec<Value> {
     vec![
         rule(
             &[""],
-            &[
-                "secrets",
-                "configmaps",
-                "services",
-                "serviceaccounts",
-                "persistentvolumeclaims",
-            ],
+            &["secrets", "services", "serviceaccounts", "persistentvolumeclaims"],
             MANAGE,
         ),
+        // ConfigMaps: read any, create, but change only the ones the registry keeps, so the
+        // reconciler cannot rewrite the policy ConfigMap it enforces.
+        rule(&[""], &["configmaps"], &["get", "list", "watch", "create"]),
+        json!({
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": OWNED_CONFIGMAPS,
+            "verbs": ["update", "patch", "delete"],
+        }),
         rule(&["apps"], &["deployments", "daemonsets"], MANAGE),
         rule(&["batch"], &["cronjobs"], MANAGE),
         rule(&["batch"], &["jobs"], &["get", "list", "watch"]),
@@ -182,4 +190,50 @@ pub fn manifests(image: &str, replicas: i32) -> Vec<Value> {
             },
         }),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Kind;
+
+    #[test]
+    fn the_reconciler_cannot_rewrite_the_policy_configmap_it_enforces() {
+        let rules = namespace_rules();
+        for rule in rules
+            .iter()
+            .filter(|r| r["resources"].as_array().unwrap().contains(&json!("configmaps")))
+        {
+            let verbs = rule["verbs"].as_array().unwrap();
+            let changes = ["update", "patch", "delete"].iter().any(|v| verbs.contains(&json!(v)));
+            if changes {
+                let names = rule["resourceNames"]
+                    .as_array()
+                    .expect("changes only to named ConfigMaps");
+                assert!(
+                    !names.contains(&json!(crate::policy::config::CLUSTER_CONFIGMAP)),
+                    "{rule}"
+                );
+            }
+        }
+        // Every ConfigMap a pass writes in the namespace is one it may change.
+        let mut inputs = crate::render::inputs::Inputs::of_spec(
+            json!({"managementState": "Managed", "replicas": 1, "httpSecret": "s", "storage": {"emptyDir": {}}}),
+        );
+        inputs.images.registry = Some("registry".into());
+        inputs.images.pruner = Some("cli".into());
+        inputs.images.operator = Some("operator".into());
+        inputs.fs_group = Some(1);
+        let mut written: Vec<crate::render::Desired> = crate::render::render(&inputs).objects;
+        written.extend(crate::render::pruner_objects(&inputs, &crate::policy::sdk::PrunerDecision::default()).unwrap());
+        let configmaps: Vec<&str> = written
+            .iter()
+            .filter(|d| d.kind == Kind::ConfigMap && d.namespace.as_deref() == Some(REGISTRY_NAMESPACE))
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(configmaps.len(), 2, "{configmaps:?}");
+        for name in configmaps {
+            assert!(OWNED_CONFIGMAPS.contains(&name), "{name}");
+        }
+    }
 }

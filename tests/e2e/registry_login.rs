@@ -223,6 +223,65 @@ async fn login_checks_and_merges_the_sessions_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auth_file_is_replaced_whole_and_never_written_through_a_link() {
+    let running = with_token(cluster(Platform::Aws, true)).await;
+    let file = running.dir.path().join("auth.json");
+    std::fs::write(&file, r#"{"auths": {"quay.io": {"auth": "b3RoZXI6c2VjcmV0"}}}"#).unwrap();
+    let to = file.to_str().unwrap().to_string();
+    // A reader that keeps reading while logins rewrite the file sees a whole JSON file every time.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (file, stop) = (file.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let bytes = std::fs::read(&file).unwrap();
+                serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|e| {
+                    panic!("a reader saw a partial file ({e}): {}", String::from_utf8_lossy(&bytes))
+                });
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..5 {
+        let registry = format!("registry-{i}.example.com");
+        let out = running
+            .oc_registry(&["login", "--skip-check", "--to", &to, "--registry", &registry])
+            .await;
+        assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(saved["auths"].as_object().unwrap().len(), 6);
+
+    // A link is not written through, wherever it points.
+    let elsewhere = running.dir.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, "{}").unwrap();
+    let link = running.dir.path().join("link.json");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let out = running
+        .oc_registry(&[
+            "login",
+            "--skip-check",
+            "--to",
+            link.to_str().unwrap(),
+            "--registry",
+            "r.example.com",
+        ])
+        .await;
+    assert_eq!(code(&out), Some(1));
+    assert!(
+        text(&out.stderr).contains("is a symbolic link"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "{}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_as_a_service_account_and_without_a_token() {
     let server = cluster(Platform::Aws, true);
     server
