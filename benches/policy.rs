@@ -3,9 +3,14 @@
 //! - a CLI run that evaluates the built-in storage policy costs ≤ 5 ms more than a run that
 //!   evaluates none (medians of repeated process runs);
 //! - the first run on a machine (nothing written anywhere yet) is within 5 ms of later runs: the
-//!   built-ins are compiled when the program is built, and nothing is cached on disk.
+//!   built-ins are compiled when the program is built, and nothing is cached on disk;
+//! - `policy check` of a compile bomb ends within its bounds: refused uncompiled when its shape is
+//!   beyond the limits, else ended by the compiler's CPU limit.
 //!
 //! Run with `cargo bench --bench policy`.
+
+#[path = "../tests/fixtures/bombs.rs"]
+mod bombs;
 
 use oc_registry::policy::sdk::{PlatformFacts, StorageFacts, StorageInput};
 use oc_registry::policy::{Host, Limits, builtin};
@@ -181,6 +186,35 @@ fn process_runs(dir: &Path) {
     );
 }
 
+fn compile_bounds(dir: &Path) {
+    let exe = env!("CARGO_BIN_EXE_oc-registry");
+    println!(
+        "== policy check of compile bombs (release binary; CPU limit {} s)",
+        Limits::default().compile_cpu_seconds
+    );
+    for (label, locals, loops) in [
+        ("5,000 locals × 3,000 loops (beyond the shape limits)", 5_000, 3_000),
+        ("3,900 locals × 1,000 loops (within them)", 3_900, 1_000),
+    ] {
+        let path = dir.join("bomb.wasm");
+        std::fs::write(&path, bombs::locals_and_loops(locals, loops)).unwrap();
+        let t = Instant::now();
+        let out = Command::new(exe)
+            .args(["policy", "check", path.to_str().unwrap()])
+            .env("HOME", dir)
+            .env("KUBECONFIG", dir.join("no-cluster"))
+            .output()
+            .unwrap();
+        let verdict = String::from_utf8_lossy(&out.stderr);
+        let verdict = verdict.lines().next().unwrap_or_default();
+        println!(
+            "{label:55} {:>9}  {}",
+            millis(t.elapsed()),
+            verdict.split(": ").last().unwrap_or_default()
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing to run.
     if !std::env::args().any(|a| a == "--bench") {
@@ -189,4 +223,5 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     in_process();
     process_runs(dir.path());
+    compile_bounds(dir.path());
 }

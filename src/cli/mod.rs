@@ -45,6 +45,18 @@ pub fn parse(args: Vec<OsString>) -> Cli {
 
 /// The whole program: parse, run, report. Both binaries call this.
 pub fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == crate::policy::compile::COMPILE_COMMAND)
+    {
+        let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        return crate::policy::compile::serve(&rest);
+    }
+    // Modules that are not built in are compiled in a bounded child of this executable.
+    if let Ok(executable) = std::env::current_exe() {
+        crate::policy::compile::compile_out_of_process(executable);
+    }
     let cli = parse(std::env::args_os().collect());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

@@ -12,6 +12,17 @@ pub enum Cause {
     },
     /// Not a WebAssembly module, or one wasmtime refuses to compile.
     Invalid(String),
+    /// Compiling the module went past one of its bounds.
+    CompileLimit {
+        what: &'static str,
+        limit: String,
+    },
+    /// Code shaped so that compiling it could take long or take much memory.
+    TooComplex {
+        what: &'static str,
+        value: u64,
+        limit: u64,
+    },
     /// The module imports something; policies get no capabilities at all.
     Imports(Vec<String>),
     MissingExport(String),
@@ -66,6 +77,14 @@ impl fmt::Display for Cause {
                 write!(f, "module is {size} bytes, over the {limit}-byte limit")
             }
             Cause::Invalid(e) => write!(f, "not a valid WebAssembly module: {e}"),
+            Cause::CompileLimit { what, limit } => write!(
+                f,
+                "compiling it went past the {what} limit of {limit}: the module is refused"
+            ),
+            Cause::TooComplex { what, value, limit } => write!(
+                f,
+                "module has {value} {what}, over the limit of {limit}: compiling it could take too long, so it is refused uncompiled"
+            ),
             Cause::Imports(list) => write!(
                 f,
                 "module imports {} (policies may import nothing, WASI included)",

@@ -107,7 +107,7 @@ impl Host {
         let compiled_at_build = ready.is_some();
         let module = match ready {
             Some(module) => module,
-            None => Module::from_binary(&self.engine, bytes).map_err(|e| fail(Cause::Invalid(format!("{e:#}"))))?,
+            None => super::compile::compile(&self.engine, &self.limits, bytes).map_err(fail)?,
         };
         let linker: Linker<StoreLimits> = Linker::new(&self.engine);
         let pre = linker.instantiate_pre(&module).map_err(|e| fail(self.classify(&e)))?;

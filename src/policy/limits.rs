@@ -13,6 +13,10 @@ pub struct Limits {
     pub input_bytes: usize,
     pub output_bytes: usize,
     pub module_bytes: usize,
+    /// CPU time compiling one module may take (all compiler threads together).
+    pub compile_cpu_seconds: u64,
+    /// Memory compiling one module may use.
+    pub compile_memory_bytes: usize,
 }
 
 impl Limits {
@@ -25,6 +29,8 @@ impl Limits {
         input_bytes: 4 << 20,
         output_bytes: 1 << 20,
         module_bytes: 8 << 20,
+        compile_cpu_seconds: 20,
+        compile_memory_bytes: 1 << 30,
     };
 
     /// These limits lowered by `other`'s, field by field, and never above the ceiling.
@@ -37,6 +43,8 @@ impl Limits {
             input_bytes: self.input_bytes.min(other.input_bytes),
             output_bytes: self.output_bytes.min(other.output_bytes),
             module_bytes: self.module_bytes.min(other.module_bytes),
+            compile_cpu_seconds: self.compile_cpu_seconds.min(other.compile_cpu_seconds),
+            compile_memory_bytes: self.compile_memory_bytes.min(other.compile_memory_bytes),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! which live in `policies/` (built-ins and the guest SDK).
 
 pub mod builtin;
+pub mod compile;
 pub mod config;
 mod effective;
 mod error;
@@ -15,5 +16,5 @@ pub use effective::{Admission, Policies};
 pub use error::{Cause, PolicyError};
 pub use host::{Host, Precompiled};
 pub use limits::Limits;
-pub use module::{Inspection, inspect, sha256_hex};
+pub use module::{CodeLimits, CodeShape, Inspection, inspect, sha256_hex};
 pub use oc_registry_policy_sdk as sdk;

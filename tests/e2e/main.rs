@@ -14,6 +14,7 @@ mod krew_install;
 mod parity;
 mod policy_builtin;
 mod policy_cli;
+mod policy_compile_bounds;
 mod policy_compiled;
 mod policy_fail_closed;
 mod policy_sandbox;
