@@ -15,6 +15,7 @@ use crate::validate::printable;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,6 +107,19 @@ pub struct ReconcileArgs {
     /// This replica's name in the leader election (default: host name and process id)
     #[arg(long, value_name = "NAME", requires = "watch")]
     pub identity: Option<String>,
+
+    /// Also serve the validating admission webhook on this address (HOST:PORT), so the cluster's
+    /// admission modules judge every write of the Config and the ImagePruner
+    #[arg(long, value_name = "ADDRESS", requires = "watch")]
+    pub webhook_listen: Option<String>,
+
+    /// The webhook's serving certificate and key (PEM), as the service CA issues them; when
+    /// absent, one is made and trusted in the webhook configuration
+    #[arg(long, value_name = "FILE", requires = "webhook_listen")]
+    pub webhook_cert: Option<PathBuf>,
+
+    #[arg(long, value_name = "FILE", requires = "webhook_listen")]
+    pub webhook_key: Option<PathBuf>,
 
     /// How long a leader's lease lasts without renewal
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration, hide = true)]

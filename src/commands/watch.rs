@@ -59,6 +59,29 @@ fn stamp() -> String {
         .unwrap_or_default()
 }
 
+/// Serves the admission webhook on every replica, leading or not, until `stop`.
+async fn serve_webhook(
+    session: &Session,
+    args: &ReconcileArgs,
+    address: &str,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    use crate::reconcile::admission::{self, Certificate};
+    let certificate = Certificate::load_or_generate(args.webhook_cert.as_deref(), args.webhook_key.as_deref())?;
+    if certificate.generated {
+        admission::trust_in_configuration(&session.client, &certificate.chain_pem).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {address}: {e}"))?;
+    eprintln!(
+        "{} serving the admission webhook on {}",
+        stamp(),
+        listener.local_addr()?
+    );
+    admission::serve(listener, &certificate, session.client.clone(), stop).await
+}
+
 /// Why a pass must be retried.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -273,7 +296,16 @@ pub async fn run(
         let _ = leading_tx.send(false);
         let _ = stop.send(());
     };
-    tokio::join!(controller, worker, leadership);
+    let webhook = async {
+        let Some(address) = &args.webhook_listen else {
+            return Ok(());
+        };
+        serve_webhook(session, args, address, shutdown_signal()).await
+    };
+    let (_, _, _, webhook) = tokio::join!(controller, worker, leadership, webhook);
+    if let Err(e) = webhook {
+        eprintln!("{} webhook: {e:#}", stamp());
+    }
     elector.release().await;
     eprintln!("{} stopped", stamp());
     Ok(ExitCode::SUCCESS)

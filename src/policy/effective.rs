@@ -183,6 +183,11 @@ impl Policies {
         Ok(self.host.get_or_init(|| host))
     }
 
+    /// Compiles `m` now rather than at its first decision.
+    pub fn ready(&self, m: &EffectiveModule) -> Result<(), PolicyError> {
+        self.loaded(m).map(|_| ())
+    }
+
     /// The compiled module, compiled on first use.
     fn loaded(&self, m: &EffectiveModule) -> Result<Arc<LoadedModule>, PolicyError> {
         if let Some(l) = m.loaded.get() {

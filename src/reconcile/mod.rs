@@ -1,6 +1,7 @@
 //! The reconcile engine: complete the Config, render the desired objects, apply them, and report
 //! status, as the Image Registry Operator does.
 
+pub mod admission;
 pub mod apply;
 pub mod bootstrap;
 pub mod complete;

@@ -1,6 +1,7 @@
 //! What the reconciler needs to run in a cluster, and no more: the RBAC rules and the manifests
 //! that run `reconcile --watch` with leader election.
 
+use super::admission::{WEBHOOK_CONFIGURATION, WEBHOOK_PATH, WEBHOOK_SERVICE};
 use crate::api::REGISTRY_NAMESPACE;
 use crate::render::rule;
 use serde_json::{Value, json};
@@ -9,6 +10,10 @@ pub(crate) const SERVICE_ACCOUNT: &str = "oc-registry";
 pub(crate) const CLUSTER_ROLE: &str = "oc-registry-reconciler";
 
 const READ: &[&str] = &["get", "list", "watch"];
+const WEBHOOK_PORT: u16 = 8443;
+const WEBHOOK_CERTS: &str = "/var/run/secrets/webhook";
+/// The Secret the service CA issues the webhook's serving certificate into.
+const WEBHOOK_SECRET: &str = "oc-registry-webhook-tls";
 /// The ConfigMaps in the registry's namespace a pass writes.
 const OWNED_CONFIGMAPS: &[&str] = &[
     crate::render::REGISTRY_CERTIFICATES,
@@ -73,6 +78,14 @@ pub(crate) fn cluster_rules() -> Vec<Value> {
     );
     bindings["resourceNames"] = json!(["registry-registry-role", "openshift-image-registry-pruner"]);
     rules.push(bindings);
+    // Trusting a certificate it made in its own webhook configuration, and nothing else.
+    let mut webhook = rule(
+        &["admissionregistration.k8s.io"],
+        &["validatingwebhookconfigurations"],
+        &["get", "update"],
+    );
+    webhook["resourceNames"] = json!([WEBHOOK_CONFIGURATION]);
+    rules.push(webhook);
     rules
 }
 
@@ -175,19 +188,61 @@ pub fn manifests(image: &str, replicas: i32) -> Vec<Value> {
                                 // A writable home on a read-only root filesystem.
                                 {"name": "HOME", "value": "/tmp"},
                             ],
-                            "args": ["--identity=$(POD_NAME)"],
-                            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+                            "args": [
+                                "--identity=$(POD_NAME)",
+                                format!("--webhook-listen=0.0.0.0:{WEBHOOK_PORT}"),
+                                format!("--webhook-cert={WEBHOOK_CERTS}/tls.crt"),
+                                format!("--webhook-key={WEBHOOK_CERTS}/tls.key"),
+                            ],
+                            "ports": [{"name": "webhook", "containerPort": WEBHOOK_PORT, "protocol": "TCP"}],
+                            // Room for one policy module compiling, which is bounded at 1 GiB.
+                            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "1280Mi"}},
                             "securityContext": {
                                 "allowPrivilegeEscalation": false,
                                 "readOnlyRootFilesystem": true,
                                 "capabilities": {"drop": ["ALL"]},
                             },
-                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                            "volumeMounts": [
+                                {"name": "tmp", "mountPath": "/tmp"},
+                                {"name": "webhook-certs", "mountPath": WEBHOOK_CERTS, "readOnly": true},
+                            ],
                         }],
-                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                        "volumes": [
+                            {"name": "tmp", "emptyDir": {}},
+                            // Issued by the service CA; without it the reconciler makes its own.
+                            {"name": "webhook-certs", "secret": {"secretName": WEBHOOK_SECRET, "optional": true}},
+                        ],
                     },
                 },
             },
+        }),
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": WEBHOOK_SERVICE, "namespace": ns, "labels": labels,
+                         "annotations": {"service.beta.openshift.io/serving-cert-secret-name": WEBHOOK_SECRET}},
+            "spec": {"selector": labels, "ports": [{"name": "webhook", "port": 443, "targetPort": WEBHOOK_PORT, "protocol": "TCP"}]},
+        }),
+        // Every create and update of the Config and the ImagePruner passes the cluster's admission
+        // modules; when the webhook cannot answer, the write is refused.
+        json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": WEBHOOK_CONFIGURATION, "labels": labels,
+                         "annotations": {"service.beta.openshift.io/inject-cabundle": "true"}},
+            "webhooks": [{
+                "name": "policies.oc-registry.openshift.io",
+                "clientConfig": {"service": {"namespace": ns, "name": WEBHOOK_SERVICE, "path": WEBHOOK_PATH, "port": 443}},
+                "rules": [{
+                    "apiGroups": ["imageregistry.operator.openshift.io"],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["configs", "imagepruners"],
+                    "scope": "Cluster",
+                }],
+                "failurePolicy": "Fail",
+                "sideEffects": "None",
+                "admissionReviewVersions": ["v1"],
+                "timeoutSeconds": 10,
+            }],
         }),
     ]
 }

@@ -9,9 +9,14 @@ use kube::{Api, Client};
 /// The ConfigMap `openshift-image-registry/oc-registry-policies`, if it exists.
 pub async fn cluster_policy_config(client: &Client) -> Result<Option<SourcedConfig>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), REGISTRY_NAMESPACE);
-    let Some(cm) = api.get_opt(CLUSTER_CONFIGMAP).await? else {
-        return Ok(None);
-    };
+    match api.get_opt(CLUSTER_CONFIGMAP).await? {
+        Some(cm) => parse_cluster_policy_config(cm).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The policy configuration a cluster's policy ConfigMap holds, with its module blobs.
+pub fn parse_cluster_policy_config(cm: ConfigMap) -> Result<SourcedConfig> {
     let location = format!("{REGISTRY_NAMESPACE}/{CLUSTER_CONFIGMAP}");
     let text = cm
         .data
@@ -24,5 +29,5 @@ pub async fn cluster_policy_config(client: &Client) -> Result<Option<SourcedConf
         .into_iter()
         .map(|(k, v)| (k, v.0))
         .collect();
-    SourcedConfig::parse(text, Origin::Cluster(location), blobs).map(Some)
+    SourcedConfig::parse(text, Origin::Cluster(location), blobs)
 }

@@ -18,6 +18,7 @@ mod policy_compile_bounds;
 mod policy_compiled;
 mod policy_fail_closed;
 mod policy_sandbox;
+mod policy_webhook;
 mod reconcile;
 mod registry_login;
 mod registry_proof;

@@ -2,7 +2,7 @@
 //! cannot be read for any reason but not existing, a change they govern is refused and nothing is
 //! written, while read-only commands answer and say the cluster's policies are unknown.
 
-use crate::support::{Running, cluster, install_policies, serve};
+use crate::support::{Running, cluster, forbid_emptydir, serve};
 use test_apiserver::{Fault, FaultAction, Matcher, Platform};
 
 const POLICIES: &str = "configmaps/oc-registry-policies";
@@ -10,12 +10,7 @@ const POLICIES: &str = "configmaps/oc-registry-policies";
 /// A cluster whose policies deny every change, so a write that got past them would show.
 async fn deny_all() -> Running {
     let server = cluster(Platform::Aws, true);
-    let module = std::fs::read(crate::support::example_policies().join("forbid_emptydir.wasm")).unwrap();
-    install_policies(
-        &server,
-        &[("forbid-emptydir", module)],
-        "  admission: [forbid-emptydir]\n",
-    );
+    forbid_emptydir(&server);
     serve(server).await
 }
 

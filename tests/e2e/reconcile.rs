@@ -819,9 +819,14 @@ struct Watcher {
 
 impl Watcher {
     fn start(running: &Running, name: &'static str) -> Watcher {
+        Watcher::start_with(running, name, &[])
+    }
+
+    fn start_with(running: &Running, name: &'static str, extra: &[&str]) -> Watcher {
         let child = running
             .command(crate::support::OC_REGISTRY)
             .args(["reconcile", "--watch", "--identity", name, "--lease-duration", "2s"])
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
@@ -977,20 +982,22 @@ async fn the_in_cluster_manifests_apply_and_grant_every_request_the_reconciler_m
         .unwrap();
     assert_eq!(deployment["spec"]["replicas"], 2);
 
-    // Every request a reconciler makes — bootstrap, reconcile, watch with leader election,
-    // teardown — must be one the manifests' roles allow.
+    // Every request a reconciler makes — bootstrap, reconcile, watch with leader election, the
+    // admission webhook trusting its certificate, teardown — must be one the manifests' roles allow.
+    // The webhook configuration is in place now: every write of the Config needs the webhook.
     running.server.clear_log();
-    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
-    let watcher = Watcher::start(&running, "in-cluster");
-    eventually("the watcher leads", || async {
+    let address = running.route_webhook();
+    let watcher = Watcher::start_with(&running, "in-cluster", &["--webhook-listen", &address]);
+    eventually("the watcher leads and serves the webhook", || async {
         running.exists(&["lease", "oc-registry-reconciler", "-n", NS]).await
+            && std::net::TcpStream::connect(&address).is_ok()
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    let (code, log) = watcher.stop().await;
-    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
     set_state(&running, "Removed").await;
     assert_eq!(reconcile(&running, &["--yes"]).await.status.code(), Some(0));
+    let (code, log) = watcher.stop().await;
+    assert_eq!(code, Some(0), "{log}");
 
     let list: Value = serde_json::from_slice(
         &running

@@ -197,17 +197,35 @@ impl Running {
 
     /// `kubectl patch` of the registry Config with a merge patch, which must succeed.
     pub async fn patch_config(&self, patch: &Value) {
-        let out = self
-            .kubectl(&[
-                "patch",
-                "configs.imageregistry.operator.openshift.io",
-                "cluster",
-                "--type=merge",
-                "-p",
-                &patch.to_string(),
-            ])
-            .await;
+        let out = self.try_patch_config(patch).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
+    /// `kubectl patch` of the registry Config with a merge patch, as it went.
+    pub async fn try_patch_config(&self, patch: &Value) -> Output {
+        self.kubectl(&[
+            "patch",
+            "configs.imageregistry.operator.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &patch.to_string(),
+        ])
+        .await
+    }
+
+    /// Routes the admission webhook's Service to a free address on 127.0.0.1, returned, where the
+    /// reconciler is to serve it.
+    pub fn route_webhook(&self) -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        self.server
+            .route_service("openshift-image-registry", "oc-registry-webhook", &address);
+        address
     }
 
     pub async fn kubectl(&self, args: &[&str]) -> Output {
@@ -264,6 +282,16 @@ pub fn example_policies() -> &'static Path {
         assert!(status.success(), "building the example policies");
         target.join("wasm32-unknown-unknown/release")
     })
+}
+
+/// Installs the example module that forbids emptyDir storage as the cluster's admission policy.
+pub fn forbid_emptydir(server: &ApiServer) {
+    let module = std::fs::read(example_policies().join("forbid_emptydir.wasm")).unwrap();
+    install_policies(
+        server,
+        &[("forbid-emptydir", module)],
+        "  admission: [forbid-emptydir]\n",
+    );
 }
 
 /// Installs organisation policy modules in the cluster's policy ConfigMap, with `hooks` (the
