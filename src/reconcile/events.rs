@@ -138,18 +138,17 @@ pub fn of_observed(before: Option<&Value>, after: Option<&Value>) -> Vec<Note> {
     out
 }
 
-/// Creates the events in the registry's namespace. Best effort: a cluster that refuses events
-/// still gets its registry; the count recorded is returned.
+/// Creates the events in the registry's namespace, all at once. Best effort: a cluster that
+/// refuses events still gets its registry; the count recorded is returned.
 pub async fn record(client: &Client, notes: &[Note]) -> usize {
     let api = Api::<Event>::namespaced(client.clone(), REGISTRY_NAMESPACE);
     let now = jiff::Timestamp::now();
+    let stamp = now.round(jiff::Unit::Second).unwrap_or(now).to_string();
     let instance = std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| COMPONENT.to_string());
-    let mut recorded = 0;
-    for (i, note) in notes.iter().enumerate() {
-        let stamp = now.round(jiff::Unit::Second).unwrap_or(now).to_string();
-        let event = json!({
+    let events = notes.iter().enumerate().filter_map(|(i, note)| {
+        serde_json::from_value::<Event>(json!({
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {
@@ -166,15 +165,15 @@ pub async fn record(client: &Client, notes: &[Note]) -> usize {
             "count": 1,
             "reportingComponent": COMPONENT,
             "reportingInstance": instance,
-        });
-        let Ok(event) = serde_json::from_value::<Event>(event) else {
-            continue;
-        };
-        if api.create(&PostParams::default(), &event).await.is_ok() {
-            recorded += 1;
-        }
-    }
-    recorded
+        }))
+        .ok()
+    });
+    let created = futures::future::join_all(events.map(|event| {
+        let api = api.clone();
+        async move { api.create(&PostParams::default(), &event).await.is_ok() }
+    }))
+    .await;
+    created.into_iter().filter(|ok| *ok).count()
 }
 
 #[cfg(test)]
