@@ -19,26 +19,28 @@ pub struct Entry {
     pub executable: bool,
 }
 
-/// What a release archive holds: the executables built in `bin_dir` and the repository's licence
-/// and README.
-pub fn release_entries(bin_dir: &Path, repo_root: &Path) -> Vec<Entry> {
-    let exe = |name| Entry {
-        name,
-        source: bin_dir.join(name),
-        executable: true,
-    };
+/// The names the one executable is installed under: krew links `kubectl-registry`, kubectl runs
+/// `kubectl_complete-registry` to complete, and `oc-registry` is the tool's own name. krew accepts
+/// only regular files, so each is a copy.
+pub const EXECUTABLE_NAMES: [&str; 3] = ["kubectl-registry", "kubectl_complete-registry", "oc-registry"];
+
+/// What a release archive holds: the executable under each of its names, and the repository's
+/// licence and README.
+pub fn release_entries(executable: &Path, repo_root: &Path) -> Vec<Entry> {
     let doc = |name| Entry {
         name,
         source: repo_root.join(name),
         executable: false,
     };
-    vec![
-        exe("kubectl-registry"),
-        exe("kubectl_complete-registry"),
-        exe("oc-registry"),
-        doc("LICENSE"),
-        doc("README.md"),
-    ]
+    EXECUTABLE_NAMES
+        .iter()
+        .map(|name| Entry {
+            name,
+            source: executable.to_path_buf(),
+            executable: true,
+        })
+        .chain([doc("LICENSE"), doc("README.md")])
+        .collect()
 }
 
 /// Writes the archive and returns its sha256 (lower-case hex). Releases use

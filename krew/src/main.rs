@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 const USAGE: &str = "usage:
   oc-registry-release archive --tag vX.Y.Z --os OS --arch ARCH --bin-dir DIR --out DIR
-      archive the executables in DIR with LICENSE and README.md; prints the archive and its sha256
+      archive DIR/oc-registry under each name it is installed as, with LICENSE and README.md;
+      prints the archive and its sha256
   oc-registry-release render --template krew/.krew.yaml --tag vX.Y.Z --dist DIR [--out FILE]
       render the krew manifest, with the sha256 of each archive (found in DIR by file name)
   oc-registry-release validate FILE [--index-name NAME.yaml]
@@ -41,7 +42,7 @@ fn main() -> Result<()> {
             let bin_dir = PathBuf::from(required(&args, "--bin-dir")?);
             let out_dir = PathBuf::from(required(&args, "--out")?);
             std::fs::create_dir_all(&out_dir)?;
-            let mut entries = archive::release_entries(&bin_dir, &repo_root());
+            let mut entries = archive::release_entries(&bin_dir.join("oc-registry"), &repo_root());
             let out = out_dir.join(archive::archive_name(&tag, &os, &arch));
             let sha = archive::build(&out, &mut entries, flate2::Compression::best())?;
             println!("{}  {sha}", out.display());

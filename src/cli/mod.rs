@@ -1,5 +1,5 @@
-//! The command line: global kubectl-style flags, the command tree, and the entry point both
-//! binaries share.
+//! The command line: global kubectl-style flags, the command tree, and the one entry point,
+//! which acts on the name the program was invoked as.
 
 mod args;
 pub mod complete;
@@ -12,9 +12,8 @@ use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// How the program was invoked determines the name its help shows: as a kubectl plugin
-/// (`kubectl-registry`) it is `kubectl registry`; otherwise its file name.
-pub(crate) fn display_name(argv0: Option<&OsString>) -> String {
+/// The file name the program was invoked as, without `.exe`.
+fn invoked_as(argv0: Option<&OsString>) -> String {
     let file = argv0
         .and_then(|a| {
             std::path::Path::new(a)
@@ -22,7 +21,16 @@ pub(crate) fn display_name(argv0: Option<&OsString>) -> String {
                 .map(|f| f.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "oc-registry".to_string());
-    let file = file.strip_suffix(".exe").unwrap_or(&file).to_string();
+    file.strip_suffix(".exe").unwrap_or(&file).to_string()
+}
+
+/// The name kubectl runs to complete `kubectl registry <TAB>`.
+const KUBECTL_COMPLETE: &str = "kubectl_complete-registry";
+
+/// How the program was invoked determines the name its help shows: as a kubectl plugin
+/// (`kubectl-registry`) it is `kubectl registry`; otherwise its file name.
+pub(crate) fn display_name(argv0: Option<&OsString>) -> String {
+    let file = invoked_as(argv0);
     match file.strip_prefix("kubectl-") {
         Some(plugin) => format!("kubectl {}", plugin.replace('_', "-")),
         None => file,
@@ -43,8 +51,16 @@ pub fn parse(args: Vec<OsString>) -> Cli {
     })
 }
 
-/// The whole program: parse, run, report. Both binaries call this.
+/// The whole program, one executable under three names: `kubectl_complete-registry` answers
+/// kubectl's completion requests; `oc-registry` and `kubectl-registry` parse, run and report.
 pub fn main() -> ExitCode {
+    if invoked_as(std::env::args_os().next().as_ref()) == KUBECTL_COMPLETE {
+        return complete::kubectl_main();
+    }
+    run_main()
+}
+
+fn run_main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     if args
         .next()

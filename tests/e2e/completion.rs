@@ -6,8 +6,6 @@ use std::path::Path;
 use std::process::Command;
 
 const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
-const KUBECTL_REGISTRY: &str = env!("CARGO_BIN_EXE_kubectl-registry");
-const KUBECTL_COMPLETE: &str = env!("CARGO_BIN_EXE_kubectl_complete-registry");
 
 /// What bash offers for `line` (the cursor at its end), using the completion the script registered.
 fn bash_complete(line: &str) -> Vec<String> {
@@ -57,11 +55,9 @@ fn zsh_and_fish_scripts_are_generated() {
 
 fn plugin_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for (name, target) in [
-        ("kubectl-registry", KUBECTL_REGISTRY),
-        ("kubectl_complete-registry", KUBECTL_COMPLETE),
-    ] {
-        std::os::unix::fs::symlink(target, dir.path().join(name)).unwrap();
+    // The one executable, under the names the release archive gives it.
+    for name in ["kubectl-registry", "kubectl_complete-registry"] {
+        std::os::unix::fs::symlink(OC_REGISTRY, dir.path().join(name)).unwrap();
     }
     dir
 }

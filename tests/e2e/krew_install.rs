@@ -20,9 +20,7 @@ fn release() -> &'static (tempfile::TempDir, String, manifest::Plugin) {
     static RELEASE: OnceLock<(tempfile::TempDir, String, manifest::Plugin)> = OnceLock::new();
     RELEASE.get_or_init(|| {
         let dist = tempfile::tempdir().unwrap();
-        // Cargo builds all three executables into one directory.
-        let bin_dir = Path::new(env!("CARGO_BIN_EXE_oc-registry")).parent().unwrap();
-        let mut entries = archive::release_entries(bin_dir, &root());
+        let mut entries = archive::release_entries(Path::new(env!("CARGO_BIN_EXE_oc-registry")), &root());
         let linux = dist.path().join(archive::archive_name(TAG, "linux", "amd64"));
         archive::build(&linux, &mut entries, flate2::Compression::fast()).unwrap();
         for (os, arch) in [("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")] {

@@ -5,7 +5,7 @@ use oc_registry::commands::status::{Health, Report};
 use oc_registry::state::Observed;
 use serde_json::{Value, json};
 
-use crate::support::{OC_REGISTRY, Running, cluster, serve, text};
+use crate::support::{OC_REGISTRY, Running, cluster, installed_as, serve, text};
 use test_apiserver::{ApiServer, Platform, Settings};
 
 async fn report(server: &ApiServer) -> Report {
@@ -122,8 +122,6 @@ async fn two_storage_drivers_are_reported_with_the_operators_message() {
 }
 
 // ------------------------------------------------------------------ the binary
-
-const KUBECTL_REGISTRY: &str = env!("CARGO_BIN_EXE_kubectl-registry");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_of_the_simulated_aws_cluster() {
@@ -263,7 +261,7 @@ async fn flags_work_before_and_after_the_command_and_help_names_the_invocation()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
     }
-    let help = running.run(KUBECTL_REGISTRY, &["--help"]).await;
+    let help = running.run(&installed_as("kubectl-registry"), &["--help"]).await;
     assert!(
         text(&help.stdout).contains("Usage: kubectl registry"),
         "{}",

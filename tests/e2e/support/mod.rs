@@ -15,6 +15,21 @@ use test_apiserver::{ApiServer, Listening, Platform, Settings};
 
 pub const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
 
+/// The executable under another of its installed names (`kubectl-registry`,
+/// `kubectl_complete-registry`), as the release archive ships it: a link in a directory kept for
+/// the whole test run.
+pub fn installed_as(name: &str) -> String {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let path = dir.path().join(name);
+    if let Err(e) = std::os::unix::fs::symlink(OC_REGISTRY, &path)
+        && e.kind() != std::io::ErrorKind::AlreadyExists
+    {
+        panic!("linking {name}: {e}");
+    }
+    path.to_string_lossy().into_owned()
+}
+
 pub fn cluster(platform: Platform, installed: bool) -> ApiServer {
     let server = ApiServer::new(Settings::default());
     server.seed_openshift(platform).unwrap();

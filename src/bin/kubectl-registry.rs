@@ -1,5 +1,0 @@
-//! The `kubectl-registry` executable; everything happens in the library.
-
-fn main() -> std::process::ExitCode {
-    oc_registry::cli::main()
-}
