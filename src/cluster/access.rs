@@ -27,6 +27,8 @@ pub struct AccessOptions {
 /// The resolved connection.
 pub struct Access {
     pub config: kube::Config,
+    /// `--request-timeout` as given (`None`: not given, so the default bound applies).
+    pub request_timeout: Option<Duration>,
     pub namespace: String,
     pub context: Option<String>,
     pub cluster: Option<String>,
@@ -149,6 +151,7 @@ impl AccessOptions {
         };
         Ok(Access {
             config,
+            request_timeout: None,
             namespace,
             context: context_name,
             cluster,
@@ -160,6 +163,7 @@ impl AccessOptions {
         if set(&self.server).is_some() {
             return Ok(Access {
                 config: kube::Config::new(self.server_uri()?),
+                request_timeout: None,
                 namespace: set(&self.namespace).unwrap_or_else(|| "default".into()),
                 context: None,
                 cluster: None,
@@ -172,6 +176,7 @@ impl AccessOptions {
         let namespace = set(&self.namespace).unwrap_or_else(|| config.default_namespace.clone());
         Ok(Access {
             config,
+            request_timeout: None,
             namespace,
             context: None,
             cluster: None,
@@ -204,6 +209,8 @@ impl AccessOptions {
             config.accept_invalid_certs = true;
             config.root_cert = None;
         }
+        access.request_timeout = self.request_timeout;
+        let config = &mut access.config;
         if let Some(t) = self.request_timeout.filter(|t| !t.is_zero()) {
             config.read_timeout = Some(t);
             config.write_timeout = Some(t);

@@ -17,6 +17,11 @@ pub fn describe_kube_error(err: &kube::Error, server: &str) -> String {
             let host = server.split("://").nth(1).unwrap_or(server).trim_end_matches('/');
             format!("the server {host} answered with a body that is not a Kubernetes API response: {e}")
         }
+        other if super::exceeded(other).is_some() => {
+            let host = server.split("://").nth(1).unwrap_or(server).trim_end_matches('/');
+            let why = super::exceeded(other).map(ToString::to_string).unwrap_or_default();
+            format!("Error reading from the server {host}: {why}")
+        }
         other => {
             let host = server.split("://").nth(1).unwrap_or(server).trim_end_matches('/');
             let mut source: Option<&(dyn std::error::Error + 'static)> = other.source();

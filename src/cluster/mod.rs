@@ -2,11 +2,20 @@
 //! kubectl-shaped error messages.
 
 mod access;
+mod bounded;
 mod errors;
 mod retry;
 mod writes;
 
 pub use access::{Access, AccessOptions, Environment, USER_AGENT, parse_request_timeout};
+pub use bounded::{Bounds, DEFAULT_REQUEST_TIMEOUT, Exceeded, MAX_ANSWER_BYTES, exceeded};
 pub use errors::{chain, describe_kube_error, is_not_found};
+
+/// A client for `access`, every exchange bounded (see [`Bounds`]).
+pub fn connect(access: &Access) -> Result<kube::Client, kube::Error> {
+    Ok(kube::client::ClientBuilder::try_from(access.config.clone())?
+        .with_layer(&Bounds::for_timeout(access.request_timeout))
+        .build())
+}
 pub use retry::{ATTEMPTS, is_conflict, is_transient, retry};
 pub use writes::{DryRun, FIELD_MANAGER, merge_patch_between};

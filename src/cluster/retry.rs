@@ -8,23 +8,28 @@ use std::time::Duration;
 pub const ATTEMPTS: u32 = 5;
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_secs(2);
+/// The longest wait a server's `Retry-After` is granted.
+const MAX_SERVER_DELAY: Duration = Duration::from_secs(10);
 
 /// Whether another attempt may succeed where this one failed.
 pub fn is_transient(err: &kube::Error) -> bool {
     match err {
         kube::Error::Api(s) => matches!(s.code, 429 | 500 | 502 | 503 | 504),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        // A bound this program set is the caller's limit, not a passing fault.
+        kube::Error::Service(_) => super::exceeded(err).is_none(),
+        kube::Error::HyperError(_) => true,
         _ => false,
     }
 }
 
-/// How long the server asked to wait (`details.retryAfterSeconds`), at most [`MAX_DELAY`].
+/// How long the server asked to wait (`Retry-After`, which the client layer carries into
+/// `details.retryAfterSeconds`), at most [`MAX_SERVER_DELAY`].
 fn retry_after(err: &kube::Error) -> Duration {
     match err {
         kube::Error::Api(s) => s
             .details
             .as_ref()
-            .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)).min(MAX_DELAY))
+            .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)).min(MAX_SERVER_DELAY))
             .unwrap_or_default(),
         _ => Duration::ZERO,
     }

@@ -94,7 +94,7 @@ pub struct Session {
 impl Session {
     async fn connect(connection: &ConnectionArgs) -> Result<Self> {
         let access = connection.access_options().resolve().await?;
-        let client = kube::Client::try_from(access.config.clone()).context("building the API client")?;
+        let client = crate::cluster::connect(&access).context("building the API client")?;
         Ok(Session { client, access })
     }
 

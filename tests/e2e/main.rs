@@ -5,6 +5,7 @@
 mod support;
 
 mod api_types;
+mod bounded_io;
 mod cluster_access;
 mod completion;
 mod configure;

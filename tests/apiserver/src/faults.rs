@@ -1,5 +1,6 @@
 //! Fault injection: latency, 5xx answers with Retry-After, conflict storms, dropped connections and
-//! dropped watches, each limited to matching requests and a number of occurrences.
+//! dropped watches, huge and dripping answers, each limited to matching requests and a number of
+//! occurrences.
 
 use std::time::Duration;
 
@@ -53,6 +54,12 @@ pub enum FaultAction {
     DropConnection,
     /// Answer 200 with this body, as a broken proxy in front of the server might.
     Garbage(&'static str),
+    /// Answer 200 with a JSON object this many bytes long, made as it is sent (never held whole).
+    Huge(usize),
+    /// Send the real answer one byte per interval, as a stalled connection or a slow-loris proxy.
+    Drip(Duration),
+    /// Answer 429 as a proxy or load balancer does: a `Retry-After` header and a plain-text body.
+    ProxyThrottle { retry_after_seconds: u64 },
 }
 
 #[derive(Clone, Debug)]

@@ -45,5 +45,5 @@ pub use seeds::{
     INFRASTRUCTURE_NAME, OPERATOR_IMAGE, PRUNER_IMAGE, Platform, REGISTRY_IMAGE, REGISTRY_NAMESPACE, RELEASE_VERSION,
     TlsProfile,
 };
-pub use server::{ApiServer, LoggedRequest, Settings};
+pub use server::{ApiServer, LoggedRequest, Settings, round_trips};
 pub use sim::{RolloutOutcome, Simulation};

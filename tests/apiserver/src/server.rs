@@ -12,13 +12,15 @@ use crate::status::ApiError;
 use crate::store::Store;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::Notify;
 
 pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -64,6 +66,27 @@ pub struct LoggedRequest {
     pub authorization: Option<String>,
     pub body: Option<Value>,
     pub status: u16,
+    /// When the request arrived and when its answer was ready (its body not yet sent).
+    pub received: std::time::Instant,
+    pub answered: std::time::Instant,
+}
+
+/// Round trips: the longest chain of requests each sent after the one before it was answered,
+/// which is what latency multiplies.
+pub fn round_trips(log: &[LoggedRequest]) -> usize {
+    let mut by_start: Vec<&LoggedRequest> = log.iter().collect();
+    by_start.sort_by_key(|r| r.received);
+    // depth[i]: the longest chain ending with request i.
+    let mut depth = vec![0usize; by_start.len()];
+    for i in 0..by_start.len() {
+        depth[i] = 1
+            + (0..i)
+                .filter(|&j| by_start[j].answered <= by_start[i].received)
+                .map(|j| depth[j])
+                .max()
+                .unwrap_or(0);
+    }
+    depth.into_iter().max().unwrap_or(0)
 }
 
 impl LoggedRequest {
@@ -261,12 +284,14 @@ impl ApiServer {
 
     /// Handles one request with a fully read body.
     pub async fn handle(&self, req: http::Request<Bytes>) -> Result<Response<Body>, BoxError> {
+        let received = std::time::Instant::now();
         let (parts, body) = req.into_parts();
         let method = parts.method.as_str().to_string();
         let path = parts.uri.path().to_string();
         let query = parts.uri.query().unwrap_or_default().to_string();
         let actions = self.shared.faults.lock().unwrap().take(&method, &path);
         let mut injected: Option<ApiError> = None;
+        let mut drip = None;
         for action in actions {
             match action {
                 FaultAction::Latency(d) => tokio::time::sleep(d).await,
@@ -284,15 +309,33 @@ impl ApiServer {
                 }
                 FaultAction::Conflict => injected = Some(ApiError::new(409, "Conflict", conflict_message(&path))),
                 FaultAction::DropConnection => {
-                    self.log(&parts.headers, &method, &path, &query, &body, 0);
+                    self.log(received, &parts.headers, &method, &path, &query, &body, 0);
                     return Err("connection dropped by injected fault".into());
                 }
                 FaultAction::Garbage(text) => {
-                    self.log(&parts.headers, &method, &path, &query, &body, 200);
+                    self.log(received, &parts.headers, &method, &path, &query, &body, 200);
                     return Ok(Response::builder()
                         .status(StatusCode::OK)
                         .header(header::CONTENT_TYPE, "application/json")
                         .body(full(Bytes::from_static(text.as_bytes())))
+                        .expect("valid response"));
+                }
+                FaultAction::Huge(size) => {
+                    self.log(received, &parts.headers, &method, &path, &query, &body, 200);
+                    return Ok(Response::builder()
+                        .status(StatusCode::OK)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(huge_object(size))
+                        .expect("valid response"));
+                }
+                FaultAction::Drip(every) => drip = Some(every),
+                FaultAction::ProxyThrottle { retry_after_seconds } => {
+                    self.log(received, &parts.headers, &method, &path, &query, &body, 429);
+                    return Ok(Response::builder()
+                        .status(StatusCode::TOO_MANY_REQUESTS)
+                        .header(header::CONTENT_TYPE, "text/plain")
+                        .header(header::RETRY_AFTER, retry_after_seconds.to_string())
+                        .body(full(Bytes::from_static(b"Too Many Requests\n")))
                         .expect("valid response"));
                 }
             }
@@ -311,6 +354,7 @@ impl ApiServer {
             }
         };
         self.log(
+            received,
             &parts.headers,
             &method,
             &path,
@@ -318,10 +362,23 @@ impl ApiServer {
             &body,
             response.status().as_u16(),
         );
-        Ok(response)
+        Ok(match drip {
+            Some(every) => dripping(response, every).await,
+            None => response,
+        })
     }
 
-    fn log(&self, headers: &HeaderMap, method: &str, path: &str, query: &str, body: &Bytes, status: u16) {
+    #[allow(clippy::too_many_arguments)]
+    fn log(
+        &self,
+        received: std::time::Instant,
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &Bytes,
+        status: u16,
+    ) {
         let h = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let parsed = if body.is_empty() {
             None
@@ -340,6 +397,8 @@ impl ApiServer {
             authorization: h(header::AUTHORIZATION),
             body: parsed,
             status,
+            received,
+            answered: std::time::Instant::now(),
         });
     }
 
@@ -495,6 +554,40 @@ pub fn version_info(git_version: &str) -> Value {
         "compiler": "gc",
         "platform": "linux/amd64",
     })
+}
+
+/// `{"kind":"Config",…,"padding":"xxx…"}`, `size` bytes, sent in 64 KiB pieces as it is made.
+fn huge_object(size: usize) -> Body {
+    const HEAD: &[u8] = br#"{"apiVersion":"imageregistry.operator.openshift.io/v1","kind":"Config","metadata":{"name":"cluster"},"padding":""#;
+    const TAIL: &[u8] = br#""}"#;
+    const PIECE: usize = 64 << 10;
+    let pad = size.saturating_sub(HEAD.len() + TAIL.len());
+    let pieces = futures::stream::iter(
+        std::iter::once(Bytes::from_static(HEAD))
+            .chain((0..pad.div_ceil(PIECE)).map(move |i| Bytes::from(vec![b'x'; PIECE.min(pad - i * PIECE)])))
+            .chain(std::iter::once(Bytes::from_static(TAIL)))
+            .map(|b| Ok::<_, std::io::Error>(Frame::data(b))),
+    );
+    StreamBody::new(pieces).boxed_unsync()
+}
+
+/// `response` with its body sent one byte per `every`.
+async fn dripping(response: Response<Body>, every: Duration) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let drops = futures::stream::unfold(0, move |i| {
+        let bytes = bytes.clone();
+        async move {
+            if i >= bytes.len() {
+                return None;
+            }
+            tokio::time::sleep(every).await;
+            Some((Ok::<_, std::io::Error>(Frame::data(bytes.slice(i..i + 1))), i + 1))
+        }
+    });
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, StreamBody::new(drops).boxed_unsync())
 }
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
