@@ -20,6 +20,8 @@ pub enum Outcome {
     Configured,
     Unchanged,
     Deleted,
+    /// Its deletion was already under way (it carries a deletionTimestamp): nothing was sent.
+    Deleting,
     /// Already absent.
     NotFound,
 }
@@ -36,6 +38,7 @@ impl Outcome {
             Outcome::Configured => "configured",
             Outcome::Unchanged => "unchanged",
             Outcome::Deleted => "deleted",
+            Outcome::Deleting => "being deleted",
             Outcome::NotFound => "not found",
         }
     }
@@ -86,7 +89,7 @@ fn api(client: &Client, kind: Kind, namespace: Option<&str>) -> Api<DynamicObjec
 
 /// Whether every field of `desired` holds the same value in `live` (fields the server or other
 /// managers added are ignored). An empty map or list is what the server stores as absent (Go's
-/// `omitempty` drops it), and null is absence itself.
+/// `omitempty` drops it) or as null (a list without `omitempty`), and null is absence itself.
 pub fn contains(live: &Value, desired: &Value) -> bool {
     let absent_when_stored = |v: &Value| match v {
         Value::Null => true,
@@ -96,7 +99,8 @@ pub fn contains(live: &Value, desired: &Value) -> bool {
     };
     match (live, desired) {
         (Value::Object(l), Value::Object(d)) => d.iter().all(|(k, dv)| {
-            l.get(k).is_some_and(|lv| contains(lv, dv)) || (absent_when_stored(dv) && !l.contains_key(k))
+            l.get(k).is_some_and(|lv| contains(lv, dv))
+                || (absent_when_stored(dv) && l.get(k).is_none_or(Value::is_null))
         }),
         // Lists keyed by name (env, volumes, containers, ports) may come back in another order.
         (Value::Array(l), Value::Array(d)) if !d.is_empty() && d.iter().all(|i| i.get("name").is_some()) => {
@@ -247,8 +251,13 @@ impl Applier {
         let api = api(&self.client, kind, namespace);
         // Looked up first, so that a pass with nothing to delete sends no write.
         let live = retry(|| api.get_opt(name)).await?;
-        if live.is_none() {
+        let Some(live) = live else {
             return Ok(Outcome::NotFound);
+        };
+        // Going already (a foreground deletion waits for its dependents): asking again changes
+        // nothing.
+        if live.metadata.deletion_timestamp.is_some() {
+            return Ok(Outcome::Deleting);
         }
         if self.dry_run == Some(DryRun::Client) {
             return Ok(Outcome::Deleted);
@@ -318,5 +327,11 @@ mod tests {
             &json!({"metadata": {"name": "x", "labels": {}}, "data": {}, "items": []})
         ));
         assert!(!contains(&json!({}), &json!({"data": {"k": "v"}})));
+        // A list without `omitempty` comes back null when empty.
+        assert!(contains(&json!({"rules": null}), &json!({"rules": []})));
+        assert!(!contains(
+            &json!({"rules": null}),
+            &json!({"rules": [{"verbs": ["get"]}]})
+        ));
     }
 }

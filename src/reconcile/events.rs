@@ -72,7 +72,7 @@ pub fn of_applied(applied: &Applied) -> Option<Note> {
             format!("Updated {shown} because it changed"),
         )),
         Outcome::Deleted => Some(Note::normal(format!("{kind}Deleted"), format!("Deleted {shown}"))),
-        Outcome::Unchanged | Outcome::NotFound => None,
+        Outcome::Unchanged | Outcome::Deleting | Outcome::NotFound => None,
     }
 }
 

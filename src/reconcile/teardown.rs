@@ -141,9 +141,13 @@ pub(crate) fn route_names(routes: &[crate::api::Route]) -> Vec<String> {
     routes.iter().filter_map(|r| r.metadata.name.clone()).collect()
 }
 
-/// Whether every result is a deletion or an absence.
+/// Whether every result is a deletion (sent now, or under way since an earlier pass) or an
+/// absence.
 pub fn complete(results: &[Applied]) -> bool {
-    results
-        .iter()
-        .all(|r| matches!(r.outcome, Some(Outcome::Deleted | Outcome::NotFound)))
+    results.iter().all(|r| {
+        matches!(
+            r.outcome,
+            Some(Outcome::Deleted | Outcome::Deleting | Outcome::NotFound)
+        )
+    })
 }

@@ -483,6 +483,38 @@ async fn set_state(running: &Running, state: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_under_way_is_not_asked_for_again() {
+    let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
+    assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));
+    // Foreground deletions wait while the collector does not run, as they wait for dependents.
+    running.server.pause_garbage_collector();
+    set_state(&running, "Removed").await;
+    let out = reconcile(&running, &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(running.exists(&["deployment", "image-registry", "-n", NS]).await);
+
+    running.server.clear_log();
+    let out = reconcile(&running, &["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let deletes: Vec<String> = running
+        .server
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "DELETE")
+        .map(|w| w.path)
+        .collect();
+    assert!(deletes.is_empty(), "deletions under way were sent again: {deletes:#?}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("deployment.apps/image-registry being deleted"),
+        "{stdout}"
+    );
+
+    running.server.resume_garbage_collector();
+    assert!(!running.exists(&["deployment", "image-registry", "-n", NS]).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removed_refuses_to_delete_managed_storage_without_confirmation() {
     let running = serve(cluster(Platform::OpenStackWithoutSwift, false)).await;
     assert_eq!(reconcile(&running, &[]).await.status.code(), Some(0));

@@ -30,8 +30,22 @@ fn pod_spec_path(kind: &ResourceKind) -> Option<&'static [&'static str]> {
     }
 }
 
-/// What an object loses on its way through its Go type: maps that are empty, which Go's
-/// `omitempty` drops (a ConfigMap's `"data": {}`, empty labels or annotations).
+/// Map fields of the built-in Go types (`map[string]…` with `omitempty`), wherever they appear;
+/// a struct such as `emptyDir: {}` or `podSelector: {}` is kept however empty.
+const MAP_FIELDS: &[&str] = &[
+    "labels",
+    "annotations",
+    "matchLabels",
+    "nodeSelector",
+    "limits",
+    "requests",
+    "parameters",
+];
+
+/// What an object loses on its way through its Go type and protobuf storage, as kube-apiserver
+/// stores it: empty maps go (Go's `omitempty`: a ConfigMap's `"data": {}`, empty labels); empty
+/// lists come back nil, so they go too, or read `null` where the field has no `omitempty` (the
+/// `rules` of a Role or ClusterRole). Custom resources are stored as sent, but their metadata.
 pub fn as_stored(kind: &ResourceKind, obj: &mut Value) {
     let empty = |v: &Value| v.as_object().is_some_and(serde_json::Map::is_empty);
     // Every kind's metadata is a Go ObjectMeta; only built-in kinds have Go types for the rest.
@@ -43,6 +57,19 @@ pub fn as_stored(kind: &ResourceKind, obj: &mut Value) {
                 map.remove(field);
             }
         }
+        if kind.kind == "Service"
+            && let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut)
+            && spec.get("selector").is_some_and(empty)
+        {
+            spec.remove("selector");
+        }
+        let nil_rules = matches!(kind.kind.as_str(), "Role" | "ClusterRole")
+            && map.get("rules").and_then(Value::as_array).is_some_and(Vec::is_empty);
+        through_go(obj);
+        if nil_rules {
+            obj["rules"] = Value::Null;
+        }
+        return;
     }
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         for field in ["labels", "annotations"] {
@@ -50,6 +77,22 @@ pub fn as_stored(kind: &ResourceKind, obj: &mut Value) {
                 meta.remove(field);
             }
         }
+    }
+}
+
+/// Drops, at every depth, empty lists and the empty maps of [`MAP_FIELDS`].
+fn through_go(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, v| match v {
+                Value::Array(a) => !a.is_empty(),
+                Value::Object(m) if MAP_FIELDS.contains(&key.as_str()) => !m.is_empty(),
+                _ => true,
+            });
+            map.values_mut().for_each(through_go);
+        }
+        Value::Array(items) => items.iter_mut().for_each(through_go),
+        _ => {}
     }
 }
 
@@ -659,5 +702,36 @@ mod tests {
         let mut cm = json!({"metadata": {"name": "x", "labels": {}, "annotations": {"a": "b"}}, "data": {}});
         as_stored(&kind, &mut cm);
         assert_eq!(cm, json!({"metadata": {"name": "x", "annotations": {"a": "b"}}}));
+    }
+
+    #[test]
+    fn empty_lists_go_and_structs_stay() {
+        let catalog = crate::catalog::Catalog::standard(true).unwrap();
+        let deployments = catalog.find("apps", "v1", "deployments").unwrap();
+        let mut d = json!({"metadata": {"name": "x", "finalizers": []}, "spec": {"template": {"spec": {
+            "containers": [{"name": "c", "args": [], "resources": {"requests": {}}}],
+            "volumes": [{"name": "v", "emptyDir": {}}],
+            "tolerations": [],
+            "nodeSelector": {},
+        }}}});
+        as_stored(&deployments, &mut d);
+        assert_eq!(
+            d,
+            json!({"metadata": {"name": "x"}, "spec": {"template": {"spec": {
+                "containers": [{"name": "c", "resources": {}}],
+                "volumes": [{"name": "v", "emptyDir": {}}],
+            }}}})
+        );
+        let roles = catalog.find("rbac.authorization.k8s.io", "v1", "clusterroles").unwrap();
+        let mut role = json!({"metadata": {"name": "r"}, "rules": []});
+        as_stored(&roles, &mut role);
+        assert_eq!(role, json!({"metadata": {"name": "r"}, "rules": null}));
+        // A custom resource keeps what it was sent.
+        let configs = catalog.find("imageregistry.operator.openshift.io", "v1", "configs");
+        if let Some(configs) = configs {
+            let mut c = json!({"metadata": {"name": "cluster", "labels": {}}, "spec": {"tolerations": []}});
+            as_stored(&configs, &mut c);
+            assert_eq!(c, json!({"metadata": {"name": "cluster"}, "spec": {"tolerations": []}}));
+        }
     }
 }
