@@ -11,6 +11,7 @@ use crate::reconcile::bootstrap::bootstrap;
 use crate::reconcile::engine::{Engine, Options, ReconcileError, Report};
 use crate::reconcile::teardown::StorageLoss;
 use crate::render::inputs::Images;
+use crate::state::cluster::ClusterState;
 use crate::validate::printable;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
@@ -165,7 +166,8 @@ async fn connect(cx: &Context, mode: Option<DryRun>) -> Result<(&Session, &Arc<P
 pub async fn run_bootstrap(cx: &Context, args: &BootstrapArgs) -> Result<ExitCode> {
     let mode = args.dry_run.and_then(DryRunFlag::mode);
     let (_, policies, applier) = connect(cx, mode).await?;
-    let booted = bootstrap(&applier, policies).await?;
+    let state = ClusterState::read(applier.client(), &Engine::sources()).await?;
+    let booted = bootstrap(&applier, policies, &state).await?;
     if let Some(format) = args.output {
         print!("{}", output::render(&booted, format)?);
         return Ok(ExitCode::SUCCESS);

@@ -12,7 +12,8 @@ use crate::reconcile::apply::Applier;
 use crate::reconcile::bootstrap::FINALIZER;
 use crate::reconcile::engine::{Engine, Options, ReconcileError, Report};
 use crate::reconcile::leader::Elector;
-use crate::reconcile::watch::{RESYNC, controller};
+use crate::reconcile::watch::{Caches, RESYNC, controller};
+use crate::state::cluster::with_base;
 use anyhow::Result;
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, StreamExt};
@@ -124,13 +125,17 @@ impl Passes {
 async fn work(
     mut queue: mpsc::UnboundedReceiver<PassRequest>,
     applier: Applier,
+    caches: Caches,
     policies: &Policies,
     options: Options,
     take_over: bool,
 ) {
     while let Some(reply) = queue.next().await {
+        // Every read of a pass comes from the caches.
+        let state = caches.ready().await;
         // The operator came back (the cluster version operator scaled it up): passes wait.
-        if !take_over && let Ok(Some((ready, desired))) = crate::state::operator::running(applier.client()).await {
+        let operator = state.operator_deployment().ok().flatten();
+        if !take_over && let Some((ready, desired)) = operator.as_ref().and_then(crate::state::operator::ready) {
             let _ = reply.send(Err(PassFailed(format!(
                 "the Image Registry Operator runs again ({ready}/{desired} ready): no pass until it is \
                  scaled down (or the reconciler is started with --take-over)"
@@ -138,7 +143,7 @@ async fn work(
             continue;
         }
         let engine = Engine::new(applier.clone(), policies, options.clone());
-        let outcome = match engine.reconcile().await {
+        let outcome = match engine.reconcile_with(&state).await {
             Ok(report) => {
                 if report.writes() > 0 || !report.problems.is_empty() {
                     println!("{} reconciled:", stamp());
@@ -224,11 +229,12 @@ pub async fn run(
         leading,
         backoff: Mutex::new(FIRST_BACKOFF),
     });
-    let worker = work(queued, applier, &policies, options, args.take_over);
+    let (caches, changes) = Caches::new(&session.client, with_base(&Engine::sources()));
+    let worker = work(queued, applier, caches, &policies, options, args.take_over);
     // Leadership gained: every object is reconciled at once.
     let (lead_gained, lead_gained_rx) = mpsc::unbounded::<()>();
     let (stop, stopped) = oneshot::channel::<()>();
-    let controller = controller(&session.client)
+    let controller = controller(&session.client, changes)
         .reconcile_all_on(lead_gained_rx)
         .graceful_shutdown_on(stopped.map(|_| ()));
     let configs = controller.store();

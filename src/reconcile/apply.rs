@@ -4,14 +4,16 @@
 use super::takeover;
 use crate::cluster::{DryRun, FIELD_MANAGER, describe_kube_error, is_not_found, retry};
 use crate::render::{CHECKSUM_ANNOTATION, Desired, Kind};
+use crate::state::cluster::{ClusterState, Live};
 use futures::{StreamExt, stream};
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-/// Writes in flight at once.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Writes in flight at once: a whole wave of the registry's objects (about twenty), so that a
+/// wave costs one round trip; the API server's priority and fairness paces what it must.
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,6 +58,9 @@ pub struct Applied {
     pub outcome: Option<Outcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The object as the server holds it after the pass (as read, when unchanged).
+    #[serde(skip)]
+    pub stored: Option<Value>,
 }
 
 impl Applied {
@@ -66,6 +71,7 @@ impl Applied {
             namespace: None,
             outcome,
             error,
+            stored: None,
         }
     }
 }
@@ -153,22 +159,49 @@ impl Applier {
         Ok(found.map(|o| serde_json::to_value(o).unwrap_or_default()))
     }
 
-    /// Applies every object, `concurrency` at a time, and reports each.
-    pub async fn apply_all(&self, objects: &[Desired]) -> Vec<Applied> {
+    /// The object as `state` read it, else as the server holds it now.
+    async fn live(
+        &self,
+        state: &ClusterState,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, kube::Error> {
+        match state.live(&kind.api_resource(), namespace, name) {
+            // A list's items carry no apiVersion and kind; the object has them.
+            Live::Known(found) => Ok(found.map(|o| {
+                let mut object = serde_json::to_value(o).unwrap_or_default();
+                object["apiVersion"] = json!(kind.api_version());
+                object["kind"] = json!(kind.name());
+                object
+            })),
+            Live::Unknown => self.get(kind, namespace, name).await,
+        }
+    }
+
+    /// Applies every object, `concurrency` at a time, compared with what `state` holds of it,
+    /// and reports each.
+    pub async fn apply_all(&self, objects: &[Desired], state: &ClusterState) -> Vec<Applied> {
         stream::iter(objects)
             .map(|d| async move {
-                match self.apply(d).await {
-                    Ok(outcome) => Applied {
+                let applied = async {
+                    let live = self.live(state, d.kind, d.namespace.as_deref(), &d.name).await?;
+                    self.apply_over(d, live).await
+                };
+                match applied.await {
+                    Ok((outcome, stored)) => Applied {
                         object: d.display(),
                         namespace: d.namespace.clone(),
                         outcome: Some(outcome),
                         error: None,
+                        stored,
                     },
                     Err(e) => Applied {
                         object: d.display(),
                         namespace: d.namespace.clone(),
                         outcome: None,
                         error: Some(format!("failed to apply {}: {}", d.display(), self.describe(&e))),
+                        stored: None,
                     },
                 }
             })
@@ -177,14 +210,25 @@ impl Applier {
             .await
     }
 
+    /// Applies one object, read first.
     pub async fn apply(&self, desired: &Desired) -> Result<Outcome, kube::Error> {
-        let api = api(&self.client, desired.kind, desired.namespace.as_deref());
-        let live = retry(|| api.get_opt(&desired.name)).await?;
-        let live = live.map(|o| serde_json::to_value(o).unwrap_or_default());
+        let live = self
+            .get(desired.kind, desired.namespace.as_deref(), &desired.name)
+            .await?;
+        Ok(self.apply_over(desired, live).await?.0)
+    }
+
+    /// Applies `desired` over `live` (what the server holds), unless it holds it already; the
+    /// outcome, and the object as stored afterwards.
+    async fn apply_over(
+        &self,
+        desired: &Desired,
+        live: Option<Value>,
+    ) -> Result<(Outcome, Option<Value>), kube::Error> {
         if let Some(l) = &live
             && up_to_date(l, desired)
         {
-            return Ok(Outcome::Unchanged);
+            return Ok((Outcome::Unchanged, live));
         }
         let outcome = if live.is_some() {
             Outcome::Configured
@@ -192,11 +236,13 @@ impl Applier {
             Outcome::Created
         };
         if self.dry_run == Some(DryRun::Client) {
-            return Ok(outcome);
+            return Ok((outcome, None));
         }
-        self.write(&api, live.as_ref(), desired, self.dry_run == Some(DryRun::Server))
+        let api = api(&self.client, desired.kind, desired.namespace.as_deref());
+        let stored = self
+            .write(&api, live.as_ref(), desired, self.dry_run == Some(DryRun::Server))
             .await?;
-        Ok(outcome)
+        Ok((outcome, Some(stored)))
     }
 
     /// What the server would store if `desired` were applied now (a server-side dry run), and
@@ -246,19 +292,24 @@ impl Applier {
         Ok(serde_json::to_value(stored).unwrap_or_default())
     }
 
-    /// Deletes an object (foreground, so that what it owns goes first).
-    pub async fn delete(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Outcome, kube::Error> {
-        let api = api(&self.client, kind, namespace);
-        // Looked up first, so that a pass with nothing to delete sends no write.
-        let live = retry(|| api.get_opt(name)).await?;
-        let Some(live) = live else {
+    /// Deletes an object (foreground, so that what it owns goes first), as `state` read it: a
+    /// pass with nothing to delete sends nothing.
+    pub async fn delete(
+        &self,
+        state: &ClusterState,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Outcome, kube::Error> {
+        let Some(live) = self.live(state, kind, namespace, name).await? else {
             return Ok(Outcome::NotFound);
         };
         // Going already (a foreground deletion waits for its dependents): asking again changes
         // nothing.
-        if live.metadata.deletion_timestamp.is_some() {
+        if live.pointer("/metadata/deletionTimestamp").is_some() {
             return Ok(Outcome::Deleting);
         }
+        let api = api(&self.client, kind, namespace);
         if self.dry_run == Some(DryRun::Client) {
             return Ok(Outcome::Deleted);
         }
@@ -276,21 +327,23 @@ impl Applier {
     }
 
     /// Deletes an object in the registry's namespace (or a cluster-scoped one) and reports it.
-    pub async fn delete_reported(&self, kind: Kind, name: &str) -> Applied {
+    pub async fn delete_reported(&self, state: &ClusterState, kind: Kind, name: &str) -> Applied {
         let namespace = kind.namespaced().then_some(crate::api::REGISTRY_NAMESPACE);
         let object = format!("{}/{name}", kind.resource());
-        match self.delete(kind, namespace, name).await {
+        match self.delete(state, kind, namespace, name).await {
             Ok(outcome) => Applied {
                 object,
                 namespace: namespace.map(str::to_string),
                 outcome: Some(outcome),
                 error: None,
+                stored: None,
             },
             Err(e) => Applied {
                 error: Some(format!("failed to delete {object}: {}", self.describe(&e))),
                 namespace: namespace.map(str::to_string),
                 object,
                 outcome: None,
+                stored: None,
             },
         }
     }

@@ -11,7 +11,7 @@ use crate::configure::checks;
 use crate::policy::Policies;
 use crate::policy::sdk::{AdmissionInput, Missing, PvcRequest, StorageDecision};
 use crate::render::{Desired, Kind, default_pruner};
-use crate::state::facts::storage_input;
+use crate::state::cluster::ClusterState;
 use anyhow::{Context, Result, bail};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
@@ -116,111 +116,178 @@ pub fn removed_alert() -> Desired {
     )
 }
 
-/// Creates what is missing of Config `cluster`, the ImagePruner `cluster`, the claim the storage
-/// decision asks for, and (when the registry starts Removed) the removal alert. Idempotent: what
-/// exists is left as it is.
-pub async fn bootstrap(applier: &Applier, policies: &Policies) -> Result<Bootstrapped> {
-    let client = applier.client().clone();
-    let configs = Api::<Config>::all(client.clone());
-    let dry_run = applier.dry_run().is_some();
-    let mut out = Bootstrapped::default();
-    let existing = retry(|| configs.get_opt(CLUSTER)).await?;
-    if let Some(config) = &existing {
-        out.management_state = config
+/// What bootstrapping finds missing: the Config (as the storage hook decided it), the
+/// ImagePruner, the claim the decision asks for, and the removal alert of a registry that starts
+/// Removed.
+pub struct ToCreate {
+    pub report: Bootstrapped,
+    /// The Config to create, as decided (a pass completes it before it is created).
+    pub config: Option<Config>,
+    decision: Option<StorageDecision>,
+    pruner: bool,
+    objects: Vec<Desired>,
+}
+
+/// Decides what is missing from `state`: nothing is written.
+pub async fn decide(state: &ClusterState, policies: &Policies) -> Result<ToCreate> {
+    let mut out = ToCreate {
+        report: Bootstrapped::default(),
+        config: None,
+        decision: None,
+        pruner: state.pruner()?.is_none(),
+        objects: Vec::new(),
+    };
+    out.report.pruner_created = out.pruner;
+    if let Some(config) = state.config()? {
+        out.report.management_state = config
             .spec
             .management_state
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-    } else {
-        let input = storage_input(&client).await?;
-        let decided = policies.storage(&input)?;
-        let decision = decided.decision;
-        let config = config_from(&decision)?;
-        refuse_invalid(None, &config.spec, &decided.module)?;
-        let verdict = policies.admit(&AdmissionInput {
-            operation: "create".into(),
-            kind: "Config".into(),
-            current: None,
-            proposed: Some(serde_json::to_value(&config)?),
-            facts: Default::default(),
-        })?;
-        if !verdict.allowed {
-            bail!(
-                "admission policy denied creating the Config: {}",
-                verdict.denials_text()
-            );
-        }
-        if let Some(request) = &decision.create_pvc {
-            let pvc = claim(request);
-            if applier
-                .get(Kind::PersistentVolumeClaim, pvc.namespace.as_deref(), &pvc.name)
-                .await?
-                .is_none()
-            {
-                applier
-                    .apply(&pvc)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("creating claim {}: {}", pvc.name, applier.describe(&e)))?;
-                out.claim_created = Some(request.name.clone());
-            }
-        }
-        if !dry_run {
-            let post = PostParams::default();
-            match retry(|| configs.create(&post, &config)).await {
-                Ok(_) => {}
-                // Created meanwhile by someone else: theirs stands.
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => return Err(anyhow::anyhow!(applier.describe(&e))).context("creating the registry Config"),
-            }
-            write_bootstrap_status(&configs, &decision).await?;
-        }
-        out.config_created = true;
-        out.management_state = decision.management_state.clone();
-        out.storage = decision.storage.clone();
-        out.replicas = decision.replicas;
-        out.decided_by = decided.module;
-        out.missing = decision.missing.clone();
-        if decision.management_state == "Removed" {
-            applier
-                .apply(&removed_alert())
-                .await
-                .map_err(|e| anyhow::anyhow!("creating the ImageRegistryRemoved alert: {}", applier.describe(&e)))?;
-        }
+        return Ok(out);
     }
-    let pruners = Api::<ImagePruner>::all(client);
-    if retry(|| pruners.get_opt(CLUSTER)).await?.is_none() {
-        if !dry_run {
-            let (post, pruner) = (PostParams::default(), default_pruner());
-            match retry(|| pruners.create(&post, &pruner)).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => return Err(anyhow::anyhow!(applier.describe(&e))).context("creating the ImagePruner"),
-            }
-        }
-        out.pruner_created = true;
+    let decided = policies.storage(&state.storage_input(None).await?)?;
+    let decision = decided.decision;
+    let config = config_from(&decision)?;
+    refuse_invalid(None, &config.spec, &decided.module)?;
+    if let Some(request) = &decision.create_pvc
+        && state.claim(&request.name)?.is_none()
+    {
+        out.objects.push(claim(request));
+        out.report.claim_created = Some(request.name.clone());
     }
+    if decision.management_state == "Removed" {
+        out.objects.push(removed_alert());
+    }
+    out.report.config_created = true;
+    out.report.management_state = decision.management_state.clone();
+    out.report.storage = decision.storage.clone();
+    out.report.replicas = decision.replicas;
+    out.report.decided_by = decided.module;
+    out.report.missing = decision.missing.clone();
+    out.config = Some(config);
+    out.decision = Some(decision);
     Ok(out)
 }
 
-/// The first status: what is missing, in conditions a user (and `status`) can read.
-async fn write_bootstrap_status(configs: &Api<Config>, decision: &StorageDecision) -> Result<()> {
-    let now = jiff::Timestamp::now().round(jiff::Unit::Second)?.to_string();
-    let mut conditions = Vec::new();
-    if !decision.missing.is_empty() {
+impl ToCreate {
+    /// The conditions the Config starts with: what is missing, in words a user (and `status`)
+    /// can read.
+    pub fn first_conditions(&self) -> Vec<crate::api::Condition> {
+        let Some(decision) = self.decision.as_ref().filter(|d| !d.missing.is_empty()) else {
+            return Vec::new();
+        };
         let what: Vec<String> = decision
             .missing
             .iter()
             .map(|m| format!("{} (run: {})", m.message, m.command))
             .collect();
-        conditions.push(json!({
-            "type": "StorageExists",
-            "status": "False",
-            "reason": "StorageNotConfigured",
-            "message": what.join("; "),
-            "lastTransitionTime": now,
-        }));
+        let now = jiff::Timestamp::now();
+        vec![crate::api::Condition {
+            type_: "StorageExists".into(),
+            status: "False".into(),
+            reason: Some("StorageNotConfigured".into()),
+            message: Some(what.join("; ")),
+            last_transition_time: Some(now.round(jiff::Unit::Second).unwrap_or(now).to_string()),
+            ..crate::api::Condition::default()
+        }]
     }
+
+    /// Creates what is missing at once: `config` (what was decided, as the caller completed it)
+    /// after the admission policies allow it, the ImagePruner, the claim and the alert. Returns
+    /// the Config and ImagePruner as stored (someone else's, when they created them meanwhile).
+    pub async fn create(
+        &self,
+        applier: &Applier,
+        policies: &Policies,
+        state: &ClusterState,
+        config: Option<&Config>,
+    ) -> Result<Created> {
+        let client = applier.client().clone();
+        let dry_run = applier.dry_run().is_some();
+        let config = self.config.as_ref().map(|decided| config.unwrap_or(decided));
+        if let Some(config) = config {
+            refuse_invalid(None, &config.spec, &self.report.decided_by)?;
+            let verdict = policies.admit(&AdmissionInput {
+                operation: "create".into(),
+                kind: "Config".into(),
+                current: None,
+                proposed: Some(serde_json::to_value(config)?),
+                facts: Default::default(),
+            })?;
+            if !verdict.allowed {
+                bail!(
+                    "admission policy denied creating the Config: {}",
+                    verdict.denials_text()
+                );
+            }
+        }
+        let configs = Api::<Config>::all(client.clone());
+        let pruners = Api::<ImagePruner>::all(client);
+        let post = PostParams::default();
+        let create_config = async {
+            let Some(config) = config.filter(|_| !dry_run) else {
+                return Ok(None);
+            };
+            match retry(|| configs.create(&post, config)).await {
+                Ok(created) => Ok(Some(created)),
+                // Created meanwhile by someone else: theirs stands.
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(retry(|| configs.get_opt(CLUSTER)).await?),
+                Err(e) => Err(anyhow::anyhow!(applier.describe(&e))).context("creating the registry Config"),
+            }
+        };
+        let create_pruner = async {
+            if !self.pruner || dry_run {
+                return Ok(None);
+            }
+            let pruner = default_pruner();
+            match retry(|| pruners.create(&post, &pruner)).await {
+                Ok(created) => Ok(Some(created)),
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(retry(|| pruners.get_opt(CLUSTER)).await?),
+                Err(e) => Err(anyhow::anyhow!(applier.describe(&e))).context("creating the ImagePruner"),
+            }
+        };
+        let create_objects = async {
+            let mut stored = Vec::new();
+            for applied in applier.apply_all(&self.objects, state).await {
+                if let Some(error) = applied.error {
+                    bail!("{error}");
+                }
+                stored.extend(applied.stored);
+            }
+            Ok(stored)
+        };
+        let (config, pruner, mut stored) = tokio::try_join!(create_config, create_pruner, create_objects)?;
+        stored.extend(config.iter().map(|c| serde_json::to_value(c).unwrap_or_default()));
+        stored.extend(pruner.iter().map(|p| serde_json::to_value(p).unwrap_or_default()));
+        Ok(Created { config, pruner, stored })
+    }
+}
+
+/// The Config and ImagePruner as stored once created (`None`: not created, or a dry run).
+pub struct Created {
+    pub config: Option<Config>,
+    pub pruner: Option<ImagePruner>,
+    /// Everything created, as stored.
+    pub stored: Vec<Value>,
+}
+
+/// Creates what is missing of Config `cluster`, the ImagePruner `cluster`, the claim the storage
+/// decision asks for, and (when the registry starts Removed) the removal alert, with the Config's
+/// first status. Idempotent: what exists is left as it is.
+pub async fn bootstrap(applier: &Applier, policies: &Policies, state: &ClusterState) -> Result<Bootstrapped> {
+    let missing = decide(state, policies).await?;
+    let created = missing.create(applier, policies, state, None).await?;
+    if created.config.is_some() {
+        let configs = Api::<Config>::all(applier.client().clone());
+        write_bootstrap_status(&configs, &missing.first_conditions()).await?;
+    }
+    Ok(missing.report)
+}
+
+/// The first status: what is missing, in conditions a user (and `status`) can read.
+async fn write_bootstrap_status(configs: &Api<Config>, conditions: &[crate::api::Condition]) -> Result<()> {
     let status = json!({"status": {"storage": {}, "storageManaged": false, "conditions": conditions}});
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),

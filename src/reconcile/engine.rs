@@ -2,7 +2,7 @@
 //! Managed renders and applies, Removed tears down, Unmanaged only reports — and write status.
 
 use super::apply::{Applied, Applier, Outcome};
-use super::bootstrap::{Bootstrapped, FINALIZER, bootstrap};
+use super::bootstrap::{self, Bootstrapped, FINALIZER};
 use super::complete::complete;
 use super::conditions::{self, RegistryFacts};
 use super::events;
@@ -11,25 +11,20 @@ use super::plan::{self, Plan};
 use super::provision;
 use super::teardown::{self, StorageLoss};
 use crate::api::ManagementState;
-use crate::api::{
-    APIServer, CLUSTER, ClusterOperator, ClusterVersion, Condition, Config, ConfigStatus, Image, ImagePruner,
-    Infrastructure, REGISTRY_NAMESPACE, Route, Storage,
-};
+use crate::api::{CLUSTER, ClusterOperator, Condition, Config, ConfigStatus, Image, ImagePruner, Route, Storage};
 use crate::cluster::{DryRun, merge_patch_between};
 use crate::cluster::{is_conflict, retry};
 use crate::policy::Policies;
 use crate::policy::sdk::PrunerDecision;
 use crate::render::inputs::{Images, Inputs, referenced};
 use crate::render::{self, Desired, Kind, Problem};
-use crate::state::facts::storage_input;
-use crate::state::snapshot::Snapshot;
+use crate::state::cluster::{ClusterState, Source};
 use crate::storage::OsRandom;
-use crate::storage::cloud::{CloudError, Ensured, Inspection, Mode};
+use crate::storage::cloud::{CloudError, Ensured, Mode};
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -118,18 +113,43 @@ impl<'a> Engine<'a> {
         anyhow!(self.applier.describe(e))
     }
 
-    /// Bootstraps if needed, then reconciles once.
+    /// What a pass reads besides the base reads: every object in the registry's namespace of
+    /// each kind it writes, and the objects it writes elsewhere, by name.
+    pub fn sources() -> Vec<Source> {
+        let mut sources: Vec<Source> = Kind::ALL
+            .into_iter()
+            .filter(|k| k.namespaced())
+            .map(|k| Source::in_registry_namespace(&k.api_resource()))
+            .collect();
+        sources.extend(
+            render::OUTSIDE_REGISTRY_NAMESPACE
+                .iter()
+                .map(|(kind, namespace, name)| Source::object(&kind.api_resource(), *namespace, name)),
+        );
+        sources
+    }
+
+    /// Everything a pass reads, in one round of requests.
+    pub async fn read_state(&self) -> Result<ClusterState> {
+        ClusterState::read(&self.client(), &Self::sources()).await
+    }
+
+    /// Reads the cluster, bootstraps if needed, then reconciles once.
     pub async fn reconcile(&self) -> Result<Report, ReconcileError> {
-        let booted = bootstrap(&self.applier, self.policies).await?;
-        let configs = Api::<Config>::all(self.client());
-        let config = match retry(|| configs.get_opt(CLUSTER))
-            .await
-            .map_err(|e| self.describe(&e))?
-        {
-            Some(c) => c,
-            // Only when a dry run bootstrapped: nothing was created, so show what would be.
-            None => config_preview(&booted)?,
-        };
+        let state = self.read_state().await?;
+        Box::pin(self.reconcile_with(&state)).await
+    }
+
+    /// Bootstraps if needed, then reconciles once, from `state`: every read the pass needs is in
+    /// it, so that the pass itself sends only writes.
+    pub async fn reconcile_with(&self, state: &ClusterState) -> Result<Report, ReconcileError> {
+        let missing = bootstrap::decide(state, self.policies).await?;
+        let existing = state.config()?;
+        let config = existing
+            .clone()
+            .or_else(|| missing.config.clone())
+            .context("the Config neither exists nor was decided")?;
+        let booted = &missing.report;
         let mut report = Report {
             management_state: config
                 .spec
@@ -137,66 +157,89 @@ impl<'a> Engine<'a> {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            bootstrap: (booted.config_created || booted.pruner_created || booted.claim_created.is_some())
-                .then_some(booted),
             ..Report::default()
         };
-        let before = (previous_conditions(&config), config.spec.observed_config.clone());
+        // What the Config held before this pass: its conditions (a new one starts with what is
+        // missing) and the configuration observed.
+        let mut before = Before {
+            conditions: previous_conditions(&config),
+            pruner: state.pruner()?,
+        };
+        if existing.is_none() {
+            before.conditions.extend(missing.first_conditions());
+        }
+        let observed_before = existing.as_ref().and_then(|c| c.spec.observed_config.clone());
         if config.metadata.deletion_timestamp.is_some() {
-            self.removed(&config, &mut report, true).await?;
-            self.record_events(&report, &before.0, &[]).await;
+            let removed = Box::pin(self.removed(state, &config, &before, &mut report, true)).await?;
+            self.finish(&report, removed, &before.conditions, &[]).await?;
             return Ok(report);
         }
-        let config = self.observe_tls(config).await?;
-        let observed = events::of_observed(before.1.as_ref(), config.spec.observed_config.as_ref());
-        match config.spec.management_state.clone() {
-            Some(ManagementState::Managed) => self.managed(config, &mut report).await?,
-            Some(ManagementState::Removed) => self.removed(&config, &mut report, false).await?,
-            Some(ManagementState::Unmanaged) => self.unmanaged(&config, &mut report).await?,
+        let (config, created) =
+            Box::pin(self.settle_config(state, config, existing.is_none(), &missing, &mut report)).await?;
+        // What bootstrapping created is there for the rest of the pass.
+        let state = &state.updated(&created.stored);
+        before.pruner = before.pruner.or(created.pruner);
+        if booted.config_created || booted.pruner_created || booted.claim_created.is_some() {
+            report.bootstrap = Some(missing.report);
+        }
+        let observed = events::of_observed(observed_before.as_ref(), config.spec.observed_config.as_ref());
+        let statuses = match config.spec.management_state.clone() {
+            // Boxed: a pass's future is large, and the caller's stack may not be.
+            Some(ManagementState::Managed) => Box::pin(self.managed(state, config, &before, &mut report)).await?,
+            Some(ManagementState::Removed) => {
+                Box::pin(self.removed(state, &config, &before, &mut report, false)).await?
+            }
+            Some(ManagementState::Unmanaged) => Box::pin(self.unmanaged(state, &config, &before, &mut report)).await?,
             other => {
                 let other = other.as_ref().map_or("", |s| s.as_str());
                 report.problems.push(format!(
                     "unknown managementState {other:?}: nothing was changed; set Managed, Removed or Unmanaged"
                 ));
+                Statuses::default()
             }
-        }
-        self.record_events(&report, &before.0, &observed).await;
+        };
+        self.finish(&report, statuses, &before.conditions, &observed).await?;
         Ok(report)
     }
 
-    /// Records what the pass did as events (not for dry runs, which did nothing).
-    async fn record_events(&self, report: &Report, conditions_before: &[Condition], observed: &[events::Note]) {
-        if !self.writes_status() {
-            return;
+    /// The last writes of a pass, at once: the statuses, and events saying what the pass did
+    /// (not for dry runs, which did nothing). Then, once a teardown is complete, the finalizer.
+    async fn finish(
+        &self,
+        report: &Report,
+        statuses: Statuses,
+        conditions_before: &[Condition],
+        observed: &[events::Note],
+    ) -> Result<()> {
+        let record = async {
+            if !self.writes_status() {
+                return;
+            }
+            let mut notes = observed.to_vec();
+            notes.extend(report.objects.iter().filter_map(events::of_applied));
+            notes.extend(events::of_conditions(conditions_before, &report.conditions));
+            events::record(&self.client(), &notes).await;
+        };
+        let finalize = statuses.drop_finalizer;
+        let (sent, ()) = tokio::join!(self.send(statuses), record);
+        sent?;
+        if finalize {
+            self.drop_finalizer().await?;
         }
-        let mut notes = observed.to_vec();
-        notes.extend(report.objects.iter().filter_map(events::of_applied));
-        notes.extend(events::of_conditions(conditions_before, &report.conditions));
-        events::record(&self.client(), &notes).await;
+        Ok(())
     }
 
     /// What a pass would change, without changing anything: the Config before and after
     /// completion, the objects to apply and those to delete.
     pub async fn preview(&self) -> Result<Preview, ReconcileError> {
-        let booted = bootstrap(&self.applier, self.policies).await?;
-        let configs = Api::<Config>::all(self.client());
-        let existing = retry(|| configs.get_opt(CLUSTER))
-            .await
-            .map_err(|e| self.describe(&e))?;
-        let before = existing.clone();
-        let config = match existing {
-            Some(c) => c,
-            None => config_preview(&booted)?,
-        };
-        let config = self.with_observed_tls(config).await?;
-        let kept = match config.spec.management_state {
-            Some(ManagementState::Managed) => None,
-            _ => {
-                let inputs =
-                    crate::render::inputs::gather(&self.client(), config.clone(), self.options.images.clone()).await?;
-                Some(plan::kept_trust(&inputs))
-            }
-        };
+        let state = self.read_state().await?;
+        let missing = bootstrap::decide(&state, self.policies).await?;
+        let before = state.config()?;
+        let config = before
+            .clone()
+            .or_else(|| missing.config.clone())
+            .context("the Config neither exists nor was decided")?;
+        let mut config = self.with_observed_tls(&state, config)?;
         let mut report = Report::default();
         let mut preview = Preview {
             before: before.map(|c| serde_json::to_value(c).unwrap_or_default()),
@@ -207,64 +250,58 @@ impl<'a> Engine<'a> {
         };
         match config.spec.management_state {
             Some(ManagementState::Managed) => {
-                let Planned { config, plan, .. } = self.plan(config, &mut report).await?;
+                let original = config.clone();
+                self.complete_spec(&state, &original, &mut config, &mut report).await?;
+                let Planned { config, plan, .. } = self.plan(&state, config, &mut report).await?;
                 preview.after = Some(serde_json::to_value(&config).unwrap_or_default());
                 preview.apply = plan.objects;
                 preview.delete = plan.stale;
                 preview.problems = plan.problems;
             }
-            Some(ManagementState::Removed) => {
+            _ => {
+                let inputs = self.inputs(&state, &config)?;
+                let kept = plan::kept_trust(&inputs);
                 preview.after = Some(serde_json::to_value(&config).unwrap_or_default());
-                let routes = self.owned_routes().await?;
-                preview.delete = teardown::OWNED
-                    .iter()
-                    .map(|(k, n)| (*k, n.to_string()))
-                    .chain(teardown::route_names(&routes).into_iter().map(|r| (Kind::Route, r)))
-                    .collect();
-                let live = teardown::read_claim(&self.client(), &config)
-                    .await
-                    .map_err(|e| self.describe(&e))?;
-                if let Ok(Some(loss)) = teardown::storage_loss(&config, live.as_ref())
-                    && let Some(claim) = loss.claim
-                {
-                    preview.delete.push((Kind::PersistentVolumeClaim, claim));
+                preview.apply = kept.objects;
+                preview.problems = kept.problems;
+                if config.spec.management_state == Some(ManagementState::Removed) {
+                    let routes = state.owned_routes()?;
+                    preview.delete = teardown::OWNED
+                        .iter()
+                        .map(|(k, n)| (*k, n.to_string()))
+                        .chain(teardown::route_names(&routes).into_iter().map(|r| (Kind::Route, r)))
+                        .collect();
+                    let live = teardown::claim_in(&state, &config)?;
+                    if let Ok(Some(loss)) = teardown::storage_loss(&config, live.as_ref())
+                        && let Some(claim) = loss.claim
+                    {
+                        preview.delete.push((Kind::PersistentVolumeClaim, claim));
+                    }
                 }
             }
-            _ => preview.after = Some(serde_json::to_value(&config).unwrap_or_default()),
-        }
-        if let Some(kept) = kept {
-            preview.apply = kept.objects;
-            preview.problems = kept.problems;
         }
         Ok(preview)
     }
 
-    /// The config observer, in every management state: the cluster's TLS security profile into
-    /// `spec.observedConfig.servingInfo`, which the registry serves with.
-    async fn observe_tls(&self, config: Config) -> Result<Config> {
-        let observed = self.with_observed_tls(config.clone()).await?;
-        if observed.spec.observed_config == config.spec.observed_config || !self.writes_status() {
-            return Ok(observed);
-        }
-        let patch = json!({"spec": {"observedConfig": observed.spec.observed_config}});
-        let configs = Api::<Config>::all(self.client());
-        let (params, patch) = (status_params(), Patch::Merge(&patch));
-        retry(|| configs.patch(CLUSTER, &params, &patch))
-            .await
-            .map_err(|e| self.describe(&e))
-            .context("writing the observed TLS profile into the Config")
+    /// The rendering inputs of `config`, from `state`.
+    fn inputs(&self, state: &ClusterState, config: &Config) -> Result<Inputs> {
+        let snapshot = state.snapshot(&referenced(&config.spec))?;
+        Ok(Inputs::from_snapshot(
+            config.clone(),
+            &snapshot,
+            self.options.images.clone(),
+        ))
     }
 
-    /// `config` with the TLS profile observed, nothing written.
-    async fn with_observed_tls(&self, mut config: Config) -> Result<Config> {
-        let servers = Api::<APIServer>::all(self.client());
-        let profile = match retry(|| servers.get_opt(CLUSTER)).await {
-            Ok(server) => server.and_then(|s| s.spec.tls_security_profile),
+    /// `config` with the cluster's TLS security profile observed into
+    /// `spec.observedConfig.servingInfo`, which the registry serves with, in every management
+    /// state; nothing written.
+    fn with_observed_tls(&self, state: &ClusterState, mut config: Config) -> Result<Config> {
+        let profile = match state.api_server()? {
             // Without the APIServer config the cluster serves the default (Intermediate).
-            Err(kube::Error::Api(s)) if s.code == 404 => None,
+            Ok(server) => server.and_then(|s| s.spec.tls_security_profile),
             // Unreadable is not "unset": what was observed stands.
-            Err(kube::Error::Api(s)) if s.code == 403 => return Ok(config),
-            Err(e) => return Err(self.describe(&e)),
+            Err(_) => return Ok(config),
         };
         config.spec.observed_config = Some(observe::observed_config(
             config.spec.observed_config.as_ref(),
@@ -273,82 +310,121 @@ impl<'a> Engine<'a> {
         Ok(config)
     }
 
-    // ------------------------------------------------------------------------------- Managed
-
-    /// Ensures the finalizer and completes the spec, writing it back (on a conflict, re-read and
-    /// redo, so that a concurrent edit is never overwritten).
-    async fn completed_config(&self, mut config: Config, report: &mut Report) -> Result<Config> {
-        let configs = Api::<Config>::all(self.client());
-        let infras = Api::<Infrastructure>::all(self.client());
-        let infra = retry(|| infras.get(CLUSTER))
-            .await
-            .map_err(|e| self.describe(&e))
-            .context("reading infrastructures.config.openshift.io/cluster")?;
-        for _ in 0..MAX_CONFLICT_RETRIES {
-            let mut next = config.clone();
-            let finalizers = next.metadata.finalizers.get_or_insert_with(Vec::new);
-            if !finalizers.iter().any(|f| f == FINALIZER) {
-                finalizers.push(FINALIZER.into());
-            }
-            let platform_storage = if next
-                .spec
-                .storage
-                .as_ref()
-                .is_none_or(|s| crate::storage::block_names(s).is_empty())
-            {
-                let decided = self.policies.storage(&storage_input(&self.client()).await?)?;
-                Some(serde_json::from_value::<Storage>(decided.decision.storage).context("the storage decision")?)
-            } else {
-                None
-            };
-            let done = complete(&mut next, &infra, platform_storage.as_ref(), &mut OsRandom)?;
-            super::bootstrap::refuse_invalid(
-                Some(&config.spec),
-                &next.spec,
-                "completing the Config (the storage policy, the platform's names)",
-            )?;
-            if next.spec == config.spec && next.metadata.finalizers == config.metadata.finalizers {
-                return Ok(config);
-            }
-            report.completed.clear();
-            if done.generated_http_secret {
-                report.completed.push("spec.httpSecret (generated)".into());
-            }
-            if done.filled_storage {
-                report.completed.push("spec.storage".into());
-            }
-            if next.metadata.finalizers != config.metadata.finalizers {
-                report.completed.push(format!("metadata.finalizers ({FINALIZER})"));
-            }
-            if !self.writes_status() {
-                return Ok(next);
-            }
+    /// The Config as this pass leaves it, written once: the TLS profile observed and, when
+    /// Managed, the finalizer and the spec completed. A new Config is created so (with what else
+    /// bootstrapping found missing); a changed one is replaced (on a conflict, read again and
+    /// redone, so that a concurrent edit is never overwritten).
+    async fn settle_config(
+        &self,
+        state: &ClusterState,
+        config: Config,
+        new: bool,
+        missing: &bootstrap::ToCreate,
+        report: &mut Report,
+    ) -> Result<(Config, bootstrap::Created)> {
+        let settled = self.settled(state, &config, report).await?;
+        if new {
+            let mut created = missing
+                .create(&self.applier, self.policies, state, Some(&settled))
+                .await?;
+            return Ok((created.config.take().unwrap_or(settled), created));
+        }
+        let replace = async {
+            let (mut config, mut settled) = (config, settled);
+            let configs = Api::<Config>::all(self.client());
             let post = PostParams {
                 field_manager: Some(crate::cluster::FIELD_MANAGER.into()),
                 ..PostParams::default()
             };
-            match retry(|| configs.replace(CLUSTER, &post, &next)).await {
-                Ok(written) => return Ok(written),
-                Err(e) if is_conflict(&e) => {
-                    config = retry(|| configs.get(CLUSTER)).await.map_err(|e| self.describe(&e))?;
+            for _ in 0..MAX_CONFLICT_RETRIES {
+                let unchanged =
+                    settled.spec == config.spec && settled.metadata.finalizers == config.metadata.finalizers;
+                if unchanged || !self.writes_status() {
+                    return Ok(settled);
                 }
-                Err(e) => return Err(self.describe(&e)).context("writing the completed Config"),
+                match retry(|| configs.replace(CLUSTER, &post, &settled)).await {
+                    Ok(written) => return Ok(written),
+                    Err(e) if is_conflict(&e) => {
+                        config = retry(|| configs.get(CLUSTER)).await.map_err(|e| self.describe(&e))?;
+                        settled = self.settled(state, &config, &mut Report::default()).await?;
+                    }
+                    Err(e) => return Err(self.describe(&e)).context("writing the completed Config"),
+                }
             }
-        }
-        Err(anyhow!(
-            "the Config kept changing while it was being completed; try again"
-        ))
+            Err(anyhow!(
+                "the Config kept changing while it was being completed; try again"
+            ))
+        };
+        let (created, written) = tokio::join!(missing.create(&self.applier, self.policies, state, None), replace);
+        Ok((written?, created?))
     }
 
-    /// Everything a Managed pass would write: the completed Config, what it is rendered from, the
-    /// storage in its cloud made to exist, and the plan (the objects, the owned objects no longer
-    /// wanted, what cannot be rendered).
-    pub async fn plan(&self, config: Config, report: &mut Report) -> Result<Planned> {
-        let mut config = self.completed_config(config, report).await?;
-        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
-        let mut inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+    /// `config` as this pass leaves it, nothing written: the TLS profile observed and, when
+    /// Managed, completed (what was filled in is named in `report`).
+    async fn settled(&self, state: &ClusterState, config: &Config, report: &mut Report) -> Result<Config> {
+        let mut next = self.with_observed_tls(state, config.clone())?;
+        if next.spec.management_state == Some(ManagementState::Managed) {
+            self.complete_spec(state, config, &mut next, report).await?;
+        }
+        Ok(next)
+    }
+
+    /// Ensures the finalizer and completes the spec of `next` (which was `config`): the
+    /// generated secret, and the storage the storage policy decides when there is none.
+    async fn complete_spec(
+        &self,
+        state: &ClusterState,
+        config: &Config,
+        next: &mut Config,
+        report: &mut Report,
+    ) -> Result<()> {
+        let infra = state
+            .infrastructure()?
+            .context("reading infrastructures.config.openshift.io/cluster: it does not exist")?;
+        let finalizers = next.metadata.finalizers.get_or_insert_with(Vec::new);
+        if !finalizers.iter().any(|f| f == FINALIZER) {
+            finalizers.push(FINALIZER.into());
+        }
+        let platform_storage = if next
+            .spec
+            .storage
+            .as_ref()
+            .is_none_or(|s| crate::storage::block_names(s).is_empty())
+        {
+            let decided = self.policies.storage(&state.storage_input(Some(config)).await?)?;
+            Some(serde_json::from_value::<Storage>(decided.decision.storage).context("the storage decision")?)
+        } else {
+            None
+        };
+        let done = complete(next, &infra, platform_storage.as_ref(), &mut OsRandom)?;
+        super::bootstrap::refuse_invalid(
+            Some(&config.spec),
+            &next.spec,
+            "completing the Config (the storage policy, the platform's names)",
+        )?;
+        report.completed.clear();
+        if done.generated_http_secret {
+            report.completed.push("spec.httpSecret (generated)".into());
+        }
+        if done.filled_storage {
+            report.completed.push("spec.storage".into());
+        }
+        if next.metadata.finalizers != config.metadata.finalizers {
+            report.completed.push(format!("metadata.finalizers ({FINALIZER})"));
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------- Managed
+
+    /// Everything a Managed pass would write, from the completed `config` and `state`: what it is
+    /// rendered from, the storage in its cloud made to exist, and the plan (the objects, the
+    /// owned objects no longer wanted, what cannot be rendered).
+    pub async fn plan(&self, state: &ClusterState, mut config: Config, report: &mut Report) -> Result<Planned> {
+        let mut inputs = self.inputs(state, &config)?;
         // Values nobody checked never reach the cloud (plan::managed reports them).
         let checked = crate::configure::checks::value_errors(&config.spec).is_empty();
+        let mut storage_change = None;
         let storage = match provision::cloud_of(config.spec.storage.as_ref()).filter(|_| checked) {
             Some(cloud) => {
                 let mode = if self.options.dry_run.is_some() {
@@ -359,7 +435,7 @@ impl<'a> Engine<'a> {
                 let before = config.spec.storage.clone().unwrap_or_default();
                 // The storage policy decides how the bucket is set up; the decision is checked
                 // like any input before a single call.
-                let decided = self.policies.storage(&storage_input(&self.client()).await?)?;
+                let decided = self.policies.storage(&state.storage_input(Some(&config)).await?)?;
                 let provisioning = decided
                     .decision
                     .provisioning
@@ -373,9 +449,10 @@ impl<'a> Engine<'a> {
                     Err((field, why)) => provision::refused(&before, &decided.module, &field, &why),
                 };
                 if ensured.storage != before {
-                    config = self.write_storage(config, &before, &ensured.storage).await?;
+                    config.spec.storage = Some(ensured.storage.clone());
                     inputs.config = config.clone();
                     report.completed.push("spec.storage (as the storage was found)".into());
+                    storage_change = Some((before, ensured.storage.clone()));
                 }
                 // Keys the cloud issued this pass are what the registry gets.
                 if ensured.issued.is_some() {
@@ -390,6 +467,7 @@ impl<'a> Engine<'a> {
             }
             None => None,
         };
+        let snapshot = state.snapshot(&referenced(&config.spec))?;
         let mut plan = plan::managed(&inputs, &snapshot, self.policies);
         if let Some(problem) = storage.as_ref().and_then(provision::missing_storage) {
             plan.storage_ok = false;
@@ -401,16 +479,16 @@ impl<'a> Engine<'a> {
             inputs,
             plan,
             storage,
+            storage_change,
         })
     }
 
     /// Writes what ensuring the storage decided (its management state, `encrypt`) as a merge patch
     /// of just those fields, so that nothing else anyone changed meanwhile is overwritten.
-    async fn write_storage(&self, mut config: Config, before: &Storage, after: &Storage) -> Result<Config> {
-        if !self.writes_status() {
-            config.spec.storage = Some(after.clone());
-            return Ok(config);
-        }
+    async fn write_storage(&self, change: Option<&(Storage, Storage)>) -> Result<Option<Config>> {
+        let Some((before, after)) = change.filter(|_| self.writes_status()) else {
+            return Ok(None);
+        };
         let changes = merge_patch_between(
             &serde_json::to_value(before).unwrap_or_default(),
             &serde_json::to_value(after).unwrap_or_default(),
@@ -420,11 +498,18 @@ impl<'a> Engine<'a> {
         let (params, patch) = (status_params(), Patch::Merge(&patch));
         retry(|| configs.patch(CLUSTER, &params, &patch))
             .await
+            .map(Some)
             .map_err(|e| self.describe(&e))
             .context("writing what the storage was found to be into the Config")
     }
 
-    async fn managed(&self, config: Config, report: &mut Report) -> Result<()> {
+    async fn managed(
+        &self,
+        state: &ClusterState,
+        config: Config,
+        before: &Before,
+        report: &mut Report,
+    ) -> Result<Statuses> {
         let Planned {
             config,
             inputs,
@@ -438,35 +523,55 @@ impl<'a> Engine<'a> {
                     pruner_error,
                 },
             storage,
-        } = self.plan(config, report).await?;
-        // Everything the pods need first, then the workloads that use it.
+            storage_change,
+        } = self.plan(state, config, report).await?;
+        // Everything the pods need first, with the owned objects no longer wanted and the
+        // storage as found; then the workloads that use it.
         let (later, first): (Vec<Desired>, Vec<Desired>) = objects
             .into_iter()
             .partition(|d| matches!(d.kind, Kind::Deployment | Kind::CronJob));
-        report.objects.extend(self.applier.apply_all(&first).await);
-        report.objects.extend(self.applier.apply_all(&later).await);
-        for (kind, name) in &stale {
-            report.objects.push(self.applier.delete_reported(*kind, name).await);
-        }
+        let deletions = stale
+            .iter()
+            .map(|(kind, name)| self.applier.delete_reported(state, *kind, name));
+        let (applied, deleted, written) = tokio::join!(
+            self.applier.apply_all(&first, state),
+            futures::future::join_all(deletions),
+            self.write_storage(storage_change.as_ref()),
+        );
+        let config = written?.unwrap_or(config);
+        report.objects.extend(applied);
+        report.objects.extend(self.applier.apply_all(&later, state).await);
+        report.objects.extend(deleted);
 
         for failure in report.objects.iter().filter_map(|a| a.error.clone()) {
             problems.push(Problem::new("Error", failure));
         }
-        let pruner_sync_error = pruner_error.clone();
-        if let Some(e) = pruner_error {
+        if let Some(e) = &pruner_error {
             report.problems.push(format!("pruner: {e}"));
         }
         report.problems.extend(problems.iter().map(|p| p.message.clone()));
 
-        let (routes, deployment) = tokio::try_join!(self.owned_routes(), self.deployment())?;
-        self.write_image_status(&routes).await?;
+        // The registry as this pass left it: what it wrote, as stored; the rest as read.
+        let routes: Vec<Route> = as_left(&report.objects, state.owned_routes()?)
+            .into_iter()
+            .filter(|r| {
+                !stale
+                    .iter()
+                    .any(|(k, n)| *k == Kind::Route && r.metadata.name.as_ref() == Some(n))
+            })
+            .collect();
+        let deployment = as_left(&report.objects, state.deployment()?.into_iter().collect())
+            .into_iter()
+            .find(|d: &Deployment| d.metadata.name.as_deref() == Some(render::DEPLOYMENT));
+        let cronjob_exists = state.pruner_cronjob_exists() || wrote(&report.objects, Kind::CronJob, render::CRONJOB);
+        let service_exists = state.service()?.is_some() || wrote(&report.objects, Kind::Service, render::DEPLOYMENT);
         let facts = RegistryFacts {
             management_state: ManagementState::Managed,
             problems: &problems,
             deployment: deployment.as_ref(),
             routes: &routes,
             remove_failures: &[],
-            previous: &previous_conditions(&config),
+            previous: &before.conditions,
             now: jiff::Timestamp::now(),
         };
         let mut fresh = conditions::registry_conditions(&facts);
@@ -486,19 +591,37 @@ impl<'a> Engine<'a> {
                 .and_then(|d| d.status.as_ref()?.ready_replicas)
                 .unwrap_or(0),
         );
-        report.conditions = self.write_config_status(&config, status, fresh).await?;
-        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), pruner_sync_error.as_deref())
-            .await?;
+        let (conditions, config_status) = config_status(&config, &before.conditions, status, fresh);
+        report.conditions = conditions;
+        let (pruner_status, operator_status) = pruner_and_operator_status(
+            state,
+            before.pruner.as_ref(),
+            &report.conditions,
+            pruner.as_ref(),
+            pruner_error.as_deref(),
+            cronjob_exists,
+        )?;
         report.converged = problems.is_empty() && report.problems.is_empty();
-        Ok(())
+        Ok(Statuses {
+            config: config_status,
+            image: image_status(state, &routes, service_exists)?,
+            pruner: pruner_status,
+            operator: operator_status,
+            drop_finalizer: false,
+        })
     }
 
     // ------------------------------------------------------------------------------- Removed
 
-    async fn removed(&self, config: &Config, report: &mut Report, finalizing: bool) -> Result<(), ReconcileError> {
-        let claim = teardown::read_claim(&self.client(), config)
-            .await
-            .map_err(|e| self.describe(&e))?;
+    async fn removed(
+        &self,
+        state: &ClusterState,
+        config: &Config,
+        before: &Before,
+        report: &mut Report,
+        finalizing: bool,
+    ) -> Result<Statuses, ReconcileError> {
+        let claim = teardown::claim_in(state, config)?;
         let mut loss = match teardown::storage_loss(config, claim.as_ref()) {
             Ok(loss) => loss,
             Err(note) => {
@@ -506,12 +629,20 @@ impl<'a> Engine<'a> {
                 None
             }
         };
+        let inputs = self.inputs(state, config)?;
         // What the cloud holds says what is lost: nothing when the bucket is gone already.
-        let cloud = match loss.as_ref().and_then(|l| l.cloud.as_ref()) {
-            Some(_) => Some(self.cloud_removal(config).await?),
+        let storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
+        let inspection = match loss.as_ref().and_then(|l| l.cloud.as_ref()) {
+            Some(_) => Some(match provision::cloud_of(Some(&storage)) {
+                Some(cloud) => cloud.inspect(&storage, provision::reading_context(&inputs)).await,
+                None => Err(CloudError {
+                    code: "NoCloud".into(),
+                    message: "the applied storage has no cloud to ask".into(),
+                }),
+            }),
             None => None,
         };
-        if let (Some(l), Some((_, _, inspection))) = (loss.as_mut(), cloud.as_ref()) {
+        if let (Some(l), Some(inspection)) = (loss.as_mut(), inspection.as_ref()) {
             let what = l.cloud.clone().unwrap_or_default();
             match inspection {
                 Ok(i) if !i.exists => {
@@ -535,15 +666,19 @@ impl<'a> Engine<'a> {
         {
             return Err(ReconcileError::NeedsConfirmation(loss.clone()));
         }
-        let routes = self.owned_routes().await?;
-        let names = teardown::route_names(&routes);
-        let mut results = teardown::remove_objects(&self.applier, &names).await;
+        let names = teardown::route_names(&state.owned_routes()?);
+        // What outlives a Removed registry is kept beside the teardown.
+        let kept = self.kept(state, &inputs);
+        let (mut results, kept_applied) = tokio::join!(
+            teardown::remove_objects(&self.applier, state, &names),
+            self.applier.apply_all(&kept.objects, state),
+        );
         let objects_gone = teardown::complete(&results);
         if objects_gone && let Some(loss) = &loss {
             // Only once nothing uses it any more.
-            results.extend(teardown::remove_storage(&self.applier, loss).await);
-            if let (Some(what), Some((storage, inputs, _))) = (&loss.cloud, &cloud) {
-                results.push(self.remove_cloud_storage(what, storage, inputs).await);
+            results.extend(teardown::remove_storage(&self.applier, state, loss).await);
+            if let Some(what) = &loss.cloud {
+                results.push(self.remove_cloud_storage(what, &storage, &inputs).await);
             }
         } else if let Some(loss) = &loss {
             report.storage_note = Some(format!(
@@ -552,18 +687,20 @@ impl<'a> Engine<'a> {
             ));
         }
         let failures: Vec<String> = results.iter().filter_map(|r| r.error.clone()).collect();
-        report.objects = results;
+        let kept_failure = kept_applied.iter().find_map(|a| a.error.clone());
         report.problems.extend(failures.iter().cloned());
-        self.write_image_status(&[]).await?;
+        report.problems.extend(kept.problems.iter().cloned());
+        report.objects = results;
+        report.objects.extend(kept_applied);
 
-        let deployment = self.deployment().await?;
         let facts = RegistryFacts {
             management_state: ManagementState::Removed,
             problems: &[],
-            deployment: deployment.as_ref(),
+            // Its Deployment is deleted (or going) by now.
+            deployment: None,
             routes: &[],
             remove_failures: &failures,
-            previous: &previous_conditions(config),
+            previous: &before.conditions,
             now: jiff::Timestamp::now(),
         };
         let fresh = conditions::registry_conditions(&facts);
@@ -573,33 +710,55 @@ impl<'a> Engine<'a> {
         }
         status.storage_managed = false;
         status.ready_replicas = Some(0);
-        report.conditions = self.write_config_status(config, status, fresh).await?;
-        let (pruner, pruner_error) = self.reconcile_kept(config, report).await?;
-        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), pruner_error.as_deref())
-            .await?;
+        let (conditions, config_status) = config_status(config, &before.conditions, status, fresh);
+        report.conditions = conditions;
+        let pruner_error = kept.pruner_error.clone().or(kept_failure);
+        let cronjob_exists = state.pruner_cronjob_exists() || wrote(&report.objects, Kind::CronJob, render::CRONJOB);
+        let (pruner_status, operator_status) = pruner_and_operator_status(
+            state,
+            before.pruner.as_ref(),
+            &report.conditions,
+            kept.pruner.as_ref(),
+            pruner_error.as_deref(),
+            cronjob_exists,
+        )?;
         report.converged = failures.is_empty() && pruner_error.is_none() && report.problems.is_empty();
-        if finalizing && failures.is_empty() && self.writes_status() && !self.options.finalizer_removed_by_caller {
-            self.drop_finalizer().await?;
-        }
-        Ok(())
+        Ok(Statuses {
+            config: config_status,
+            // No Service and no Routes once Removed.
+            image: image_status(state, &[], false)?,
+            pruner: pruner_status,
+            operator: operator_status,
+            drop_finalizer: finalizing
+                && failures.is_empty()
+                && self.writes_status()
+                && !self.options.finalizer_removed_by_caller,
+        })
     }
 
-    /// The applied storage a Removed registry acts on, the inputs its cloud calls read, and what
-    /// the cloud says it holds.
-    async fn cloud_removal(
-        &self,
-        config: &Config,
-    ) -> Result<(Storage, Inputs, Result<Inspection, CloudError>), ReconcileError> {
-        let storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
-        let inputs = crate::render::inputs::gather(&self.client(), config.clone(), self.options.images.clone()).await?;
-        let inspection = match provision::cloud_of(Some(&storage)) {
-            Some(cloud) => cloud.inspect(&storage, provision::reading_context(&inputs)).await,
-            None => Err(CloudError {
-                code: "NoCloud".into(),
-                message: "the applied storage has no cloud to ask".into(),
-            }),
+    /// What outlives a registry that is not Managed, as the operator's side controllers keep it:
+    /// the trust objects (CA ConfigMaps, node-ca) and the pruner's objects (it prunes image
+    /// metadata without the registry).
+    fn kept(&self, state: &ClusterState, inputs: &Inputs) -> Kept {
+        let trust = plan::kept_trust(inputs);
+        let mut kept = Kept {
+            objects: trust.objects,
+            problems: trust.problems.into_iter().map(|p| p.message).collect(),
+            pruner: None,
+            pruner_error: None,
         };
-        Ok((storage, inputs, inspection))
+        match state.snapshot(&referenced(&inputs.config.spec)) {
+            Ok(snapshot) => {
+                let (decision, objects) = plan::pruner(inputs, &snapshot, self.policies, None);
+                kept.pruner = decision;
+                match objects {
+                    Ok(objects) => kept.objects.extend(objects),
+                    Err(e) => kept.pruner_error = Some(e),
+                }
+            }
+            Err(e) => kept.pruner_error = Some(format!("{e:#}")),
+        }
+        kept
     }
 
     /// Deletes the bucket (everything in it first), reported as an object.
@@ -655,15 +814,21 @@ impl<'a> Engine<'a> {
 
     // ----------------------------------------------------------------------------- Unmanaged
 
-    async fn unmanaged(&self, config: &Config, report: &mut Report) -> Result<()> {
-        let deployment = self.deployment().await?;
+    async fn unmanaged(
+        &self,
+        state: &ClusterState,
+        config: &Config,
+        before: &Before,
+        report: &mut Report,
+    ) -> Result<Statuses> {
+        let deployment = state.deployment()?;
         let facts = RegistryFacts {
             management_state: ManagementState::Unmanaged,
             problems: &[],
             deployment: deployment.as_ref(),
             routes: &[],
             remove_failures: &[],
-            previous: &previous_conditions(config),
+            previous: &before.conditions,
             now: jiff::Timestamp::now(),
         };
         let fresh = conditions::registry_conditions(&facts);
@@ -674,223 +839,242 @@ impl<'a> Engine<'a> {
                 .and_then(|d| d.status.as_ref()?.ready_replicas)
                 .unwrap_or(0),
         );
-        report.conditions = self.write_config_status(config, status, fresh).await?;
-        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
-        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
-        // Unmanaged leaves the registry alone, not the trust every node needs.
-        self.apply_kept_trust(&inputs, report).await;
-        let (pruner, _) = plan::pruner(&inputs, &snapshot, self.policies, None);
-        self.write_pruner_and_operator_status(&report.conditions, pruner.as_ref(), None)
-            .await?;
-        report.converged = report.problems.is_empty();
-        Ok(())
-    }
-
-    /// Applies what outlives a Removed registry: the pruner's objects (it prunes image metadata
-    /// without the registry) and the trust objects.
-    async fn reconcile_kept(
-        &self,
-        config: &Config,
-        report: &mut Report,
-    ) -> Result<(Option<PrunerDecision>, Option<String>)> {
-        let snapshot = Snapshot::fetch(&self.client(), &referenced(&config.spec)).await?;
-        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
-        self.apply_kept_trust(&inputs, report).await;
-        match plan::pruner(&inputs, &snapshot, self.policies, None) {
-            (decision, Ok(objects)) => {
-                let applied = self.applier.apply_all(&objects).await;
-                let error = applied.iter().find_map(|a| a.error.clone());
-                report.objects.extend(applied);
-                Ok((decision, error))
-            }
-            (decision, Err(e)) => Ok((decision, Some(e))),
-        }
-    }
-
-    /// The CA ConfigMaps and node-ca of a registry that is not Managed; what fails is a problem.
-    async fn apply_kept_trust(&self, inputs: &Inputs, report: &mut Report) {
-        let kept = plan::kept_trust(inputs);
-        report.problems.extend(kept.problems.into_iter().map(|p| p.message));
-        let applied = self.applier.apply_all(&kept.objects).await;
+        let (conditions, config_status) = config_status(config, &before.conditions, status, fresh);
+        report.conditions = conditions;
+        // Unmanaged leaves the registry alone, not the trust every node needs; the pruner's
+        // objects are left as they are.
+        let inputs = self.inputs(state, config)?;
+        let trust = plan::kept_trust(&inputs);
+        report.problems.extend(trust.problems.into_iter().map(|p| p.message));
+        let applied = self.applier.apply_all(&trust.objects, state).await;
         report.problems.extend(applied.iter().filter_map(|a| a.error.clone()));
         report.objects.extend(applied);
+        let snapshot = state.snapshot(&referenced(&config.spec))?;
+        let (pruner, _) = plan::pruner(&inputs, &snapshot, self.policies, None);
+        let (pruner_status, operator_status) = pruner_and_operator_status(
+            state,
+            before.pruner.as_ref(),
+            &report.conditions,
+            pruner.as_ref(),
+            None,
+            state.pruner_cronjob_exists(),
+        )?;
+        report.converged = report.problems.is_empty();
+        Ok(Statuses {
+            config: config_status,
+            image: None,
+            pruner: pruner_status,
+            operator: operator_status,
+            drop_finalizer: false,
+        })
     }
 
     // -------------------------------------------------------------------------------- status
 
-    async fn deployment(&self) -> Result<Option<Deployment>> {
-        let api = Api::<Deployment>::namespaced(self.client(), REGISTRY_NAMESPACE);
-        retry(|| api.get_opt(render::DEPLOYMENT))
-            .await
-            .map_err(|e| self.describe(&e))
-    }
-
-    /// The Routes in the registry's namespace that the registry owns.
-    async fn owned_routes(&self) -> Result<Vec<Route>> {
-        let api = Api::<Route>::namespaced(self.client(), REGISTRY_NAMESPACE);
-        let all = ListParams::default();
-        match retry(|| api.list(&all)).await {
-            Ok(list) => Ok(list.items.into_iter().filter(crate::state::is_owned_route).collect()),
-            // A cluster without Routes has none to own.
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
-            Err(e) => Err(self.describe(&e)),
-        }
-    }
-
-    /// `images.config.openshift.io/cluster` status: the internal hostname while the Service
-    /// exists, the owned Routes' admitted hosts (default route first), and how image streams
-    /// import manifest lists.
-    async fn write_image_status(&self, routes: &[Route]) -> Result<()> {
-        let images = Api::<Image>::all(self.client());
-        let Some(image) = retry(|| images.get_opt(CLUSTER)).await.map_err(|e| self.describe(&e))? else {
-            return Ok(());
-        };
-        let services = Api::<k8s_openapi::api::core::v1::Service>::namespaced(self.client(), REGISTRY_NAMESPACE);
-        let service = retry(|| services.get_opt("image-registry"))
-            .await
-            .map_err(|e| self.describe(&e))?;
-        let internal = if service.is_some() {
-            render::SERVICE_HOST.to_string()
-        } else {
-            String::new()
-        };
-        let mut external: Vec<String> = routes
-            .iter()
-            .flat_map(|r| r.status.iter().flat_map(|s| s.ingress.iter()))
-            .filter_map(|i| i.host.clone())
-            .filter(|h| !h.is_empty())
-            .collect();
-        external.sort();
-        external.dedup();
-        external.sort_by_key(|h| !h.starts_with("default-route-openshift-image-registry"));
-        let versions = Api::<ClusterVersion>::all(self.client());
-        let architecture = match retry(|| versions.get_opt("version")).await {
-            Ok(version) => Some(version.and_then(|v| v.status?.desired?.architecture)),
-            Err(kube::Error::Api(s)) if s.code == 404 => Some(None),
-            // Unreadable: the payload type is unknown, so the mode is left as it is.
-            Err(kube::Error::Api(s)) if s.code == 403 => None,
-            Err(e) => return Err(self.describe(&e)),
-        };
-        let mode =
-            architecture.map(|a| observe::import_mode(image.spec.image_stream_import_mode.as_deref(), a.as_deref()));
-        let status = image.status.clone().unwrap_or_default();
-        if status.internal_registry_hostname.clone().unwrap_or_default() == internal
-            && status.external_registry_hostnames.clone().unwrap_or_default() == external
-            && mode
-                .as_ref()
-                .is_none_or(|m| status.image_stream_import_mode.as_ref() == Some(m))
-        {
-            return Ok(());
-        }
+    /// Sends the status writes a pass decided, at once (none in a dry run).
+    async fn send(&self, statuses: Statuses) -> Result<()> {
         if !self.writes_status() {
             return Ok(());
         }
-        let mut patch =
-            json!({"status": {"internalRegistryHostname": internal, "externalRegistryHostnames": external}});
-        if let Some(mode) = mode {
-            patch["status"]["imageStreamImportMode"] = json!(mode);
-        }
-        let (params, patch) = (status_params(), Patch::Merge(&patch));
-        retry(|| images.patch_status(CLUSTER, &params, &patch))
-            .await
-            .map_err(|e| self.describe(&e))
-            .context("writing images.config.openshift.io/cluster status")?;
-        Ok(())
-    }
-
-    /// Writes the Config's status when it changed; returns the conditions now in effect.
-    async fn write_config_status(
-        &self,
-        config: &Config,
-        mut status: ConfigStatus,
-        fresh: Vec<Condition>,
-    ) -> Result<Vec<Condition>> {
-        let previous = previous_conditions(config);
-        status.conditions = conditions::merge(&previous, fresh, jiff::Timestamp::now());
-        status.observed_generation = config.metadata.generation;
-        let unchanged = config.status.as_ref().is_some_and(|s| {
-            conditions::same(&s.conditions, &status.conditions)
-                && s.observed_generation == status.observed_generation
-                && s.ready_replicas == status.ready_replicas
-                && s.storage == status.storage
-                && s.storage_managed == status.storage_managed
-        });
-        if unchanged || !self.writes_status() {
-            return Ok(status.conditions);
-        }
-        let configs = Api::<Config>::all(self.client());
-        let patch = json!({"status": {
-            "conditions": status.conditions,
-            "observedGeneration": status.observed_generation,
-            "readyReplicas": status.ready_replicas,
-            "storage": merge_patch_between(
-                &serde_json::to_value(config.status.as_ref().map(|s| &s.storage)).unwrap_or_default(),
-                &serde_json::to_value(&status.storage).unwrap_or_default(),
+        let (config, image, pruner, operator) = tokio::join!(
+            self.patch_status::<Config>(CLUSTER, statuses.config, "the Config's status"),
+            self.patch_status::<Image>(CLUSTER, statuses.image, "images.config.openshift.io/cluster status"),
+            self.patch_status::<ImagePruner>(CLUSTER, statuses.pruner, "the ImagePruner's status"),
+            self.patch_status::<ClusterOperator>(
+                render::DEPLOYMENT,
+                statuses.operator,
+                "the image-registry ClusterOperator's status"
             ),
-            "storageManaged": status.storage_managed,
-        }});
-        let (params, patch) = (status_params(), Patch::Merge(&patch));
-        retry(|| configs.patch_status(CLUSTER, &params, &patch))
-            .await
-            .map_err(|e| self.describe(&e))
-            .context("writing the Config's status")?;
-        Ok(status.conditions)
+        );
+        config.and(image).and(pruner).and(operator)
     }
 
-    async fn write_pruner_and_operator_status(
-        &self,
-        registry: &[Condition],
-        decision: Option<&PrunerDecision>,
-        sync_error: Option<&str>,
-    ) -> Result<()> {
-        let pruners = Api::<ImagePruner>::all(self.client());
-        let cronjobs = Api::<CronJob>::namespaced(self.client(), REGISTRY_NAMESPACE);
-        let jobs = Api::<Job>::namespaced(self.client(), REGISTRY_NAMESPACE);
-        let mut pruner_conditions = Vec::new();
-        let params = ListParams::default().labels(crate::state::PRUNER_JOB_SELECTOR);
-        let (pruner, cronjob, list) = tokio::try_join!(
-            retry(|| pruners.get_opt(CLUSTER)),
-            retry(|| cronjobs.get_opt(render::CRONJOB)),
-            retry(|| jobs.list(&params)),
-        )
-        .map_err(|e| self.describe(&e))?;
-        if let Some(pruner) = pruner {
-            let suspended = decision.map_or(pruner.spec.suspend.unwrap_or(false), |d| d.suspend);
-            let fresh = conditions::pruner_conditions(cronjob.is_some(), suspended, &list.items, sync_error);
-            let previous = pruner.status.clone().unwrap_or_default();
-            let merged = conditions::merge(&previous.conditions, fresh, jiff::Timestamp::now());
-            if self.writes_status()
-                && (!conditions::same(&previous.conditions, &merged)
-                    || previous.observed_generation != pruner.metadata.generation)
-            {
-                let patch = json!({"status": {"conditions": merged, "observedGeneration": pruner.metadata.generation}});
-                let (params, patch) = (status_params(), Patch::Merge(&patch));
-                retry(|| pruners.patch_status(CLUSTER, &params, &patch))
-                    .await
-                    .map_err(|e| self.describe(&e))
-                    .context("writing the ImagePruner's status")?;
-            }
-            pruner_conditions = merged;
-        }
-        let operators = Api::<ClusterOperator>::all(self.client());
-        let Some(co) = retry(|| operators.get_opt("image-registry")).await.unwrap_or(None) else {
+    async fn patch_status<K>(&self, name: &str, patch: Option<Value>, what: &str) -> Result<()>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let Some(patch) = patch else {
             return Ok(());
         };
-        let fresh = conditions::cluster_operator_conditions(registry, &pruner_conditions);
-        let previous = co.status.clone().unwrap_or_default();
-        let merged = conditions::merge(&previous.conditions, fresh, jiff::Timestamp::now());
-        let related = related_objects();
-        let current_related = serde_json::to_value(&previous.related_objects).unwrap_or_default();
-        if self.writes_status() && (!conditions::same(&previous.conditions, &merged) || current_related != related) {
-            let patch = json!({"status": {"conditions": merged, "relatedObjects": related}});
-            let (params, patch) = (status_params(), Patch::Merge(&patch));
-            retry(|| operators.patch_status("image-registry", &params, &patch))
-                .await
-                .map_err(|e| self.describe(&e))
-                .context("writing the image-registry ClusterOperator's status")?;
-        }
+        let api = Api::<K>::all(self.client());
+        let (params, patch) = (status_params(), Patch::Merge(&patch));
+        retry(|| api.patch_status(name, &params, &patch))
+            .await
+            .map_err(|e| self.describe(&e))
+            .with_context(|| format!("writing {what}"))?;
         Ok(())
     }
+}
+
+/// What held before the pass's own writes: the Config's conditions (a new one starts with what is
+/// missing) and the ImagePruner (as created, when the pass created it).
+struct Before {
+    conditions: Vec<Condition>,
+    pruner: Option<ImagePruner>,
+}
+
+/// The status writes a pass decided (`None`: already as it should be), and whether the
+/// finalizer goes once they are written.
+#[derive(Debug, Default)]
+struct Statuses {
+    config: Option<Value>,
+    image: Option<Value>,
+    pruner: Option<Value>,
+    operator: Option<Value>,
+    drop_finalizer: bool,
+}
+
+/// What a registry that is not Managed keeps, and the pruner's decision.
+struct Kept {
+    objects: Vec<Desired>,
+    problems: Vec<String>,
+    pruner: Option<PrunerDecision>,
+    pruner_error: Option<String>,
+}
+
+/// The objects of one kind as a pass left them: those it wrote, as the server stored them, and
+/// the others as `read`.
+fn as_left<K: kube::Resource<DynamicType = ()> + serde::de::DeserializeOwned>(
+    applied: &[Applied],
+    read: Vec<K>,
+) -> Vec<K> {
+    let kind = K::kind(&());
+    let written: Vec<K> = applied
+        .iter()
+        .filter_map(|a| a.stored.as_ref())
+        .filter(|v| v.get("kind").and_then(Value::as_str) == Some(&*kind))
+        .filter_map(|v| serde_json::from_value(v.clone()).ok())
+        .collect();
+    let mut out: Vec<K> = read
+        .into_iter()
+        .filter(|r| !written.iter().any(|w| w.meta().name == r.meta().name))
+        .collect();
+    out.extend(written);
+    out
+}
+
+/// Whether the pass wrote the object.
+fn wrote(applied: &[Applied], kind: Kind, name: &str) -> bool {
+    applied.iter().any(|a| {
+        a.object == format!("{}/{name}", kind.resource())
+            && a.outcome
+                .is_some_and(|o| matches!(o, Outcome::Created | Outcome::Configured | Outcome::Unchanged))
+    })
+}
+
+/// The Config's status as the pass leaves it: the conditions in effect, and the patch to write
+/// them (`None` when it holds them already).
+fn config_status(
+    config: &Config,
+    previous: &[Condition],
+    mut status: ConfigStatus,
+    fresh: Vec<Condition>,
+) -> (Vec<Condition>, Option<Value>) {
+    status.conditions = conditions::merge(previous, fresh, jiff::Timestamp::now());
+    status.observed_generation = config.metadata.generation;
+    let unchanged = config.status.as_ref().is_some_and(|s| {
+        conditions::same(&s.conditions, &status.conditions)
+            && s.observed_generation == status.observed_generation
+            && s.ready_replicas == status.ready_replicas
+            && s.storage == status.storage
+            && s.storage_managed == status.storage_managed
+    });
+    if unchanged {
+        return (status.conditions, None);
+    }
+    let patch = json!({"status": {
+        "conditions": status.conditions,
+        "observedGeneration": status.observed_generation,
+        "readyReplicas": status.ready_replicas,
+        "storage": merge_patch_between(
+            &serde_json::to_value(config.status.as_ref().map(|s| &s.storage)).unwrap_or_default(),
+            &serde_json::to_value(&status.storage).unwrap_or_default(),
+        ),
+        "storageManaged": status.storage_managed,
+    }});
+    (status.conditions, Some(patch))
+}
+
+/// `images.config.openshift.io/cluster` status as the pass leaves it: the internal hostname
+/// while the Service exists, the owned Routes' admitted hosts (default route first), and how
+/// image streams import manifest lists. `None` when it holds that already.
+fn image_status(state: &ClusterState, routes: &[Route], service_exists: bool) -> Result<Option<Value>> {
+    let Some(image) = state.image()? else {
+        return Ok(None);
+    };
+    let internal = if service_exists {
+        render::SERVICE_HOST.to_string()
+    } else {
+        String::new()
+    };
+    let mut external: Vec<String> = routes
+        .iter()
+        .flat_map(|r| r.status.iter().flat_map(|s| s.ingress.iter()))
+        .filter_map(|i| i.host.clone())
+        .filter(|h| !h.is_empty())
+        .collect();
+    external.sort();
+    external.dedup();
+    external.sort_by_key(|h| !h.starts_with("default-route-openshift-image-registry"));
+    // Unreadable: the payload type is unknown, so the mode is left as it is.
+    let architecture = state
+        .cluster_version()?
+        .ok()
+        .map(|version| version.and_then(|v| v.status?.desired?.architecture));
+    let mode = architecture.map(|a| observe::import_mode(image.spec.image_stream_import_mode.as_deref(), a.as_deref()));
+    let status = image.status.clone().unwrap_or_default();
+    if status.internal_registry_hostname.clone().unwrap_or_default() == internal
+        && status.external_registry_hostnames.clone().unwrap_or_default() == external
+        && mode
+            .as_ref()
+            .is_none_or(|m| status.image_stream_import_mode.as_ref() == Some(m))
+    {
+        return Ok(None);
+    }
+    let mut patch = json!({"status": {"internalRegistryHostname": internal, "externalRegistryHostnames": external}});
+    if let Some(mode) = mode {
+        patch["status"]["imageStreamImportMode"] = json!(mode);
+    }
+    Ok(Some(patch))
+}
+
+/// The ImagePruner's and the ClusterOperator's status as the pass leaves them; `None` for each
+/// that holds it already.
+fn pruner_and_operator_status(
+    state: &ClusterState,
+    pruner: Option<&ImagePruner>,
+    registry: &[Condition],
+    decision: Option<&PrunerDecision>,
+    sync_error: Option<&str>,
+    cronjob_exists: bool,
+) -> Result<(Option<Value>, Option<Value>)> {
+    let mut pruner_conditions = Vec::new();
+    let mut pruner_status = None;
+    if let Some(pruner) = pruner {
+        let suspended = decision.map_or(pruner.spec.suspend.unwrap_or(false), |d| d.suspend);
+        let jobs = state.pruner_jobs()?;
+        let fresh = conditions::pruner_conditions(cronjob_exists, suspended, &jobs, sync_error);
+        let previous = pruner.status.clone().unwrap_or_default();
+        let merged = conditions::merge(&previous.conditions, fresh, jiff::Timestamp::now());
+        if !conditions::same(&previous.conditions, &merged)
+            || previous.observed_generation != pruner.metadata.generation
+        {
+            pruner_status =
+                Some(json!({"status": {"conditions": merged, "observedGeneration": pruner.metadata.generation}}));
+        }
+        pruner_conditions = merged;
+    }
+    let Some(co) = state.cluster_operator()? else {
+        return Ok((pruner_status, None));
+    };
+    let fresh = conditions::cluster_operator_conditions(registry, &pruner_conditions);
+    let previous = co.status.clone().unwrap_or_default();
+    let merged = conditions::merge(&previous.conditions, fresh, jiff::Timestamp::now());
+    let related = related_objects();
+    let current_related = serde_json::to_value(&previous.related_objects).unwrap_or_default();
+    let operator_status = (!conditions::same(&previous.conditions, &merged) || current_related != related)
+        .then(|| json!({"status": {"conditions": merged, "relatedObjects": related}}));
+    Ok((pruner_status, operator_status))
 }
 
 /// What a pass would change.
@@ -901,6 +1085,8 @@ pub struct Planned {
     pub plan: Plan,
     /// The storage in its cloud, for drivers whose storage lives in one.
     pub storage: Option<Ensured>,
+    /// What ensuring the storage changed in the Config's storage (before, after), to be written.
+    pub storage_change: Option<(Storage, Storage)>,
 }
 
 pub struct Preview {
@@ -961,18 +1147,4 @@ fn related_objects() -> Value {
         {"group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings", "name": "openshift-image-registry-pruner"},
         {"group": "", "resource": "namespaces", "name": "openshift-image-registry"},
     ])
-}
-
-/// The Config a dry-run bootstrap would have created.
-fn config_preview(booted: &Bootstrapped) -> Result<Config> {
-    let decision = crate::policy::sdk::StorageDecision {
-        storage: booted.storage.clone(),
-        replicas: booted.replicas,
-        rollout_strategy: String::new(),
-        management_state: booted.management_state.clone(),
-        create_pvc: None,
-        missing: Vec::new(),
-        provisioning: None,
-    };
-    super::bootstrap::config_from(&decision)
 }

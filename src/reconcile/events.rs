@@ -186,6 +186,7 @@ mod tests {
             namespace: namespace.map(Into::into),
             outcome,
             error: error.map(Into::into),
+            stored: None,
         }
     }
 

@@ -56,7 +56,7 @@ pub(crate) fn cluster_rules() -> Vec<Value> {
             &["get", "update", "patch"],
         ),
         rule(&[""], &["nodes"], &["list", "watch"]),
-        rule(&["storage.k8s.io"], &["storageclasses"], &["list"]),
+        rule(&["storage.k8s.io"], &["storageclasses"], &["list", "watch"]),
         // Created by name; create cannot be limited to names.
         rule(
             &["rbac.authorization.k8s.io"],
@@ -67,14 +67,14 @@ pub(crate) fn cluster_rules() -> Vec<Value> {
     let mut named = rule(
         &["rbac.authorization.k8s.io"],
         &["clusterroles"],
-        &["get", "update", "patch", "delete", "escalate", "bind"],
+        &["get", "list", "watch", "update", "patch", "delete", "escalate", "bind"],
     );
     named["resourceNames"] = json!(["system:registry", "system:image-pruner"]);
     rules.push(named);
     let mut bindings = rule(
         &["rbac.authorization.k8s.io"],
         &["clusterrolebindings"],
-        &["get", "update", "patch", "delete"],
+        &["get", "list", "watch", "update", "patch", "delete"],
     );
     bindings["resourceNames"] = json!(["registry-registry-role", "openshift-image-registry-pruner"]);
     rules.push(bindings);
@@ -86,6 +86,10 @@ pub(crate) fn cluster_rules() -> Vec<Value> {
     );
     webhook["resourceNames"] = json!([WEBHOOK_CONFIGURATION]);
     rules.push(webhook);
+    // The registry's namespace, read for its supplemental groups.
+    let mut namespace = rule(&[""], &["namespaces"], READ);
+    namespace["resourceNames"] = json!([REGISTRY_NAMESPACE]);
+    rules.push(namespace);
     rules
 }
 
@@ -120,7 +124,6 @@ pub(crate) fn namespace_rules() -> Vec<Value> {
         rule(&["monitoring.coreos.com"], &["prometheusrules"], MANAGE),
         rule(&["coordination.k8s.io"], &["leases"], &["get", "create", "update"]),
         rule(&[""], &["events"], &["create"]),
-        rule(&[""], &["namespaces"], &["get"]),
     ]
 }
 

@@ -4,6 +4,7 @@
 use super::apply::{Applied, Applier, Outcome};
 use crate::api::{Config, ManagementState, PRIVATE_CONFIGURATION, REGISTRY_NAMESPACE, Storage};
 use crate::render::Kind;
+use crate::state::cluster::ClusterState;
 use crate::state::references::created_by_registry;
 use crate::storage::Removal;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
@@ -72,6 +73,14 @@ pub async fn read_claim(client: &kube::Client, config: &Config) -> Result<Option
     crate::cluster::retry(|| claims.get_opt(&name)).await
 }
 
+/// The claim a Removed registry would delete, as `state` holds it.
+pub fn claim_in(state: &ClusterState, config: &Config) -> anyhow::Result<Option<PersistentVolumeClaim>> {
+    match claim_to_remove(config).filter(|n| crate::validate::object_name(n).is_ok()) {
+        Some(name) => state.claim(&name),
+        None => Ok(None),
+    }
+}
+
 /// What happens to storage when the registry is removed: `Ok(None)` nothing is lost,
 /// `Ok(Some(loss))` data is destroyed (needs confirmation), and `Err(note)` storage this program
 /// leaves in place. `claim` is the live claim [`claim_to_remove`] names: only a claim the
@@ -116,24 +125,25 @@ pub fn storage_loss(config: &Config, claim: Option<&PersistentVolumeClaim>) -> R
     }
 }
 
-/// Deletes every owned object and the stale routes; the Deployment first. Returns each result.
-pub(crate) async fn remove_objects(applier: &Applier, routes: &[String]) -> Vec<Applied> {
+/// Deletes every owned object and the stale routes, the Deployment first, as `state` read them.
+/// Returns each result.
+pub(crate) async fn remove_objects(applier: &Applier, state: &ClusterState, routes: &[String]) -> Vec<Applied> {
     let mut results = Vec::new();
     let first = OWNED[0];
-    results.push(applier.delete_reported(first.0, first.1).await);
+    results.push(applier.delete_reported(state, first.0, first.1).await);
     let rest = OWNED[1..]
         .iter()
         .map(|(k, n)| (*k, n.to_string()))
         .chain(routes.iter().map(|r| (Kind::Route, r.clone())));
-    let deletions = rest.map(|(kind, name)| async move { applier.delete_reported(kind, &name).await });
+    let deletions = rest.map(|(kind, name)| async move { applier.delete_reported(state, kind, &name).await });
     results.extend(futures::future::join_all(deletions).await);
     results
 }
 
 /// Deletes the storage a confirmed loss names.
-pub(crate) async fn remove_storage(applier: &Applier, loss: &StorageLoss) -> Option<Applied> {
+pub(crate) async fn remove_storage(applier: &Applier, state: &ClusterState, loss: &StorageLoss) -> Option<Applied> {
     let claim = loss.claim.as_deref()?;
-    Some(applier.delete_reported(Kind::PersistentVolumeClaim, claim).await)
+    Some(applier.delete_reported(state, Kind::PersistentVolumeClaim, claim).await)
 }
 
 /// The names of Routes (already known to be owned).

@@ -1,16 +1,17 @@
-//! `reconcile --watch` on kube-runtime: a [`Controller`] of the registry Config, also triggered
-//! by every change to what the registry is rendered from or runs on. Each of those watches backs
-//! off on its own, so one failing watch (an expired resource version, a missing resource type)
-//! never holds the others back.
+//! `reconcile --watch` on kube-runtime: watch caches of everything a pass reads (one reflector
+//! per read, so that a pass reads from memory and sends only the writes it needs), and a
+//! [`Controller`] of the registry Config, also triggered by every change those caches see.
 
-use crate::api::{CLUSTER, Config, Image, ImagePruner, Infrastructure, OPENSHIFT_CONFIG, Proxy, REGISTRY_NAMESPACE};
-use crate::render::Kind;
-use futures::{Stream, StreamExt, stream};
-use kube::api::{ApiResource, DynamicObject};
+use crate::api::{CLUSTER, Config};
+use crate::state::cluster::{ClusterState, Found, Source};
+use futures::{FutureExt, Stream, StreamExt, stream};
+use kube::api::DynamicObject;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client, Resource};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Client};
+use std::collections::BTreeMap;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Time from a change to the pass it causes, so that a burst of changes makes one pass.
@@ -18,71 +19,108 @@ pub(crate) const DEBOUNCE: Duration = Duration::from_millis(500);
 /// A pass at least this often, to repair drift the watches did not see.
 pub const RESYNC: Duration = Duration::from_secs(600);
 
-/// The kinds in the registry's namespace whose changes make a pass necessary: every namespaced
-/// kind the registry writes but the alert rule (a cluster may lack its CRD, and nothing reads it).
-fn owned_kinds() -> impl Iterator<Item = Kind> {
-    Kind::ALL
-        .into_iter()
-        .filter(|k| k.namespaced() && *k != Kind::PrometheusRule)
+/// Watch caches of everything a pass reads, one reflector per read: a pass reads its state from
+/// them and sends only the writes it needs.
+#[derive(Clone)]
+pub struct Caches {
+    stores: Vec<(Source, reflector::Store<DynamicObject>)>,
+    /// Optional reads the cluster does not serve or lets this reconciler see, while so.
+    unreadable: Arc<Mutex<BTreeMap<Source, (u16, String)>>>,
 }
 
 type Changes = Pin<Box<dyn Stream<Item = ()> + Send>>;
 
-/// A change whenever one of the resource's objects changes; errors are reported, and the watch
-/// re-established with its own backoff.
-fn changes_of(client: &Client, resource: ApiResource, namespace: Option<&str>, name: Option<&str>) -> Changes {
-    let api: Api<DynamicObject> = match namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    let mut config = watcher::Config::default();
-    if let Some(n) = name {
-        config = config.fields(&format!("metadata.name={n}"));
-    }
-    let label = resource.plural.clone();
-    watcher(api, config)
-        .default_backoff()
-        .touched_objects()
-        .filter_map(move |touched| {
-            let error = touched.err().map(|e| format!("watch {label}: {e}"));
-            async move {
-                match error {
-                    Some(e) => {
-                        eprintln!("{e}");
-                        None
-                    }
-                    None => Some(()),
-                }
+impl Caches {
+    /// The caches of `sources` and the stream that fills them, which yields on every change.
+    /// Each watch backs off on its own, so that one failing never holds the others back.
+    pub fn new(client: &Client, sources: Vec<Source>) -> (Caches, impl Stream<Item = ()> + Send + use<>) {
+        let unreadable = Arc::new(Mutex::new(BTreeMap::new()));
+        let mut stores = Vec::new();
+        let mut streams: Vec<Changes> = Vec::new();
+        for source in sources {
+            let writer = reflector::store::Writer::new(source.resource.api_resource());
+            stores.push((source.clone(), writer.as_reader()));
+            let params = source.list_params();
+            let mut config = watcher::Config::default();
+            if let Some(fields) = &params.field_selector {
+                config = config.fields(fields);
             }
-        })
-        .boxed()
-}
-
-fn resource_of<K: Resource<DynamicType = ()>>() -> ApiResource {
-    ApiResource::erase::<K>(&())
-}
-
-/// Every change besides the Config's own that can make a pass necessary.
-fn changes(client: &Client) -> impl Stream<Item = ()> + Send + use<> {
-    let mut streams: Vec<Changes> = vec![
-        changes_of(client, resource_of::<ImagePruner>(), None, Some(CLUSTER)),
-        changes_of(client, resource_of::<Infrastructure>(), None, Some(CLUSTER)),
-        changes_of(client, resource_of::<Image>(), None, Some(CLUSTER)),
-        changes_of(client, resource_of::<Proxy>(), None, Some(CLUSTER)),
-        // The additional trusted CA and the S3 trusted CA live in openshift-config.
-        changes_of(client, Kind::ConfigMap.api_resource(), Some(OPENSHIFT_CONFIG), None),
-    ];
-    for kind in owned_kinds() {
-        streams.push(changes_of(client, kind.api_resource(), Some(REGISTRY_NAMESPACE), None));
+            if let Some(labels) = &params.label_selector {
+                config = config.labels(labels);
+            }
+            let marks = unreadable.clone();
+            let stream = watcher(source.api(client), config)
+                .default_backoff()
+                .reflect(writer)
+                .filter_map(move |event| {
+                    let mut marks = marks.lock().expect("unreadable marks");
+                    let changed = match event {
+                        Ok(_) => {
+                            marks.remove(&source);
+                            Some(())
+                        }
+                        Err(watcher::Error::InitialListFailed(kube::Error::Api(s)))
+                            if source.optional() && matches!(s.code, 403 | 404) =>
+                        {
+                            // Known now: a pass may go on without it.
+                            marks
+                                .insert(source.clone(), (s.code, s.message.clone()))
+                                .is_none()
+                                .then_some(())
+                        }
+                        Err(e) => {
+                            eprintln!("watch {}: {e}", source.describe());
+                            None
+                        }
+                    };
+                    futures::future::ready(changed)
+                })
+                .boxed();
+            streams.push(stream);
+        }
+        (Caches { stores, unreadable }, stream::select_all(streams))
     }
-    stream::select_all(streams)
+
+    /// The state the caches hold, once every one holds a first full listing (or is known to be
+    /// unreadable); `None` before.
+    pub fn state(&self) -> Option<ClusterState> {
+        let unreadable = self.unreadable.lock().expect("unreadable marks");
+        let mut found = BTreeMap::new();
+        for (source, store) in &self.stores {
+            let entry = match unreadable.get(source) {
+                Some((code, message)) => Found::Unreadable {
+                    code: *code,
+                    message: message.clone(),
+                },
+                None if store.wait_until_ready().now_or_never().is_some() => {
+                    Found::Objects(store.state().iter().map(|o| (**o).clone()).collect())
+                }
+                None => return None,
+            };
+            found.insert(source.clone(), entry);
+        }
+        Some(ClusterState::from_found(found))
+    }
+
+    /// Waits until [`Caches::state`] has a state to give.
+    pub async fn ready(&self) -> ClusterState {
+        loop {
+            if let Some(state) = self.state() {
+                return state;
+            }
+            tokio::time::sleep(READY_POLL).await;
+        }
+    }
 }
+
+/// How often a pass waiting for the caches' first listings looks again.
+const READY_POLL: Duration = Duration::from_millis(50);
 
 /// A controller of `configs.imageregistry.operator.openshift.io/cluster`, debounced, triggered
-/// by the Config and by every object a pass reads or writes.
-pub fn controller(client: &Client) -> Controller<Config> {
+/// by the Config and by every change `changes` reports (the caches of what a pass reads).
+pub fn controller(client: &Client, changes: impl Stream<Item = ()> + Send + 'static) -> Controller<Config> {
     let config = watcher::Config::default().fields(&format!("metadata.name={CLUSTER}"));
     Controller::new(Api::<Config>::all(client.clone()), config)
         .with_config(controller::Config::default().debounce(DEBOUNCE))
-        .reconcile_all_on(changes(client))
+        .reconcile_all_on(changes)
 }

@@ -132,6 +132,20 @@ impl Kind {
     }
 }
 
+/// The objects the registry writes outside its namespace, by name (cluster-scoped ones with no
+/// namespace): what a pass reads of them besides every object in the registry's namespace.
+pub const OUTSIDE_REGISTRY_NAMESPACE: &[(Kind, Option<&str>, &str)] = &[
+    (Kind::ClusterRole, None, "system:registry"),
+    (Kind::ClusterRole, None, "system:image-pruner"),
+    (Kind::ClusterRoleBinding, None, "registry-registry-role"),
+    (Kind::ClusterRoleBinding, None, "openshift-image-registry-pruner"),
+    (
+        Kind::ConfigMap,
+        Some(certificates::REGISTRY_CA.0),
+        certificates::REGISTRY_CA.1,
+    ),
+];
+
 /// One object as it should be.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Desired {
@@ -349,3 +363,36 @@ pub(crate) fn metadata_labels() -> Value {
 
 pub use pruner::CRONJOB;
 pub use registry::{DEPLOYMENT, SERVICE_HOST, SERVICE_PORT};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::sdk::PrunerDecision;
+
+    #[test]
+    fn every_object_outside_the_registry_namespace_is_listed() {
+        let mut inputs = inputs::Inputs::of_spec(json!({
+            "managementState": "Managed",
+            "storage": {"emptyDir": {}},
+            "replicas": 1,
+            "defaultRoute": true,
+            "httpSecret": "s",
+        }));
+        inputs.images.registry = Some("registry.example/registry:1".into());
+        inputs.images.operator = Some("registry.example/operator:1".into());
+        inputs.images.pruner = Some("registry.example/pruner:1".into());
+        let mut objects = render(&inputs).objects;
+        objects.extend(pruner_objects(&inputs, &PrunerDecision::default()).unwrap());
+        assert!(objects.iter().any(|d| d.kind == Kind::ClusterRole));
+        for d in objects {
+            if d.namespace.as_deref() == Some(REGISTRY_NAMESPACE) {
+                continue;
+            }
+            assert!(
+                OUTSIDE_REGISTRY_NAMESPACE.contains(&(d.kind, d.namespace.as_deref(), d.name.as_str())),
+                "{} is written outside the registry's namespace but not listed",
+                d.display()
+            );
+        }
+    }
+}

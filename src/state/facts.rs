@@ -3,23 +3,13 @@
 //! cluster's own identity service to ask whether it offers object storage.
 
 use super::openstack;
-use crate::api::{
-    CLOUD_CREDENTIALS, CLUSTER, Config, DEFAULT_CLAIM, Image, ImagePruner, Infrastructure, REGISTRY_NAMESPACE,
-    USER_CREDENTIALS,
-};
+use crate::api::{CLUSTER, Config, DEFAULT_CLAIM, Image, ImagePruner, Infrastructure};
 use crate::policy::sdk::{CurrentConfig, PlatformFacts, PrunerInput, StorageFacts, StorageInput};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::ListParams;
 use kube::{Api, Client};
 use serde_json::{Value, json};
-
-async fn secret(client: &Client, name: &str) -> Result<Option<Secret>> {
-    Ok(Api::<Secret>::namespaced(client.clone(), REGISTRY_NAMESPACE)
-        .get_opt(name)
-        .await?)
-}
 
 fn key_names(secret: &Secret) -> Vec<String> {
     let mut keys: Vec<String> = secret.data.iter().flat_map(|d| d.keys().cloned()).collect();
@@ -48,54 +38,8 @@ pub(crate) fn platform_facts(infra: &Infrastructure) -> Option<PlatformFacts> {
 
 /// The storage hook's input for this cluster.
 pub async fn storage_input(client: &Client) -> Result<StorageInput> {
-    let (infras, configs) = (
-        Api::<Infrastructure>::all(client.clone()),
-        Api::<Config>::all(client.clone()),
-    );
-    let (infra, config) = tokio::try_join!(
-        async {
-            infras
-                .get(CLUSTER)
-                .await
-                .context("reading infrastructures.config.openshift.io/cluster")
-        },
-        async { Ok(configs.get_opt(CLUSTER).await?) },
-    )?;
-    let claim = claim_name(config.as_ref());
-    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), REGISTRY_NAMESPACE);
-    let storage_classes = Api::<StorageClass>::all(client.clone());
-    let all = ListParams::default();
-    let (pvc, user, cloud, classes) = tokio::try_join!(
-        async { Ok::<_, anyhow::Error>(claims.get_opt(&claim).await?) },
-        secret(client, USER_CREDENTIALS),
-        secret(client, CLOUD_CREDENTIALS),
-        async { Ok(storage_classes.list(&all).await?) },
-    )?;
-    let mut input = StorageSources {
-        infrastructure: &infra,
-        config: config.as_ref(),
-        claim: pvc.as_ref(),
-        user_credentials: user.as_ref(),
-        cloud_credentials: cloud.as_ref(),
-        storage_classes: &classes.items,
-    }
-    .input()?;
-    if input.platform.type_ == "OpenStack" {
-        let platform_status = infra
-            .status
-            .clone()
-            .unwrap_or_default()
-            .platform_status
-            .unwrap_or_default();
-        let cloud_name = platform_status
-            .openstack
-            .as_ref()
-            .and_then(|o| o.cloud_name.clone())
-            .unwrap_or_else(|| "openstack".into());
-        input.facts.swift_available =
-            Some(openstack::offers_object_storage(user.as_ref().or(cloud.as_ref()), &cloud_name).await?);
-    }
-    Ok(input)
+    let state = super::cluster::ClusterState::read(client, &[]).await?;
+    state.storage_input(state.config()?.as_ref()).await
 }
 
 /// The claim the storage hook is told about: the Config's, or the one the registry creates.
@@ -118,6 +62,22 @@ pub struct StorageSources<'a> {
 }
 
 impl StorageSources<'_> {
+    /// The hook's input, with whether OpenStack offers Swift asked of its identity service.
+    pub async fn complete_input(&self) -> Result<StorageInput> {
+        let mut input = self.input()?;
+        if input.platform.type_ == "OpenStack" {
+            let cloud_name = self
+                .infrastructure
+                .status
+                .as_ref()
+                .and_then(|s| s.platform_status.as_ref()?.openstack.as_ref()?.cloud_name.clone())
+                .unwrap_or_else(|| "openstack".into());
+            let credentials = self.user_credentials.or(self.cloud_credentials);
+            input.facts.swift_available = Some(openstack::offers_object_storage(credentials, &cloud_name).await?);
+        }
+        Ok(input)
+    }
+
     /// The hook's input; whether OpenStack offers Swift is left unknown (it needs a network call).
     pub fn input(&self) -> Result<StorageInput> {
         let platform = platform_facts(self.infrastructure)

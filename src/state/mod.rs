@@ -1,6 +1,7 @@
 //! The registry's observed state: every object the status of the registry is read from, fetched
 //! concurrently.
 
+pub mod cluster;
 pub mod facts;
 pub mod jobs;
 mod openstack;

@@ -13,7 +13,8 @@ pub async fn running(client: &Client) -> Result<Option<(i32, i32)>, kube::Error>
     Ok(deployment.and_then(|d| ready(&d)))
 }
 
-fn ready(deployment: &Deployment) -> Option<(i32, i32)> {
+/// The operator's ready and desired replicas, when `deployment` (the operator's) runs.
+pub fn ready(deployment: &Deployment) -> Option<(i32, i32)> {
     let ready = deployment.status.as_ref()?.ready_replicas.unwrap_or(0);
     let desired = deployment.spec.as_ref()?.replicas.unwrap_or(1);
     (ready > 0 && desired > 0).then_some((ready, desired))

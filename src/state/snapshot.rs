@@ -10,15 +10,13 @@ use crate::api::{
     REGISTRY_NAMESPACE, USER_CREDENTIALS,
 };
 use crate::api::{KUBE_CLOUD_CONFIG, OPENSHIFT_CONFIG_MANAGED, REMOVED_ALERT_RULE, Route};
-use crate::cluster::retry;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, PersistentVolumeClaim, Secret, Service};
-use kube::api::{ApiResource, DynamicObject, ListParams};
-use kube::{Api, Client};
+use kube::Client;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The operator Deployment the cluster version operator installs; its environment names the
 /// images of the release the cluster runs.
@@ -60,110 +58,10 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads what rendering `config` needs: one round of reads known up front, one for what the
-    /// Config and Image config name. `names` are the objects the Config refers to.
+    /// Reads what rendering a Config that names `names` needs, in one round of reads.
     pub async fn fetch(client: &Client, names: &Names) -> Result<Snapshot> {
         names.check().map_err(anyhow::Error::msg)?;
-        let ns = REGISTRY_NAMESPACE;
-        let secrets = Api::<Secret>::namespaced(client.clone(), ns);
-        let config_maps = Api::<ConfigMap>::namespaced(client.clone(), OPENSHIFT_CONFIG);
-        let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns);
-        let pruners = Api::<ImagePruner>::all(client.clone());
-        let infrastructures = Api::<Infrastructure>::all(client.clone());
-        let proxies = Api::<Proxy>::all(client.clone());
-        let images = Api::<Image>::all(client.clone());
-        let deployments = Api::<Deployment>::namespaced(client.clone(), ns);
-        let namespaces = Api::<Namespace>::all(client.clone());
-        let config_secrets = Api::<Secret>::namespaced(client.clone(), OPENSHIFT_CONFIG);
-        let ns_maps = Api::<ConfigMap>::namespaced(client.clone(), ns);
-        let node_api = Api::<Node>::all(client.clone());
-        let routes = Api::<Route>::namespaced(client.clone(), ns);
-        let rules = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &prometheus_rules());
-        let managed_maps = Api::<ConfigMap>::namespaced(client.clone(), OPENSHIFT_CONFIG_MANAGED);
-        let services = Api::<Service>::namespaced(client.clone(), ns);
-        let all = ListParams::default();
-        let claim = async {
-            match &names.claim {
-                Some(name) => retry(|| claims.get_opt(name)).await,
-                None => Ok(None),
-            }
-        };
-        let owned_routes = async {
-            match retry(|| routes.list(&all)).await {
-                Ok(list) => Ok(list.items.into_iter().filter(is_owned_route).collect()),
-                // A cluster without Routes has none to own.
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
-                Err(e) => Err(e),
-            }
-        };
-        let (
-            pruner,
-            infrastructure,
-            proxy,
-            image,
-            operator,
-            namespace,
-            pull_secret,
-            user,
-            cloud,
-            service_ca,
-            nodes,
-            claim,
-            owned_routes,
-            removed_alert,
-            cloud_config,
-            service,
-        ) = tokio::try_join!(
-            retry(|| pruners.get_opt(CLUSTER)),
-            retry(|| infrastructures.get_opt(CLUSTER)),
-            retry(|| proxies.get_opt(CLUSTER)),
-            retry(|| images.get_opt(CLUSTER)),
-            retry(|| deployments.get_opt(OPERATOR_DEPLOYMENT)),
-            retry(|| namespaces.get_opt(ns)),
-            retry(|| config_secrets.get_opt(PULL_SECRET)),
-            retry(|| secrets.get_opt(USER_CREDENTIALS)),
-            retry(|| secrets.get_opt(CLOUD_CREDENTIALS)),
-            retry(|| ns_maps.get_opt(SERVICE_CA_CONFIGMAP)),
-            retry(|| node_api.list(&all)),
-            claim,
-            owned_routes,
-            // A cluster without the monitoring CRDs has no alert to remove.
-            async {
-                Ok(retry(|| rules.get_opt(REMOVED_ALERT_RULE))
-                    .await
-                    .unwrap_or(None)
-                    .is_some())
-            },
-            // Published on clouds that need it; unreadable counts as absent (the system roots).
-            async { Ok(retry(|| managed_maps.get_opt(KUBE_CLOUD_CONFIG)).await.unwrap_or(None)) },
-            retry(|| services.get_opt(REGISTRY_SERVICE)),
-        )
-        .context("reading the cluster state the registry is rendered from")?;
-        let mut map_names = names.config_maps.clone();
-        map_names.extend(additional_trusted_ca(image.as_ref()));
-        let (secrets, config_maps) =
-            tokio::try_join!(get_each(&secrets, &names.secrets), get_each(&config_maps, &map_names),)
-                .context("reading the Secrets and ConfigMaps the registry's configuration names")?;
-        Ok(Snapshot {
-            pruner,
-            infrastructure,
-            proxy,
-            image,
-            operator,
-            namespace,
-            pull_secret,
-            user_credentials: user,
-            cloud_credentials: cloud,
-            service_ca,
-            nodes: nodes.items,
-            claim,
-            secrets,
-            config_maps,
-            owned_routes,
-            removed_alert,
-            cloud_config,
-            service,
-        })
+        super::cluster::ClusterState::read(client, &[]).await?.snapshot(names)
     }
 
     /// The same set picked out of objects read from files: whatever is not among them is absent.
@@ -238,20 +136,6 @@ fn additional_trusted_ca(image: Option<&Image>) -> Option<String> {
         .filter(|n| !n.is_empty())
 }
 
-/// Each named object that exists, read concurrently.
-async fn get_each<K>(api: &Api<K>, names: &BTreeSet<String>) -> Result<BTreeMap<String, K>, kube::Error>
-where
-    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
-{
-    let found = futures::future::try_join_all(
-        names
-            .iter()
-            .map(|name| async move { Ok::<_, kube::Error>(api.get_opt(name).await?.map(|o| (name.clone(), o))) }),
-    )
-    .await?;
-    Ok(found.into_iter().flatten().collect())
-}
-
 /// The Config among objects read from files.
 pub fn config_among(objects: &[Value]) -> Result<Option<Config>> {
     find(objects, "Config", "", CLUSTER)
@@ -273,14 +157,4 @@ fn find<T: DeserializeOwned>(objects: &[Value], kind: &str, namespace: &str, nam
         .find(|o| is(o, kind, namespace, Some(name)))
         .map(|o| serde_json::from_value(o.clone()).with_context(|| format!("reading {kind} {name}")))
         .transpose()
-}
-
-fn prometheus_rules() -> ApiResource {
-    ApiResource {
-        group: "monitoring.coreos.com".into(),
-        version: "v1".into(),
-        api_version: "monitoring.coreos.com/v1".into(),
-        kind: "PrometheusRule".into(),
-        plural: "prometheusrules".into(),
-    }
 }

@@ -21,6 +21,7 @@ mod policy_fail_closed;
 mod policy_sandbox;
 mod policy_webhook;
 mod reconcile;
+mod reconcile_requests;
 mod registry_login;
 mod registry_proof;
 mod safety;
