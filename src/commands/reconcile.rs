@@ -202,6 +202,16 @@ pub async fn run_bootstrap(cx: &Context, args: &BootstrapArgs) -> Result<ExitCod
 
 pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
     let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let session = cx.session().await?;
+    // The policies and everything a pass reads, at once.
+    let read = async {
+        if args.watch {
+            Ok(None)
+        } else {
+            ClusterState::read(&session.client, &Engine::sources()).await.map(Some)
+        }
+    };
+    let (_, state) = tokio::try_join!(cx.policies_for_write(), read)?;
     let (session, policies, applier) = connect(cx, mode).await?;
     let applier = applier.with_concurrency(args.concurrency);
     let mut options = Options {
@@ -210,17 +220,23 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
         images: args.images.images(),
         finalizer_removed_by_caller: false,
     };
+    let Some(state) = state else {
+        if !args.take_over
+            && let Some((ready, desired)) = operator_running(session).await?
+        {
+            return Err(operator_runs(ready, desired).into());
+        }
+        return super::watch::run(session, policies.clone(), applier, options, args).await;
+    };
+    let operator = state.operator_deployment()?;
     if !args.take_over
-        && let Some((ready, desired)) = operator_running(session).await?
+        && let Some((ready, desired)) = operator.as_ref().and_then(crate::state::operator::ready)
     {
         return Err(operator_runs(ready, desired).into());
     }
-    if args.watch {
-        return super::watch::run(session, policies.clone(), applier, options, args).await;
-    }
     let report = loop {
         let engine = Engine::new(applier.clone(), policies, options.clone());
-        match engine.reconcile().await {
+        match engine.reconcile_with(&state).await {
             Ok(report) => break report,
             Err(ReconcileError::NeedsConfirmation(loss)) => {
                 if confirm_interactively(&loss)? {

@@ -410,6 +410,22 @@ async fn a_first_reconcile_writes_each_object_once_and_a_second_writes_nothing()
         .collect();
     assert!(writes.is_empty(), "a reconcile with nothing changed wrote: {writes:#?}");
     assert!(text(&out.stdout).contains("deployment.apps/image-registry unchanged"));
+
+    // The command reads its policies and the whole cluster state in one round of requests:
+    // with every request slowed, none waits for another.
+    running.server.inject(Fault::new(
+        Matcher::any(),
+        FaultAction::Latency(std::time::Duration::from_millis(200)),
+    ));
+    running.server.clear_log();
+    let out = reconcile(&running, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let requests = running.server.requests();
+    let sent: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect();
+    assert_eq!(test_apiserver::round_trips(&requests), 1, "{sent:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
