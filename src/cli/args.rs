@@ -8,8 +8,7 @@ use clap::{Parser, Subcommand};
     long_about = "Configure and reconcile the OpenShift image registry.\n\n\
         Reads and writes configs.imageregistry.operator.openshift.io/cluster and the objects the \
         registry runs on in the openshift-image-registry namespace, using your kubeconfig as kubectl does.",
-    propagate_version = true,
-    disable_help_subcommand = true
+    propagate_version = true
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -128,9 +128,11 @@ pub fn candidates(words: &[String]) -> (Vec<String>, u8) {
             .collect();
         return (matching(flags), NO_FILES);
     }
+    // `help` is offered where kubectl offers it: beside the top-level commands only.
+    let at_root = std::ptr::eq(current, &root);
     let mut list: Vec<String> = current
         .get_subcommands()
-        .filter(|s| !s.is_hide_set())
+        .filter(|s| !s.is_hide_set() && (at_root || s.get_name() != "help"))
         .map(|s| s.get_name().to_string())
         .collect();
     if let Some(arg) = current.get_positionals().nth(positionals) {

@@ -46,6 +46,12 @@ pub fn parse(args: Vec<OsString>) -> Cli {
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m));
     parsed.unwrap_or_else(|e| {
+        // A command group named without a command is asked for its help, as kubectl's are: on
+        // standard output, exit 0.
+        if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            print!("{}", e.render());
+            std::process::exit(0);
+        }
         let _ = e.print();
         std::process::exit(if e.use_stderr() { 1 } else { 0 });
     })

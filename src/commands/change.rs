@@ -21,7 +21,7 @@ pub(crate) const PRUNER_REF: &str = "imagepruner.imageregistry.operator.openshif
 #[derive(Debug, Clone, Args)]
 pub struct DryRunArg {
     /// Show the change without making it ("client"), or have the server check it too ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 }
 

@@ -140,7 +140,7 @@ pub struct ConnectionArgs {
     pub token: Option<String>,
 
     /// If true, the server's certificate will not be checked for validity
-    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", help_heading = CONNECTION)]
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", help_heading = CONNECTION)]
     pub insecure_skip_tls_verify: Option<bool>,
 
     /// How long to wait for a single server request (0 = no limit), e.g. 30s, 1m

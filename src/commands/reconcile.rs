@@ -79,7 +79,7 @@ impl ImageArgs {
 pub struct ReconcileArgs {
     /// Show what would change without changing it: "client" compares with the cluster, "server"
     /// also has the server validate every write without storing it
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 
     /// Confirm deleting Managed storage when the registry is Removed (data loss)
@@ -141,7 +141,7 @@ pub struct ReconcileArgs {
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
     /// Show what would be created without creating it
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 
     /// Output format (a summary when omitted)

@@ -39,7 +39,7 @@ pub struct AddArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_file: PathBuf,
     /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 }
 
@@ -48,7 +48,7 @@ pub struct RemoveArgs {
     #[arg(value_name = "HOST[:PORT]")]
     pub host: String,
     /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 }
 

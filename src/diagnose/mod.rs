@@ -3,7 +3,8 @@
 
 mod progress;
 
-pub use progress::Pending;
+pub use crate::cluster::retry;
+use progress::Pending;
 
 use crate::api::ManagementState;
 use crate::api::{CLOUD_CREDENTIALS, Condition, Config, REGISTRY_NAMESPACE, Storage, USER_CREDENTIALS};
@@ -65,13 +66,13 @@ impl Evidence {
         let config = observed.config.as_ref().unwrap_or(&no_config);
         let (references, user, cloud, trusted_ca, claim_to_remove) = tokio::try_join!(
             References::gather(client, &spec, checks::referenced(&spec)),
-            secrets.get_opt(USER_CREDENTIALS),
-            secrets.get_opt(CLOUD_CREDENTIALS),
+            retry(|| secrets.get_opt(USER_CREDENTIALS)),
+            retry(|| secrets.get_opt(CLOUD_CREDENTIALS)),
             async {
                 let Some(name) = ca_name else { return Ok(None) };
-                let all = Api::<ConfigMap>::all(client.clone())
-                    .list(&ListParams::default().fields(&format!("metadata.name={name}")))
-                    .await?;
+                let maps = Api::<ConfigMap>::all(client.clone());
+                let named = ListParams::default().fields(&format!("metadata.name={name}"));
+                let all = retry(|| maps.list(&named)).await?;
                 let mut ca = TrustedCa {
                     name: name.clone(),
                     ..TrustedCa::default()

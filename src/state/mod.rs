@@ -63,7 +63,8 @@ async fn get_opt<K>(api: Api<K>, name: &str) -> Result<Option<K>, ReadError>
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug,
 {
-    match api.get(name).await {
+    // A young server answers 429 while it starts serving a resource, a loaded one 5xx: retried.
+    match crate::cluster::retry(|| api.get(name)).await {
         Ok(o) => Ok(Some(o)),
         Err(kube::Error::Api(s)) if s.code == 404 && s.details.as_ref().is_some_and(|d| !d.name.is_empty()) => Ok(None),
         Err(kube::Error::Api(s)) if s.code == 404 => Err(ReadError::NoRegistryApi),
@@ -92,10 +93,8 @@ impl Observed {
         let cronjob = get_optional(Api::<CronJob>::namespaced(client.clone(), ns), PRUNER_CRONJOB);
         let image = get_optional(Api::<Image>::all(client.clone()), CLUSTER);
         let routes = async {
-            match Api::<Route>::namespaced(client.clone(), ns)
-                .list(&ListParams::default())
-                .await
-            {
+            let (routes, all) = (Api::<Route>::namespaced(client.clone(), ns), ListParams::default());
+            match crate::cluster::retry(|| routes.list(&all)).await {
                 Ok(list) => Ok(list.items),
                 Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
                 Err(e) => Err(ReadError::from(e)),
@@ -103,8 +102,8 @@ impl Observed {
         };
         let jobs = async {
             let params = ListParams::default().labels(PRUNER_JOB_SELECTOR);
-            Api::<Job>::namespaced(client.clone(), ns)
-                .list(&params)
+            let jobs = Api::<Job>::namespaced(client.clone(), ns);
+            crate::cluster::retry(|| jobs.list(&params))
                 .await
                 .map(|l| l.items)
                 .map_err(ReadError::from)

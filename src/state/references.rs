@@ -99,14 +99,18 @@ impl References {
             futures::future::try_join_all(claims.iter().map(|name| {
                 let api = claims_api.clone();
                 async move {
-                    let facts = api.get_opt(name).await?.map(|pvc| pvc_facts(name, &pvc));
+                    let facts = crate::cluster::retry(|| api.get_opt(name))
+                        .await?
+                        .map(|pvc| pvc_facts(name, &pvc));
                     Ok::<_, kube::Error>((name.clone(), facts))
                 }
             })),
             futures::future::try_join_all(secret_names.iter().map(|name| {
                 let api = secrets_api.clone();
                 async move {
-                    let keys = api.get_opt(name).await?.map(|s| secret_keys(&s));
+                    let keys = crate::cluster::retry(|| api.get_opt(name))
+                        .await?
+                        .map(|s| secret_keys(&s));
                     Ok::<_, kube::Error>((name.clone(), keys))
                 }
             })),

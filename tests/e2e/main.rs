@@ -12,6 +12,7 @@ mod configure;
 mod credentials;
 mod doctor;
 mod krew_install;
+mod kubectl_conventions;
 mod parity;
 mod policy_builtin;
 mod policy_cli;

@@ -71,7 +71,7 @@ pub struct SetArgs {
     #[arg(long)]
     pub force: bool,
     /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 }
 
@@ -85,7 +85,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct UnsetArgs {
     /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 }
 

@@ -71,13 +71,13 @@ pub struct S3Args {
     #[arg(long, value_name = "MIB", allow_negative_numbers = true)]
     pub chunk_size_mib: Option<i64>,
     /// Encrypt images at rest
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolValueParser::new())]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = clap::builder::BoolValueParser::new())]
     pub encrypt: Option<bool>,
     /// KMS key for encryption (with --encrypt)
     #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,
     /// Virtual-hosted-style bucket addressing (false: path style, as most S3-compatible stores want)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolValueParser::new())]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = clap::builder::BoolValueParser::new())]
     pub virtual_hosted_style: Option<bool>,
     /// ConfigMap in openshift-config whose ca-bundle.crt the registry trusts for the endpoint
     #[arg(long, value_name = "CONFIGMAP")]
