@@ -130,7 +130,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => commands::diff::run(&cx, args)
             .await
             .map_err(|e| match e.downcast::<Failure>() {
-                Ok(failure) => failure.into(),
+                Ok(failure) => Failure {
+                    code: failure.code.max(2),
+                    ..failure
+                }
+                .into(),
                 Err(e) => Failure {
                     message: render_error(&e),
                     code: 2,

@@ -76,3 +76,58 @@ async fn status_waits_out_a_server_that_asks_it_to_come_back() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Registry:"));
 }
+
+/// `kubectl diff -f` of one ConfigMap and `oc-registry diff`, run against the same failing
+/// cluster: both exit 2 for an error, as `kubectl diff` documents (1 is "differences found").
+async fn diff_exit_codes(running: &crate::support::Running, extra: &[&str]) -> (Option<i32>, Option<i32>) {
+    let file = running.dir.path().join("configmap.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe, namespace: default}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    let mut kubectl_args = vec!["diff", "-f", file.to_str().unwrap()];
+    kubectl_args.extend(extra);
+    let kubectl = running.kubectl(&kubectl_args).await;
+    let mut ours = vec!["diff"];
+    ours.extend(extra);
+    let ours = running.run(OC_REGISTRY, &ours).await;
+    (kubectl.status.code(), ours.status.code())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_exits_2_for_every_error_as_kubectl_diff_does() {
+    if Command::new("kubectl").args(["version", "--client"]).output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "kubectl is required under CI=true"
+        );
+        eprintln!("SKIPPED: kubectl is not on PATH");
+        return;
+    }
+    let running = serve(cluster(Platform::Aws, true)).await;
+    // A context the kubeconfig does not have, and a server nothing listens on.
+    assert_eq!(
+        diff_exit_codes(&running, &["--context", "nope"]).await,
+        (Some(2), Some(2))
+    );
+    assert_eq!(
+        diff_exit_codes(&running, &["--server", "http://127.0.0.1:1"]).await,
+        (Some(2), Some(2))
+    );
+    // Every request refused.
+    running.server.inject(Fault::new(
+        Matcher::any(),
+        FaultAction::ServerError {
+            code: 403,
+            retry_after_seconds: 0,
+        },
+    ));
+    assert_eq!(diff_exit_codes(&running, &[]).await, (Some(2), Some(2)));
+    running.server.clear_faults();
+
+    // A cluster that is not OpenShift: nothing for kubectl to compare it with, and an error here.
+    let plain = serve(test_apiserver::ApiServer::new(test_apiserver::Settings::default())).await;
+    let out = plain.run(OC_REGISTRY, &["diff"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
