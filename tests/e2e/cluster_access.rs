@@ -10,21 +10,6 @@ use std::path::Path;
 use std::process::Command;
 use test_apiserver::{ApiServer, Settings};
 
-fn kubectl_available() -> bool {
-    let found = Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is required under CI=true"
-        );
-        eprintln!("SKIPPED: kubectl is not on PATH; kubeconfig resolution was not compared with it");
-    }
-    found
-}
-
 const FILE_A: &str = r#"apiVersion: v1
 kind: Config
 clusters:
@@ -95,7 +80,7 @@ fn kubectl_minify(dir: &Path, case: &Case) -> (String, Option<String>, String) {
 
 #[tokio::test]
 async fn context_selection_matches_kubectl_config_view() {
-    if !kubectl_available() {
+    if !crate::support::kubectl_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -238,7 +223,7 @@ fn last_request(servers: &[(&str, &ApiServer)]) -> (String, Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overrides_reach_the_same_server_with_the_same_token_as_kubectl() {
-    if !kubectl_available() {
+    if !crate::support::kubectl_available() {
         return;
     }
     let server_a = ApiServer::new(Settings::default());

@@ -15,6 +15,23 @@ use test_apiserver::{ApiServer, Listening, Platform, Settings};
 
 pub const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
 
+/// Whether the real kubectl is on PATH; without it a test that compares with it is skipped,
+/// except under `CI=true`, where it fails.
+pub fn kubectl_available() -> bool {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "kubectl is required under CI=true"
+        );
+        eprintln!("SKIPPED: kubectl is not on PATH");
+    }
+    found
+}
+
 /// The executable under another of its installed names (`kubectl-registry`,
 /// `kubectl_complete-registry`), as the release archive ships it: a link in a directory kept for
 /// the whole test run.
