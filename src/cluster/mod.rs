@@ -4,6 +4,7 @@
 mod access;
 mod bounded;
 mod errors;
+pub mod redact;
 mod retry;
 mod writes;
 

@@ -4,10 +4,10 @@
 
 use super::reconcile::ImageArgs;
 use crate::cluster::DryRun;
+use crate::cluster::redact::{MASK, redact};
 use crate::commands::Context;
 use crate::reconcile::apply::Applier;
 use crate::reconcile::engine::{Engine, Options, ReconcileError};
-use crate::reconcile::redact::{MASK, redact};
 use crate::validate::printable;
 use anyhow::{Result, anyhow};
 use clap::Args;

@@ -4,10 +4,10 @@
 
 use super::Failure;
 use super::reconcile::ImageArgs;
+use crate::cluster::redact::redact;
 use crate::commands::Context;
 use crate::commands::output::{self, Format};
 use crate::reconcile::offline::{parse_objects, render_offline};
-use crate::reconcile::redact::redact;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use serde_json::{Value, json};

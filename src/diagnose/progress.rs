@@ -6,7 +6,7 @@
 //! literal value and a Secret reference) count as equal, and secret values are never shown.
 
 use crate::api::ConfigSpec;
-use crate::reconcile::redact::{MASK, is_secret_name};
+use crate::cluster::redact::{MASK, is_secret_name};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

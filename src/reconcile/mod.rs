@@ -14,7 +14,6 @@ pub mod offline;
 pub mod permissions;
 pub(crate) mod plan;
 pub mod provision;
-pub mod redact;
 mod takeover;
 pub mod teardown;
 pub mod watch;
