@@ -94,7 +94,7 @@ pub struct Session {
 impl Session {
     async fn connect(connection: &ConnectionArgs) -> Result<Self> {
         let access = connection.access_options().resolve().await?;
-        let client = crate::cluster::connect(&access).context("building the API client")?;
+        let client = crate::cluster::connect(&access, connection.verbosity).context("building the API client")?;
         Ok(Session { client, access })
     }
 
@@ -150,6 +150,11 @@ pub struct ConnectionArgs {
     /// The namespace for commands that act on one (defaults to the context's)
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION)]
     pub namespace: Option<String>,
+
+    /// Log level on standard error, as kubectl's: 6 shows each request (method, URL, status,
+    /// time), 8 also its bodies, with every secret value masked
+    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0, help_heading = CONNECTION)]
+    pub verbosity: u8,
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {

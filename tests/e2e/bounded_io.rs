@@ -68,7 +68,7 @@ async fn a_proxys_retry_after_is_waited_out() {
         kubeconfig: Some(running.kubeconfig()),
         ..AccessOptions::default()
     };
-    let client = connect(&options.resolve().await.unwrap()).unwrap();
+    let client = connect(&options.resolve().await.unwrap(), 0).unwrap();
     let configs = kube::Api::<Config>::all(client);
     let started = Instant::now();
     let config = retry(|| configs.get(CLUSTER)).await.unwrap();

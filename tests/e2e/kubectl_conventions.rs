@@ -126,3 +126,42 @@ async fn diff_exits_2_for_every_error_as_kubectl_diff_does() {
     let out = plain.run(OC_REGISTRY, &["diff"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbosity_shows_requests_and_bodies_with_secrets_masked() {
+    use base64::Engine as _;
+    let running = serve(cluster(Platform::Aws, true)).await;
+    let http_secret = "5f1c0ffee0ddba11d00dfeedfacecafe";
+    let key = base64::engine::general_purpose::STANDARD.encode("simulated/secret/access/key/000000000000");
+
+    let out = running.run(OC_REGISTRY, &["status", "-v=6"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| {
+            l.contains("GET http://") && l.contains("/apis/imageregistry.operator.openshift.io/v1/configs/cluster")
+        })
+        .unwrap_or_else(|| panic!("no request line: {stderr}"));
+    assert!(
+        line.starts_with('I') && line.contains(" 200 OK in ") && line.ends_with(" milliseconds"),
+        "{line}"
+    );
+    assert!(!stderr.contains("Response Body"), "{stderr}");
+    // The standard output is the same as without -v.
+    assert!(text(&out.stdout).starts_with("Registry:"));
+
+    // A pass reads the Config (its httpSecret) and every Secret in the namespace (the cloud keys).
+    let out = running
+        .run(OC_REGISTRY, &["reconcile", "--dry-run=client", "-v=8"])
+        .await;
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("Response Body: {"), "{stderr}");
+    assert!(
+        stderr.contains("\"kind\":\"SecretList\""),
+        "the Secrets were read: {stderr}"
+    );
+    assert!(!stderr.contains(http_secret), "the httpSecret was shown");
+    assert!(!stderr.contains(&key), "a cloud key was shown");
+    assert!(!stderr.contains("Bearer"), "a header was shown");
+}
