@@ -9,7 +9,9 @@ use crate::registry_api::{self, Answer};
 use anyhow::{Context as _, Result};
 use base64::Engine as _;
 use clap::Args;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use kube::api::PostParams;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -99,28 +101,7 @@ async fn credentials(session: &Session, args: &LoginArgs) -> Result<(String, Str
     }
     if let Some(sa) = &args.service_account {
         let namespace = &session.access.namespace;
-        let secrets = kube::Api::<Secret>::namespaced(session.client.clone(), namespace);
-        let list = secrets
-            .list(&kube::api::ListParams::default().fields("type=kubernetes.io/service-account-token"))
-            .await
-            .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
-        let token = list
-            .items
-            .iter()
-            .filter(|s| {
-                s.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get("kubernetes.io/service-account.name"))
-                    == Some(sa)
-            })
-            .find_map(|s| s.data.as_ref()?.get("token").map(|t| t.0.clone()))
-            .ok_or_else(|| {
-                failure(format!(
-                    "service account {namespace}/{sa} has no token secret (kubernetes.io/service-account-token)"
-                ))
-            })?;
-        let token = String::from_utf8(token).context("the service account token is not text")?;
+        let token = service_account_token(session, namespace, sa).await?;
         return Ok((format!("system-serviceaccount-{namespace}-{sa}"), token));
     }
     let auth = &session.access.config.auth_info;
@@ -138,6 +119,60 @@ async fn credentials(session: &Session, args: &LoginArgs) -> Result<(String, Str
         }
     };
     Ok(("user".into(), token))
+}
+
+/// A token of the service account: issued through the TokenRequest API (clusters since
+/// Kubernetes 1.24 create no token Secrets), or, where the API server lacks it, read from the
+/// account's token Secret.
+async fn service_account_token(session: &Session, namespace: &str, account: &str) -> Result<String> {
+    let accounts = kube::Api::<ServiceAccount>::namespaced(session.client.clone(), namespace);
+    let request = TokenRequest {
+        spec: TokenRequestSpec::default(),
+        ..TokenRequest::default()
+    };
+    let post = PostParams::default();
+    match crate::cluster::retry(|| accounts.create_token_request(account, &post, &request)).await {
+        Ok(issued) => {
+            let status = issued.status.context("the TokenRequest was answered without a token")?;
+            eprintln!(
+                "info: the token issued for {namespace}/{account} expires at {}",
+                status.expiration_timestamp.0
+            );
+            return Ok(status.token);
+        }
+        Err(kube::Error::Api(s)) if s.code == 404 && s.details.as_ref().is_some_and(|d| d.name == account) => {
+            return Err(failure(format!(
+                "service account {namespace}/{account} not found (give its namespace with -n)"
+            )));
+        }
+        // An API server without the TokenRequest API: the token Secret, as clusters before 1.24
+        // made one.
+        Err(kube::Error::Api(s)) if matches!(s.code, 404 | 405) => {}
+        Err(e) => return Err(anyhow::anyhow!(session.describe(&e))),
+    }
+    let secrets = kube::Api::<Secret>::namespaced(session.client.clone(), namespace);
+    let tokens = kube::api::ListParams::default().fields("type=kubernetes.io/service-account-token");
+    let list = crate::cluster::retry(|| secrets.list(&tokens))
+        .await
+        .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
+    let token = list
+        .items
+        .iter()
+        .filter(|s| {
+            s.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("kubernetes.io/service-account.name"))
+                .is_some_and(|n| n == account)
+        })
+        .find_map(|s| s.data.as_ref()?.get("token").map(|t| t.0.clone()))
+        .ok_or_else(|| {
+            failure(format!(
+                "service account {namespace}/{account} has no token: the server offers no TokenRequest API and no \
+                 token Secret (kubernetes.io/service-account-token) names the account"
+            ))
+        })?;
+    String::from_utf8(token).context("the service account token is not text")
 }
 
 fn default_auth_file() -> Result<PathBuf> {

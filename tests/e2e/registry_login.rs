@@ -6,7 +6,7 @@ use crate::support::{Running, cluster, serve, text};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::process::Output;
-use test_apiserver::{ApiServer, Platform};
+use test_apiserver::{ApiServer, Fault, FaultAction, Matcher, Platform};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "sha256~session-token-for-tests";
@@ -302,6 +302,50 @@ async fn login_as_a_service_account_and_without_a_token() {
         .listening
         .write_kubeconfig(&running.kubeconfig(), None, Some("team-a"))
         .unwrap();
+    // The TokenRequest API issues the token (no token Secret is made since Kubernetes 1.24).
+    running
+        .server
+        .seed(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "team-a"}}))
+        .unwrap();
+    let issued = running.dir.path().join("issued.json");
+    let out = running
+        .oc_registry(&[
+            "login",
+            "-z",
+            "builder",
+            "--skip-check",
+            "--to",
+            issued.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("info: the token issued for team-a/builder expires at "),
+        "{}",
+        text(&out.stderr)
+    );
+    let saved: Value = serde_json::from_slice(&std::fs::read(&issued).unwrap()).unwrap();
+    let auth = saved["auths"][&host]["auth"].as_str().unwrap();
+    let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(auth).unwrap()).unwrap();
+    assert!(
+        decoded.starts_with("system-serviceaccount-team-a-builder:sim-token.team-a.builder."),
+        "{decoded}"
+    );
+    let requests = running.server.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/api/v1/namespaces/team-a/serviceaccounts/builder/token")
+    );
+
+    // A server without the TokenRequest API: the account's token Secret, checked with the registry.
+    running.server.inject(Fault::new(
+        Matcher::method("POST").and_path("/serviceaccounts/builder/token"),
+        FaultAction::ServerError {
+            code: 405,
+            retry_after_seconds: 0,
+        },
+    ));
     let file = running.dir.path().join("sa.json");
     let out = running
         .oc_registry(&["login", "-z", "builder", "--insecure", "--to", file.to_str().unwrap()])
@@ -332,7 +376,7 @@ async fn login_as_a_service_account_and_without_a_token() {
         .await;
     assert_eq!(code(&out), Some(1));
     assert!(
-        text(&out.stderr).contains("service account team-a/nobody has no token secret"),
+        text(&out.stderr).contains("service account team-a/nobody not found (give its namespace with -n)"),
         "{}",
         text(&out.stderr)
     );

@@ -166,6 +166,7 @@ pub async fn dispatch(server: &ApiServer, method: &Method, req: Request) -> Resp
         ("GET", false) => list(server, &req),
         ("GET", true) => get(server, &req),
         ("POST", false) => create(server, &req),
+        ("POST", true) if req.subresource.as_deref() == Some("token") => token_request(server, &req),
         ("PUT", true) => update(server, &req),
         ("PATCH", true) => patch_object(server, &req),
         ("DELETE", true) => delete(server, &req),
@@ -387,6 +388,61 @@ fn check_namespace(store: &Store, req: &Request, obj: &mut Value) -> ApiResult<(
         return Err(ApiError::namespace_not_found(ns));
     }
     Ok(())
+}
+
+/// `serviceaccounts/NAME/token`: a TokenRequest answered with a token for an existing service
+/// account, valid for `spec.expirationSeconds` (an hour when not asked). The token is opaque here;
+/// this server does not authenticate with it.
+fn token_request(server: &ApiServer, req: &Request) -> ApiResult<Reply> {
+    let (namespace, name) = (
+        req.namespace.clone().unwrap_or_default(),
+        req.name.clone().unwrap_or_default(),
+    );
+    let exists = server
+        .shared
+        .store
+        .lock()
+        .unwrap()
+        .get(&ObjectKey::new("", "serviceaccounts", &namespace, &name))
+        .is_some();
+    if !exists {
+        return Err(ApiError::not_found(&req.kind, &name));
+    }
+    let request = if req.body.is_empty() {
+        json!({})
+    } else {
+        decode_body(req)?
+    };
+    let seconds = request
+        .pointer("/spec/expirationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(3600);
+    if seconds < 600 {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            format!(
+                "TokenRequest.authentication.k8s.io \"{name}\" is invalid: spec.expirationSeconds: Invalid value: {seconds}: may not specify a duration less than 10 minutes"
+            ),
+        ));
+    }
+    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds);
+    let mut spec = request.get("spec").cloned().unwrap_or_else(|| json!({}));
+    spec["expirationSeconds"] = json!(seconds);
+    Ok(Reply {
+        status: StatusCode::CREATED,
+        body: json!({
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": now()},
+            "spec": spec,
+            "status": {
+                "token": format!("sim-token.{namespace}.{name}.{}", uuid::Uuid::new_v4().simple()),
+                "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            },
+        }),
+        warnings: Vec::new(),
+    })
 }
 
 pub fn now() -> String {

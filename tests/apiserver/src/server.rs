@@ -510,8 +510,10 @@ impl ApiServer {
         if rest.len() > 5 || (kind.namespaced && namespace.is_none() && name.is_some()) {
             return error_response(&ApiError::path_not_found());
         }
+        let token_request = |s: &str| s == "token" && kind.group.is_empty() && kind.plural == "serviceaccounts";
         if let Some(s) = sub
             && !(s == "status" && kind.status_subresource)
+            && !(token_request(s) && *method == Method::POST)
         {
             return error_response(&ApiError::path_not_found());
         }
