@@ -90,7 +90,7 @@ fn run_main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{}", render_error(&err));
+            commands::style::eprint_line(&render_error(&err));
             let code = err.downcast_ref::<Failure>().map_or(1, |f| f.code);
             ExitCode::from(code)
         }

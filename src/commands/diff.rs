@@ -165,7 +165,7 @@ pub async fn run(cx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         }
     }
     for p in &preview.problems {
-        eprintln!("error: {}", printable(&p.message));
+        super::style::eprint_line(&format!("error: {}", printable(&p.message)));
     }
     match std::env::var(EXTERNAL_DIFF).ok().filter(|c| !c.trim().is_empty()) {
         Some(command) => external(&command, &changes),

@@ -81,7 +81,8 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
             Severity::Error => "ERROR  ",
             Severity::Warning => "WARNING",
         };
-        println!("{label}  {}: {}", printable(&f.field), printable(&f.message));
+        let line = format!("{label}  {}: {}", printable(&f.field), printable(&f.message));
+        println!("{}", super::style::paint(&line, super::style::Stream::Stdout));
         if let Some(fix) = &f.fix {
             println!("         fix: {}", printable(fix));
         }

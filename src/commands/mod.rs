@@ -18,6 +18,7 @@ pub mod routes;
 pub mod set;
 pub mod status;
 pub mod storage;
+pub mod style;
 pub mod trust;
 pub mod version;
 pub mod wait;

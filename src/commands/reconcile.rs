@@ -372,7 +372,7 @@ pub(crate) fn print_changes(
         }
     }
     for problem in &report.problems {
-        eprintln!("error: {}", printable(problem));
+        super::style::eprint_line(&format!("error: {}", printable(problem)));
     }
     if let Some(note) = &report.storage_note {
         eprintln!("note: {}", printable(note));

@@ -165,3 +165,40 @@ async fn verbosity_shows_requests_and_bodies_with_secrets_masked() {
     assert!(!stderr.contains(&key), "a cloud key was shown");
     assert!(!stderr.contains("Bearer"), "a header was shown");
 }
+
+/// Runs the program on a pseudo-terminal (util-linux `script`) and returns what it wrote there.
+fn on_a_terminal(args: &str, no_color: bool) -> Option<String> {
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &format!("{OC_REGISTRY} {args}"), "/dev/null"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("NO_COLOR");
+    if no_color {
+        command.env("NO_COLOR", "1");
+    }
+    let out = command.output().ok()?;
+    Some(text(&out.stdout))
+}
+
+#[test]
+fn errors_are_coloured_on_a_terminal_only() {
+    let Some(coloured) = on_a_terminal("status", false) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "script (util-linux) is required under CI=true"
+        );
+        eprintln!("SKIPPED: script (util-linux) is not installed");
+        return;
+    };
+    assert!(
+        coloured.contains("\x1b[1;31merror:\x1b[0m invalid configuration"),
+        "{coloured:?}"
+    );
+    let plain = on_a_terminal("status", true).unwrap();
+    assert!(
+        plain.contains("error: invalid configuration") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    let piped = run(&["status"]);
+    assert!(!text(&piped.stderr).contains('\x1b'));
+}

@@ -676,6 +676,14 @@ async fn wait_reports_ready_failed_and_timed_out_rollouts() {
             let config = running.config().await;
             assert_eq!(condition(&config, "Progressing")["reason"], "Ready", "{config}");
             assert!(text(&out.stdout).contains("Available=True (Ready)"));
+            // Off a terminal, progress is lines as kubectl rollout status writes them, and the
+            // outcome a result line.
+            assert!(
+                text(&out.stderr).contains("Waiting for deployment \"image-registry\" rollout to finish: "),
+                "{}",
+                text(&out.stderr)
+            );
+            assert!(text(&out.stdout).contains("deployment.apps/image-registry successfully rolled out"));
         }
     }
 }
