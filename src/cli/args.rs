@@ -180,4 +180,7 @@ pub enum Command {
 
     /// Print the version, git commit, wasmtime version and policy ABI version
     Version(crate::commands::version::VersionArgs),
+
+    /// Print the options every command accepts (connection, verbosity, policies)
+    Options,
 }

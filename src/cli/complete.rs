@@ -120,9 +120,10 @@ pub fn candidates(words: &[String]) -> (Vec<String>, u8) {
         };
     }
     if partial.starts_with('-') {
+        // The global options are left out of each command's help, not out of completion.
         let flags = current
             .get_arguments()
-            .filter(|a| !a.is_hide_set())
+            .filter(|a| !a.is_hide_set() || a.is_global_set())
             .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
             .chain(["--help".to_string()])
             .collect();

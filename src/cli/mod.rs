@@ -37,11 +37,39 @@ pub(crate) fn display_name(argv0: Option<&OsString>) -> String {
     }
 }
 
+/// The options every command accepts, which each command's help leaves out (as kubectl's do):
+/// listed by `options`.
+fn global_options() -> String {
+    use clap::Args as _;
+    let options = clap::Command::new("options")
+        .help_template("The following options can be passed to any command:\n\n{all-args}\n")
+        .disable_help_flag(true);
+    let options = commands::PolicyArgs::augment_args(commands::ConnectionArgs::augment_args(options));
+    options
+        .mut_args(|a| a.hide(false).global(false))
+        .render_help()
+        .to_string()
+}
+
+/// Adds kubectl's pointer to the global options under the help of `command` and every command
+/// below it.
+fn pointing_at_options(command: clap::Command, name: &str) -> clap::Command {
+    let footer = format!("Use \"{name} options\" for a list of global command-line options (applies to all commands).");
+    let command = command.mut_subcommands(|sub| pointing_at_options(sub, name));
+    let after = match command.get_after_help() {
+        Some(existing) => format!("{existing}\n\n{footer}"),
+        None => footer,
+    };
+    command.after_help(after)
+}
+
 /// Parses the arguments. Help and version print and exit 0; usage errors print and exit 1, as
 /// kubectl's do (2 is reserved for `status` reporting a degraded registry).
 pub fn parse(args: Vec<OsString>) -> Cli {
     let name = display_name(args.first());
-    let command = Cli::command().bin_name(name.clone()).name(name);
+    let command = pointing_at_options(Cli::command(), &name)
+        .bin_name(name.clone())
+        .name(name);
     let parsed = command
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m));
@@ -150,6 +178,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Routes(command) => commands::routes::run(&cx, command).await,
         Command::HttpSecret(command) => commands::http_secret::run(&cx, command).await,
         Command::Version(args) => commands::version::run(args),
+        Command::Options => {
+            print!("{}", global_options());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completion { shell } => {
             let bin = display_name(std::env::args_os().next().as_ref()).replace(' ', "-");
             print!("{}", complete::script(*shell, &bin));

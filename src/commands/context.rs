@@ -108,7 +108,7 @@ impl Session {
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// Policy configuration file (else $OC_REGISTRY_POLICY_CONFIG, else ~/.config/oc-registry/policies.yaml)
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Policies")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Policies", hide = true)]
     pub policy_config: Option<PathBuf>,
 }
 
@@ -116,44 +116,44 @@ pub struct PolicyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// Path to the kubeconfig file to use (only this file; KUBECONFIG is ignored)
-    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION)]
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION, hide = true)]
     pub kubeconfig: Option<PathBuf>,
 
     /// The name of the kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION, hide = true)]
     pub context: Option<String>,
 
     /// The name of the kubeconfig cluster to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION, hide = true)]
     pub cluster: Option<String>,
 
     /// The name of the kubeconfig user to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION)]
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONNECTION, hide = true)]
     pub user: Option<String>,
 
     /// The address and port of the Kubernetes API server
-    #[arg(short = 's', long, global = true, value_name = "URL", help_heading = CONNECTION)]
+    #[arg(short = 's', long, global = true, value_name = "URL", help_heading = CONNECTION, hide = true)]
     pub server: Option<String>,
 
     /// Bearer token for authentication to the API server
-    #[arg(long, global = true, value_name = "TOKEN", help_heading = CONNECTION, hide_env_values = true)]
+    #[arg(long, global = true, value_name = "TOKEN", help_heading = CONNECTION, hide = true, hide_env_values = true)]
     pub token: Option<String>,
 
     /// If true, the server's certificate will not be checked for validity
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", help_heading = CONNECTION)]
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", help_heading = CONNECTION, hide = true)]
     pub insecure_skip_tls_verify: Option<bool>,
 
     /// How long to wait for a single server request (0 = no limit), e.g. 30s, 1m
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = CONNECTION)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = CONNECTION, hide = true)]
     pub request_timeout: Option<Duration>,
 
     /// The namespace for commands that act on one (defaults to the context's)
-    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION)]
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", help_heading = CONNECTION, hide = true)]
     pub namespace: Option<String>,
 
     /// Log level on standard error, as kubectl's: 6 shows each request (method, URL, status,
     /// time), 8 also its bodies, with every secret value masked
-    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0, help_heading = CONNECTION)]
+    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0, help_heading = CONNECTION, hide = true)]
     pub verbosity: u8,
 }
 

@@ -202,3 +202,42 @@ fn errors_are_coloured_on_a_terminal_only() {
     let piped = run(&["status"]);
     assert!(!text(&piped.stderr).contains('\x1b'));
 }
+
+#[test]
+fn global_options_are_listed_once_under_options() {
+    let help = text(&run(&["status", "--help"]).stdout);
+    assert!(!help.contains("--kubeconfig"), "{help}");
+    assert!(
+        help.contains(
+            "Use \"oc-registry options\" for a list of global command-line options (applies to all commands)."
+        ),
+        "{help}"
+    );
+    let options = run(&["options"]);
+    assert_eq!(options.status.code(), Some(0));
+    let listed = text(&options.stdout);
+    for flag in [
+        "--kubeconfig",
+        "--context",
+        "--server",
+        "--token",
+        "--request-timeout",
+        "--v",
+        "--policy-config",
+    ] {
+        assert!(listed.contains(flag), "{flag}: {listed}");
+    }
+    // The flags still work wherever they are given.
+    let out = run(&["status", "--kubeconfig", "/nonexistent/other"]);
+    assert!(
+        text(&out.stderr).contains("/nonexistent/other"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Under krew, the pointer names the plugin.
+    let plugin = Command::new(crate::support::installed_as("kubectl-registry"))
+        .args(["status", "--help"])
+        .output()
+        .unwrap();
+    assert!(text(&plugin.stdout).contains("Use \"kubectl registry options\""));
+}
