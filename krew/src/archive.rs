@@ -15,30 +15,47 @@ pub fn archive_name(tag: &str, os: &str, arch: &str) -> String {
 pub struct Entry {
     /// The name inside the archive.
     pub name: &'static str,
-    pub source: PathBuf,
+    pub source: Source,
     pub executable: bool,
 }
 
-/// The names the one executable is installed under: krew links `kubectl-registry`, kubectl runs
-/// `kubectl_complete-registry` to complete, and `oc-registry` is the tool's own name. krew accepts
-/// only regular files, so each is a copy.
-pub const EXECUTABLE_NAMES: [&str; 3] = ["kubectl-registry", "kubectl_complete-registry", "oc-registry"];
+pub enum Source {
+    File(PathBuf),
+    Text(&'static str),
+}
 
-/// What a release archive holds: the executable under each of its names, and the repository's
-/// licence and README.
+/// The names the one executable is installed under: krew links `kubectl-registry`, and
+/// `oc-registry` is the tool's own name. krew accepts only regular files, so each is a copy.
+pub const EXECUTABLE_NAMES: [&str; 2] = ["kubectl-registry", "oc-registry"];
+
+/// What kubectl runs to complete `kubectl registry <TAB>`: the plugin answers, asked as cobra
+/// programs are asked (`__complete`). A script rather than a third copy of the program; it finds
+/// the plugin on PATH, where kubectl found it.
+pub const COMPLETION_HELPER: (&str, &str) = (
+    "kubectl_complete-registry",
+    "#!/bin/sh\n# kubectl runs this to complete `kubectl registry <TAB>`; the plugin answers.\nexec kubectl-registry __complete \"$@\"\n",
+);
+
+/// What a release archive holds: the executable under each of its names, the completion helper,
+/// and the repository's licence and README.
 pub fn release_entries(executable: &Path, repo_root: &Path) -> Vec<Entry> {
     let doc = |name| Entry {
         name,
-        source: repo_root.join(name),
+        source: Source::File(repo_root.join(name)),
         executable: false,
     };
     EXECUTABLE_NAMES
         .iter()
         .map(|name| Entry {
             name,
-            source: executable.to_path_buf(),
+            source: Source::File(executable.to_path_buf()),
             executable: true,
         })
+        .chain([Entry {
+            name: COMPLETION_HELPER.0,
+            source: Source::Text(COMPLETION_HELPER.1),
+            executable: true,
+        }])
         .chain([doc("LICENSE"), doc("README.md")])
         .collect()
 }
@@ -51,7 +68,10 @@ pub fn build(out: &Path, entries: &mut [Entry], compression: Compression) -> Res
     let mut tar = tar::Builder::new(GzEncoder::new(file, compression));
     tar.mode(tar::HeaderMode::Deterministic);
     for e in entries.iter() {
-        let data = std::fs::read(&e.source).with_context(|| format!("reading {}", e.source.display()))?;
+        let data = match &e.source {
+            Source::File(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+            Source::Text(text) => text.as_bytes().to_vec(),
+        };
         let mut header = tar::Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(if e.executable { 0o755 } else { 0o644 });

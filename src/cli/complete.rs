@@ -146,9 +146,12 @@ pub fn candidates(words: &[String]) -> (Vec<String>, u8) {
     (matching(list), NO_FILES)
 }
 
-/// The `kubectl_complete-registry` executable.
-pub fn kubectl_main() -> ExitCode {
-    let words: Vec<String> = std::env::args().skip(1).collect();
+/// The first argument that asks for completion candidates instead of running a command, as
+/// cobra programs take it.
+pub const COMPLETE_COMMAND: &str = "__complete";
+
+/// What `kubectl_complete-registry` answers for `words`.
+pub fn kubectl_main(words: Vec<String>) -> ExitCode {
     let (list, directive) = candidates(&words);
     for c in list {
         println!("{c}");

@@ -85,11 +85,17 @@ pub fn parse(args: Vec<OsString>) -> Cli {
     })
 }
 
-/// The whole program, one executable under three names: `kubectl_complete-registry` answers
-/// kubectl's completion requests; `oc-registry` and `kubectl-registry` parse, run and report.
+/// The whole program, one executable under several names: `kubectl_complete-registry` (or
+/// `__complete` as the first argument) answers kubectl's completion requests; `oc-registry` and
+/// `kubectl-registry` parse, run and report.
 pub fn main() -> ExitCode {
+    let args = std::env::args().skip(1);
     if invoked_as(std::env::args_os().next().as_ref()) == KUBECTL_COMPLETE {
-        return complete::kubectl_main();
+        return complete::kubectl_main(args.collect());
+    }
+    // cobra's hidden completion command, which the archive's `kubectl_complete-registry` runs.
+    if std::env::args().nth(1).as_deref() == Some(complete::COMPLETE_COMMAND) {
+        return complete::kubectl_main(args.skip(1).collect());
     }
     run_main()
 }

@@ -131,6 +131,21 @@ fn an_emulated_krew_install_runs_under_the_real_kubectl() {
         .unwrap();
     assert!(direct.status.success());
     assert!(String::from_utf8_lossy(&direct.stdout).contains("\"policyAbiVersion\": 1"));
+    // The completion helper asks the plugin krew put on PATH, as kubectl would run it.
+    let completed = Command::new(installed.install_dir.join("kubectl_complete-registry"))
+        .args(["pol"])
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", krew_root.path().join("bin").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        completed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&completed.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&completed.stdout), "policy\n:4\n");
 
     if !crate::support::kubectl_available() {
         return;
