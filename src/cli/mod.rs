@@ -131,6 +131,24 @@ fn run_main() -> ExitCode {
     }
 }
 
+/// Refuses `-n` where it would be ignored: the registry lives in `openshift-image-registry`
+/// whatever the context says, and only `login -z` names something in another namespace.
+fn namespace_means_something(cli: &Cli) -> anyhow::Result<()> {
+    let Some(namespace) = cli.connection.namespace.as_deref().filter(|n| !n.is_empty()) else {
+        return Ok(());
+    };
+    if let Command::Login(args) = &cli.command
+        && args.service_account.is_some()
+    {
+        return Ok(());
+    }
+    Err(commands::invalid(format!(
+        "-n/--namespace {namespace:?} means nothing here: the registry's objects are in {} whatever the \
+         namespace, and -n only names a service account's namespace for `login -z SERVICE-ACCOUNT`; drop -n",
+        crate::api::REGISTRY_NAMESPACE
+    )))
+}
+
 /// `Error from server (…): …` for API failures, `error: …` for everything else.
 pub(crate) fn render_error(err: &anyhow::Error) -> String {
     if let Some(failure) = err.downcast_ref::<Failure>() {
@@ -151,6 +169,7 @@ pub(crate) fn render_error(err: &anyhow::Error) -> String {
 
 /// Runs the command the arguments name, with the flags every command shares resolved once.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    namespace_means_something(&cli)?;
     let cx = Context::new(cli.connection, cli.policy);
     match &cli.command {
         Command::Status(args) => commands::status::run(&cx, args).await,

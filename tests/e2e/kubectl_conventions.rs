@@ -241,3 +241,17 @@ fn global_options_are_listed_once_under_options() {
         .unwrap();
     assert!(text(&plugin.stdout).contains("Use \"kubectl registry options\""));
 }
+
+#[test]
+fn a_namespace_is_refused_where_it_means_nothing() {
+    let out = run(&["status", "-n", "team-a"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("-n/--namespace \"team-a\" means nothing here") && stderr.contains("drop -n"),
+        "{stderr}"
+    );
+    // Where it names something, it is taken (and the command goes on to want a cluster).
+    let out = run(&["login", "-z", "builder", "-n", "team-a"]);
+    assert!(!text(&out.stderr).contains("means nothing"), "{}", text(&out.stderr));
+}
