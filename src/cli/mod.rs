@@ -164,7 +164,20 @@ pub(crate) fn render_error(err: &anyhow::Error) -> String {
             return describe_kube_error(kube_err, "");
         }
     }
-    format!("error: {err:#}")
+    let message = format!("{err:#}");
+    // Messages already in kubectl's words stand as they are, never `error: Error from server`.
+    if [
+        "error: ",
+        "Error from server",
+        "Unable to connect",
+        "The connection to the server",
+    ]
+    .iter()
+    .any(|p| message.starts_with(p))
+    {
+        return message;
+    }
+    format!("error: {message}")
 }
 
 /// Runs the command the arguments name, with the flags every command shares resolved once.

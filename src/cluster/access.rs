@@ -69,8 +69,17 @@ impl Environment {
     }
 }
 
+/// Reads one kubeconfig file; a file that cannot be read is said once, as kubectl says it.
 fn read(path: &Path) -> Result<Kubeconfig> {
-    Kubeconfig::read_from(path).with_context(|| format!("reading kubeconfig {}", path.display()))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        anyhow!("stat {}: {why}", path.display())
+    })?;
+    Kubeconfig::from_yaml(&text).with_context(|| format!("reading kubeconfig {}", path.display()))
 }
 
 impl AccessOptions {

@@ -6,6 +6,15 @@ use std::error::Error as _;
 /// Renders a kube error for a person, naming the server for connection problems.
 pub fn describe_kube_error(err: &kube::Error, server: &str) -> String {
     match err {
+        // kubectl's words for it: the credentials are missing, expired or wrong.
+        kube::Error::Api(status) if status.code == 401 => {
+            let why = if status.message.is_empty() {
+                "Unauthorized"
+            } else {
+                status.message.as_str()
+            };
+            format!("error: You must be logged in to the server ({why})")
+        }
         kube::Error::Api(status) if status.reason.is_empty() => {
             format!("Error from server: {}", status.message)
         }
@@ -70,6 +79,15 @@ pub fn is_not_found(err: &kube::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unauthorized_says_to_log_in_as_kubectl_does() {
+        let status = kube::core::Status::failure("Unauthorized", "Unauthorized").with_code(401);
+        assert_eq!(
+            describe_kube_error(&kube::Error::Api(status.boxed()), "https://api.example.com:6443"),
+            "error: You must be logged in to the server (Unauthorized)"
+        );
+    }
 
     #[test]
     fn an_answer_that_is_not_json_is_not_called_unreachable() {

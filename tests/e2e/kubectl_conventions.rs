@@ -255,3 +255,13 @@ fn a_namespace_is_refused_where_it_means_nothing() {
     let out = run(&["login", "-z", "builder", "-n", "team-a"]);
     assert!(!text(&out.stderr).contains("means nothing"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_missing_kubeconfig_is_said_once_as_kubectl_says_it() {
+    let out = run(&["status", "--kubeconfig", "/nonexistent/config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: stat /nonexistent/config: no such file or directory\n"
+    );
+}
