@@ -14,6 +14,13 @@ pub fn host_key(host: &str) -> Result<String, String> {
     let bad = |why: &str| {
         format!("HOST {host:?} {why}; give a registry host name with an optional port, e.g. registry.example.com:5000")
     };
+    // A URL is what people paste; the nodes trust by host and port alone.
+    if let Some((scheme, rest)) = host.split_once("://") {
+        let bare = rest.split('/').next().unwrap_or(rest);
+        return Err(format!(
+            "HOST {host:?} has a scheme ({scheme}://): give the host alone, e.g. {bare}"
+        ));
+    }
     let (name, port) = match host.rsplit_once(':') {
         Some((n, p)) => (n, Some(p)),
         None => (host, None),
@@ -128,6 +135,10 @@ mod tests {
         );
         assert_eq!(host_key("registry.example.com").unwrap(), "registry.example.com");
         assert_eq!(host_key("10.0.0.1:443").unwrap(), "10.0.0.1..443");
+        assert_eq!(
+            host_key("https://registry.example.com:5000/v2/").unwrap_err(),
+            "HOST \"https://registry.example.com:5000/v2/\" has a scheme (https://): give the host alone, e.g. registry.example.com:5000"
+        );
         for bad in [
             "",
             "Registry.example.com",
