@@ -34,14 +34,15 @@ pub fn config(spec: &ConfigSpec, refs: &References) -> Vec<Finding> {
         out.push(Finding::error(
             "spec.replicas",
             format!("{replicas} replicas is not a registry size: at most {MAX_REPLICAS}"),
-            Some("oc-registry set replicas 2".into()),
+            Some(format!("oc-registry set replicas {MAX_REPLICAS}")),
         ));
     }
     if replicas < 0 {
         out.push(Finding::error(
             "spec.replicas",
             format!("replicas must be greater than or equal to 0, got {replicas}"),
-            Some("oc-registry set replicas 2".into()),
+            // The nearest allowed value; 0 scales the registry down.
+            Some("oc-registry set replicas 0".into()),
         ));
     }
     let storage = spec.storage.clone().unwrap_or_default();
