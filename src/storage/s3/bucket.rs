@@ -303,7 +303,11 @@ impl Target {
             .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
             .collect();
         let result = async {
-            let existing = self.tags().await?;
+            // A bucket created this pass has no tags yet: nothing to read.
+            let existing = match created_here {
+                true => BTreeMap::new(),
+                false => self.tags().await?,
+            };
             let (mut wanted, refused) = tags::merged(&existing, infra, &resource_tags, created_here);
             // The policy's own tags (checked: never the cluster's keys) go beside them.
             wanted.extend(cx.provisioning.tags.clone());
