@@ -153,6 +153,7 @@ impl Applier {
         self.dry_run
     }
 
+    /// The object as the server holds it now.
     pub async fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, kube::Error> {
         let api = api(&self.client, kind, namespace);
         let found = retry(|| api.get_opt(name)).await?;
@@ -208,14 +209,6 @@ impl Applier {
             .buffered(self.concurrency)
             .collect()
             .await
-    }
-
-    /// Applies one object, read first.
-    pub async fn apply(&self, desired: &Desired) -> Result<Outcome, kube::Error> {
-        let live = self
-            .get(desired.kind, desired.namespace.as_deref(), &desired.name)
-            .await?;
-        Ok(self.apply_over(desired, live).await?.0)
     }
 
     /// Applies `desired` over `live` (what the server holds), unless it holds it already; the
