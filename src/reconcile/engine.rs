@@ -19,6 +19,7 @@ use crate::policy::sdk::PrunerDecision;
 use crate::render::inputs::{Images, Inputs, referenced};
 use crate::render::{self, Desired, Kind, Problem};
 use crate::state::cluster::{ClusterState, Source};
+use crate::state::snapshot::Snapshot;
 use crate::storage::OsRandom;
 use crate::storage::cloud::{CloudError, Ensured, Mode};
 use anyhow::{Context, Result, anyhow};
@@ -259,7 +260,7 @@ impl<'a> Engine<'a> {
                 preview.problems = plan.problems;
             }
             _ => {
-                let inputs = self.inputs(&state, &config)?;
+                let (inputs, _) = self.inputs(&state, &config)?;
                 let kept = plan::kept_trust(&inputs);
                 preview.after = Some(serde_json::to_value(&config).unwrap_or_default());
                 preview.apply = kept.objects;
@@ -283,14 +284,12 @@ impl<'a> Engine<'a> {
         Ok(preview)
     }
 
-    /// The rendering inputs of `config`, from `state`.
-    fn inputs(&self, state: &ClusterState, config: &Config) -> Result<Inputs> {
+    /// What `config` is rendered from, out of `state`: the objects it names, and the rendering
+    /// inputs made of them.
+    fn inputs(&self, state: &ClusterState, config: &Config) -> Result<(Inputs, Snapshot)> {
         let snapshot = state.snapshot(&referenced(&config.spec))?;
-        Ok(Inputs::from_snapshot(
-            config.clone(),
-            &snapshot,
-            self.options.images.clone(),
-        ))
+        let inputs = Inputs::from_snapshot(config.clone(), &snapshot, self.options.images.clone());
+        Ok((inputs, snapshot))
     }
 
     /// `config` with the cluster's TLS security profile observed into
@@ -421,7 +420,8 @@ impl<'a> Engine<'a> {
     /// rendered from, the storage in its cloud made to exist, and the plan (the objects, the
     /// owned objects no longer wanted, what cannot be rendered).
     pub async fn plan(&self, state: &ClusterState, mut config: Config, report: &mut Report) -> Result<Planned> {
-        let mut inputs = self.inputs(state, &config)?;
+        // Ensuring the storage changes none of the names the Config refers to.
+        let (mut inputs, snapshot) = self.inputs(state, &config)?;
         // Values nobody checked never reach the cloud (plan::managed reports them).
         let checked = crate::configure::checks::value_errors(&config.spec).is_empty();
         let mut storage_change = None;
@@ -467,7 +467,6 @@ impl<'a> Engine<'a> {
             }
             None => None,
         };
-        let snapshot = state.snapshot(&referenced(&config.spec))?;
         let mut plan = plan::managed(&inputs, &snapshot, self.policies);
         if let Some(problem) = storage.as_ref().and_then(provision::missing_storage) {
             plan.storage_ok = false;
@@ -629,7 +628,7 @@ impl<'a> Engine<'a> {
                 None
             }
         };
-        let inputs = self.inputs(state, config)?;
+        let (inputs, snapshot) = self.inputs(state, config)?;
         // What the cloud holds says what is lost: nothing when the bucket is gone already.
         let storage = config.status.as_ref().map(|s| s.storage.clone()).unwrap_or_default();
         let inspection = match loss.as_ref().and_then(|l| l.cloud.as_ref()) {
@@ -668,7 +667,7 @@ impl<'a> Engine<'a> {
         }
         let names = teardown::route_names(&state.owned_routes()?);
         // What outlives a Removed registry is kept beside the teardown.
-        let kept = self.kept(state, &inputs);
+        let kept = self.kept(&inputs, &snapshot);
         let (mut results, kept_applied) = tokio::join!(
             teardown::remove_objects(&self.applier, state, &names),
             self.applier.apply_all(&kept.objects, state),
@@ -739,7 +738,7 @@ impl<'a> Engine<'a> {
     /// What outlives a registry that is not Managed, as the operator's side controllers keep it:
     /// the trust objects (CA ConfigMaps, node-ca) and the pruner's objects (it prunes image
     /// metadata without the registry).
-    fn kept(&self, state: &ClusterState, inputs: &Inputs) -> Kept {
+    fn kept(&self, inputs: &Inputs, snapshot: &Snapshot) -> Kept {
         let trust = plan::kept_trust(inputs);
         let mut kept = Kept {
             objects: trust.objects,
@@ -747,16 +746,11 @@ impl<'a> Engine<'a> {
             pruner: None,
             pruner_error: None,
         };
-        match state.snapshot(&referenced(&inputs.config.spec)) {
-            Ok(snapshot) => {
-                let (decision, objects) = plan::pruner(inputs, &snapshot, self.policies, None);
-                kept.pruner = decision;
-                match objects {
-                    Ok(objects) => kept.objects.extend(objects),
-                    Err(e) => kept.pruner_error = Some(e),
-                }
-            }
-            Err(e) => kept.pruner_error = Some(format!("{e:#}")),
+        let (decision, objects) = plan::pruner(inputs, snapshot, self.policies, None);
+        kept.pruner = decision;
+        match objects {
+            Ok(objects) => kept.objects.extend(objects),
+            Err(e) => kept.pruner_error = Some(e),
         }
         kept
     }
@@ -843,13 +837,12 @@ impl<'a> Engine<'a> {
         report.conditions = conditions;
         // Unmanaged leaves the registry alone, not the trust every node needs; the pruner's
         // objects are left as they are.
-        let inputs = self.inputs(state, config)?;
+        let (inputs, snapshot) = self.inputs(state, config)?;
         let trust = plan::kept_trust(&inputs);
         report.problems.extend(trust.problems.into_iter().map(|p| p.message));
         let applied = self.applier.apply_all(&trust.objects, state).await;
         report.problems.extend(applied.iter().filter_map(|a| a.error.clone()));
         report.objects.extend(applied);
-        let snapshot = state.snapshot(&referenced(&config.spec))?;
         let (pruner, _) = plan::pruner(&inputs, &snapshot, self.policies, None);
         let (pruner_status, operator_status) = pruner_and_operator_status(
             state,
