@@ -158,9 +158,13 @@ async fn connect(cx: &Context, mode: Option<DryRun>) -> Result<(&Session, &Arc<P
     let session = cx.session().await?;
     // What a pass writes (and a dry run shows) is decided and admitted by the policies.
     let policies = cx.policies_for_write().await?;
+    Ok((session, policies, applier(session, mode)))
+}
+
+/// An applier in `mode` on `session`'s cluster.
+fn applier(session: &Session, mode: Option<DryRun>) -> Applier {
     let server = session.access.config.cluster_url.to_string();
-    let applier = Applier::new(session.client.clone(), mode, server);
-    Ok((session, policies, applier))
+    Applier::new(session.client.clone(), mode, server)
 }
 
 pub async fn run_bootstrap(cx: &Context, args: &BootstrapArgs) -> Result<ExitCode> {
@@ -211,9 +215,8 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
             ClusterState::read(&session.client, &Engine::sources()).await.map(Some)
         }
     };
-    let (_, state) = tokio::try_join!(cx.policies_for_write(), read)?;
-    let (session, policies, applier) = connect(cx, mode).await?;
-    let applier = applier.with_concurrency(args.concurrency);
+    let (policies, state) = tokio::try_join!(cx.policies_for_write(), read)?;
+    let applier = applier(session, mode).with_concurrency(args.concurrency);
     let mut options = Options {
         dry_run: mode,
         storage_deletion_confirmed: args.yes,
