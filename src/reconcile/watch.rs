@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Time from a change to the pass it causes, so that a burst of changes makes one pass.
 pub(crate) const DEBOUNCE: Duration = Duration::from_millis(500);
@@ -26,6 +27,8 @@ pub struct Caches {
     stores: Vec<(Source, reflector::Store<DynamicObject>)>,
     /// Optional reads the cluster does not serve or lets this reconciler see, while so.
     unreadable: Arc<Mutex<BTreeMap<Source, (u16, String)>>>,
+    /// Told of every event the caches take in, so that a pass waiting for them wakes then.
+    events: Arc<Notify>,
 }
 
 type Changes = Pin<Box<dyn Stream<Item = ()> + Send>>;
@@ -35,6 +38,7 @@ impl Caches {
     /// Each watch backs off on its own, so that one failing never holds the others back.
     pub fn new(client: &Client, sources: Vec<Source>) -> (Caches, impl Stream<Item = ()> + Send + use<>) {
         let unreadable = Arc::new(Mutex::new(BTreeMap::new()));
+        let events = Arc::new(Notify::new());
         let mut stores = Vec::new();
         let mut streams: Vec<Changes> = Vec::new();
         for source in sources {
@@ -48,7 +52,7 @@ impl Caches {
             if let Some(labels) = &params.label_selector {
                 config = config.labels(labels);
             }
-            let marks = unreadable.clone();
+            let (marks, told) = (unreadable.clone(), events.clone());
             let stream = watcher(source.api(client), config)
                 .default_backoff()
                 .reflect(writer)
@@ -73,12 +77,20 @@ impl Caches {
                             None
                         }
                     };
+                    drop(marks);
+                    // The store and the marks hold the event by now.
+                    told.notify_waiters();
                     futures::future::ready(changed)
                 })
                 .boxed();
             streams.push(stream);
         }
-        (Caches { stores, unreadable }, stream::select_all(streams))
+        let caches = Caches {
+            stores,
+            unreadable,
+            events,
+        };
+        (caches, stream::select_all(streams))
     }
 
     /// The state the caches hold, once every one holds a first full listing (or is known to be
@@ -105,16 +117,17 @@ impl Caches {
     /// Waits until [`Caches::state`] has a state to give.
     pub async fn ready(&self) -> ClusterState {
         loop {
+            // Listening before looking, so that an event in between is not missed.
+            let event = self.events.notified();
+            tokio::pin!(event);
+            event.as_mut().enable();
             if let Some(state) = self.state() {
                 return state;
             }
-            tokio::time::sleep(READY_POLL).await;
+            event.await;
         }
     }
 }
-
-/// How often a pass waiting for the caches' first listings looks again.
-const READY_POLL: Duration = Duration::from_millis(50);
 
 /// A controller of `configs.imageregistry.operator.openshift.io/cluster`, debounced, triggered
 /// by the Config and by every change `changes` reports (the caches of what a pass reads).
