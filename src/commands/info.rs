@@ -3,7 +3,7 @@
 //! repositories are derived from (so it works before any image stream exists).
 
 use super::{Failure, Session};
-use crate::api::{CLUSTER, Image};
+use crate::api::{CLUSTER, Config, Image};
 use crate::commands::Context;
 use crate::commands::output::{self, Format};
 use crate::registry_api::{self, Answer};
@@ -75,6 +75,18 @@ pub async fn hosts(session: &Session) -> Result<Hosts> {
     Ok(hosts)
 }
 
+/// Why there is no public hostname, and what gives it one: the default route when it is off,
+/// else the reconcile that publishes the route's host.
+async fn no_public_hostname(session: &Session) -> String {
+    let config = kube::Api::<Config>::all(session.client.clone()).get_opt(CLUSTER).await;
+    match config.ok().flatten().and_then(|c| c.spec.default_route) {
+        Some(true) => "registry does not have public hostname yet: the default route is enabled, and its host is \
+             published once the route is admitted (run `oc-registry reconcile`, then check `oc-registry status`)"
+            .into(),
+        _ => "registry does not have public hostname (give it one: oc-registry set default-route true)".into(),
+    }
+}
+
 fn failure(message: &str) -> anyhow::Error {
     Failure {
         message: message.into(),
@@ -91,12 +103,10 @@ pub async fn run(cx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (host, public) = if args.public {
-        (
-            hosts.public.as_deref().ok_or_else(|| {
-                failure("registry does not have public hostname (give it one: oc-registry set default-route true)")
-            })?,
-            true,
-        )
+        let Some(host) = hosts.public.as_deref() else {
+            return Err(failure(&no_public_hostname(session).await));
+        };
+        (host, true)
     } else if args.internal {
         (
             hosts
