@@ -51,12 +51,21 @@ fn global_options() -> String {
         .to_string()
 }
 
-/// Adds kubectl's pointer to the global options under the help of `command` and every command
-/// below it.
-fn pointing_at_options(command: clap::Command, name: &str) -> clap::Command {
+/// The help of `command` and every command below it as shown when invoked as `name`: the
+/// commands it suggests named so, and kubectl's pointer to the global options at the end.
+fn as_invoked(command: clap::Command, name: &str) -> clap::Command {
     let footer = format!("Use \"{name} options\" for a list of global command-line options (applies to all commands).");
-    let command = command.mut_subcommands(|sub| pointing_at_options(sub, name));
-    let after = match command.get_after_help() {
+    let mut command = command.mut_subcommands(|sub| as_invoked(sub, name));
+    let translated = |text: Option<&clap::builder::StyledStr>| {
+        text.map(|t| commands::naming::as_invoked(&t.to_string()).into_owned())
+    };
+    if let Some(about) = translated(command.get_about()) {
+        command = command.about(about);
+    }
+    if let Some(about) = translated(command.get_long_about()) {
+        command = command.long_about(about);
+    }
+    let after = match translated(command.get_after_help()) {
         Some(existing) => format!("{existing}\n\n{footer}"),
         None => footer,
     };
@@ -67,9 +76,10 @@ fn pointing_at_options(command: clap::Command, name: &str) -> clap::Command {
 /// kubectl's do (2 is reserved for `status` reporting a degraded registry).
 pub fn parse(args: Vec<OsString>) -> Cli {
     let name = display_name(args.first());
-    let command = pointing_at_options(Cli::command(), &name)
-        .bin_name(name.clone())
-        .name(name);
+    let tree = Cli::command();
+    let top_level = tree.get_subcommands().map(|c| c.get_name().to_string()).collect();
+    commands::naming::set(name.clone(), top_level);
+    let command = as_invoked(tree, &name).bin_name(name.clone()).name(name);
     let parsed = command
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m));
@@ -124,7 +134,7 @@ fn run_main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            commands::style::eprint_line(&render_error(&err));
+            commands::style::eprint_line(&commands::naming::as_invoked(&render_error(&err)));
             let code = err.downcast_ref::<Failure>().map_or(1, |f| f.code);
             ExitCode::from(code)
         }

@@ -123,10 +123,11 @@ pub async fn report(session: &Session, target: Target, mode: Option<DryRun>, edi
         println!("  {}", change.describe());
     }
     for warning in &edited.warnings {
-        eprintln!("Warning: {}", printable(warning));
+        eprintln!("Warning: {}", printable(&super::naming::as_invoked(warning)));
     }
     if mode.is_none() {
-        println!("{}", who_applies(session).await.sentence("it"));
+        let sentence = who_applies(session).await.sentence("it");
+        println!("{}", super::naming::as_invoked(&sentence));
     }
 }
 

@@ -81,10 +81,11 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
             Severity::Error => "ERROR  ",
             Severity::Warning => "WARNING",
         };
-        let line = format!("{label}  {}: {}", printable(&f.field), printable(&f.message));
+        let message = super::naming::as_invoked(&f.message);
+        let line = format!("{label}  {}: {}", printable(&f.field), printable(&message));
         println!("{}", super::style::paint(&line, super::style::Stream::Stdout));
         if let Some(fix) = &f.fix {
-            println!("         fix: {}", printable(fix));
+            println!("         fix: {}", printable(&super::naming::as_invoked(fix)));
         }
     }
     if diagnosis.findings.is_empty() {

@@ -9,6 +9,7 @@ pub mod http_secret;
 pub mod info;
 pub mod login;
 pub mod manifests;
+pub mod naming;
 pub mod output;
 pub mod policy;
 pub mod pruner;

@@ -218,9 +218,10 @@ async fn status(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         ""
     };
     println!("Schedule:        {}{default}", report.schedule);
+    let name = super::naming::name();
     let next = match (&report.next_run, report.suspended, report.cron_job) {
-        (_, true, _) => "none: suspended (`oc-registry pruner resume` to schedule again)".to_string(),
-        (_, _, false) => "none yet: the CronJob does not exist (`oc-registry reconcile` creates it)".into(),
+        (_, true, _) => format!("none: suspended (`{name} pruner resume` to schedule again)"),
+        (_, _, false) => format!("none yet: the CronJob does not exist (`{name} reconcile` creates it)"),
         (Some(t), _, _) => format!("{t} (UTC)"),
         (None, _, _) => "at the schedule's interval from when the CronJob controller started".into(),
     };
@@ -243,7 +244,7 @@ async fn status(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
     }
     if !report.failed_jobs.is_empty() {
         println!(
-            "Failed jobs:     {} (they keep the registry Degraded: `oc-registry pruner clear-failed`)",
+            "Failed jobs:     {} (they keep the registry Degraded: `{name} pruner clear-failed`)",
             report.failed_jobs.join(", ")
         );
     }

@@ -199,7 +199,8 @@ pub async fn run_bootstrap(cx: &Context, args: &BootstrapArgs) -> Result<ExitCod
         println!("imagepruner.imageregistry.operator.openshift.io/cluster created{suffix}");
     }
     for m in &booted.missing {
-        println!("missing: {}\n  fix: {}", printable(&m.message), printable(&m.command));
+        let fix = super::naming::as_invoked(&m.command);
+        println!("missing: {}\n  fix: {}", printable(&m.message), printable(&fix));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -375,10 +376,11 @@ pub(crate) fn print_changes(
         }
     }
     for problem in &report.problems {
-        super::style::eprint_line(&format!("error: {}", printable(problem)));
+        let problem = super::naming::as_invoked(problem);
+        super::style::eprint_line(&format!("error: {}", printable(&problem)));
     }
     if let Some(note) = &report.storage_note {
-        eprintln!("note: {}", printable(note));
+        eprintln!("note: {}", printable(&super::naming::as_invoked(note)));
     }
     print_summary(report);
     Ok(())

@@ -190,8 +190,9 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if listed.is_empty() {
+        let name = super::naming::name();
         println!(
-            "No routes: add one with `oc-registry routes add NAME --hostname HOST` or `oc-registry set default-route true`."
+            "No routes: add one with `{name} routes add NAME --hostname HOST` or `{name} set default-route true`."
         );
         return Ok(ExitCode::SUCCESS);
     }

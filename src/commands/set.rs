@@ -407,7 +407,7 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
                      every image in it"
                 )),
                 _ => {
-                    eprintln!("Warning: {}", printable(&note));
+                    eprintln!("Warning: {}", printable(&super::naming::as_invoked(&note)));
                     None
                 }
             },

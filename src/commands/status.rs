@@ -186,7 +186,7 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
     }
     let text = match args.output {
         Some(format) => output::render(&report, format)?,
-        None => report.to_text(),
+        None => super::naming::as_invoked(&report.to_text()).into_owned(),
     };
     print!("{text}");
     Ok(ExitCode::from(report.health.exit_code()))

@@ -265,3 +265,35 @@ fn a_missing_kubeconfig_is_said_once_as_kubectl_says_it() {
         "error: stat /nonexistent/config: no such file or directory\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hints_name_the_command_as_it_was_invoked() {
+    // A cluster without a registry Config: every read suggests bootstrapping.
+    let running = serve(cluster(Platform::None, false)).await;
+    let plugin = crate::support::installed_as("kubectl-registry");
+    let status = running.run(&plugin, &["status"]).await;
+    let said = text(&status.stdout);
+    assert!(said.contains("kubectl registry bootstrap"), "{said}");
+    assert!(!said.contains("oc-registry bootstrap"), "{said}");
+    let doctor = running.run(&plugin, &["doctor"]).await;
+    let said = text(&doctor.stdout);
+    assert!(said.contains("fix: kubectl registry "), "{said}");
+    assert!(!said.contains("oc-registry "), "{said}");
+    // Errors and help too.
+    let set = running.run(&plugin, &["set", "replicas", "2"]).await;
+    let said = text(&set.stderr);
+    assert!(said.contains("`kubectl registry bootstrap`"), "{said}");
+    let help = Command::new(&plugin)
+        .args(["set", "management-state", "--help"])
+        .output()
+        .unwrap();
+    // Help wraps lines: compare words.
+    let said = text(&help.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("kubectl registry set storage-management-state Unmanaged"),
+        "{said}"
+    );
+    // Invoked by its own name, it names itself.
+    let status = running.run(OC_REGISTRY, &["status"]).await;
+    assert!(text(&status.stdout).contains("oc-registry bootstrap"));
+}
