@@ -419,67 +419,84 @@ impl<'a> Engine<'a> {
     /// Everything a Managed pass would write, from the completed `config` and `state`: what it is
     /// rendered from, the storage in its cloud made to exist, and the plan (the objects, the
     /// owned objects no longer wanted, what cannot be rendered).
-    pub async fn plan(&self, state: &ClusterState, mut config: Config, report: &mut Report) -> Result<Planned> {
-        // Ensuring the storage changes none of the names the Config refers to.
-        let (mut inputs, snapshot) = self.inputs(state, &config)?;
-        // Values nobody checked never reach the cloud (plan::managed reports them).
+    pub async fn plan(&self, state: &ClusterState, config: Config, report: &mut Report) -> Result<Planned> {
+        let (inputs, snapshot) = self.inputs(state, &config)?;
+        let storage = self.ensure_storage(state, &config, &inputs).await?;
+        Ok(self.plan_with(config, inputs, &snapshot, storage, report))
+    }
+
+    /// The Config's storage made to exist in its cloud as the storage policy decides (`None`
+    /// when it is in no cloud, or holds values nobody checked: those never reach the cloud).
+    async fn ensure_storage(&self, state: &ClusterState, config: &Config, inputs: &Inputs) -> Result<Option<Ensured>> {
         let checked = crate::configure::checks::value_errors(&config.spec).is_empty();
-        let mut storage_change = None;
-        let storage = match provision::cloud_of(config.spec.storage.as_ref()).filter(|_| checked) {
-            Some(cloud) => {
-                let mode = if self.options.dry_run.is_some() {
-                    Mode::DryRun
-                } else {
-                    Mode::Apply
-                };
-                let before = config.spec.storage.clone().unwrap_or_default();
-                // The storage policy decides how the bucket is set up; the decision is checked
-                // like any input before a single call.
-                let decided = self.policies.storage(&state.storage_input(Some(&config)).await?)?;
-                let provisioning = decided
-                    .decision
-                    .provisioning
-                    .clone()
-                    .unwrap_or_else(|| provision::operator_default(&before));
-                let ensured = match crate::validate::provisioning(&provisioning) {
-                    Ok(()) => {
-                        let context = provision::context(&inputs, &provisioning);
-                        cloud.ensure(&before, context, mode).await
-                    }
-                    Err((field, why)) => provision::refused(&before, &decided.module, &field, &why),
-                };
-                if ensured.storage != before {
-                    config.spec.storage = Some(ensured.storage.clone());
-                    inputs.config = config.clone();
-                    report.completed.push("spec.storage (as the storage was found)".into());
-                    storage_change = Some((before, ensured.storage.clone()));
-                }
-                // Keys the cloud issued this pass are what the registry gets.
-                if ensured.issued.is_some() {
-                    inputs.credentials.issued = ensured.issued.clone();
-                }
-                if let Some(created) = &ensured.created {
-                    report
-                        .objects
-                        .push(Applied::storage(created.clone(), Some(Outcome::Created), None));
-                }
-                Some(ensured)
-            }
-            None => None,
+        let Some(cloud) = provision::cloud_of(config.spec.storage.as_ref()).filter(|_| checked) else {
+            return Ok(None);
         };
-        let mut plan = plan::managed(&inputs, &snapshot, self.policies);
+        let mode = if self.options.dry_run.is_some() {
+            Mode::DryRun
+        } else {
+            Mode::Apply
+        };
+        let before = config.spec.storage.clone().unwrap_or_default();
+        // The storage policy decides how the bucket is set up; the decision is checked like any
+        // input before a single call.
+        let decided = self.policies.storage(&state.storage_input(Some(config)).await?)?;
+        let provisioning = decided
+            .decision
+            .provisioning
+            .clone()
+            .unwrap_or_else(|| provision::operator_default(&before));
+        Ok(Some(match crate::validate::provisioning(&provisioning) {
+            Ok(()) => {
+                let context = provision::context(inputs, &provisioning);
+                cloud.ensure(&before, context, mode).await
+            }
+            Err((field, why)) => provision::refused(&before, &decided.module, &field, &why),
+        }))
+    }
+
+    /// The plan of a Managed pass from the completed `config`, what it is rendered from, and its
+    /// storage as ensured (what that changed in the Config is named in `report`).
+    fn plan_with(
+        &self,
+        mut config: Config,
+        mut inputs: Inputs,
+        snapshot: &Snapshot,
+        storage: Option<Ensured>,
+        report: &mut Report,
+    ) -> Planned {
+        let mut storage_change = None;
+        if let Some(ensured) = &storage {
+            let before = config.spec.storage.clone().unwrap_or_default();
+            if ensured.storage != before {
+                config.spec.storage = Some(ensured.storage.clone());
+                inputs.config = config.clone();
+                report.completed.push("spec.storage (as the storage was found)".into());
+                storage_change = Some((before, ensured.storage.clone()));
+            }
+            // Keys the cloud issued this pass are what the registry gets.
+            if ensured.issued.is_some() {
+                inputs.credentials.issued = ensured.issued.clone();
+            }
+            if let Some(created) = &ensured.created {
+                report
+                    .objects
+                    .push(Applied::storage(created.clone(), Some(Outcome::Created), None));
+            }
+        }
+        let mut plan = plan::managed(&inputs, snapshot, self.policies);
         if let Some(problem) = storage.as_ref().and_then(provision::missing_storage) {
             plan.storage_ok = false;
             plan.objects.retain(|d| d.kind != Kind::Deployment);
             plan.problems.push(problem);
         }
-        Ok(Planned {
+        Planned {
             config,
             inputs,
             plan,
             storage,
             storage_change,
-        })
+        }
     }
 
     /// Writes what ensuring the storage decided (its management state, `encrypt`) as a merge patch
@@ -509,6 +526,22 @@ impl<'a> Engine<'a> {
         before: &Before,
         report: &mut Report,
     ) -> Result<Statuses> {
+        // While the storage is ensured in its cloud, what the workloads use is applied as the
+        // Config as read renders it, and the owned objects no longer wanted are deleted: ensuring
+        // the storage changes neither those objects nor which are wanted, and anything it did
+        // change is applied again below, before the workloads.
+        let (inputs, snapshot) = self.inputs(state, &config)?;
+        let early = plan::managed(&inputs, &snapshot, self.policies);
+        let (_, early_first) = workloads_apart(early.objects);
+        let deletions = early
+            .stale
+            .iter()
+            .map(|(kind, name)| self.applier.delete_reported(state, *kind, name));
+        let (storage, mut applied, deleted) = tokio::join!(
+            self.ensure_storage(state, &config, &inputs),
+            self.applier.apply_all(&early_first, state),
+            futures::future::join_all(deletions),
+        );
         let Planned {
             config,
             inputs,
@@ -523,23 +556,22 @@ impl<'a> Engine<'a> {
                 },
             storage,
             storage_change,
-        } = self.plan(state, config, report).await?;
-        // Everything the pods need first, with the owned objects no longer wanted and the
-        // storage as found; then the workloads that use it.
-        let (later, first): (Vec<Desired>, Vec<Desired>) = objects
-            .into_iter()
-            .partition(|d| matches!(d.kind, Kind::Deployment | Kind::CronJob));
-        let deletions = stale
-            .iter()
-            .map(|(kind, name)| self.applier.delete_reported(state, *kind, name));
-        let (applied, deleted, written) = tokio::join!(
-            self.applier.apply_all(&first, state),
-            futures::future::join_all(deletions),
+        } = self.plan_with(config, inputs, &snapshot, storage?, report);
+        let (later, first) = workloads_apart(objects);
+        let again: Vec<Desired> = first.into_iter().filter(|d| !early_first.contains(d)).collect();
+        if !again.is_empty() {
+            let redone = self.applier.apply_all(&again, state).await;
+            applied.retain(|a| !redone.iter().any(|r| r.object == a.object));
+            applied.extend(redone);
+        }
+        // Then the workloads, with what ensuring the storage found written into the Config.
+        let (workloads, written) = tokio::join!(
+            self.applier.apply_all(&later, state),
             self.write_storage(storage_change.as_ref()),
         );
         let config = written?.unwrap_or(config);
         report.objects.extend(applied);
-        report.objects.extend(self.applier.apply_all(&later, state).await);
+        report.objects.extend(workloads);
         report.objects.extend(deleted);
 
         for failure in report.objects.iter().filter_map(|a| a.error.clone()) {
@@ -1070,7 +1102,6 @@ fn pruner_and_operator_status(
     Ok((pruner_status, operator_status))
 }
 
-/// What a pass would change.
 /// What a Managed pass works from.
 pub struct Planned {
     pub config: Config,
@@ -1082,6 +1113,7 @@ pub struct Planned {
     pub storage_change: Option<(Storage, Storage)>,
 }
 
+/// What a pass would change.
 pub struct Preview {
     /// The Config as it is (`None` when it does not exist yet) and as the pass would leave it.
     pub before: Option<Value>,
@@ -1096,6 +1128,13 @@ fn status_params() -> PatchParams {
         field_manager: Some(crate::cluster::FIELD_MANAGER.into()),
         ..PatchParams::default()
     }
+}
+
+/// The workloads (the registry's Deployment, the pruner's CronJob) and, apart, what they use.
+fn workloads_apart(objects: Vec<Desired>) -> (Vec<Desired>, Vec<Desired>) {
+    objects
+        .into_iter()
+        .partition(|d| matches!(d.kind, Kind::Deployment | Kind::CronJob))
 }
 
 fn previous_conditions(config: &Config) -> Vec<Condition> {
