@@ -80,8 +80,7 @@ pub enum Command {
         reconcile does. Secret values (Secret data, route keys, the httpSecret) are shown as ***.\n\n\
         KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff: it is run with its \
         arguments and two directories, live and merged, holding one YAML file per object.\n\n\
-        Exit status: 0 no differences; 1 differences found; above 1 an error.",
-        after_help = "Examples:\n  oc-registry diff\n  KUBECTL_EXTERNAL_DIFF=\"meld\" oc-registry diff"
+        Exit status: 0 no differences; 1 differences found; above 1 an error."
     )]
     Diff(crate::commands::diff::DiffArgs),
 

@@ -3,6 +3,7 @@
 
 mod args;
 pub mod complete;
+mod examples;
 
 pub use args::{Cli, Command};
 
@@ -51,11 +52,15 @@ fn global_options() -> String {
         .to_string()
 }
 
-/// The help of `command` and every command below it as shown when invoked as `name`: the
-/// commands it suggests named so, and kubectl's pointer to the global options at the end.
-fn as_invoked(command: clap::Command, name: &str) -> clap::Command {
+/// The help of `command` (at `path`) and every command below it as shown when invoked as `name`:
+/// the commands it suggests named so, its examples, and kubectl's pointer to the global options
+/// at the end.
+fn as_invoked(command: clap::Command, path: &str, name: &str) -> clap::Command {
     let footer = format!("Use \"{name} options\" for a list of global command-line options (applies to all commands).");
-    let mut command = command.mut_subcommands(|sub| as_invoked(sub, name));
+    let mut command = command.mut_subcommands(|sub| {
+        let path = format!("{path} {}", sub.get_name());
+        as_invoked(sub, path.trim_start(), name)
+    });
     let translated = |text: Option<&clap::builder::StyledStr>| {
         text.map(|t| commands::naming::as_invoked(&t.to_string()).into_owned())
     };
@@ -65,11 +70,12 @@ fn as_invoked(command: clap::Command, name: &str) -> clap::Command {
     if let Some(about) = translated(command.get_long_about()) {
         command = command.long_about(about);
     }
-    let after = match translated(command.get_after_help()) {
-        Some(existing) => format!("{existing}\n\n{footer}"),
-        None => footer,
-    };
-    command.after_help(after)
+    let mut after: Vec<String> = translated(command.get_after_help()).into_iter().collect();
+    if let Some(examples) = examples::of(path) {
+        after.push(format!("Examples:\n{}", commands::naming::as_invoked(examples)));
+    }
+    after.push(footer);
+    command.after_help(after.join("\n\n"))
 }
 
 /// Parses the arguments. Help and version print and exit 0; usage errors print and exit 1, as
@@ -79,7 +85,7 @@ pub fn parse(args: Vec<OsString>) -> Cli {
     let tree = Cli::command();
     let top_level = tree.get_subcommands().map(|c| c.get_name().to_string()).collect();
     commands::naming::set(name.clone(), top_level);
-    let command = as_invoked(tree, &name).bin_name(name.clone()).name(name);
+    let command = as_invoked(tree, "", &name).bin_name(name.clone()).name(name);
     let parsed = command
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m));
