@@ -179,7 +179,10 @@ mod tests {
         assert_eq!(complete(&["po"]).0, ["policy"]);
         assert_eq!(complete(&["policy", "e"]).0, ["eval"]);
         assert_eq!(complete(&["policy", "eval", ""]).0, ["storage", "pruner", "admission"]);
-        assert_eq!(complete(&["status", "-o", ""]).0, ["json", "yaml"]);
+        assert_eq!(
+            complete(&["status", "-o", ""]).0,
+            ["json", "yaml", "name", "wide", "jsonpath="]
+        );
         assert_eq!(complete(&["status", "--output", "y"]).0, ["yaml"]);
         assert!(complete(&["status", "--kube"]).0.contains(&"--kubeconfig".to_string()));
         assert_eq!(complete(&["--kubeconfig", ""]), (Vec::new(), FILES));

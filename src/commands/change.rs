@@ -1,6 +1,7 @@
 //! Running one change to the registry Config or the ImagePruner and reporting it: what changed
 //! (secrets masked), the warnings it raises, and who applies it.
 
+use super::output::{self, Format};
 use super::reconcile::DryRunFlag;
 use super::{Failure, Session, dry_run_suffix};
 use crate::api::{ConfigSpec, ImagePrunerSpec};
@@ -17,15 +18,19 @@ use std::process::ExitCode;
 pub(crate) const CONFIG_REF: &str = "config.imageregistry.operator.openshift.io/cluster";
 pub(crate) const PRUNER_REF: &str = "imagepruner.imageregistry.operator.openshift.io/cluster";
 
-/// `--dry-run` for a command that changes one object.
+/// `--dry-run` and `-o` of a command that changes one object.
 #[derive(Debug, Clone, Args)]
-pub struct DryRunArg {
+pub struct WriteArgs {
     /// Show the change without making it ("client"), or have the server check it too ("server")
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
+
+    /// Print the object as the change leaves it: json, yaml, name or jsonpath=TEMPLATE (secrets masked)
+    #[arg(short = 'o', long, value_name = "FORMAT")]
+    pub output: Option<Format>,
 }
 
-impl DryRunArg {
+impl WriteArgs {
     pub fn mode(&self) -> Option<DryRun> {
         self.dry_run.and_then(DryRunFlag::mode)
     }
@@ -50,28 +55,28 @@ impl Target {
 /// Connects, changes the Config's spec, and prints the change.
 pub async fn config(
     cx: &Context,
-    dry_run: &DryRunArg,
+    write: &WriteArgs,
     edit: impl FnMut(&mut ConfigSpec) -> EditResult,
 ) -> Result<ExitCode> {
     let session = cx.session().await?;
-    let edited = apply_config(cx, session, dry_run.mode(), edit).await?;
-    report(session, Target::Config, dry_run.mode(), &edited).await;
+    let edited = apply_config(cx, session, write.mode(), edit).await?;
+    report(session, Target::Config, write, &edited).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Connects, changes the ImagePruner's spec, and prints the change.
 pub async fn pruner(
     cx: &Context,
-    dry_run: &DryRunArg,
+    write: &WriteArgs,
     edit: impl FnMut(&mut ImagePrunerSpec) -> EditResult,
 ) -> Result<ExitCode> {
     let session = cx.session().await?;
-    let editor = editor(cx, session, dry_run.mode()).await?;
+    let editor = editor(cx, session, write.mode()).await?;
     let edited = editor
         .pruner(edit)
         .await
         .map_err(|e| describe(session, Target::Pruner, e))?;
-    report(session, Target::Pruner, dry_run.mode(), &edited).await;
+    report(session, Target::Pruner, write, &edited).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -111,12 +116,23 @@ fn describe(session: &Session, target: Target, e: EditError) -> anyhow::Error {
     Failure { message, code: 1 }.into()
 }
 
-/// Prints what changed, the warnings, and how the change takes effect.
-pub async fn report(session: &Session, target: Target, mode: Option<DryRun>, edited: &Edited) {
-    let reference = target.reference();
+/// Prints what changed (or, with `-o`, the object as the change left it), the warnings, and how
+/// the change takes effect.
+pub async fn report(session: &Session, target: Target, write: &WriteArgs, edited: &Edited) -> Result<()> {
+    let (reference, mode) = (target.reference(), write.mode());
+    if let Some(format) = Format::machine(write.output.as_ref()) {
+        for warning in &edited.warnings {
+            eprintln!("Warning: {}", printable(&super::naming::as_invoked(warning)));
+        }
+        print!(
+            "{}",
+            output::render_objects(&output::shown(&edited.object), format, &[reference.to_string()])?
+        );
+        return Ok(());
+    }
     if !edited.changed() {
         println!("{reference} patched (no change)");
-        return;
+        return Ok(());
     }
     println!("{reference} patched{}", dry_run_suffix(mode));
     for change in &edited.changes {
@@ -129,6 +145,7 @@ pub async fn report(session: &Session, target: Target, mode: Option<DryRun>, edi
         let sentence = who_applies(session).await.sentence("it");
         println!("{}", super::naming::as_invoked(&sentence));
     }
+    Ok(())
 }
 
 /// Who applies a change to the Config: the running operator, a running reconciler, or the user.

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Output format
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -72,7 +72,7 @@ pub async fn run(cx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
         warnings: count(Severity::Warning),
         findings,
     };
-    if let Some(format) = args.output {
+    if let Some(format) = Format::machine(args.output.as_ref()) {
         print!("{}", output::render(&diagnosis, format)?);
         return Ok(ExitCode::from(code));
     }

@@ -1,7 +1,7 @@
 //! `http-secret rotate`: a new secret for the registry's upload state, generated here and never
 //! shown.
 
-use super::change::{self, DryRunArg};
+use super::change::{self, WriteArgs};
 use crate::commands::Context;
 use crate::storage::{OsRandom, Randomness};
 use anyhow::Result;
@@ -17,7 +17,7 @@ pub enum HttpSecretCommand {
         operator writes it. The value is never printed. The registry's pods restart to use it; uploads in \
         progress then fail and must be retried."
     )]
-    Rotate(DryRunArg),
+    Rotate(WriteArgs),
 }
 
 pub async fn run(cx: &Context, command: &HttpSecretCommand) -> Result<ExitCode> {

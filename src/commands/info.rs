@@ -30,7 +30,7 @@ pub struct InfoArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Output format: both hostnames as data
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", conflicts_with = "quiet")]
+    #[arg(short = 'o', long, value_name = "FORMAT", conflicts_with = "quiet")]
     pub output: Option<Format>,
 }
 
@@ -98,7 +98,7 @@ fn failure(message: &str) -> anyhow::Error {
 pub async fn run(cx: &Context, args: &InfoArgs) -> Result<ExitCode> {
     let session = cx.session().await?;
     let hosts = hosts(session).await?;
-    if let Some(format) = args.output {
+    if let Some(format) = Format::machine(args.output.as_ref()) {
         print!("{}", output::render(&hosts, format)?);
         return Ok(ExitCode::SUCCESS);
     }

@@ -5,7 +5,6 @@ use crate::commands::output::{self, Format};
 use crate::reconcile::permissions::manifests;
 use anyhow::Result;
 use clap::Args;
-use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -18,21 +17,14 @@ pub struct ManifestsArgs {
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub replicas: i32,
 
-    /// Output format
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", default_value = "yaml")]
+    /// Output format: yaml, json, name or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, value_name = "FORMAT", default_value = "yaml")]
     pub output: Format,
 }
 
 pub fn run(args: &ManifestsArgs) -> Result<ExitCode> {
     let objects = manifests(&args.image, args.replicas);
-    let text = match args.output {
-        Format::Json => output::to_json(&json!({"apiVersion": "v1", "kind": "List", "items": objects}))?,
-        Format::Yaml => objects
-            .iter()
-            .map(output::to_yaml)
-            .collect::<Result<Vec<_>>>()?
-            .join("---\n"),
-    };
+    let text = output::render_list(&objects, &args.output)?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
 }

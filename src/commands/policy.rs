@@ -35,8 +35,8 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Output format (a table when omitted)
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE (a table when omitted)
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -77,8 +77,8 @@ pub struct EvalArgs {
     /// A module in effect (by name), or a .wasm file to try out
     #[arg(long, value_name = "NAME|FILE")]
     pub module: Option<String>,
-    /// Output format (a summary when omitted)
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE (a summary when omitted)
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -86,7 +86,7 @@ pub struct EvalArgs {
 pub struct CheckArgs {
     /// The module file
     pub module: PathBuf,
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -167,7 +167,7 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
             hooks: m.hooks.clone(),
         })
         .collect();
-    match args.output {
+    match Format::machine(args.output.as_ref()) {
         Some(f) => print!(
             "{}",
             output::render(&json!({"modules": items, "limits": policies.limits()}), f)?
@@ -289,7 +289,7 @@ async fn eval(cx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         }
     }
     let allowed = reports.iter().all(|r| r.response.allowed);
-    match args.output {
+    match Format::machine(args.output.as_ref()) {
         Some(f) => {
             let value = if reports.len() == 1 {
                 serde_json::to_value(&reports[0])?
@@ -366,7 +366,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode> {
         instantiates: true,
         limits,
     };
-    match args.output {
+    match Format::machine(args.output.as_ref()) {
         Some(f) => print!("{}", output::render(&report, f)?),
         None => {
             let i = &report.inspection;

@@ -1,7 +1,7 @@
 //! `pruner set|suspend|resume|status|clear-failed`: the image pruner (ImagePruner `cluster` and the
 //! CronJob rendered from it).
 
-use super::change::{self, DryRunArg};
+use super::change::{self, WriteArgs};
 use super::dry_run_suffix;
 use crate::api::LogLevel;
 use crate::api::{CLUSTER, ImagePruner, REGISTRY_NAMESPACE};
@@ -26,9 +26,9 @@ pub enum PrunerCommand {
     /// Change the pruner's schedule, what it keeps, its history and its pods
     Set(Box<SetArgs>),
     /// Stop scheduling pruner runs (the only way to disable it: a deleted ImagePruner comes back)
-    Suspend(DryRunArg),
+    Suspend(WriteArgs),
     /// Schedule pruner runs again
-    Resume(DryRunArg),
+    Resume(WriteArgs),
     /// The schedule, the next run, the last run and its message, and what --prune-registry is and why
     Status(StatusArgs),
     /// Delete the failed pruner Jobs, so that ImagePrunerJobFailed stops degrading the registry
@@ -38,7 +38,7 @@ pub enum PrunerCommand {
         Job succeeds or the failed ones are gone; suspending the pruner alone does not clear it. Fix the \
         cause first (see `oc-registry pruner status`), or suspend the pruner."
     )]
-    ClearFailed(DryRunArg),
+    ClearFailed(WriteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,13 +78,13 @@ pub struct SetArgs {
     #[arg(long = "toleration", value_name = "TOLERATION", group = "settings")]
     pub tolerations: Vec<String>,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Output format
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -98,7 +98,7 @@ pub async fn run(cx: &Context, command: &PrunerCommand) -> Result<ExitCode> {
     }
 }
 
-async fn suspend(cx: &Context, dry_run: &DryRunArg, on: bool) -> Result<ExitCode> {
+async fn suspend(cx: &Context, dry_run: &WriteArgs, on: bool) -> Result<ExitCode> {
     change::pruner(cx, dry_run, |spec| {
         spec.suspend = Some(on);
         Ok(())
@@ -118,7 +118,7 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
     if let Some(d) = &args.keep_younger_than {
         crate::validate::go_duration(d).map_err(|e| super::invalid(format!("spec.keepYoungerThanDuration: {e}")))?;
     }
-    change::pruner(cx, &args.dry_run, |spec| {
+    change::pruner(cx, &args.write, |spec| {
         if let Some(schedule) = &args.schedule {
             spec.schedule = schedule.clone();
         }
@@ -208,7 +208,7 @@ async fn status(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         args: decision.args,
         decided_by: decided.module,
     };
-    if let Some(format) = args.output {
+    if let Some(format) = Format::machine(args.output.as_ref()) {
         print!("{}", output::render(&report, format)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -277,13 +277,14 @@ fn failed(jobs: &[Job]) -> Vec<String> {
     names
 }
 
-async fn clear_failed(cx: &Context, dry_run: &DryRunArg) -> Result<ExitCode> {
-    let mode = dry_run.mode();
+async fn clear_failed(cx: &Context, write: &WriteArgs) -> Result<ExitCode> {
+    let mode = write.mode();
     let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     let jobs = pruner_jobs(&session.client).await.map_err(describe)?;
     let failed = failed(&jobs);
-    if failed.is_empty() {
+    let machine = Format::machine(write.output.as_ref());
+    if failed.is_empty() && machine.is_none() {
         println!("No failed pruner jobs.");
         return Ok(ExitCode::SUCCESS);
     }
@@ -294,6 +295,7 @@ async fn clear_failed(cx: &Context, dry_run: &DryRunArg) -> Result<ExitCode> {
         propagation_policy: Some(PropagationPolicy::Background),
         ..DeleteParams::default()
     };
+    let mut deleted = Vec::new();
     for name in &failed {
         if mode != Some(DryRun::Client) {
             match api.delete(name, &params).await {
@@ -302,7 +304,24 @@ async fn clear_failed(cx: &Context, dry_run: &DryRunArg) -> Result<ExitCode> {
                 Err(e) => return Err(describe(e)),
             }
         }
-        println!("job.batch/{name} deleted{}", dry_run_suffix(mode));
+        if machine.is_none() {
+            println!("job.batch/{name} deleted{}", dry_run_suffix(mode));
+        }
+        deleted.extend(jobs.iter().filter(|j| j.metadata.name.as_ref() == Some(name)));
+    }
+    if let Some(format) = machine {
+        // As kubectl delete -o: the objects deleted.
+        let objects = deleted
+            .iter()
+            .map(|j| {
+                let mut object = serde_json::to_value(j)?;
+                object["apiVersion"] = "batch/v1".into();
+                object["kind"] = "Job".into();
+                Ok(output::shown(&object))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        print!("{}", output::render_list(&objects, format)?);
+        return Ok(ExitCode::SUCCESS);
     }
     if mode.is_none() {
         println!("The ImagePrunerJobFailed degradation clears at the next reconcile.");

@@ -129,8 +129,9 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub images: ImageArgs,
 
-    /// Output format (kubectl apply's lines when omitted)
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name (each object applied, as kubectl apply -o name) or
+    /// jsonpath=TEMPLATE; kubectl apply's lines when omitted
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 
     /// Writes in flight at once
@@ -144,8 +145,9 @@ pub struct BootstrapArgs {
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRunFlag>,
 
-    /// Output format (a summary when omitted)
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Print the objects created (with --dry-run, that would be created) instead of a summary:
+    /// yaml, json, name or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -171,9 +173,11 @@ pub async fn run_bootstrap(cx: &Context, args: &BootstrapArgs) -> Result<ExitCod
     let mode = args.dry_run.and_then(DryRunFlag::mode);
     let (_, policies, applier) = connect(cx, mode).await?;
     let state = ClusterState::read(applier.client(), &Engine::sources()).await?;
-    let booted = bootstrap(&applier, policies, &state).await?;
-    if let Some(format) = args.output {
-        print!("{}", output::render(&booted, format)?);
+    let (booted, objects) = bootstrap(&applier, policies, &state).await?;
+    if let Some(format) = Format::machine(args.output.as_ref()) {
+        // As kubectl create -o: the objects, as created (or as they would be).
+        let shown: Vec<_> = objects.iter().map(output::shown).collect();
+        print!("{}", output::render_list(&shown, format)?);
         return Ok(ExitCode::SUCCESS);
     }
     let suffix = dry_run_suffix(mode);
@@ -252,18 +256,18 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
             Err(ReconcileError::Other(e)) => return Err(e),
         }
     };
-    print_report(&report, args.output, mode)?;
+    print_report(&report, args.output.as_ref(), mode)?;
     if !report.converged {
         return Ok(ExitCode::from(EXIT_INCOMPLETE));
     }
     if args.wait && mode.is_none() && report.management_state == "Managed" {
-        let quiet = args.output.is_some();
+        let quiet = Format::machine(args.output.as_ref()).is_some();
         let code = super::wait::rollout(session, args.timeout, quiet).await?;
         // Once more, so that the status written describes the finished rollout.
         let after = Engine::new(applier.clone(), policies, options.clone())
             .reconcile()
             .await;
-        if let (Ok(after), None) = (after, args.output) {
+        if let (Ok(after), None) = (after, Format::machine(args.output.as_ref())) {
             print_summary(&after);
         }
         return Ok(ExitCode::from(code));
@@ -334,19 +338,26 @@ fn confirm_interactively(loss: &StorageLoss) -> Result<bool> {
     Ok(line.trim() == "yes")
 }
 
-pub(crate) fn print_report(report: &Report, format: Option<Format>, mode: Option<DryRun>) -> Result<()> {
+pub(crate) fn print_report(report: &Report, format: Option<&Format>, mode: Option<DryRun>) -> Result<()> {
     print_changes(report, format, mode, false)
 }
 
 /// Prints what a pass did; `writes_only` leaves out what was already as rendered.
 pub(crate) fn print_changes(
     report: &Report,
-    format: Option<Format>,
+    format: Option<&Format>,
     mode: Option<DryRun>,
     writes_only: bool,
 ) -> Result<()> {
-    if let Some(format) = format {
-        print!("{}", output::render(report, format)?);
+    if let Some(format) = Format::machine(format) {
+        // As kubectl apply -o name: every object the pass applied or deleted.
+        let names: Vec<String> = report
+            .objects
+            .iter()
+            .filter(|a| !matches!(a.outcome, None | Some(Outcome::NotFound)))
+            .map(|a| a.object.clone())
+            .collect();
+        print!("{}", output::render_objects(report, format, &names)?);
         return Ok(());
     }
     let suffix = dry_run_suffix(mode);

@@ -10,7 +10,7 @@ use crate::commands::output::{self, Format};
 use crate::reconcile::offline::{parse_objects, render_offline};
 use anyhow::{Context as _, Result};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,8 +25,8 @@ pub struct RenderArgs {
     #[command(flatten)]
     pub images: ImageArgs,
 
-    /// Output format
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", default_value = "yaml")]
+    /// Output format: yaml, json, name or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, value_name = "FORMAT", default_value = "yaml")]
     pub output: Format,
 }
 
@@ -58,13 +58,7 @@ pub async fn run(cx: &Context, args: &RenderArgs) -> Result<ExitCode> {
             o
         })
         .collect();
-    let text = match args.output {
-        Format::Json => output::to_json(&json!({"apiVersion": "v1", "kind": "List", "items": manifests}))?,
-        Format::Yaml => {
-            let docs: Result<Vec<String>> = manifests.iter().map(output::to_yaml).collect();
-            docs?.join("---\n")
-        }
-    };
+    let text = output::render_list(&manifests, &args.output)?;
     print!("{text}");
     if !rendered.problems.is_empty() {
         let messages: Vec<String> = rendered.problems.iter().map(|p| p.message.clone()).collect();

@@ -1,7 +1,7 @@
 //! `routes add|remove|list`: the registry's extra Routes (`spec.routes`). The default route is
 //! `set default-route`; `list` shows both, with the host each was admitted with.
 
-use super::change::{self, DryRunArg};
+use super::change::{self, WriteArgs};
 use super::invalid;
 use crate::api::{CLUSTER, Condition, Config, ExtraRoute, REGISTRY_NAMESPACE, Route};
 use crate::commands::Context;
@@ -44,20 +44,20 @@ pub struct AddArgs {
     #[arg(long)]
     pub overwrite: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     pub name: String,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Output format
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -88,7 +88,7 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
         secret_name: args.secret.clone(),
         ..ExtraRoute::default()
     };
-    change::config(cx, &args.dry_run, |spec| {
+    change::config(cx, &args.write, |spec| {
         let routes = spec.routes.get_or_insert_default();
         match routes.iter().position(|r| r.name == route.name) {
             Some(_) if !args.overwrite => {
@@ -107,7 +107,7 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
 
 async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
     let name = &args.name;
-    change::config(cx, &args.dry_run, |spec| {
+    change::config(cx, &args.write, |spec| {
         let routes = spec.routes.get_or_insert_default();
         let before = routes.len();
         routes.retain(|r| r.name != *name);
@@ -139,6 +139,9 @@ struct Listed {
     /// The host the Route serves, once it exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<String>,
+    /// The router that answered for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    router: Option<String>,
     /// `Admitted`, `NotAdmitted: reason`, `Pending` (no router answered), or `NotCreated`.
     state: String,
 }
@@ -178,6 +181,7 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 host: ingress
                     .and_then(|i| i.host.clone())
                     .or_else(|| route.and_then(|r| r.spec.host.clone())),
+                router: ingress.and_then(|i| i.router_name.clone()),
                 name,
                 hostname,
                 secret_name,
@@ -185,10 +189,16 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
             }
         })
         .collect();
-    if let Some(format) = args.output {
-        print!("{}", output::render(&listed, format)?);
+    if let Some(format) = Format::machine(args.output.as_ref()) {
+        let names: Vec<String> = listed
+            .iter()
+            .filter(|l| l.state != "NotCreated")
+            .map(|l| format!("route.route.openshift.io/{}", l.name))
+            .collect();
+        print!("{}", output::render_objects(&listed, format, &names)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let wide = args.output == Some(Format::Wide);
     if listed.is_empty() {
         let name = super::naming::name();
         println!(
@@ -199,7 +209,7 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
     let rows: Vec<Vec<String>> = listed
         .iter()
         .map(|l| {
-            vec![
+            let mut row = vec![
                 l.name.clone(),
                 l.host
                     .clone()
@@ -207,10 +217,19 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
                     .unwrap_or_else(|| "<router's choice>".into()),
                 l.secret_name.clone().unwrap_or_else(|| "<router default>".into()),
                 l.state.clone(),
-            ]
+            ];
+            if wide {
+                row.push(l.hostname.clone().unwrap_or_else(|| "<none>".into()));
+                row.push(l.router.clone().unwrap_or_else(|| "<none>".into()));
+            }
+            row
         })
         .collect();
-    print!("{}", output::table(&["NAME", "HOST", "TLS SECRET", "STATE"], &rows));
+    let mut headers = vec!["NAME", "HOST", "TLS SECRET", "STATE"];
+    if wide {
+        headers.extend(["REQUESTED HOST", "ROUTER"]);
+    }
+    print!("{}", output::table(&headers, &rows));
     Ok(ExitCode::SUCCESS)
 }
 

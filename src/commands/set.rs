@@ -2,7 +2,7 @@
 //! the checks, the admission policies and the safe write are shared (`change`).
 
 use super::Failure;
-use super::change::{self, DryRunArg, Target};
+use super::change::{self, Target, WriteArgs};
 use crate::api::{CLUSTER, Config, ConfigSpec, LogLevel, ManagementState, ProxySettings, RolloutStrategy};
 use crate::commands::Context;
 use crate::configure::pod;
@@ -130,7 +130,7 @@ pub struct ManagementStateArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -138,7 +138,7 @@ pub struct EnumArgs<T: ValueEnum + Clone + Send + Sync + 'static> {
     #[arg(value_enum, ignore_case = true)]
     pub value: T,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -147,7 +147,7 @@ pub struct BoolArgs {
     #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolValueParser::new())]
     pub enabled: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -155,7 +155,7 @@ pub struct LoggingArgs {
     #[arg(value_name = "LEVEL", allow_negative_numbers = true)]
     pub level: i64,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -163,7 +163,7 @@ pub struct ReplicasArgs {
     #[arg(value_name = "COUNT", allow_negative_numbers = true)]
     pub replicas: i32,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -182,7 +182,7 @@ pub struct ProxyArgs {
     #[arg(long, group = "proxy", conflicts_with_all = ["http", "https", "no_proxy"])]
     pub clear: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -209,7 +209,7 @@ pub struct RequestsArgs {
     #[arg(long, group = "limits", conflicts_with_all = ["max_running", "max_in_queue", "max_wait_in_queue"])]
     pub clear: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -221,7 +221,7 @@ pub struct SelectorArgs {
     #[arg(long, conflicts_with = "labels")]
     pub clear: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -233,7 +233,7 @@ pub struct TolerationArgs {
     #[arg(long, conflicts_with = "tolerations")]
     pub clear: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -249,28 +249,28 @@ pub struct ResourcesArgs {
     #[arg(long, group = "resources", conflicts_with_all = ["requests", "limits"])]
     pub clear: bool,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
     use SetCommand::*;
     match command {
         ManagementState(args) => management_state(cx, args).await,
-        LogLevel(a) => set(cx, &a.dry_run, |s| s.log_level = Some(a.value.clone())).await,
-        Logging(a) => set(cx, &a.dry_run, |s| s.logging = Some(a.level)).await,
-        ReadOnly(a) => set(cx, &a.dry_run, |s| s.read_only = Some(a.enabled)).await,
-        DisableRedirect(a) => set(cx, &a.dry_run, |s| s.disable_redirect = Some(a.enabled)).await,
-        Replicas(a) => set(cx, &a.dry_run, |s| s.replicas = a.replicas).await,
-        RolloutStrategy(a) => set(cx, &a.dry_run, |s| s.rollout_strategy = Some(a.value.clone())).await,
-        DefaultRoute(a) => set(cx, &a.dry_run, |s| s.default_route = Some(a.enabled)).await,
+        LogLevel(a) => set(cx, &a.write, |s| s.log_level = Some(a.value.clone())).await,
+        Logging(a) => set(cx, &a.write, |s| s.logging = Some(a.level)).await,
+        ReadOnly(a) => set(cx, &a.write, |s| s.read_only = Some(a.enabled)).await,
+        DisableRedirect(a) => set(cx, &a.write, |s| s.disable_redirect = Some(a.enabled)).await,
+        Replicas(a) => set(cx, &a.write, |s| s.replicas = a.replicas).await,
+        RolloutStrategy(a) => set(cx, &a.write, |s| s.rollout_strategy = Some(a.value.clone())).await,
+        DefaultRoute(a) => set(cx, &a.write, |s| s.default_route = Some(a.enabled)).await,
         StorageManagementState(a) => {
-            set(cx, &a.dry_run, |s| {
+            set(cx, &a.write, |s| {
                 s.storage.get_or_insert_default().management_state = Some(a.value.into());
             })
             .await
         }
         Proxy(a) => {
-            set(cx, &a.dry_run, |s| {
+            set(cx, &a.write, |s| {
                 let proxy = s.proxy.get_or_insert_default();
                 for (field, given) in [
                     (&mut proxy.http, &a.http),
@@ -298,7 +298,7 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
                 crate::validate::go_duration(w)
                     .map_err(|e| super::invalid(format!("spec.requests.{kind}.maxWaitInQueue: {e}")))?;
             }
-            set(cx, &a.dry_run, |s| {
+            set(cx, &a.write, |s| {
                 let requests = s.requests.get_or_insert_default();
                 let limits = match a.kind {
                     RequestKind::Read => &mut requests.read,
@@ -326,7 +326,7 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
             let field = "spec.nodeSelector";
             // The arguments themselves are checked before connecting.
             pod::node_selector(None, &a.labels, field).map_err(super::invalid)?;
-            change::config(cx, &a.dry_run, |s| {
+            change::config(cx, &a.write, |s| {
                 let current = if a.clear { None } else { s.node_selector.as_ref() };
                 s.node_selector = pod::node_selector(current, &a.labels, field)?;
                 Ok(())
@@ -336,7 +336,7 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
         Tolerations(a) => {
             let field = "spec.tolerations";
             pod::tolerations(None, &a.tolerations, field).map_err(super::invalid)?;
-            change::config(cx, &a.dry_run, |s| {
+            change::config(cx, &a.write, |s| {
                 let current = if a.clear { None } else { s.tolerations.as_ref() };
                 s.tolerations = pod::tolerations(current, &a.tolerations, field)?;
                 Ok(())
@@ -346,7 +346,7 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
         Resources(a) => {
             let (requests, limits) =
                 pod::requirements(a.requests.as_deref(), a.limits.as_deref()).map_err(super::invalid)?;
-            set(cx, &a.dry_run, |s| {
+            set(cx, &a.write, |s| {
                 if a.clear {
                     s.resources = None;
                 }
@@ -358,7 +358,7 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
 }
 
 /// A change to the Config that cannot fail on the object it is made on.
-async fn set(cx: &Context, dry_run: &DryRunArg, mut edit: impl FnMut(&mut ConfigSpec)) -> Result<ExitCode> {
+async fn set(cx: &Context, dry_run: &WriteArgs, mut edit: impl FnMut(&mut ConfigSpec)) -> Result<ExitCode> {
     change::config(cx, dry_run, |spec| {
         edit(spec);
         Ok(())
@@ -427,13 +427,12 @@ async fn management_state(cx: &Context, args: &ManagementStateArgs) -> Result<Ex
             .into());
         }
     }
-    let mode = args.dry_run.mode();
-    let edited = change::apply_config(cx, session, mode, |spec| {
+    let edited = change::apply_config(cx, session, args.write.mode(), |spec| {
         spec.management_state = Some(state.clone());
         Ok(())
     })
     .await?;
-    change::report(session, Target::Config, mode, &edited).await;
+    change::report(session, Target::Config, &args.write, &edited).await?;
     Ok(ExitCode::SUCCESS)
 }
 

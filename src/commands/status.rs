@@ -22,8 +22,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Output format (a readable summary when omitted)
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE (a readable summary when omitted)
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -184,7 +184,7 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
             eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}");
         }
     }
-    let text = match args.output {
+    let text = match Format::machine(args.output.as_ref()) {
         Some(format) => output::render(&report, format)?,
         None => super::naming::as_invoked(&report.to_text()).into_owned(),
     };

@@ -54,8 +54,8 @@ pub struct RemoveArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Output format (a table when omitted)
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE (a table when omitted)
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -128,7 +128,8 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
             })
         })
         .await
-        .map_err(describe)?;
+        .map_err(describe)?
+        .changed;
         if wrote { "configured" } else { "unchanged" }
     };
     println!(
@@ -151,7 +152,8 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
             })
         })
         .await
-        .map_err(describe)?;
+        .map_err(describe)?
+        .changed;
         if wrote {
             println!(
                 "image.config.openshift.io/cluster configured{}: spec.additionalTrustedCA.name={name}",
@@ -249,10 +251,11 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
         })
         .collect();
     items.sort_by(|a, b| a.host.cmp(&b.host));
-    if let Some(format) = args.output {
+    if let Some(format) = Format::machine(args.output.as_ref()) {
         print!("{}", output::render(&items, format)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let wide = args.output == Some(Format::Wide);
     if name.is_some() && cm.is_none() {
         eprintln!(
             "Warning: images.config.openshift.io/cluster names ConfigMap {NAMESPACE}/{}, which does not exist",
@@ -267,28 +270,40 @@ async fn list(cx: &Context, args: &ListArgs) -> Result<ExitCode> {
         .iter()
         .flat_map(|item| {
             if let Some(e) = &item.error {
-                return vec![vec![
+                let mut row = vec![
                     item.host.clone(),
                     String::new(),
                     String::new(),
                     format!("unreadable: {e}"),
-                ]];
+                ];
+                if wide {
+                    row.extend([String::new(), item.key.clone()]);
+                }
+                return vec![row];
             }
             item.certificates
                 .iter()
                 .map(|c| {
-                    vec![
+                    let mut row = vec![
                         item.host.clone(),
                         c.subject.clone(),
                         c.not_after.clone(),
                         c.validity
                             .clone()
                             .unwrap_or_else(|| if c.is_ca { "valid".into() } else { "not a CA".into() }),
-                    ]
+                    ];
+                    if wide {
+                        row.extend([c.not_before.clone(), item.key.clone()]);
+                    }
+                    row
                 })
                 .collect()
         })
         .collect();
-    print!("{}", output::table(&["HOST", "SUBJECT", "EXPIRES", "STATUS"], &rows));
+    let mut headers = vec!["HOST", "SUBJECT", "EXPIRES", "STATUS"];
+    if wide {
+        headers.extend(["VALID FROM", "CONFIGMAP KEY"]);
+    }
+    print!("{}", output::table(&headers, &rows));
     Ok(ExitCode::SUCCESS)
 }

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
-    /// Output format (a summary when omitted)
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE (a summary when omitted)
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -64,7 +64,7 @@ fn go_arch(arch: &str) -> &str {
 
 pub fn run(args: &VersionArgs) -> Result<ExitCode> {
     let info = info();
-    match args.output {
+    match Format::machine(args.output.as_ref()) {
         Some(f) => print!("{}", output::render(&info, f)?),
         None => {
             println!("oc-registry v{}", info.version);

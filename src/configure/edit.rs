@@ -47,6 +47,8 @@ pub struct Edited {
     pub changes: Vec<FieldChange>,
     /// Warnings the change introduces, from the checks and the admission policies.
     pub warnings: Vec<String>,
+    /// The object as the change left it (as a dry run would leave it).
+    pub object: Value,
 }
 
 impl Edited {
@@ -142,7 +144,7 @@ impl Editor<'_> {
         C: AsyncFnMut(&K, &K) -> Result<(Vec<Finding>, AdmissionFacts), kube::Error>,
     {
         let mut edited = Edited::default();
-        patch_with_precondition(&api, CLUSTER, self.dry_run, async |current: &K| {
+        let written = patch_with_precondition(&api, CLUSTER, self.dry_run, async |current: &K| {
             let before = serde_json::to_value(current).map_err(|e| EditError::Invalid(e.to_string()))?;
             let mut proposed = current.clone();
             edit(&mut proposed).map_err(EditError::Invalid)?;
@@ -150,7 +152,7 @@ impl Editor<'_> {
             let patch = merge_patch_between(&before["spec"], &after["spec"]);
             edited = Edited {
                 changes: changes(&before["spec"], &patch, "spec"),
-                warnings: Vec::new(),
+                ..Edited::default()
             };
             if !edited.changed() {
                 return Ok(Change::Unchanged);
@@ -176,6 +178,7 @@ impl Editor<'_> {
             Ok(Change::Patch(json!({ "spec": patch })))
         })
         .await?;
+        edited.object = serde_json::to_value(&written.object).map_err(|e| EditError::Invalid(e.to_string()))?;
         Ok(edited)
     }
 }

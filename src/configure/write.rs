@@ -37,15 +37,22 @@ where
     retry(|| api.create(&params, object)).await.map(|_| ())
 }
 
+/// What a patch left: whether it changed anything, and the object as it now is (as the server
+/// stored it, or checked it in a server dry run; as the patch would leave it in a client dry run).
+pub struct Written<K> {
+    pub changed: bool,
+    pub object: K,
+}
+
 /// Reads `name`, asks `change` what to patch, and patches with the read resourceVersion as a
 /// precondition; on a conflict, reads again and asks again. `change` may itself read the cluster
-/// (to check what the new value refers to). Returns whether it wrote.
+/// (to check what the new value refers to).
 pub async fn patch_with_precondition<K, F, E>(
     api: &Api<K>,
     name: &str,
     dry_run: Option<DryRun>,
     mut change: F,
-) -> Result<bool, E>
+) -> Result<Written<K>, E>
 where
     K: kube::Resource + Clone + DeserializeOwned + Serialize + Debug,
     F: AsyncFnMut(&K) -> Result<Change, E>,
@@ -56,11 +63,19 @@ where
         attempt += 1;
         let current = retry(|| api.get(name)).await?;
         let mut patch = match change(&current).await? {
-            Change::Unchanged => return Ok(false),
+            Change::Unchanged => {
+                return Ok(Written {
+                    changed: false,
+                    object: current,
+                });
+            }
             Change::Patch(p) => p,
         };
         if dry_run == Some(DryRun::Client) {
-            return Ok(true);
+            let mut object = serde_json::to_value(&current).map_err(kube::Error::SerdeError)?;
+            json_patch::merge(&mut object, &patch);
+            let object = serde_json::from_value(object).map_err(kube::Error::SerdeError)?;
+            return Ok(Written { changed: true, object });
         }
         patch["metadata"]["resourceVersion"] = json!(current.meta().resource_version);
         let params = PatchParams {
@@ -70,7 +85,7 @@ where
         };
         let body = Patch::Merge(&patch);
         match retry(|| api.patch(name, &params, &body)).await {
-            Ok(_) => return Ok(true),
+            Ok(object) => return Ok(Written { changed: true, object }),
             Err(e) if is_conflict(&e) && attempt < ATTEMPTS => continue,
             Err(e) => return Err(e.into()),
         }

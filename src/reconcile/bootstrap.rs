@@ -172,6 +172,19 @@ pub async fn decide(state: &ClusterState, policies: &Policies) -> Result<ToCreat
 }
 
 impl ToCreate {
+    /// The objects bootstrapping would create, as they would be sent.
+    fn to_send(&self) -> Result<Vec<Value>> {
+        let mut objects = Vec::new();
+        if let Some(config) = &self.config {
+            objects.push(serde_json::to_value(config)?);
+        }
+        if self.pruner {
+            objects.push(serde_json::to_value(default_pruner())?);
+        }
+        objects.extend(self.objects.iter().map(|d| d.object.clone()));
+        Ok(objects)
+    }
+
     /// The conditions the Config starts with: what is missing, in words a user (and `status`)
     /// can read.
     pub fn first_conditions(&self) -> Vec<crate::api::Condition> {
@@ -275,15 +288,35 @@ pub struct Created {
 
 /// Creates what is missing of Config `cluster`, the ImagePruner `cluster`, the claim the storage
 /// decision asks for, and (when the registry starts Removed) the removal alert, with the Config's
-/// first status. Idempotent: what exists is left as it is.
-pub async fn bootstrap(applier: &Applier, policies: &Policies, state: &ClusterState) -> Result<Bootstrapped> {
+/// first status. Idempotent: what exists is left as it is. Returns what was done and the objects
+/// created: as stored, or in a dry run as they would be sent.
+pub async fn bootstrap(
+    applier: &Applier,
+    policies: &Policies,
+    state: &ClusterState,
+) -> Result<(Bootstrapped, Vec<Value>)> {
     let missing = decide(state, policies).await?;
     let created = missing.create(applier, policies, state, None).await?;
-    if created.config.is_some() {
-        let configs = Api::<Config>::all(applier.client().clone());
-        write_bootstrap_status(&configs, &missing.first_conditions()).await?;
-    }
-    Ok(missing.report)
+    let objects = if applier.dry_run().is_some() {
+        missing.to_send()?
+    } else {
+        let mut objects = Vec::new();
+        if let Some(config) = &created.config {
+            let configs = Api::<Config>::all(applier.client().clone());
+            write_bootstrap_status(&configs, &missing.first_conditions()).await?;
+            objects.push(serde_json::to_value(config)?);
+        }
+        objects.extend(
+            created
+                .pruner
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        objects.extend(created.stored);
+        objects
+    };
+    Ok((missing.report, objects))
 }
 
 /// The first status: what is missing, in conditions a user (and `status`) can read.

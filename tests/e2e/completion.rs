@@ -97,7 +97,7 @@ fn kubectl_completes_the_plugin_through_kubectl_complete_registry() {
     );
     assert_eq!(
         complete(&["status", "-o", ""]).lines().collect::<Vec<_>>(),
-        ["json", "yaml", ":4"]
+        ["json", "yaml", "name", "wide", "jsonpath=", ":4"]
     );
     assert_eq!(
         complete(&["--kubeconfig", ""]).lines().collect::<Vec<_>>(),

@@ -1,15 +1,107 @@
-//! Machine output as kubectl writes it: JSON with sorted keys and four-space indentation, YAML
-//! with two.
+//! Output as kubectl writes it (`-o`): JSON with sorted keys and four-space indentation, YAML
+//! with two, `name` as `kind.group/name` lines, `jsonpath=TEMPLATE`, and `wide`, the
+//! human-readable output with more columns.
+
+mod jsonpath;
 
 use crate::validate::printable;
-use anyhow::Result;
-use clap::ValueEnum;
+use anyhow::{Result, bail};
 use serde::Serialize;
+use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub use jsonpath::Template;
+
+/// What `-o` asks for.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Format {
     Json,
     Yaml,
+    /// `kind.group/name` of each object the command read or wrote.
+    Name,
+    /// The human-readable output, with more columns where it has any.
+    Wide,
+    JsonPath(Template),
+}
+
+/// The formats `-o` takes, as its errors and help list them.
+pub const FORMATS: &str = "json, yaml, name, wide, jsonpath=TEMPLATE";
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        Ok(match s {
+            "json" => Format::Json,
+            "yaml" => Format::Yaml,
+            "name" => Format::Name,
+            "wide" => Format::Wide,
+            "jsonpath" => {
+                return Err("jsonpath template format specified but no template given: -o jsonpath='{.field}'".into());
+            }
+            _ => match s.strip_prefix("jsonpath=") {
+                Some(template) => Format::JsonPath(Template::parse(template).map_err(|e| format!("{e:#}"))?),
+                None => {
+                    return Err(format!(
+                        "unable to match a printer suitable for the output format {s:?}, allowed formats are: {FORMATS}"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+/// `-o`'s parser: the formats are offered to completion and help as clap's possible values.
+#[derive(Clone, Copy, Debug)]
+pub struct FormatParser;
+
+impl clap::builder::TypedValueParser for FormatParser {
+    type Value = Format;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Format, clap::Error> {
+        let text = value.to_string_lossy();
+        text.parse().map_err(|why: String| {
+            let arg = arg.map_or_else(|| "--output".to_string(), ToString::to_string);
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{text}' for '{arg}': {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let values = ["json", "yaml", "name", "wide", "jsonpath="];
+        Some(Box::new(values.into_iter().map(clap::builder::PossibleValue::new)))
+    }
+}
+
+impl clap::builder::ValueParserFactory for Format {
+    type Parser = FormatParser;
+
+    fn value_parser() -> FormatParser {
+        FormatParser
+    }
+}
+
+impl Format {
+    /// The format when it is a machine format; `None` when the output is the human-readable
+    /// one (no `-o`, or `-o wide`).
+    pub fn machine(format: Option<&Format>) -> Option<&Format> {
+        format.filter(|f| **f != Format::Wide)
+    }
+}
+
+/// `-o` of a command whose result is the object(s) it read or wrote, named by `names`.
+pub fn render_objects<T: Serialize>(value: &T, format: &Format, names: &[String]) -> Result<String> {
+    match format {
+        Format::Name => Ok(names.iter().map(|n| format!("{n}\n")).collect()),
+        other => render(value, other),
+    }
 }
 
 pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
@@ -27,10 +119,57 @@ pub(crate) fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
     Ok(serde_saphyr::to_string(&value)?)
 }
 
-pub fn render<T: Serialize>(value: &T, format: Format) -> Result<String> {
+/// Objects in `format`: JSON as a `List`, YAML as one document each, `name` as their names, and
+/// a JSONPath template applied to the `List`. They have no wider output.
+pub fn render_list(objects: &[serde_json::Value], format: &Format) -> Result<String> {
+    let list = || serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+    match format {
+        Format::Json => to_json(&list()),
+        Format::Yaml => Ok(objects.iter().map(to_yaml).collect::<Result<Vec<_>>>()?.join("---\n")),
+        Format::Name => Ok(objects.iter().map(|o| format!("{}\n", object_name(o))).collect()),
+        Format::JsonPath(template) => template.render(&list()),
+        Format::Wide => bail!("-o wide: these objects have no wider output; use -o yaml or -o json"),
+    }
+}
+
+/// An object as kubectl names it: `kind.group/name` (`kind/name` in the core group).
+pub fn object_name(object: &serde_json::Value) -> String {
+    let text = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    };
+    let kind = text("/kind").to_lowercase();
+    let name = text("/metadata/name");
+    match text("/apiVersion").rsplit_once('/') {
+        Some((group, _)) => format!("{kind}.{group}/{name}"),
+        None => format!("{kind}/{name}"),
+    }
+}
+
+/// An object as `-o` shows it: secrets masked, and without its managed fields (as kubectl
+/// leaves them out).
+pub fn shown(object: &serde_json::Value) -> serde_json::Value {
+    let mut object = object.clone();
+    crate::cluster::redact::redact(&mut object);
+    if let Some(metadata) = object.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    object
+}
+
+/// `value` in a machine format. A command whose result is not an object refuses `-o name`.
+pub fn render<T: Serialize>(value: &T, format: &Format) -> Result<String> {
     match format {
         Format::Json => to_json(value),
         Format::Yaml => to_yaml(value),
+        Format::JsonPath(template) => template.render(&serde_json::to_value(value)?),
+        Format::Name => bail!(
+            "-o name: this command's result is a report, not objects; use -o json, -o yaml or -o jsonpath=TEMPLATE"
+        ),
+        // The human-readable output is the command's own; it never comes here.
+        Format::Wide => bail!("-o wide: this command has no wider output"),
     }
 }
 

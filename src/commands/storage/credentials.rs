@@ -77,8 +77,8 @@ pub struct SetArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// Output format
-    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
 }
 
@@ -195,7 +195,8 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
             Ok(Change::Patch(json!({"data": patch, "stringData": null})))
         })
         .await
-        .map_err(describe)?;
+        .map_err(describe)?
+        .changed;
         if wrote { "configured" } else { "unchanged" }
     };
     println!(
@@ -246,7 +247,7 @@ async fn show(cx: &Context, args: &ShowArgs) -> Result<ExitCode> {
         keys,
         complete_for,
     };
-    if let Some(format) = args.output {
+    if let Some(format) = Format::machine(args.output.as_ref()) {
         print!("{}", output::render(&shown, format)?);
         return Ok(ExitCode::SUCCESS);
     }

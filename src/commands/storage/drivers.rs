@@ -6,7 +6,7 @@ use crate::api::{
     AzureNetworkAccess, AzureNetworkAccessInternal, AzureStorage, CloudFront, GcsStorage, IbmCosStorage,
     ManagementState, NameRef, S3Storage, SecretKeyRef, Storage, SwiftStorage,
 };
-use crate::commands::change::{self, DryRunArg};
+use crate::commands::change::{self, WriteArgs};
 use crate::commands::set::StorageManagement;
 use crate::commands::{Context, invalid};
 use crate::configure::pod::set_text;
@@ -53,7 +53,7 @@ pub struct Common {
     #[arg(long, value_enum, ignore_case = true, value_name = "STATE")]
     pub management_state: Option<StorageManagement>,
     #[command(flatten)]
-    pub dry_run: DryRunArg,
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -243,7 +243,7 @@ pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
     };
     let management = common.management_state.map(ManagementState::from);
     let mut replaced = None;
-    let code = change::config(cx, &common.dry_run, |spec| {
+    let code = change::config(cx, &common.write, |spec| {
         let old = spec.storage.clone().unwrap_or_default();
         replaced = storage::driver_of(&old).filter(|d| d.name() != driver.name());
         let mut new = one_driver(&old, driver, management.clone());
@@ -479,7 +479,10 @@ mod tests {
             private_endpoint_name: None,
             common: Common {
                 management_state: None,
-                dry_run: DryRunArg { dry_run: None },
+                write: WriteArgs {
+                    dry_run: None,
+                    output: None,
+                },
             },
         };
         edit_azure(&mut azure, &args);

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 pub enum StorageCommand {
     /// Store images with one storage driver, replacing any other
     #[command(subcommand)]
-    Set(drivers::DriverCommand),
+    Set(Box<drivers::DriverCommand>),
     /// The credentials the registry uses for its storage
     #[command(subcommand)]
     Credentials(credentials::CredentialsCommand),
