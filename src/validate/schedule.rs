@@ -21,6 +21,25 @@ const NAMES: &[&str] = &[
     "THU", "FRI", "SAT",
 ];
 
+/// The five fields: what each holds, and its range.
+const FIELDS: [(&str, u32, u32); 5] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 0, 7),
+];
+
+/// The first number of `field` (`a`, `a-b`, `*/n`, `a-b/n`, lists of them) outside `low..=high`;
+/// steps and names are not bounded by the range.
+fn out_of_range(field: &str, low: u32, high: u32) -> Option<u32> {
+    field
+        .split(',')
+        .flat_map(|part| part.split('/').next().unwrap_or_default().split('-'))
+        .filter_map(|n| n.parse::<u32>().ok())
+        .find(|n| !(low..=high).contains(n))
+}
+
 /// A schedule that parsed.
 pub enum Schedule {
     Cron(Box<Cron>),
@@ -50,7 +69,7 @@ pub fn parse(schedule: &str) -> Result<Schedule, String> {
         if fields.len() != 5 {
             return Err(format!("{schedule:?} has {} fields; {hint}", fields.len()));
         }
-        for field in &fields {
+        for (field, (what, low, high)) in fields.iter().zip(FIELDS) {
             // Only the standard syntax: no L, W or # extensions.
             let upper = field.to_ascii_uppercase();
             let stripped = NAMES.iter().fold(upper, |s, n| s.replace(n, "0"));
@@ -60,6 +79,11 @@ pub fn parse(schedule: &str) -> Result<Schedule, String> {
             {
                 return Err(format!(
                     "{schedule:?}: the field {field:?} is not standard cron syntax; {hint}"
+                ));
+            }
+            if let Some(n) = out_of_range(field, low, high) {
+                return Err(format!(
+                    "{schedule:?}: {n} is out of range for the {what} field ({field:?}): {what}s are {low}-{high}; {hint}"
                 ));
             }
         }
@@ -102,6 +126,24 @@ mod tests {
             "5/10 * * * *",
         ] {
             assert!(parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn a_number_out_of_range_names_its_field_and_the_range() {
+        let cases = [
+            ("61 * * * *", "61 is out of range for the minute field (\"61\"): minutes are 0-59"),
+            ("0 0-25 * * *", "25 is out of range for the hour field (\"0-25\"): hours are 0-23"),
+            ("0 0 0 * *", "0 is out of range for the day-of-month field"),
+            ("0 0 * 1,13 *", "13 is out of range for the month field"),
+            ("0 0 * * 8/2", "8 is out of range for the day-of-week field"),
+        ];
+        for (schedule, said) in cases {
+            let Err(e) = parse(schedule) else {
+                panic!("{schedule} parsed")
+            };
+            assert!(e.contains(said), "{schedule}: {e}");
+            assert!(!e.contains("Component error"), "{e}");
         }
     }
 
