@@ -239,31 +239,58 @@ fn route_findings(spec: &ConfigSpec, refs: &References, out: &mut Vec<Finding>) 
 
 /// Resource requests and limits: valid quantities, and no request above its limit.
 pub(crate) fn resource_findings(field: &str, r: &ResourceRequirements, command: &str) -> Vec<Finding> {
+    type Quantities =
+        Option<std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>;
     let mut out = Vec::new();
-    let fix = Some(format!("{command} --requests cpu=100m,memory=256Mi"));
-    let mut parsed = |kind: &str,
-                      map: &Option<
-        std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
-    >| {
+    // A fix keeps the other values of that list as written, with `name` set to `value` (or
+    // dropped, when there is nothing to set it to).
+    let fix = |kind: &str, map: &Quantities, name: &str, value: Option<&str>| {
+        let list: Vec<String> = map
+            .iter()
+            .flatten()
+            .filter_map(|(n, q)| match (n == name, value) {
+                (false, _) => Some(format!("{n}={}", q.0)),
+                (true, Some(v)) => Some(format!("{n}={v}")),
+                (true, None) => None,
+            })
+            .collect();
+        Some(if list.is_empty() {
+            format!("{command} --clear")
+        } else {
+            format!("{command} --{kind} {}", list.join(","))
+        })
+    };
+    let mut parsed = |kind: &str, map: &Quantities| {
         let mut values = std::collections::BTreeMap::new();
         for (name, q) in map.iter().flatten() {
             match validate::quantity(&q.0) {
                 Ok(v) => {
-                    values.insert(name.clone(), v);
+                    values.insert(name.clone(), (v, q.0.clone()));
                 }
-                Err(e) => out.push(Finding::error(format!("{field}.{kind}.{name}"), e, fix.clone())),
+                Err(e) => {
+                    let default = match name.as_str() {
+                        "cpu" => Some("100m"),
+                        "memory" => Some("256Mi"),
+                        _ => None,
+                    };
+                    out.push(Finding::error(
+                        format!("{field}.{kind}.{name}"),
+                        e,
+                        fix(kind, map, name, default),
+                    ));
+                }
             }
         }
         values
     };
     let requests = parsed("requests", &r.requests);
     let limits = parsed("limits", &r.limits);
-    for (name, request) in &requests {
-        if let Some(limit) = limits.get(name).filter(|l| *l < request) {
+    for (name, (request, request_text)) in &requests {
+        if let Some((_, limit_text)) = limits.get(name).filter(|(l, _)| l < request) {
             out.push(Finding::error(
                 format!("{field}.requests.{name}"),
-                format!("the request ({request}) is above the limit ({limit})"),
-                fix.clone(),
+                format!("the request ({request_text}) is above the limit ({limit_text}): raise the limit or lower the request"),
+                fix("limits", &r.limits, name, Some(request_text)),
             ));
         }
     }
@@ -476,6 +503,43 @@ mod tests {
         for (spec_json, refs, want) in cases {
             let want: Vec<(String, Severity)> = want.into_iter().map(|(f, s)| (f.to_string(), s)).collect();
             assert_eq!(found(spec_json.clone(), refs), want, "{spec_json}");
+        }
+    }
+
+    #[test]
+    fn resource_fixes_keep_the_other_values_and_say_them_as_written() {
+        let cases = [
+            (
+                json!({"requests": {"memory": "2Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}),
+                "spec.resources.requests.memory",
+                "the request (2Gi) is above the limit (1Gi)",
+                "oc-registry set resources --limits cpu=1,memory=2Gi",
+            ),
+            (
+                json!({"requests": {"cpu": "lots", "memory": "1Gi"}}),
+                "spec.resources.requests.cpu",
+                "",
+                "oc-registry set resources --requests cpu=100m,memory=1Gi",
+            ),
+            (
+                json!({"limits": {"nvidia.com/gpu": "x"}}),
+                "spec.resources.limits.nvidia.com/gpu",
+                "",
+                "oc-registry set resources --clear",
+            ),
+        ];
+        for (resources, field, message, fix) in cases {
+            let findings = config(
+                &spec(json!({"replicas": 1, "resources": resources})),
+                &References::default(),
+            );
+            let finding = findings
+                .iter()
+                .find(|f| f.field == field)
+                .unwrap_or_else(|| panic!("{field}: {findings:?}"));
+            assert!(finding.message.contains(message), "{}", finding.message);
+            assert!(!finding.message.contains("2147483648"), "{}", finding.message);
+            assert_eq!(finding.fix.as_deref(), Some(fix));
         }
     }
 

@@ -132,8 +132,14 @@ mod tests {
     #[test]
     fn a_number_out_of_range_names_its_field_and_the_range() {
         let cases = [
-            ("61 * * * *", "61 is out of range for the minute field (\"61\"): minutes are 0-59"),
-            ("0 0-25 * * *", "25 is out of range for the hour field (\"0-25\"): hours are 0-23"),
+            (
+                "61 * * * *",
+                "61 is out of range for the minute field (\"61\"): minutes are 0-59",
+            ),
+            (
+                "0 0-25 * * *",
+                "25 is out of range for the hour field (\"0-25\"): hours are 0-23",
+            ),
             ("0 0 0 * *", "0 is out of range for the day-of-month field"),
             ("0 0 * 1,13 *", "13 is out of range for the month field"),
             ("0 0 * * 8/2", "8 is out of range for the day-of-week field"),
