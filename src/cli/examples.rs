@@ -144,6 +144,24 @@ pub fn of(path: &str) -> Option<&'static str> {
             "  # Requests and limits of the registry's container
   oc-registry set resources --requests cpu=200m,memory=512Mi --limits memory=2Gi"
         }
+        "set operator-log-level" => {
+            "  # More detail from the operator (or reconciler) managing the registry
+  oc-registry set operator-log-level Debug"
+        }
+        "set topology-spread" => {
+            "  # Spread the registry's pods over zones, and over nodes when the scheduler can
+  oc-registry set topology-spread topology.kubernetes.io/zone kubernetes.io/hostname:1:ScheduleAnyway
+
+  # Back to the default spreading
+  oc-registry set topology-spread --clear"
+        }
+        "set affinity" => {
+            "  # Never two registry pods on one node
+  oc-registry set affinity --anti-affinity required
+
+  # Any affinity, from a file
+  oc-registry set affinity -f affinity.yaml"
+        }
         "set storage-management-state" => {
             "  # Keep the storage (and its images) when the registry is removed
   oc-registry set storage-management-state Unmanaged"

@@ -84,6 +84,18 @@ pub enum SetCommand {
     Resources(ResourcesArgs),
     /// Whether the registry owns its storage (Managed: deleted when Removed) or not (Unmanaged)
     StorageManagementState(EnumArgs<StorageManagement>),
+    /// The log level of the operator (or reconciler) managing the registry
+    OperatorLogLevel(EnumArgs<LogLevel>),
+    /// How the registry's pods spread over zones or nodes (KEY[:MAX-SKEW[:WHEN]] to spread, KEY- to stop)
+    #[command(
+        long_about = "Set spec.topologySpreadConstraints: each KEY[:MAX-SKEW[:WHEN-UNSATISFIABLE]]         spreads the registry's pods over the values of the node label KEY, at most MAX-SKEW (default 1)         more pods on one value than on another, refusing to schedule otherwise (DoNotSchedule, the         default) or not (ScheduleAnyway). KEY- removes that rule; --clear removes every rule, which         brings back the default spreading over zones and nodes."
+    )]
+    TopologySpread(SpreadArgs),
+    /// Where the registry's pods run relative to nodes and each other (spec.affinity)
+    #[command(
+        long_about = "Set spec.affinity: --anti-affinity keeps the registry's pods on different nodes         (required: never two on one node; preferred: when the scheduler can); -f sets any affinity         from a YAML or JSON file (see kubectl explain pod.spec.affinity); --clear removes it."
+    )]
+    Affinity(AffinityArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -237,6 +249,34 @@ pub struct TolerationArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SpreadArgs {
+    /// KEY[:MAX-SKEW[:DoNotSchedule|ScheduleAnyway]] to spread over the node label KEY, KEY- to stop
+    #[arg(value_name = "RULE", required_unless_present = "clear")]
+    pub rules: Vec<String>,
+    /// Remove every rule (back to the default spreading)
+    #[arg(long, conflicts_with = "rules")]
+    pub clear: bool,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("affinity").required(true))]
+pub struct AffinityArgs {
+    /// Keep the registry's pods on different nodes
+    #[arg(long, value_enum, value_name = "HOW", group = "affinity")]
+    pub anti_affinity: Option<pod::AntiAffinity>,
+    /// A file holding the affinity (YAML or JSON; - reads standard input)
+    #[arg(short = 'f', long = "filename", value_name = "FILE", group = "affinity")]
+    pub file: Option<std::path::PathBuf>,
+    /// Remove the affinity
+    #[arg(long, group = "affinity")]
+    pub clear: bool,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+#[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("resources").required(true).multiple(true))]
 pub struct ResourcesArgs {
     /// Requests, e.g. cpu=100m,memory=256Mi
@@ -343,6 +383,30 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
             })
             .await
         }
+        OperatorLogLevel(a) => set(cx, &a.write, |s| s.operator_log_level = Some(a.value.clone())).await,
+        TopologySpread(a) => {
+            let field = "spec.topologySpreadConstraints";
+            pod::topology_spread(None, &a.rules, field).map_err(super::invalid)?;
+            change::config(cx, &a.write, |s| {
+                let current = if a.clear {
+                    None
+                } else {
+                    s.topology_spread_constraints.as_ref()
+                };
+                s.topology_spread_constraints = pod::topology_spread(current, &a.rules, field)?;
+                Ok(())
+            })
+            .await
+        }
+        Affinity(a) => {
+            let field = "spec.affinity";
+            let affinity = match (&a.anti_affinity, &a.file) {
+                (Some(how), _) => Some(pod::anti_affinity(*how)),
+                (None, Some(file)) => Some(pod::affinity_from(&read_file(file)?, field).map_err(super::invalid)?),
+                (None, None) => None,
+            };
+            set(cx, &a.write, |s| s.affinity = affinity.clone()).await
+        }
         Resources(a) => {
             let (requests, limits) =
                 pod::requirements(a.requests.as_deref(), a.limits.as_deref()).map_err(super::invalid)?;
@@ -355,6 +419,15 @@ pub async fn run(cx: &Context, command: &SetCommand) -> Result<ExitCode> {
             .await
         }
     }
+}
+
+/// A file's text (`-`: standard input).
+fn read_file(file: &std::path::Path) -> Result<String> {
+    use anyhow::Context as _;
+    if file.as_os_str() == "-" {
+        return std::io::read_to_string(std::io::stdin()).context("reading standard input");
+    }
+    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
 }
 
 /// A change to the Config that cannot fail on the object it is made on.

@@ -1,8 +1,12 @@
 //! The pod settings the registry and the pruner share — node selector, tolerations, resources —
-//! as written on the command line, applied to the typed values of a spec.
+//! and the registry's placement (spreading, affinity), as written on the command line, applied to
+//! the typed values of a spec.
 
 use crate::validate;
-use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
+use k8s_openapi::api::core::v1::{
+    Affinity, PodAffinityTerm, PodAntiAffinity, ResourceRequirements, Toleration, TopologySpreadConstraint,
+    WeightedPodAffinityTerm,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 
@@ -141,6 +145,134 @@ pub fn set_text(field: &mut Option<String>, given: &Option<String>) {
     }
 }
 
+/// The labels of the registry's pods, which its spreading rules select.
+fn registry_pods() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+    let (key, value) = crate::render::REGISTRY_LABELS;
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+        match_labels: Some([(key.to_string(), value.to_string())].into()),
+        ..Default::default()
+    }
+}
+
+/// `KEY[:MAX-SKEW[:WHEN-UNSATISFIABLE]]` spreads the registry's pods over the values of the node
+/// label KEY (replacing a rule for the same key; max skew 1 and DoNotSchedule unless given);
+/// `KEY-` removes the rule for KEY.
+pub fn topology_spread(
+    current: Option<&Vec<TopologySpreadConstraint>>,
+    args: &[String],
+    field: &str,
+) -> Result<Option<Vec<TopologySpreadConstraint>>, String> {
+    let mut list = current.cloned().unwrap_or_default();
+    let form = "write KEY[:MAX-SKEW[:DoNotSchedule|ScheduleAnyway]] to spread (e.g. \
+                topology.kubernetes.io/zone:1:ScheduleAnyway) or KEY- to remove";
+    for arg in args {
+        if let Some(key) = arg.strip_suffix('-').filter(|k| !k.contains(':')) {
+            validate::label_key(key).map_err(|e| format!("{field}: {e}; {form}"))?;
+            list.retain(|c| c.topology_key != key);
+            continue;
+        }
+        let mut parts = arg.splitn(3, ':');
+        let key = parts.next().unwrap_or_default();
+        validate::label_key(key).map_err(|e| format!("{field}: {e}; {form}"))?;
+        let max_skew = match parts.next() {
+            None => 1,
+            Some(n) => n
+                .parse::<i32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| format!("{field}: max skew {n:?} is not a whole number of at least 1; {form}"))?,
+        };
+        let when = parts.next().unwrap_or("DoNotSchedule");
+        if !matches!(when, "DoNotSchedule" | "ScheduleAnyway") {
+            return Err(format!(
+                "{field}: {when:?} is not DoNotSchedule or ScheduleAnyway; {form}"
+            ));
+        }
+        list.retain(|c| c.topology_key != key);
+        list.push(TopologySpreadConstraint {
+            topology_key: key.into(),
+            max_skew,
+            when_unsatisfiable: when.into(),
+            label_selector: Some(registry_pods()),
+            ..TopologySpreadConstraint::default()
+        });
+    }
+    Ok((!list.is_empty()).then_some(list))
+}
+
+/// How strongly the registry's pods keep off each other's nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AntiAffinity {
+    /// Never two on one node (a pod waits for a free node)
+    Required,
+    /// Apart when the scheduler can
+    Preferred,
+}
+
+/// An affinity that keeps the registry's pods on different nodes.
+pub fn anti_affinity(how: AntiAffinity) -> Affinity {
+    let term = PodAffinityTerm {
+        label_selector: Some(registry_pods()),
+        topology_key: "kubernetes.io/hostname".into(),
+        ..PodAffinityTerm::default()
+    };
+    let anti = match how {
+        AntiAffinity::Required => PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![term]),
+            ..PodAntiAffinity::default()
+        },
+        AntiAffinity::Preferred => PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                weight: 100,
+                pod_affinity_term: term,
+            }]),
+            ..PodAntiAffinity::default()
+        },
+    };
+    Affinity {
+        pod_anti_affinity: Some(anti),
+        ..Affinity::default()
+    }
+}
+
+/// An affinity as a file gives it (YAML or JSON): fields it does not know are refused, so that a
+/// misspelt one is not silently dropped.
+pub fn affinity_from(text: &str, field: &str) -> Result<Affinity, String> {
+    let value: serde_json::Value =
+        serde_saphyr::from_str(text).map_err(|e| format!("{field}: the file is not YAML or JSON: {e}"))?;
+    let affinity: Affinity =
+        serde_json::from_value(value.clone()).map_err(|e| format!("{field}: not an affinity: {e}"))?;
+    let back = serde_json::to_value(&affinity).map_err(|e| format!("{field}: {e}"))?;
+    if let Some(path) = first_unknown(&value, &back, field) {
+        return Err(format!(
+            "{path}: unknown field; an affinity has nodeAffinity, podAffinity and podAntiAffinity \
+             (see kubectl explain pod.spec.affinity)"
+        ));
+    }
+    Ok(affinity)
+}
+
+/// The first field of `given` that did not survive into `kept` (what the type knows).
+fn first_unknown(given: &serde_json::Value, kept: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match (given, kept) {
+        (Value::Object(g), Value::Object(k)) => g.iter().find_map(|(name, v)| {
+            let child = format!("{path}.{name}");
+            match k.get(name) {
+                None if !v.is_null() => Some(child),
+                None => None,
+                Some(kv) => first_unknown(v, kv, &child),
+            }
+        }),
+        (Value::Array(g), Value::Array(k)) => g
+            .iter()
+            .zip(k)
+            .enumerate()
+            .find_map(|(i, (gv, kv))| first_unknown(gv, kv, &format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +356,66 @@ mod tests {
         assert_eq!(field.as_deref(), Some("b"));
         set_text(&mut field, &Some(String::new()));
         assert_eq!(field, None);
+    }
+
+    #[test]
+    fn spreading_rules_as_written() {
+        let field = "spec.topologySpreadConstraints";
+        let set = |current: Option<&Vec<TopologySpreadConstraint>>, args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            topology_spread(current, &args, field)
+        };
+        let zone = set(None, &["topology.kubernetes.io/zone"]).unwrap().unwrap();
+        assert_eq!(zone[0].max_skew, 1);
+        assert_eq!(zone[0].when_unsatisfiable, "DoNotSchedule");
+        assert_eq!(
+            zone[0].label_selector.as_ref().unwrap().match_labels.as_ref().unwrap()["docker-registry"],
+            "default"
+        );
+        let both = set(
+            Some(&zone),
+            &[
+                "kubernetes.io/hostname:2:ScheduleAnyway",
+                "topology.kubernetes.io/zone:3",
+            ],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(both.len(), 2);
+        assert_eq!(
+            (both[0].max_skew, both[0].when_unsatisfiable.as_str()),
+            (2, "ScheduleAnyway")
+        );
+        assert_eq!(both[1].max_skew, 3);
+        assert_eq!(set(Some(&zone), &["topology.kubernetes.io/zone-"]).unwrap(), None);
+        for (bad, said) in [
+            ("zone:0", "max skew \"0\""),
+            ("zone:x", "max skew \"x\""),
+            (
+                "zone:1:Sometimes",
+                "\"Sometimes\" is not DoNotSchedule or ScheduleAnyway",
+            ),
+            ("bad key!", "spec.topologySpreadConstraints"),
+        ] {
+            let e = set(None, &[bad]).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_affinity_file_with_an_unknown_field_is_refused() {
+        let field = "spec.affinity";
+        let good = "podAntiAffinity:\n  requiredDuringSchedulingIgnoredDuringExecution:\n  - topologyKey: kubernetes.io/hostname\n    labelSelector: {matchLabels: {docker-registry: default}}\n";
+        assert_eq!(
+            affinity_from(good, field).unwrap(),
+            anti_affinity(AntiAffinity::Required)
+        );
+        let typo = "podAntiAffinity:\n  requiredDuringScheduling:\n  - topologyKey: kubernetes.io/hostname\n";
+        let e = affinity_from(typo, field).unwrap_err();
+        assert!(
+            e.starts_with("spec.affinity.podAntiAffinity.requiredDuringScheduling: unknown field"),
+            "{e}"
+        );
+        assert!(affinity_from("[1, 2]", field).unwrap_err().contains("not an affinity"));
     }
 }

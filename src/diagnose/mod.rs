@@ -162,7 +162,7 @@ pub fn diagnose(e: &Evidence) -> Vec<Finding> {
                 "{} replicas with a node selector and no affinity: nothing keeps the pods on different nodes or zones",
                 spec.replicas
             ),
-            "kubectl patch configs.imageregistry.operator.openshift.io cluster --type merge -p '{\"spec\":{\"topologySpreadConstraints\":[…]}}'".to_string(),
+            "oc-registry set topology-spread topology.kubernetes.io/zone:1:ScheduleAnyway kubernetes.io/hostname:1:ScheduleAnyway".to_string(),
         ));
     }
     cluster_operator_findings(e, &mut out);

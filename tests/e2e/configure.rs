@@ -82,6 +82,14 @@ async fn every_setting_is_written_and_read_back() {
             "--limits",
             "memory=2Gi",
         ],
+        &["set", "operator-log-level", "Trace"],
+        &[
+            "set",
+            "topology-spread",
+            "topology.kubernetes.io/zone",
+            "kubernetes.io/hostname:2:ScheduleAnyway",
+        ],
+        &["set", "affinity", "--anti-affinity", "preferred"],
         &["set", "storage-management-state", "Unmanaged"],
         &["set", "management-state", "Unmanaged"],
     ];
@@ -124,6 +132,21 @@ async fn every_setting_is_written_and_read_back() {
         spec["resources"],
         json!({"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}})
     );
+    assert_eq!(spec["operatorLogLevel"], "Trace");
+    let registry_pods = json!({"matchLabels": {"docker-registry": "default"}});
+    assert_eq!(
+        spec["topologySpreadConstraints"],
+        json!([
+            {"topologyKey": "topology.kubernetes.io/zone", "maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": registry_pods},
+            {"topologyKey": "kubernetes.io/hostname", "maxSkew": 2, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": registry_pods},
+        ])
+    );
+    assert_eq!(
+        spec["affinity"],
+        json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": registry_pods}}
+        ]}})
+    );
     assert_eq!(spec["storage"]["managementState"], "Unmanaged");
     assert!(
         spec["storage"]["s3"]["bucket"].is_string(),
@@ -157,9 +180,33 @@ async fn every_setting_is_written_and_read_back() {
         &["set", "node-selector", "zone-"],
         &["set", "tolerations", "dedicated-"],
         &["set", "resources", "--clear"],
+        &["set", "topology-spread", "topology.kubernetes.io/zone-"],
+        &["set", "affinity", "--clear"],
     ] {
         ok(&running.oc_registry(command).await);
     }
+    // Any affinity from a file; a misspelt field is refused, naming it, with nothing written.
+    let file = running.dir.path().join("affinity.yaml");
+    std::fs::write(
+        &file,
+        "nodeAffinity:\n  requiredDuringSchedulingIgnoredDuringExecution:\n    nodeSelectorTerms:\n    - matchExpressions:\n      - {key: node-role.kubernetes.io/infra, operator: Exists}\n",
+    )
+    .unwrap();
+    ok(&running
+        .oc_registry(&["set", "affinity", "-f", file.to_str().unwrap()])
+        .await);
+    let writes = config_writes(&running).len();
+    std::fs::write(&file, "nodeAffinity:\n  requiredDuringScheduling: {}\n").unwrap();
+    let refused = running
+        .oc_registry(&["set", "affinity", "-f", file.to_str().unwrap()])
+        .await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("spec.affinity.nodeAffinity.requiredDuringScheduling: unknown field"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(config_writes(&running).len(), writes);
     let spec = running.config().await["spec"].clone();
     assert_eq!(
         spec["proxy"],
@@ -172,6 +219,12 @@ async fn every_setting_is_written_and_read_back() {
     assert_eq!(spec["nodeSelector"], json!({"node-role.kubernetes.io/infra": ""}));
     assert_eq!(spec["tolerations"].as_array().unwrap().len(), 1);
     assert!(spec.get("resources").is_none(), "{spec}");
+    assert_eq!(spec["topologySpreadConstraints"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"]
+            [0]["key"],
+        "node-role.kubernetes.io/infra"
+    );
 
     // The same value again writes nothing.
     let before = config_writes(&running).len();
