@@ -250,7 +250,10 @@ pub fn of(path: &str) -> Option<&'static str> {
   oc-registry storage set pvc
 
   # An existing claim
-  oc-registry storage set pvc --claim registry-storage"
+  oc-registry storage set pvc --claim registry-storage
+
+  # A 200Gi shared claim in a file storage class, created now and checked against the class
+  oc-registry storage set pvc --size 200Gi --storage-class efs-sc --access-mode ReadWriteMany"
         }
         "storage set empty-dir" => {
             "  # Node-local storage that is lost with the pod: for tests only

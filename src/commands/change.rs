@@ -8,6 +8,7 @@ use crate::api::{ConfigSpec, ImagePrunerSpec};
 use crate::cluster::DryRun;
 use crate::commands::Context;
 use crate::configure::edit::{EditError, EditResult, Edited, Editor};
+use crate::policy::sdk::PvcFacts;
 use crate::reconcile::leader::LEASE_NAME;
 use crate::validate::printable;
 use anyhow::Result;
@@ -58,8 +59,24 @@ pub async fn config(
     write: &WriteArgs,
     edit: impl FnMut(&mut ConfigSpec) -> EditResult,
 ) -> Result<ExitCode> {
+    config_with_claim(cx, write, None, edit).await
+}
+
+/// As [`config`], with a claim the same command creates (or, in a dry run, would create) taken
+/// as existing by the checks.
+pub async fn config_with_claim(
+    cx: &Context,
+    write: &WriteArgs,
+    new_claim: Option<PvcFacts>,
+    edit: impl FnMut(&mut ConfigSpec) -> EditResult,
+) -> Result<ExitCode> {
     let session = cx.session().await?;
-    let edited = apply_config(cx, session, write.mode(), edit).await?;
+    let mut editor = editor(cx, session, write.mode()).await?;
+    editor.new_claim = new_claim;
+    let edited = editor
+        .config(edit)
+        .await
+        .map_err(|e| describe(session, Target::Config, e))?;
     report(session, Target::Config, write, &edited).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -99,6 +116,7 @@ async fn editor<'a>(cx: &'a Context, session: &'a Session, mode: Option<DryRun>)
         client: &session.client,
         policies: cx.policies_for_write().await?,
         dry_run: mode,
+        new_claim: None,
     })
 }
 

@@ -9,7 +9,7 @@ use crate::api::{CLUSTER, Config, ConfigSpec, ImagePruner, ImagePrunerSpec};
 use crate::cluster::DryRun;
 use crate::cluster::merge_patch_between;
 use crate::policy::Policies;
-use crate::policy::sdk::{AdmissionFacts, AdmissionInput};
+use crate::policy::sdk::{AdmissionFacts, AdmissionInput, PvcFacts};
 use crate::state::references::References;
 use crate::validate::{Finding, Severity};
 use kube::{Api, Client};
@@ -84,6 +84,9 @@ pub struct Editor<'a> {
     pub client: &'a Client,
     pub policies: &'a Policies,
     pub dry_run: Option<DryRun>,
+    /// A claim the same command creates (in a dry run, would create): the checks take it as
+    /// existing.
+    pub new_claim: Option<PvcFacts>,
 }
 
 /// The edit of the object's spec; `Err` for an edit that cannot be made on this object.
@@ -106,7 +109,13 @@ impl Editor<'_> {
                     ],
                 )
                 .await?;
-                let (refs_after, refs_before) = (refs.remove(1), refs.remove(0));
+                let (mut refs_after, refs_before) = (refs.remove(1), refs.remove(0));
+                let named = |c: &PvcFacts| Some(c.name.as_str()) == checks::referenced(&after.spec).claim.as_deref();
+                if refs_after.claim.is_none()
+                    && let Some(claim) = self.new_claim.clone().filter(named)
+                {
+                    refs_after.claim = Some(claim);
+                }
                 let findings = checks::introduced(
                     &checks::config(&before.spec, &refs_before),
                     checks::config(&after.spec, &refs_after),

@@ -23,6 +23,7 @@ pub use credentials::{Credentials, Data, secret_data};
 pub(crate) use names::tests as names_for_tests;
 pub use names::{OsRandom, Randomness, azure_account_name, deterministic_name, random_name};
 pub use pvc::access_verdict;
+pub use pvc::class as storage_class;
 pub use rendering::{Rendering, env, secret_env};
 pub use s3::trusted_ca as s3_trusted_ca;
 

@@ -1015,3 +1015,107 @@ async fn admission_policies_refuse_before_anything_is_written() {
         .await);
     ok(&running.oc_registry(&["set", "replicas", "3"]).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_is_made_only_in_a_class_that_offers_its_access_mode() {
+    let running = installed_aws().await;
+    let claims = |running: &Running| {
+        running
+            .server
+            .writes()
+            .into_iter()
+            .filter(|r| r.path.contains("/persistentvolumeclaims"))
+            .count()
+    };
+    // The default class (EBS) attaches to one node: a shared claim would stay Pending.
+    let (code, _, stderr) = running
+        .outcome(&["storage", "set", "pvc", "--access-mode", "ReadWriteMany"])
+        .await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains(
+            "storage class gp3-csi (provisioner ebs.csi.aws.com) offers ReadWriteOnce, ReadWriteOncePod only"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = running
+        .outcome(&["storage", "set", "pvc", "--storage-class", "nope"])
+        .await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("storage class \"nope\" does not exist; the cluster has: gp3-csi (default)"),
+        "{stderr}"
+    );
+    // One claim per pod, and the registry runs two.
+    ok(&running.oc_registry(&["set", "replicas", "2"]).await);
+    let (code, _, stderr) = running
+        .outcome(&["storage", "set", "pvc", "--access-mode", "ReadWriteOnce"])
+        .await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("set replicas 1` first"), "{stderr}");
+    assert_eq!(claims(&running), 0);
+
+    // A file class shares: the claim is made there, the registry's, and the Config names it.
+    running
+        .server
+        .seed(json!({
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "efs-sc"}, "provisioner": "efs.csi.aws.com",
+        }))
+        .unwrap();
+    let dry = ok(&running
+        .oc_registry(&[
+            "storage",
+            "set",
+            "pvc",
+            "--size",
+            "200Gi",
+            "--storage-class",
+            "efs-sc",
+            "--dry-run",
+        ])
+        .await);
+    assert!(
+        dry.contains("persistentvolumeclaim/image-registry-storage created (dry run)"),
+        "{dry}"
+    );
+    assert_eq!(claims(&running), 0);
+    let made = ok(&running
+        .oc_registry(&["storage", "set", "pvc", "--size", "200Gi", "--storage-class", "efs-sc"])
+        .await);
+    assert!(
+        made.contains("persistentvolumeclaim/image-registry-storage created\n"),
+        "{made}"
+    );
+    let claim = running
+        .server
+        .object(
+            "v1",
+            "PersistentVolumeClaim",
+            "openshift-image-registry",
+            "image-registry-storage",
+        )
+        .unwrap();
+    assert_eq!(claim["spec"]["storageClassName"], "efs-sc");
+    assert_eq!(claim["spec"]["accessModes"], json!(["ReadWriteMany"]));
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "200Gi");
+    assert_eq!(claim["metadata"]["annotations"]["imageregistry.openshift.io"], "true");
+    let storage = running.config().await["spec"]["storage"].clone();
+    assert_eq!(
+        storage,
+        json!({"pvc": {"claim": "image-registry-storage"}, "managementState": "Managed"})
+    );
+    // The same again uses it; another size would be another claim.
+    ok(&running
+        .oc_registry(&["storage", "set", "pvc", "--size", "200Gi", "--storage-class", "efs-sc"])
+        .await);
+    let (code, _, stderr) = running
+        .outcome(&["storage", "set", "pvc", "--size", "300Gi", "--storage-class", "efs-sc"])
+        .await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("exists with 200Gi ReadWriteMany (class efs-sc)"),
+        "{stderr}"
+    );
+    assert_eq!(claims(&running), 1);
+}

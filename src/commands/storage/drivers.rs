@@ -34,7 +34,11 @@ pub enum DriverCommand {
     #[command(about = summary("pvc"), long_about = "Store images on a PersistentVolumeClaim in openshift-image-registry. \
         Without --claim the registry creates image-registry-storage. A ReadWriteOnce or ReadWriteOncePod claim needs 1 replica \
         and the Recreate rollout strategy (`oc-registry set replicas 1`, `oc-registry set rollout-strategy \
-        Recreate`); ReadWriteMany has no such limit.")]
+        Recreate`); ReadWriteMany has no such limit.\n\n\
+        With --size, --storage-class or --access-mode the claim (--claim, else image-registry-storage) is created now, \
+        after checking that the class exists (else the cluster's default) and, where its provisioner is known, \
+        that its volumes offer the access mode, so that a claim is never left Pending; the registry owns it \
+        (its storage becomes Managed) unless --management-state says otherwise.")]
     Pvc(PvcArgs),
     #[command(
         about = summary("empty-dir"),
@@ -188,8 +192,36 @@ pub struct PvcArgs {
     /// Claim in openshift-image-registry (default: image-registry-storage, created by the registry)
     #[arg(long, value_name = "NAME")]
     pub claim: Option<String>,
+    /// Create the claim now with this size (default 100Gi)
+    #[arg(long, value_name = "QUANTITY")]
+    pub size: Option<String>,
+    /// Create the claim now in this storage class (default: the cluster's default class)
+    #[arg(long, value_name = "CLASS")]
+    pub storage_class: Option<String>,
+    /// Create the claim now with this access mode (default ReadWriteMany)
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub access_mode: Option<AccessMode>,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// The access modes a registry's claim can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum AccessMode {
+    ReadWriteMany,
+    ReadWriteOnce,
+    ReadWriteOncePod,
+}
+
+impl AccessMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::ReadWriteMany => "ReadWriteMany",
+            AccessMode::ReadWriteOnce => "ReadWriteOnce",
+            AccessMode::ReadWriteOncePod => "ReadWriteOncePod",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -241,9 +273,23 @@ pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
         }
         _ => None,
     };
-    let management = common.management_state.map(ManagementState::from);
+    let mut management = common.management_state.map(ManagementState::from);
+    // A claim asked for is made first; the registry owns what it made.
+    let made = match command {
+        DriverCommand::Pvc(a) if super::claim::wanted(a) => {
+            let session = cx.session().await?;
+            let quiet = crate::commands::output::Format::machine(common.write.output.as_ref()).is_some();
+            let made = super::claim::create(session, a, common.write.mode(), quiet).await?;
+            if made.is_some() {
+                management = management.or(Some(ManagementState::Managed));
+            }
+            made
+        }
+        _ => None,
+    };
+    let claim_name = made.as_ref().map(|m| m.name.clone());
     let mut replaced = None;
-    let code = change::config(cx, &common.write, |spec| {
+    let edited = change::config_with_claim(cx, &common.write, made.as_ref().map(|m| m.facts()), |spec| {
         let old = spec.storage.clone().unwrap_or_default();
         replaced = storage::driver_of(&old).filter(|d| d.name() != driver.name());
         let mut new = one_driver(&old, driver, management.clone());
@@ -252,7 +298,10 @@ pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
             DriverCommand::Gcs(a) => edit_gcs(new.gcs.get_or_insert_default(), a),
             DriverCommand::Azure(a) => edit_azure(new.azure.get_or_insert_default(), a),
             DriverCommand::Swift(a) => edit_swift(new.swift.get_or_insert_default(), a),
-            DriverCommand::Pvc(a) => set_text(&mut new.pvc.get_or_insert_default().claim, &a.claim),
+            DriverCommand::Pvc(a) => set_text(
+                &mut new.pvc.get_or_insert_default().claim,
+                &claim_name.clone().or(a.claim.clone()),
+            ),
             DriverCommand::EmptyDir(_) => {
                 new.empty_dir.get_or_insert_default();
             }
@@ -266,7 +315,16 @@ pub async fn run(cx: &Context, command: &DriverCommand) -> Result<ExitCode> {
         spec.storage = Some(new);
         Ok(())
     })
-    .await?;
+    .await;
+    let code = match (edited, made) {
+        (Ok(code), _) => code,
+        // Nothing uses the claim just made: it goes again.
+        (Err(e), Some(made)) => {
+            made.undo(cx.session().await?).await?;
+            return Err(e);
+        }
+        (Err(e), None) => return Err(e),
+    };
     if let Some(old) = replaced {
         eprintln!(
             "Warning: the images in the {} storage stay there: {} starts empty. Copy them first \

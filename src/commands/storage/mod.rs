@@ -1,6 +1,7 @@
 //! `storage …`: where the registry keeps images (`set DRIVER`) and the credentials it uses for
 //! them (`credentials`).
 
+mod claim;
 pub mod credentials;
 pub mod drivers;
 

@@ -1,5 +1,7 @@
 //! A PersistentVolumeClaim in the registry's namespace.
 
+pub mod class;
+
 use super::{Driver, Environment, Platform, Randomness, Removal, Rendering, fill, value};
 use crate::api::{ConfigSpec, DEFAULT_CLAIM, RolloutStrategy, Storage};
 use crate::state::references::{Names, References};
