@@ -161,6 +161,9 @@ pub enum Command {
     )]
     Login(crate::commands::login::LoginArgs),
 
+    /// Print the logs of the registry's pods (or of the pruner's last run), as kubectl logs does
+    Logs(crate::commands::logs::LogsArgs),
+
     /// Policy modules: list those in effect, run a hook, check a module, start a new one
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

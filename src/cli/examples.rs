@@ -312,6 +312,19 @@ pub fn of(path: &str) -> Option<&'static str> {
   # Log in as a service account of a project
   oc-registry login -z builder -n my-project"
         }
+        "logs" => {
+            "  # Every registry pod's log, each line naming its pod
+  oc-registry logs
+
+  # Follow them as they are written, from the last 20 lines
+  oc-registry logs -f --tail 20
+
+  # The log of a registry container before it restarted
+  oc-registry logs --previous
+
+  # The pruner's last run
+  oc-registry logs pruner"
+        }
         "policy" => {
             "  # The policy modules in effect
   oc-registry policy list"

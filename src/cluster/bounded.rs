@@ -89,12 +89,30 @@ pub struct Bounded<S> {
     bounds: Bounds,
 }
 
-/// Watches stay open by design: they are bounded by the server's `timeoutSeconds`, not ours.
-fn is_watch<B>(request: &Request<B>) -> bool {
-    request
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"))
+/// How an answer is read: one object (within the deadline and the size bound), a log (within the
+/// deadline, bounded per line: it is printed as it comes), or a stream that stays open by design
+/// (a watch, bounded by the server's `timeoutSeconds`, or a followed log), bounded per line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Object,
+    Log,
+    Open,
+}
+
+fn shape<B>(request: &Request<B>) -> Shape {
+    let has = |flag: &str| {
+        request.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p == format!("{flag}=true") || p == format!("{flag}=1"))
+        })
+    };
+    let path = request.uri().path();
+    let log = path.contains("/pods/") && path.ends_with("/log");
+    match (has("watch"), log, has("follow")) {
+        (true, _, _) | (_, true, true) => Shape::Open,
+        (false, true, false) => Shape::Log,
+        _ => Shape::Object,
+    }
 }
 
 impl<S, ReqBody, B> Service<Request<ReqBody>> for Bounded<S>
@@ -114,9 +132,12 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let watch = is_watch(&request);
+        let shape = shape(&request);
         let bounds = self.bounds;
-        let deadline = bounds.timeout.filter(|_| !watch).map(|t| (Instant::now() + t, t));
+        let deadline = bounds
+            .timeout
+            .filter(|_| shape != Shape::Open)
+            .map(|t| (Instant::now() + t, t));
         let answer = self.inner.call(request);
         Box::pin(async move {
             let response = match deadline {
@@ -131,7 +152,7 @@ where
                 inner: body.map_err(Into::into).boxed_unsync(),
                 limit: bounds.max_answer,
                 read: 0,
-                per_line: watch,
+                per_line: shape != Shape::Object,
                 deadline: deadline.map(|(at, t)| (Box::pin(tokio::time::sleep_until(at)), t)),
             };
             if let Some(after) = retry_after(&parts) {
@@ -208,7 +229,7 @@ fn with_retry_after(body: &[u8], code: StatusCode, after: u64) -> Vec<u8> {
 pub struct BoundedBody {
     inner: http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>,
     limit: usize,
-    /// Bytes read (of a watch: since the last event's end).
+    /// Bytes read (of a stream or log: since the last line's end).
     read: usize,
     per_line: bool,
     deadline: Option<(Pin<Box<Sleep>>, Duration)>,
@@ -284,13 +305,19 @@ mod tests {
     }
 
     #[test]
-    fn watches_are_told_apart() {
-        let r = |uri: &str| Request::get(uri).body(()).unwrap();
-        assert!(is_watch(&r(
-            "/api/v1/namespaces/x/secrets?watch=true&resourceVersion=1"
-        )));
-        assert!(is_watch(&r("/api/v1/secrets?allowWatchBookmarks=true&watch=1")));
-        assert!(!is_watch(&r("/api/v1/secrets?limit=500")));
-        assert!(!is_watch(&r("/api/v1/secrets/watch=true")));
+    fn answers_are_told_apart() {
+        let r = |uri: &str| shape(&Request::get(uri).body(()).unwrap());
+        let cases = [
+            ("/api/v1/namespaces/x/secrets?watch=true&resourceVersion=1", Shape::Open),
+            ("/api/v1/secrets?allowWatchBookmarks=true&watch=1", Shape::Open),
+            ("/api/v1/namespaces/x/pods/p/log?follow=true&container=c", Shape::Open),
+            ("/api/v1/namespaces/x/pods/p/log?container=c&tailLines=10", Shape::Log),
+            ("/api/v1/secrets?limit=500", Shape::Object),
+            ("/api/v1/secrets/watch=true", Shape::Object),
+            ("/api/v1/namespaces/x/configmaps/log?follow=true", Shape::Object),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(r(uri), want, "{uri}");
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod http_secret;
 pub mod info;
 pub mod login;
+pub mod logs;
 pub mod manifests;
 pub mod naming;
 pub mod output;

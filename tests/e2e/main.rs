@@ -13,6 +13,7 @@ mod credentials;
 mod doctor;
 mod krew_install;
 mod kubectl_conventions;
+mod logs;
 mod output_formats;
 mod parity;
 mod policy_builtin;

@@ -163,6 +163,9 @@ pub async fn dispatch(server: &ApiServer, method: &Method, req: Request) -> Resp
     };
     let result = match (method.as_str(), req.name.is_some()) {
         ("GET", false) if req.flag("watch") => return watch::serve(server, req),
+        ("GET", true) if req.subresource.as_deref() == Some("log") && req.kind.plural == "pods" => {
+            return crate::logs::serve(server, &req);
+        }
         ("GET", false) => list(server, &req),
         ("GET", true) => get(server, &req),
         ("POST", false) => create(server, &req),

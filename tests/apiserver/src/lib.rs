@@ -22,6 +22,7 @@ mod http;
 mod installed;
 mod keystone;
 mod lists;
+mod logs;
 mod native;
 mod openapi;
 mod openapi_v2;

@@ -121,6 +121,9 @@ pub struct Shared {
     /// Where a Service's endpoints listen (`namespace/name` → `host:port`), for webhooks that
     /// name a Service.
     pub services: Mutex<std::collections::BTreeMap<String, String>>,
+    /// Containers' logs, and what wakes those who follow them.
+    pub logs: Mutex<crate::logs::Logs>,
+    pub log_written: crate::logs::Written,
 }
 
 /// A handle to one simulated API server. Cheap to clone; all clones share state.
@@ -145,6 +148,8 @@ impl ApiServer {
             custom_resources_initializing: Mutex::new(None),
             collector_paused: std::sync::atomic::AtomicBool::new(false),
             services: Mutex::new(std::collections::BTreeMap::new()),
+            logs: Mutex::new(crate::logs::Logs::default()),
+            log_written: crate::logs::Written::default(),
         });
         let server = ApiServer { shared };
         server.seed_base();
@@ -511,9 +516,11 @@ impl ApiServer {
             return error_response(&ApiError::path_not_found());
         }
         let token_request = |s: &str| s == "token" && kind.group.is_empty() && kind.plural == "serviceaccounts";
+        let pod_log = |s: &str| s == "log" && kind.group.is_empty() && kind.plural == "pods";
         if let Some(s) = sub
             && !(s == "status" && kind.status_subresource)
             && !(token_request(s) && *method == Method::POST)
+            && !(pod_log(s) && *method == Method::GET)
         {
             return error_response(&ApiError::path_not_found());
         }
