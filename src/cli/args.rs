@@ -161,6 +161,9 @@ pub enum Command {
     )]
     Login(crate::commands::login::LoginArgs),
 
+    /// Print the registry's recent events (openshift-image-registry), as kubectl events does
+    Events(crate::commands::events::EventsArgs),
+
     /// Print the logs of the registry's pods (or of the pruner's last run), as kubectl logs does
     Logs(crate::commands::logs::LogsArgs),
 

@@ -312,6 +312,13 @@ pub fn of(path: &str) -> Option<&'static str> {
   # Log in as a service account of a project
   oc-registry login -z builder -n my-project"
         }
+        "events" => {
+            "  # What happened to the registry lately
+  oc-registry events
+
+  # Only warnings, and new ones as they come
+  oc-registry events --types Warning -w"
+        }
         "logs" => {
             "  # Every registry pod's log, each line naming its pod
   oc-registry logs

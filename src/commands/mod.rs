@@ -5,6 +5,7 @@ pub mod change;
 mod context;
 pub mod diff;
 pub mod doctor;
+pub mod events;
 pub mod http_secret;
 pub mod info;
 pub mod login;

@@ -11,6 +11,7 @@ mod completion;
 mod configure;
 mod credentials;
 mod doctor;
+mod events;
 mod krew_install;
 mod kubectl_conventions;
 mod logs;
