@@ -63,16 +63,9 @@ pub async fn run(cx: &Context, args: &EventsArgs) -> Result<ExitCode> {
     if let Some(format) = Format::machine(args.output.as_ref()) {
         let objects = events
             .iter()
-            .map(|e| {
-                let mut object = serde_json::to_value(e)?;
-                object["apiVersion"] = "v1".into();
-                object["kind"] = "Event".into();
-                Ok(output::shown(&object))
-            })
+            .map(|e| output::typed(e, "v1", "Event"))
             .collect::<Result<Vec<_>>>()?;
-        let names: Vec<String> = objects.iter().map(output::object_name).collect();
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
-        print!("{}", output::render_objects(&list, format, &names)?);
+        print!("{}", output::render_list(&objects, format)?);
         return Ok(ExitCode::SUCCESS);
     }
     let now = jiff::Timestamp::now();

@@ -24,7 +24,7 @@ pub struct ManifestsArgs {
 
 pub fn run(args: &ManifestsArgs) -> Result<ExitCode> {
     let objects = manifests(&args.image, args.replicas);
-    let text = output::render_list(&objects, &args.output)?;
+    let text = output::render_manifests(&objects, &args.output)?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
 }

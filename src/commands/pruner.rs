@@ -313,12 +313,7 @@ async fn clear_failed(cx: &Context, write: &WriteArgs) -> Result<ExitCode> {
         // As kubectl delete -o: the objects deleted.
         let objects = deleted
             .iter()
-            .map(|j| {
-                let mut object = serde_json::to_value(j)?;
-                object["apiVersion"] = "batch/v1".into();
-                object["kind"] = "Job".into();
-                Ok(output::shown(&object))
-            })
+            .map(|j| output::typed(j, "batch/v1", "Job"))
             .collect::<Result<Vec<_>>>()?;
         print!("{}", output::render_list(&objects, format)?);
         return Ok(ExitCode::SUCCESS);

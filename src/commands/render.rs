@@ -58,7 +58,7 @@ pub async fn run(cx: &Context, args: &RenderArgs) -> Result<ExitCode> {
             o
         })
         .collect();
-    let text = output::render_list(&manifests, &args.output)?;
+    let text = output::render_manifests(&manifests, &args.output)?;
     print!("{text}");
     if !rendered.problems.is_empty() {
         let messages: Vec<String> = rendered.problems.iter().map(|p| p.message.clone()).collect();

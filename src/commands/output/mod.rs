@@ -119,17 +119,33 @@ pub(crate) fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
     Ok(serde_saphyr::to_string(&value)?)
 }
 
-/// Objects in `format`: JSON as a `List`, YAML as one document each, `name` as their names, and
-/// a JSONPath template applied to the `List`. They have no wider output.
+/// Objects in `format`, as kubectl prints several: JSON and YAML as a `List`, `name` as their
+/// names, and a JSONPath template applied to the `List`. They have no wider output.
 pub fn render_list(objects: &[serde_json::Value], format: &Format) -> Result<String> {
-    let list = || serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
     match format {
-        Format::Json => to_json(&list()),
-        Format::Yaml => Ok(objects.iter().map(to_yaml).collect::<Result<Vec<_>>>()?.join("---\n")),
         Format::Name => Ok(objects.iter().map(|o| format!("{}\n", object_name(o))).collect()),
-        Format::JsonPath(template) => template.render(&list()),
         Format::Wide => bail!("-o wide: these objects have no wider output; use -o yaml or -o json"),
+        other => render(&list, other),
     }
+}
+
+/// Manifests to apply: YAML as one document each (for `kubectl apply -f -` and review), any
+/// other format as [`render_list`].
+pub fn render_manifests(objects: &[serde_json::Value], format: &Format) -> Result<String> {
+    match format {
+        Format::Yaml => Ok(objects.iter().map(to_yaml).collect::<Result<Vec<_>>>()?.join("---\n")),
+        other => render_list(objects, other),
+    }
+}
+
+/// `value` (a typed object, which serializes without them) with its `apiVersion` and `kind`,
+/// as `-o` shows it.
+pub fn typed<T: Serialize>(value: &T, api_version: &str, kind: &str) -> Result<serde_json::Value> {
+    let mut object = serde_json::to_value(value)?;
+    object["apiVersion"] = api_version.into();
+    object["kind"] = kind.into();
+    Ok(shown(&object))
 }
 
 /// An object as kubectl names it: `kind.group/name` (`kind/name` in the core group).
