@@ -61,6 +61,9 @@ pub struct Report {
     pub default_route: bool,
     pub routes: Vec<RouteReport>,
     pub read_only: bool,
+    /// Every other setting, in words (what an unset one runs with, too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<crate::diagnose::settings::Setting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internal_hostname: Option<String>,
     pub external_hostnames: Vec<String>,
@@ -363,6 +366,7 @@ impl Report {
                 default_route: false,
                 routes: Vec::new(),
                 read_only: false,
+                settings: Vec::new(),
                 internal_hostname: image_status.internal_registry_hostname.filter(|h| !h.is_empty()),
                 external_hostnames: image_status.external_registry_hostnames.unwrap_or_default(),
                 conditions: Vec::new(),
@@ -447,6 +451,7 @@ impl Report {
             default_route: spec.default_route.unwrap_or(false),
             routes,
             read_only: spec.read_only.unwrap_or(false),
+            settings: crate::diagnose::settings::settings(spec),
             internal_hostname: image_status.internal_registry_hostname.filter(|h| !h.is_empty()),
             external_hostnames: image_status.external_registry_hostnames.unwrap_or_default(),
             conditions,
@@ -572,6 +577,12 @@ impl Report {
                 },
             );
             line("Default route", if self.default_route { "enabled" } else { "disabled" });
+        }
+        if !self.settings.is_empty() {
+            line("Settings", "");
+            for s in &self.settings {
+                line(&format!("  {}", s.name), &s.value);
+            }
         }
         if let Some(progress) = &self.progress {
             let by = self.applied_by.as_deref().unwrap_or_default();

@@ -2,6 +2,7 @@
 //! and reported as findings with the command that fixes each. Nothing is written.
 
 mod progress;
+pub mod settings;
 
 pub use crate::cluster::retry;
 use progress::Pending;

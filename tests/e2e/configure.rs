@@ -133,6 +133,34 @@ async fn every_setting_is_written_and_read_back() {
         json!({"requests": {"cpu": "200m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}})
     );
     assert_eq!(spec["operatorLogLevel"], "Trace");
+    // status shows every setting, as set.
+    let status = text(&running.oc_registry(&["status"]).await.stdout);
+    for (name, shown) in [
+        ("Log level", "Debug"),
+        ("Operator log", "Trace"),
+        ("Rollout", "Recreate"),
+        (
+            "Proxy",
+            "http http://proxy.example.com:3128, https http://proxy.example.com:3129, no proxy .cluster.local,10.0.0.0/16",
+        ),
+        (
+            "Requests",
+            "read: 10 running, 5 queued, waiting up to 30s; write: 2 running",
+        ),
+        ("Resources", "requests cpu=200m, memory=512Mi; limits memory=2Gi"),
+        (
+            "Tolerations",
+            "node-role.kubernetes.io/infra:NoSchedule, dedicated=registry:NoExecute",
+        ),
+        ("Affinity", "pod anti-affinity"),
+        (
+            "Spreading",
+            "topology.kubernetes.io/zone (max skew 1, DoNotSchedule), kubernetes.io/hostname (max skew 2, ScheduleAnyway)",
+        ),
+    ] {
+        let line = format!("{:<17} {shown}\n", format!("  {name}:"));
+        assert!(status.contains(&line), "{line}{status}");
+    }
     let registry_pods = json!({"matchLabels": {"docker-registry": "default"}});
     assert_eq!(
         spec["topologySpreadConstraints"],
