@@ -17,6 +17,7 @@ pub mod policy;
 pub mod pruner;
 pub mod reconcile;
 pub mod render;
+pub mod rollout;
 pub mod routes;
 pub mod set;
 pub mod status;
@@ -24,7 +25,6 @@ pub mod storage;
 pub mod style;
 pub mod trust;
 pub mod version;
-pub mod wait;
 pub mod watch;
 
 use std::fmt;

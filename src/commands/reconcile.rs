@@ -262,7 +262,7 @@ pub async fn run(cx: &Context, args: &ReconcileArgs) -> Result<ExitCode> {
     }
     if args.wait && mode.is_none() && report.management_state == "Managed" {
         let quiet = Format::machine(args.output.as_ref()).is_some();
-        let code = super::wait::rollout(session, args.timeout, quiet).await?;
+        let code = super::rollout::rollout(session, args.timeout, quiet).await?;
         // Once more, so that the status written describes the finished rollout.
         let after = Engine::new(applier.clone(), policies, options.clone())
             .reconcile()
