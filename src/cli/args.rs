@@ -161,6 +161,9 @@ pub enum Command {
     )]
     Login(crate::commands::login::LoginArgs),
 
+    /// Wait until the registry Config meets conditions, as kubectl wait does
+    Wait(crate::commands::wait::WaitArgs),
+
     /// Print the registry's recent events (openshift-image-registry), as kubectl events does
     Events(crate::commands::events::EventsArgs),
 

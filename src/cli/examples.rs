@@ -312,6 +312,13 @@ pub fn of(path: &str) -> Option<&'static str> {
   # Log in as a service account of a project
   oc-registry login -z builder -n my-project"
         }
+        "wait" => {
+            "  # Until the registry is available, for up to five minutes
+  oc-registry wait --for condition=Available --timeout 5m
+
+  # Until two replicas are ready and nothing is degraded
+  oc-registry wait --for jsonpath='{.status.readyReplicas}'=2 --for condition=Degraded=false"
+        }
         "events" => {
             "  # What happened to the registry lately
   oc-registry events

@@ -207,6 +207,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Login(args) => commands::login::run(&cx, args).await,
         Command::Logs(args) => commands::logs::run(&cx, args).await,
         Command::Events(args) => commands::events::run(&cx, args).await,
+        Command::Wait(args) => commands::wait::run(&cx, args).await,
         Command::Policy(command) => commands::policy::run(&cx, command).await,
         Command::Bootstrap(args) => commands::reconcile::run_bootstrap(&cx, args).await,
         Command::Reconcile(args) => commands::reconcile::run(&cx, args).await,

@@ -25,6 +25,7 @@ pub mod storage;
 pub mod style;
 pub mod trust;
 pub mod version;
+pub mod wait;
 pub mod watch;
 
 use std::fmt;

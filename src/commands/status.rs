@@ -1,7 +1,7 @@
 //! `status`: what the registry is, where it stores images, whether it runs, what is missing and how
 //! to supply it. Never shows a secret: storage is described by location, not credentials.
 
-use super::{Context, Failure};
+use super::{Context, Failure, Session};
 use crate::api::ManagementState;
 use crate::api::{Condition, Config, ImagePruner, Storage, condition};
 use crate::commands::change::Applier;
@@ -25,6 +25,9 @@ pub struct StatusArgs {
     /// Output format: json, yaml, name, wide or jsonpath=TEMPLATE (a readable summary when omitted)
     #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<Format>,
+    /// After the status, print a line each time the registry's state changes (until interrupted)
+    #[arg(short = 'w', long, conflicts_with = "output")]
+    pub watch: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -152,6 +155,57 @@ pub struct OperatorReport {
 
 pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
     let session = cx.session().await?;
+    let report = gather(session, true).await?;
+    let text = match Format::machine(args.output.as_ref()) {
+        Some(format) => output::render(&report, format)?,
+        None => super::naming::as_invoked(&report.to_text()).into_owned(),
+    };
+    print!("{text}");
+    if args.watch {
+        follow(session, report.summary()).await?;
+    }
+    Ok(ExitCode::from(report.health.exit_code()))
+}
+
+/// Prints a line, with the time, each time the registry's state (its Config, its Deployment)
+/// changes what [`Report::summary`] says.
+async fn follow(session: &Session, mut last: String) -> Result<()> {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let by_name = |name: &str| watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let configs = watcher(
+        kube::Api::<Config>::all(session.client.clone()),
+        by_name(crate::api::CLUSTER),
+    )
+    .default_backoff()
+    .touched_objects()
+    .map(|_| ());
+    let deployments = kube::Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(
+        session.client.clone(),
+        crate::api::REGISTRY_NAMESPACE,
+    );
+    let deployment = watcher(deployments, by_name(crate::render::DEPLOYMENT))
+        .default_backoff()
+        .touched_objects()
+        .map(|_| ());
+    let mut changes = futures::stream::select(configs, deployment).boxed();
+    while changes.next().await.is_some() {
+        // A burst of changes makes one line.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        while let Some(Some(())) = futures::FutureExt::now_or_never(changes.next()) {}
+        let now = gather(session, false).await?.summary();
+        if now != last {
+            let time = jiff::Zoned::now().strftime("%H:%M:%S");
+            println!("{time}  {now}");
+            last = now;
+        }
+    }
+    Ok(())
+}
+
+/// The registry's state; `cloud` also asks the storage's cloud and compares what is requested
+/// with what runs.
+async fn gather(session: &Session, cloud: bool) -> Result<Report> {
     let observed = match Observed::read(&session.client).await {
         Ok(o) => o,
         Err(ReadError::NoRegistryApi) => {
@@ -170,6 +224,9 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         }
     };
     let mut report = Report::from_observed(&observed);
+    if !cloud {
+        return Ok(report);
+    }
     match crate::diagnose::requested(&session.client, &observed).await {
         Ok(Some(requested)) => {
             if let Some(storage) = observed.config.as_ref().and_then(|c| c.spec.storage.as_ref())
@@ -187,12 +244,7 @@ pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
             eprintln!("Warning: cannot compare the requested settings with the running ones: {e:#}");
         }
     }
-    let text = match Format::machine(args.output.as_ref()) {
-        Some(format) => output::render(&report, format)?,
-        None => super::naming::as_invoked(&report.to_text()).into_owned(),
-    };
-    print!("{text}");
-    Ok(ExitCode::from(report.health.exit_code()))
+    Ok(report)
 }
 
 /// Who provided the storage and what removing the registry does to it. A claim counts as the
@@ -461,6 +513,30 @@ impl Report {
             progress: None,
             applied_by: None,
         }
+    }
+
+    /// One line saying where the registry stands: its state, its pods, its conditions, and how
+    /// much is missing.
+    pub fn summary(&self) -> String {
+        let state = self.management_state.as_deref().unwrap_or("not installed");
+        let conditions: Vec<String> = ["Available", "Progressing", "Degraded"]
+            .into_iter()
+            .filter_map(|t| condition(&self.conditions, t).map(|c| format!("{t}={}", c.status)))
+            .collect();
+        let missing = match self.missing.len() {
+            0 => "nothing missing".to_string(),
+            n => format!("{n} missing"),
+        };
+        format!(
+            "{state}: {}/{} ready, {}, {missing}",
+            self.replicas.ready,
+            self.replicas.desired,
+            if conditions.is_empty() {
+                "no conditions".into()
+            } else {
+                conditions.join(" ")
+            }
+        )
     }
 
     /// Adds what the storage's cloud says; a bucket that does not exist is missing.

@@ -297,3 +297,69 @@ async fn hints_name_the_command_as_it_was_invoked() {
     let status = running.run(OC_REGISTRY, &["status"]).await;
     assert!(text(&status.stdout).contains("oc-registry bootstrap"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_and_status_watch_follow_the_registry() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    running.oc_registry_ok(&["reconcile", "--wait"]).await;
+    let met = running
+        .oc_registry_ok(&[
+            "wait",
+            "--for",
+            "condition=Available",
+            "--for",
+            "jsonpath={.spec.replicas}=2",
+        ])
+        .await;
+    assert_eq!(
+        met,
+        "config.imageregistry.operator.openshift.io/cluster condition met\n"
+    );
+    let out = running
+        .run(OC_REGISTRY, &["wait", "--for", "condition=Degraded", "--timeout", "1s"])
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stderr);
+    assert_eq!(said, "error: timed out waiting for the condition on configs/cluster\n");
+    if crate::support::kubectl_available() {
+        let kubectl = running
+            .kubectl(&[
+                "wait",
+                "--for=condition=Degraded",
+                "configs.imageregistry.operator.openshift.io/cluster",
+                "--timeout=1s",
+            ])
+            .await;
+        assert_eq!((kubectl.status.code(), text(&kubectl.stderr)), (Some(1), said));
+    }
+
+    // status -w: a line when the registry's state changes.
+    let mut watch = running
+        .command(OC_REGISTRY)
+        .args(["status", "-w"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(watch.stdout.take().unwrap()));
+    // The status first, to its last line.
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.starts_with("Operator:") || line.starts_with("ClusterOperator") {
+            break;
+        }
+    }
+    running.oc_registry_ok(&["set", "replicas", "3"]).await;
+    running.oc_registry_ok(&["reconcile"]).await;
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let line = lines.next_line().await.unwrap().unwrap();
+            if line.contains("Managed: ") && line.contains("/3 ready") {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("a line for the change within a minute");
+    assert!(changed.contains("Available="), "{changed}");
+    watch.kill().await.unwrap();
+}
