@@ -105,7 +105,7 @@ impl Session {
 }
 
 /// Where policy configuration comes from (see `policy list`).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct PolicyArgs {
     /// Policy configuration file (else $OC_REGISTRY_POLICY_CONFIG, else ~/.config/oc-registry/policies.yaml)
     #[arg(long, global = true, value_name = "FILE", help_heading = "Policies", hide = true)]
@@ -113,7 +113,7 @@ pub struct PolicyArgs {
 }
 
 /// kubectl's connection flags, accepted before or after the command.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ConnectionArgs {
     /// Path to the kubeconfig file to use (only this file; KUBECONFIG is ignored)
     #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION, hide = true)]

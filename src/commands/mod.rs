@@ -2,6 +2,7 @@
 //! the exit status.
 
 pub mod change;
+pub mod completion;
 mod context;
 pub mod diff;
 pub mod doctor;

@@ -68,6 +68,23 @@ pub async fn run(cx: &Context, command: &TrustCommand) -> Result<ExitCode> {
 }
 
 /// The ConfigMap the Image config names, if it names one.
+/// The registries trusted now: the hosts of the keys of the ConfigMap the Image config names.
+pub(crate) async fn trusted_hosts(session: &Session) -> Result<Vec<String>> {
+    let Some(name) = configured_name(session).await? else {
+        return Ok(Vec::new());
+    };
+    let map = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE)
+        .get_opt(&name)
+        .await
+        .map_err(|e| anyhow::anyhow!(session.describe(&e)))?;
+    let keys = map.map(|m| {
+        let data = m.data.unwrap_or_default().into_keys();
+        data.chain(m.binary_data.unwrap_or_default().into_keys())
+            .collect::<Vec<_>>()
+    });
+    Ok(keys.unwrap_or_default().iter().map(|k| trust::key_host(k)).collect())
+}
+
 async fn configured_name(session: &Session) -> Result<Option<String>> {
     let images = Api::<Image>::all(session.client.clone());
     let image = images

@@ -1,16 +1,26 @@
-//! Completion as users get it: the generated bash script driven by bash's own completion
-//! machinery (`complete`, `COMP_WORDS`, `COMPREPLY`), and `kubectl registry <TAB>` through the real
-//! kubectl, which runs `kubectl_complete-registry`.
+//! Completion as users get it: the bash script driven by bash's own completion machinery
+//! (`complete`, `COMP_WORDS`, `COMPREPLY`), and `kubectl registry <TAB>` through the real kubectl,
+//! which runs `kubectl_complete-registry`; both offer what only the cluster knows (routes,
+//! trusted registries) and the kubeconfig's contexts.
 
+use crate::support::{cluster, serve};
 use std::path::Path;
 use std::process::Command;
+use test_apiserver::Platform;
 
 const OC_REGISTRY: &str = env!("CARGO_BIN_EXE_oc-registry");
 
-/// What bash offers for `line` (the cursor at its end), using the completion the script registered.
+/// What bash offers for `line` (the cursor at its end), using the completion the script
+/// registered, with the program on PATH as installed.
 fn bash_complete(line: &str) -> Vec<String> {
+    bash_complete_with(line, &[])
+}
+
+fn bash_complete_with(line: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let installed = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(OC_REGISTRY, installed.path().join("oc-registry")).unwrap();
     let script = format!(
-        r#"source <("{OC_REGISTRY}" completion bash)
+        r#"source <(oc-registry completion bash)
         line='{line}'
         read -r -a COMP_WORDS <<< "$line"
         [[ "$line" == *" " ]] && COMP_WORDS+=("")
@@ -21,7 +31,13 @@ fn bash_complete(line: &str) -> Vec<String> {
         "$func" oc-registry "${{COMP_WORDS[COMP_CWORD]}}" "$prev"
         printf '%s\n' "${{COMPREPLY[@]}}""#
     );
-    let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", with_plugins(installed.path()))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
         .unwrap()
@@ -104,4 +120,62 @@ fn kubectl_completes_the_plugin_through_kubectl_complete_registry() {
         [":0"],
         "file names for --kubeconfig"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_trusted_hosts_and_contexts_complete_from_the_cluster() {
+    let running = serve(cluster(Platform::Aws, true)).await;
+    running
+        .oc_registry_ok(&[
+            "routes",
+            "add",
+            "public-registry",
+            "--hostname",
+            "registry.apps.example.com",
+        ])
+        .await;
+    running.oc_registry_ok(&["routes", "add", "partners"]).await;
+    let ca = running.dir.path().join("ca.crt");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let pem = params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem();
+    std::fs::write(&ca, pem).unwrap();
+    running
+        .oc_registry_ok(&[
+            "trust",
+            "add",
+            "registry.example.com:5000",
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ])
+        .await;
+    let kubeconfig = running.kubeconfig();
+    let env = [("KUBECONFIG", kubeconfig.to_str().unwrap())];
+    let bash = |line: &str| {
+        let mut got = bash_complete_with(line, &env);
+        got.sort();
+        got
+    };
+    assert_eq!(bash("oc-registry routes remove "), ["partners", "public-registry"]);
+    assert_eq!(bash("oc-registry routes remove pu"), ["public-registry"]);
+    assert_eq!(bash("oc-registry trust remove "), ["registry.example.com:5000"]);
+    let contexts = bash("oc-registry status --context ");
+    assert!(!contexts.is_empty(), "the kubeconfig's contexts");
+    // Another cluster than the kubeconfig's (nothing listens there): nothing, and quickly.
+    assert!(bash("oc-registry --server http://127.0.0.1:1 routes remove ").is_empty());
+
+    if !crate::support::kubectl_available() {
+        return;
+    }
+    let plugins = plugin_dir();
+    let out = Command::new("kubectl")
+        .args(["__complete", "registry", "routes", "remove", ""])
+        .env("PATH", with_plugins(plugins.path()))
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let said = String::from_utf8(out.stdout).unwrap();
+    let mut lines: Vec<&str> = said.lines().collect();
+    lines.sort();
+    assert_eq!(lines, [":4", "partners", "public-registry"], "{said}");
 }
