@@ -135,20 +135,7 @@ async fn routes_trusted_hosts_and_contexts_complete_from_the_cluster() {
         ])
         .await;
     running.oc_registry_ok(&["routes", "add", "partners"]).await;
-    let ca = running.dir.path().join("ca.crt");
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let pem = params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem();
-    std::fs::write(&ca, pem).unwrap();
-    running
-        .oc_registry_ok(&[
-            "trust",
-            "add",
-            "registry.example.com:5000",
-            "--ca-file",
-            ca.to_str().unwrap(),
-        ])
-        .await;
+    crate::support::trust_a_registry(&running).await;
     let kubeconfig = running.kubeconfig();
     let env = [("KUBECONFIG", kubeconfig.to_str().unwrap())];
     let bash = |line: &str| {

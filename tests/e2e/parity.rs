@@ -6,34 +6,6 @@ use crate::support::{Running, cluster, serve, text};
 use serde_json::{Value, json};
 use test_apiserver::{OPERATOR_IMAGE, Platform, TlsProfile};
 
-fn ca_pem() -> String {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Example Registry CA");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2099, 1, 1);
-    params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem()
-}
-
-/// `trust add` for registry.example.com:5000; returns the CA.
-async fn trust_a_registry(running: &Running) -> String {
-    let pem = ca_pem();
-    let ca = running.dir.path().join("ca.pem");
-    std::fs::write(&ca, &pem).unwrap();
-    running
-        .oc_registry_ok(&[
-            "trust",
-            "add",
-            "registry.example.com:5000",
-            "--ca-file",
-            ca.to_str().unwrap(),
-        ])
-        .await;
-    pem
-}
-
 async fn configmap(running: &Running, namespace: &str, name: &str) -> Option<Value> {
     running.kubectl_get(&["configmap", name, "-n", namespace]).await
 }
@@ -100,7 +72,7 @@ async fn node_ca_carries_the_registry_and_trusted_cas_in_a_managed_registry() {
     std::fs::write(&serviceca, object.to_string()).unwrap();
     let out = running.kubectl(&["create", "-f", serviceca.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let pem = trust_a_registry(&running).await;
+    let pem = crate::support::trust_a_registry(&running).await;
     running.oc_registry_ok(&["reconcile"]).await;
 
     let daemon_set = running
@@ -147,7 +119,7 @@ async fn a_removed_bare_metal_registry_keeps_the_ca_configmaps_and_node_ca() {
     let running = serve(cluster(Platform::BareMetal, false)).await;
     running.oc_registry_ok(&["reconcile"]).await;
     assert_eq!(running.config().await["spec"]["managementState"], "Removed");
-    let pem = trust_a_registry(&running).await;
+    let pem = crate::support::trust_a_registry(&running).await;
     running
         .kubectl(&[
             "patch",

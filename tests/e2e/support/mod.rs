@@ -349,3 +349,32 @@ pub fn install_policies(server: &ApiServer, modules: &[(&str, Vec<u8>)], hooks: 
         }))
         .unwrap();
 }
+
+/// A CA certificate, as a registry's CA would be.
+pub fn ca_pem() -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Example Registry CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+    params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem()
+}
+
+/// `trust add` for registry.example.com:5000; returns the CA.
+pub async fn trust_a_registry(running: &Running) -> String {
+    let pem = ca_pem();
+    let ca = running.dir.path().join("ca.pem");
+    std::fs::write(&ca, &pem).unwrap();
+    running
+        .oc_registry_ok(&[
+            "trust",
+            "add",
+            "registry.example.com:5000",
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ])
+        .await;
+    pem
+}
