@@ -1,7 +1,7 @@
 //! `trust add|remove|list`: the CAs the cluster trusts for other registries, kept in a ConfigMap
 //! in openshift-config named by `images.config.openshift.io/cluster` `spec.additionalTrustedCA`.
 
-use super::reconcile::DryRunFlag;
+use super::change::WriteArgs;
 use super::{Session, dry_run_suffix, invalid};
 use crate::api::OPENSHIFT_CONFIG as NAMESPACE;
 use crate::api::{CLUSTER, Image};
@@ -38,18 +38,16 @@ pub struct AddArgs {
     /// PEM file with the CA certificate(s) that signed the registry's certificate ("-" for stdin)
     #[arg(long, value_name = "FILE")]
     pub ca_file: PathBuf,
-    /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
-    pub dry_run: Option<DryRunFlag>,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     #[arg(value_name = "HOST[:PORT]")]
     pub host: String,
-    /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
-    pub dry_run: Option<DryRunFlag>,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -115,7 +113,8 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
     for w in &warnings {
         eprintln!("Warning: {w}");
     }
-    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let mode = args.write.mode();
+    let machine = Format::machine(args.write.output.as_ref());
     let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     let named = configured_name(session).await?;
@@ -133,10 +132,9 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
             data: Some([(key.clone(), pem.clone())].into_iter().collect()),
             ..ConfigMap::default()
         };
-        create(&maps, &cm, mode).await.map_err(describe)?;
-        "created"
+        (create(&maps, &cm, mode).await.map_err(describe)?, "created")
     } else {
-        let wrote = patch_with_precondition(&maps, &name, mode, async |cm: &ConfigMap| {
+        let written = patch_with_precondition(&maps, &name, mode, async |cm: &ConfigMap| {
             let current = cm.data.as_ref().and_then(|d| d.get(&key));
             Ok::<_, kube::Error>(if current == Some(&pem) {
                 Change::Unchanged
@@ -145,14 +143,17 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
             })
         })
         .await
-        .map_err(describe)?
-        .changed;
-        if wrote { "configured" } else { "unchanged" }
+        .map_err(describe)?;
+        let verb = if written.changed { "configured" } else { "unchanged" };
+        (written.object, verb)
     };
-    println!(
-        "configmap/{name} {verb}{} (namespace {NAMESPACE})",
-        dry_run_suffix(mode)
-    );
+    let (map, verb) = verb;
+    if machine.is_none() {
+        println!(
+            "configmap/{name} {verb}{} (namespace {NAMESPACE})",
+            dry_run_suffix(mode)
+        );
+    }
 
     if named.is_none() {
         let images = Api::<Image>::all(session.client.clone());
@@ -171,12 +172,15 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
         .await
         .map_err(describe)?
         .changed;
-        if wrote {
+        if wrote && machine.is_none() {
             println!(
                 "image.config.openshift.io/cluster configured{}: spec.additionalTrustedCA.name={name}",
                 dry_run_suffix(mode)
             );
         }
+    }
+    if let Some(format) = machine {
+        return print_map(&map, format);
     }
     for c in &certs {
         println!(
@@ -189,9 +193,17 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `-o` of a change: the ConfigMap of trusted CAs as the change left it.
+fn print_map(map: &ConfigMap, format: &Format) -> Result<ExitCode> {
+    let object = output::typed(map, "v1", "ConfigMap")?;
+    let name = output::object_name(&object);
+    print!("{}", output::render_objects(&object, format, &[name])?);
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
     let key = trust::host_key(&args.host).map_err(invalid)?;
-    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let mode = args.write.mode();
     let session = cx.session().await?;
     let Some(name) = configured_name(session).await? else {
         return Err(invalid(format!(
@@ -201,7 +213,7 @@ async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
     };
     let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
     let mut missing = false;
-    patch_with_precondition(&maps, &name, mode, async |cm: &ConfigMap| {
+    let written = patch_with_precondition(&maps, &name, mode, async |cm: &ConfigMap| {
         let present = cm.data.as_ref().is_some_and(|d| d.contains_key(&key))
             || cm.binary_data.as_ref().is_some_and(|d| d.contains_key(&key));
         missing = !present;
@@ -218,6 +230,9 @@ async fn remove(cx: &Context, args: &RemoveArgs) -> Result<ExitCode> {
             "{} is not trusted: ConfigMap {NAMESPACE}/{name} has no key {key:?} (see `trust list`)",
             args.host
         )));
+    }
+    if let Some(format) = Format::machine(args.write.output.as_ref()) {
+        return print_map(&written.object, format);
     }
     println!(
         "configmap/{name} configured{}: {} removed",

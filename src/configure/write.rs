@@ -22,19 +22,20 @@ pub enum Change {
 }
 
 /// Creates `object` as this program's field manager; a client dry run sends nothing, a server
-/// dry run has the server check it without storing it.
-pub async fn create<K>(api: &Api<K>, object: &K, dry_run: Option<DryRun>) -> Result<(), kube::Error>
+/// dry run has the server check it without storing it. Returns the object as created (as sent,
+/// in a client dry run).
+pub async fn create<K>(api: &Api<K>, object: &K, dry_run: Option<DryRun>) -> Result<K, kube::Error>
 where
     K: kube::Resource + Clone + DeserializeOwned + Serialize + Debug,
 {
     if dry_run == Some(DryRun::Client) {
-        return Ok(());
+        return Ok(object.clone());
     }
     let params = PostParams {
         dry_run: dry_run == Some(DryRun::Server),
         field_manager: Some(FIELD_MANAGER.into()),
     };
-    retry(|| api.create(&params, object)).await.map(|_| ())
+    retry(|| api.create(&params, object)).await
 }
 
 /// What a patch left: whether it changed anything, and the object as it now is (as the server

@@ -92,6 +92,36 @@ async fn every_form_of_o_parses_and_names_objects_as_kubectl_does() {
     );
     let routes = running.oc_registry_ok(&["routes", "list", "-o", "name"]).await;
     assert_eq!(routes, "route.route.openshift.io/default-route\n");
+    // The trusted CAs and the storage credentials, as each change leaves them; never a secret value.
+    let (pem, map) = crate::support::trust_a_registry_with(&running, &["-o", "json"]).await;
+    let map: serde_json::Value = serde_json::from_str(&map).unwrap();
+    assert_eq!(map["kind"], "ConfigMap");
+    assert_eq!(map["data"]["registry.example.com..5000"], pem.as_str());
+    let removed = running
+        .oc_registry_ok(&["trust", "remove", "registry.example.com:5000", "-o", "name"])
+        .await;
+    assert!(removed.starts_with("configmap/"), "{removed}");
+    let secret = crate::support::set_s3_credentials(
+        &running,
+        "AKIAEXAMPLEKEY",
+        "very-secret-value",
+        &["--force", "-o", "yaml"],
+    )
+    .await;
+    let said = text(&secret.stdout);
+    assert_eq!(secret.status.code(), Some(0), "{}", text(&secret.stderr));
+    assert!(
+        said.contains("kind: Secret") && said.contains("'***'") || said.contains("\"***\""),
+        "{said}"
+    );
+    assert!(
+        !said.contains("very-secret-value") && !said.contains("QUtJQUVYQU1QTEVLRVk"),
+        "{said}"
+    );
+    let unset = running
+        .oc_registry_ok(&["storage", "credentials", "unset", "-o", "name"])
+        .await;
+    assert_eq!(unset, "secret/image-registry-private-configuration-user\n");
     // Reports are not objects: -o name says so.
     let (code, _, stderr) = running.outcome(&["status", "-o", "name"]).await;
     assert_eq!(code, Some(1));

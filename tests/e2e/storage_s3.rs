@@ -254,21 +254,8 @@ async fn faults_name_the_bucket_and_the_fix_and_deploy_nothing() {
     assert!(!deployment_exists().await);
     let config = running.config().await;
     assert_eq!(condition(&config, "StorageExists")["reason"], "InvalidCredentials");
-    let out = running
-        .command(crate::support::OC_REGISTRY)
-        .args([
-            "storage",
-            "credentials",
-            "set",
-            "s3",
-            "access-key=env:KEY",
-            "secret-key=env:SECRET",
-        ])
-        .env("KEY", "AKIAUSER0000000001")
-        .env("SECRET", "user-secret-never-printed")
-        .output()
-        .await
-        .unwrap();
+    let out =
+        crate::support::set_s3_credentials(&running, "AKIAUSER0000000001", "user-secret-never-printed", &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // An endpoint nothing listens on.

@@ -6,8 +6,8 @@ use crate::api::USER_CREDENTIALS;
 use crate::api::{CLUSTER, Config, REGISTRY_NAMESPACE};
 use crate::cluster::DryRun;
 use crate::commands::Context;
+use crate::commands::change::WriteArgs;
 use crate::commands::output::{self, Format};
-use crate::commands::reconcile::DryRunFlag;
 use crate::commands::{dry_run_suffix, invalid};
 use crate::configure::credentials::{self, Source};
 use crate::configure::write::{Change, create, patch_with_precondition};
@@ -70,9 +70,8 @@ pub struct SetArgs {
     /// Store them even though the registry is configured for another driver
     #[arg(long)]
     pub force: bool,
-    /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
-    pub dry_run: Option<DryRunFlag>,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -84,9 +83,8 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct UnsetArgs {
-    /// Show the change without making it ("client"), or have the server check it ("server")
-    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
-    pub dry_run: Option<DryRunFlag>,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 pub async fn run(cx: &Context, command: &CredentialsCommand) -> Result<ExitCode> {
@@ -143,7 +141,7 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
             .unwrap_or_default();
         data.insert(key, read(name, source, &mut stdin_used)?);
     }
-    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let mode = args.write.mode();
     let session = cx.session().await?;
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
     // The user's Secret replaces the cloud's credentials for whatever driver is configured:
@@ -176,10 +174,9 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
             data: Some(data.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
             ..Secret::default()
         };
-        create(&secrets, &secret, mode).await.map_err(describe)?;
-        "created"
+        (create(&secrets, &secret, mode).await.map_err(describe)?, "created")
     } else {
-        let wrote = patch_with_precondition(&secrets, USER_CREDENTIALS, mode, async |current: &Secret| {
+        let written = patch_with_precondition(&secrets, USER_CREDENTIALS, mode, async |current: &Secret| {
             let existing = secret_data(current);
             if existing == data {
                 return Ok::<_, kube::Error>(Change::Unchanged);
@@ -195,10 +192,17 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
             Ok(Change::Patch(json!({"data": patch, "stringData": null})))
         })
         .await
-        .map_err(describe)?
-        .changed;
-        if wrote { "configured" } else { "unchanged" }
+        .map_err(describe)?;
+        let verb = if written.changed { "configured" } else { "unchanged" };
+        (written.object, verb)
     };
+    let (secret, verb) = verb;
+    if let Some(format) = Format::machine(args.write.output.as_ref()) {
+        // The Secret as left, every value masked.
+        let object = output::typed(&secret, "v1", "Secret")?;
+        print!("{}", output::render_list(&[object], format)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "secret/{USER_CREDENTIALS} {verb}{} (namespace {REGISTRY_NAMESPACE})",
         dry_run_suffix(mode)
@@ -268,20 +272,29 @@ async fn show(cx: &Context, args: &ShowArgs) -> Result<ExitCode> {
 }
 
 async fn unset(cx: &Context, args: &UnsetArgs) -> Result<ExitCode> {
-    let mode = args.dry_run.and_then(DryRunFlag::mode);
+    let mode = args.write.mode();
     let session = cx.session().await?;
     let secrets = Api::<Secret>::namespaced(session.client.clone(), REGISTRY_NAMESPACE);
     let describe = |e: kube::Error| anyhow::anyhow!(session.describe(&e));
-    if secrets.get_opt(USER_CREDENTIALS).await.map_err(describe)?.is_none() {
-        println!("secret/{USER_CREDENTIALS} not found: nothing to remove");
+    let machine = Format::machine(args.write.output.as_ref());
+    let Some(secret) = secrets.get_opt(USER_CREDENTIALS).await.map_err(describe)? else {
+        if machine.is_none() {
+            println!("secret/{USER_CREDENTIALS} not found: nothing to remove");
+        }
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     if mode != Some(DryRun::Client) {
         let params = DeleteParams {
             dry_run: mode == Some(DryRun::Server),
             ..DeleteParams::default()
         };
         secrets.delete(USER_CREDENTIALS, &params).await.map_err(describe)?;
+    }
+    if let Some(format) = machine {
+        // As kubectl delete -o: the object deleted (its values masked).
+        let object = output::typed(&secret, "v1", "Secret")?;
+        print!("{}", output::render_list(&[object], format)?);
+        return Ok(ExitCode::SUCCESS);
     }
     println!("secret/{USER_CREDENTIALS} deleted{}", dry_run_suffix(mode));
     Ok(ExitCode::SUCCESS)

@@ -364,17 +364,44 @@ pub fn ca_pem() -> String {
 
 /// `trust add` for registry.example.com:5000; returns the CA.
 pub async fn trust_a_registry(running: &Running) -> String {
+    trust_a_registry_with(running, &[]).await.0
+}
+
+/// `trust add` for registry.example.com:5000 with `extra` arguments; the CA and what the
+/// command printed.
+pub async fn trust_a_registry_with(running: &Running, extra: &[&str]) -> (String, String) {
     let pem = ca_pem();
     let ca = running.dir.path().join("ca.pem");
     std::fs::write(&ca, &pem).unwrap();
+    let mut args = vec![
+        "trust",
+        "add",
+        "registry.example.com:5000",
+        "--ca-file",
+        ca.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let printed = running.oc_registry_ok(&args).await;
+    (pem, printed)
+}
+
+/// `storage credentials set s3` with the keys from the environment, and `extra` arguments.
+pub async fn set_s3_credentials(running: &Running, key: &str, secret: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "storage",
+        "credentials",
+        "set",
+        "s3",
+        "access-key=env:KEY",
+        "secret-key=env:SECRET",
+    ];
+    args.extend(extra);
     running
-        .oc_registry_ok(&[
-            "trust",
-            "add",
-            "registry.example.com:5000",
-            "--ca-file",
-            ca.to_str().unwrap(),
-        ])
-        .await;
-    pem
+        .command(OC_REGISTRY)
+        .args(args)
+        .env("KEY", key)
+        .env("SECRET", secret)
+        .output()
+        .await
+        .unwrap()
 }
