@@ -156,8 +156,23 @@ pub struct OperatorReport {
 pub async fn run(cx: &Context, args: &StatusArgs) -> Result<ExitCode> {
     let session = cx.session().await?;
     let report = gather(session, true).await?;
+    // The object the status is of, for -o name: the Config, when there is one.
+    let names: Vec<String> = report
+        .management_state
+        .iter()
+        .map(|_| super::change::CONFIG_REF.to_string())
+        .collect();
     let text = match Format::machine(args.output.as_ref()) {
-        Some(format) => output::render(&report, format)?,
+        Some(Format::Name) if names.is_empty() => {
+            return Err(Failure {
+                message:
+                    "Error from server (NotFound): configs.imageregistry.operator.openshift.io \"cluster\" not found"
+                        .into(),
+                code: Health::NotInstalled.exit_code(),
+            }
+            .into());
+        }
+        Some(format) => output::render_objects(&report, format, &names)?,
         None => super::naming::as_invoked(&report.to_text()).into_owned(),
     };
     print!("{text}");

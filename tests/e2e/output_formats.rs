@@ -122,8 +122,10 @@ async fn every_form_of_o_parses_and_names_objects_as_kubectl_does() {
         .oc_registry_ok(&["storage", "credentials", "unset", "-o", "name"])
         .await;
     assert_eq!(unset, "secret/image-registry-private-configuration-user\n");
-    // Reports are not objects: -o name says so.
-    let (code, _, stderr) = running.outcome(&["status", "-o", "name"]).await;
+    // status is of the Config; doctor's findings are not objects, and -o name says so.
+    let name = running.oc_registry_ok(&["status", "-o", "name"]).await;
+    assert_eq!(name, "config.imageregistry.operator.openshift.io/cluster\n");
+    let (code, _, stderr) = running.outcome(&["doctor", "-o", "name"]).await;
     assert_eq!(code, Some(1));
     assert!(stderr.contains("-o name") && stderr.contains("jsonpath"), "{stderr}");
     // An unknown format is refused with the ones there are.
