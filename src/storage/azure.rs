@@ -92,14 +92,21 @@ impl Driver for Azure {
                 ] {
                     out.env(var, &text(cloud, key).unwrap_or_default());
                 }
+                // The token is exchanged with the cloud's own authority: a sovereign cloud's
+                // federated token means nothing to the public one.
+                out.env(
+                    "AZURE_AUTHORITY_HOST",
+                    authority_host(value(&azure.cloud_name).unwrap_or_default()),
+                );
             }
             (None, _) => {
                 return Err(Problem::new(
                     "Error",
                     format!(
                         "the key of storage account \"{account}\" is needed: the cloud credentials hold a service principal, \
-                         and fetching account keys needs the Azure API; store the key as {ACCOUNT_KEY} in \
-                         the Secret {USER_CREDENTIALS}"
+                         and fetching account keys needs the Azure API; store the key (it goes into {ACCOUNT_KEY} \
+                         of the Secret {USER_CREDENTIALS}) with: oc-registry storage credentials set azure \
+                         account-key=@FILE"
                     ),
                 ));
             }
@@ -165,6 +172,16 @@ impl Driver for Azure {
     }
 }
 
+/// Where an Azure cloud's tokens are issued (Entra ID's authority for that cloud).
+fn authority_host(cloud: &str) -> &'static str {
+    match cloud {
+        "AzureUSGovernmentCloud" => "https://login.microsoftonline.us/",
+        "AzureChinaCloud" => "https://login.chinacloudapi.cn/",
+        "AzureGermanCloud" => "https://login.microsoftonline.de/",
+        _ => "https://login.microsoftonline.com/",
+    }
+}
+
 /// The blob endpoint suffix of an Azure cloud.
 fn realm(cloud: &str) -> &'static str {
     match cloud {
@@ -172,5 +189,108 @@ fn realm(cloud: &str) -> &'static str {
         "AzureChinaCloud" => "core.chinacloudapi.cn",
         "AzureGermanCloud" => "core.cloudapi.de",
         _ => "core.windows.net",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(cloud_name: Option<&str>, credentials: &super::super::Credentials) -> Result<Rendering, Problem> {
+        let storage = Storage {
+            azure: Some(crate::api::AzureStorage {
+                account_name: Some("acct".into()),
+                container: Some("registry".into()),
+                cloud_name: cloud_name.map(String::from),
+                ..Default::default()
+            }),
+            ..Storage::default()
+        };
+        let environment = Environment {
+            credentials,
+            storage_ca: None,
+            cloud_ca: None,
+            cos_endpoint: None,
+        };
+        Azure.render(&storage, &environment)
+    }
+
+    fn env(r: &Rendering, name: &str) -> Option<String> {
+        r.env
+            .iter()
+            .find(|e| e["name"] == name)
+            .and_then(|e| e["value"].as_str().map(String::from))
+    }
+
+    #[test]
+    fn workload_identity_exchanges_its_token_with_the_clouds_own_authority() {
+        let data = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect()
+        };
+        let workload = super::super::Credentials {
+            cloud: Some(data(&[
+                ("azure_client_id", "client"),
+                ("azure_tenant_id", "tenant"),
+                ("azure_federated_token_file", "/var/run/secrets/token"),
+            ])),
+            ..Default::default()
+        };
+        let gov = rendered(Some("AzureUSGovernmentCloud"), &workload).unwrap();
+        assert_eq!(
+            env(&gov, "AZURE_AUTHORITY_HOST").as_deref(),
+            Some("https://login.microsoftonline.us/")
+        );
+        assert_eq!(
+            env(&gov, "REGISTRY_STORAGE_AZURE_REALM").as_deref(),
+            Some("core.usgovcloudapi.net")
+        );
+        let public = rendered(None, &workload).unwrap();
+        assert_eq!(
+            env(&public, "AZURE_AUTHORITY_HOST").as_deref(),
+            Some("https://login.microsoftonline.com/")
+        );
+        // A service principal alone cannot give the registry a key: the fix is the command that stores one.
+        let principal = super::super::Credentials {
+            cloud: Some(data(&[("azure_client_id", "client"), ("azure_client_secret", "s")])),
+            ..Default::default()
+        };
+        let problem = rendered(None, &principal).unwrap_err();
+        assert!(
+            problem
+                .message
+                .contains("oc-registry storage credentials set azure account-key=@FILE"),
+            "{}",
+            problem.message
+        );
+        assert!(!problem.message.contains("client"), "{}", problem.message);
+    }
+
+    #[test]
+    fn each_cloud_has_its_authority_and_realm() {
+        let cases = [
+            ("", "https://login.microsoftonline.com/", "core.windows.net"),
+            (
+                "AzurePublicCloud",
+                "https://login.microsoftonline.com/",
+                "core.windows.net",
+            ),
+            (
+                "AzureUSGovernmentCloud",
+                "https://login.microsoftonline.us/",
+                "core.usgovcloudapi.net",
+            ),
+            (
+                "AzureChinaCloud",
+                "https://login.chinacloudapi.cn/",
+                "core.chinacloudapi.cn",
+            ),
+        ];
+        for (cloud, authority, suffix) in cases {
+            assert_eq!(authority_host(cloud), authority, "{cloud}");
+            assert_eq!(realm(cloud), suffix, "{cloud}");
+        }
     }
 }

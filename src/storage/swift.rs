@@ -258,7 +258,8 @@ fn credentials(creds: &Credentials) -> Result<SwiftSecret, Problem> {
     Ok(out)
 }
 
-/// Appends `/v<version>` to an auth URL without a path; refuses other paths.
+/// Appends `/v<version>` to an auth URL without a path (one without a scheme is `http://`, as
+/// the operator takes it); refuses other paths.
 fn normalise_auth_url(url: &str, version: &str) -> Result<String, Problem> {
     if url.is_empty() {
         return Err(Problem::new(
@@ -266,7 +267,7 @@ fn normalise_auth_url(url: &str, version: &str) -> Result<String, Problem> {
             "spec.storage.swift.authURL is empty and the credentials name none",
         ));
     }
-    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
     let path = path.trim_end_matches('/');
     if path.is_empty() {
@@ -296,5 +297,10 @@ mod tests {
             "https://k:5000/v3"
         );
         assert!(normalise_auth_url("https://k:5000/identity", "3").is_err());
+        assert_eq!(normalise_auth_url("k:5000", "2").unwrap(), "http://k:5000/v2");
+        assert_eq!(
+            normalise_auth_url("keystone.example.com/v3", "3").unwrap(),
+            "http://keystone.example.com/v3"
+        );
     }
 }
