@@ -194,3 +194,108 @@ pub trait Cloud: Sync {
     /// finishes on the next call.
     fn remove<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>) -> BoxFuture<'a, Result<Removed, CloudError>>;
 }
+
+/// A bucket or container, as the life cycle shared by every cloud sees it.
+pub(super) trait Store {
+    /// How messages name it (`S3 bucket`, `Azure container`).
+    fn noun(&self) -> &str;
+    fn name(&self) -> &str;
+    /// The storage driver, for the commands a message suggests.
+    fn driver(&self) -> &str;
+    /// The flag of `storage set DRIVER` that names it.
+    fn name_flag(&self) -> &str;
+    async fn exists(&self) -> Result<bool, CloudError>;
+    async fn create(&self) -> Result<(), CloudError>;
+}
+
+/// Whether the storage's owner is still to be decided.
+fn undecided(storage: &Storage) -> bool {
+    storage.management_state.as_ref().is_none_or(|s| s.as_str().is_empty())
+}
+
+/// Makes the store exist as the operator does: an existing one is adopted (Unmanaged, unless the
+/// policy forbids adopting), a missing one created (Managed) unless the storage is Unmanaged.
+/// Records the outcome in `out`; returns whether it was created here, or `None` when it does not
+/// exist and will not (the condition says why).
+pub(super) async fn ensure_exists(
+    store: &impl Store,
+    storage: &Storage,
+    adopt_existing: bool,
+    mode: Mode,
+    out: &mut Ensured,
+) -> Option<bool> {
+    use crate::api::ManagementState;
+    let fail = |out: &mut Ensured, code: String, message: String| {
+        out.conditions
+            .push(StorageCondition::new("StorageExists", false, code, message));
+        None
+    };
+    let creatable = mode == Mode::Apply && storage.management_state != Some(ManagementState::Unmanaged);
+    let exists = match store.exists().await {
+        Ok(exists) => exists,
+        // As the operator: a store these credentials may not look at is tried as a new one, whose
+        // refusal says why (the name is another account's, or the key is wrong).
+        Err(err) if err.code == "Forbidden" && creatable => false,
+        Err(err) => return fail(out, err.code, err.message),
+    };
+    let (noun, name, driver, flag) = (store.noun(), store.name(), store.driver(), store.name_flag());
+    let mut created_here = false;
+    if exists {
+        if undecided(storage) && !adopt_existing {
+            return fail(
+                out,
+                "AdoptionForbidden".into(),
+                format!(
+                    "{noun} {name} exists already and the storage policy forbids adopting an existing one: \
+                     name another with oc-registry storage set {driver} {flag} NAME"
+                ),
+            );
+        }
+        if undecided(storage) {
+            out.storage.management_state = Some(ManagementState::Unmanaged);
+        }
+    } else if storage.management_state == Some(ManagementState::Unmanaged) {
+        return fail(
+            out,
+            "NoSuchBucket".into(),
+            format!(
+                "{noun} {name} does not exist, and Unmanaged storage is never created here: create it, or let \
+                 reconcile create it with oc-registry set storage-management-state Managed"
+            ),
+        );
+    } else {
+        if mode == Mode::Apply
+            && let Err(err) = store.create().await
+        {
+            return fail(out, err.code, err.message);
+        }
+        out.created = Some(format!("{noun} {name}"));
+        created_here = true;
+    }
+    if created_here && undecided(storage) {
+        out.storage.management_state = Some(ManagementState::Managed);
+    }
+    out.exists = true;
+    out.conditions.push(StorageCondition::new(
+        "StorageExists",
+        true,
+        exists_reason(noun),
+        format!("{noun} exists"),
+    ));
+    Some(created_here)
+}
+
+/// The reason of a True `StorageExists`, as the operator words it: `S3 Bucket Exists`.
+fn exists_reason(noun: &str) -> String {
+    let words: Vec<String> = noun
+        .split(' ')
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("{} Exists", words.join(" "))
+}

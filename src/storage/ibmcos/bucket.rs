@@ -228,9 +228,14 @@ impl CosBucket {
                 match target(&cos, &cx, pair) {
                     // COS has no tags, encryption or lifecycle calls: existing is all there is.
                     Ok(target) => {
-                        target
-                            .ensure_exists(storage, cx.provisioning.adopt_existing, mode, &mut out)
-                            .await;
+                        super::super::cloud::ensure_exists(
+                            &target,
+                            storage,
+                            cx.provisioning.adopt_existing,
+                            mode,
+                            &mut out,
+                        )
+                        .await;
                         made.extend(out.created.take());
                     }
                     Err(err) => {

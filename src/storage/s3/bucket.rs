@@ -593,81 +593,29 @@ impl Target {
 }
 
 /// Whether nobody has said who manages the storage yet.
-fn undecided(storage: &Storage) -> bool {
-    storage.management_state.as_ref().is_none_or(|s| s.as_str().is_empty())
-}
+impl super::super::cloud::Store for Target {
+    fn noun(&self) -> &str {
+        self.noun
+    }
 
-impl Target {
-    /// Makes the bucket exist as the operator does: an existing one is adopted (Unmanaged, unless
-    /// the policy forbids adopting), a missing one created (Managed) unless the storage is
-    /// Unmanaged. Records the outcome in `out`; returns whether the bucket was created here, or
-    /// `None` when it does not exist and will not (the condition says why).
-    pub(in crate::storage) async fn ensure_exists(
-        &self,
-        storage: &Storage,
-        adopt_existing: bool,
-        mode: Mode,
-        out: &mut Ensured,
-    ) -> Option<bool> {
-        let fail = |out: &mut Ensured, code: String, message: String| {
-            out.conditions
-                .push(StorageCondition::new("StorageExists", false, code, message));
-            None
-        };
-        let creatable = mode == Mode::Apply && storage.management_state != Some(ManagementState::Unmanaged);
-        let exists = match self.exists().await {
-            Ok(exists) => exists,
-            // As the operator: a bucket these credentials may not look at is tried as a new one,
-            // whose refusal says why (the name is another account's, or the key is wrong).
-            Err(err) if err.code == "Forbidden" && creatable => false,
-            Err(err) => return fail(out, err.code, err.message),
-        };
-        let (noun, bucket, driver) = (self.noun, &self.bucket, self.driver);
-        let mut created_here = false;
-        if exists {
-            if undecided(storage) && !adopt_existing {
-                return fail(
-                    out,
-                    "AdoptionForbidden".into(),
-                    format!(
-                        "{noun} {bucket} exists already and the storage policy forbids adopting an existing bucket: \
-                         name another with oc-registry storage set {driver} --bucket NAME"
-                    ),
-                );
-            }
-            if undecided(storage) {
-                out.storage.management_state = Some(ManagementState::Unmanaged);
-            }
-        } else if storage.management_state == Some(ManagementState::Unmanaged) {
-            return fail(
-                out,
-                "NoSuchBucket".into(),
-                format!(
-                    "{noun} {bucket} does not exist, and Unmanaged storage is never created here: create it, or let \
-                     reconcile create it with oc-registry set storage-management-state Managed"
-                ),
-            );
-        } else {
-            if mode == Mode::Apply
-                && let Err(err) = self.create().await
-            {
-                return fail(out, err.code, err.message);
-            }
-            out.created = Some(format!("{noun} {bucket}"));
-            created_here = true;
-        }
-        if created_here && undecided(storage) {
-            out.storage.management_state = Some(ManagementState::Managed);
-        }
-        out.exists = true;
-        let reason = format!("{} Exists", noun.replace("bucket", "Bucket"));
-        out.conditions.push(StorageCondition::new(
-            "StorageExists",
-            true,
-            reason,
-            format!("{noun} exists"),
-        ));
-        Some(created_here)
+    fn name(&self) -> &str {
+        &self.bucket
+    }
+
+    fn driver(&self) -> &str {
+        self.driver
+    }
+
+    fn name_flag(&self) -> &str {
+        "--bucket"
+    }
+
+    async fn exists(&self) -> Result<bool, CloudError> {
+        Target::exists(self).await
+    }
+
+    async fn create(&self) -> Result<(), CloudError> {
+        Target::create(self).await
     }
 }
 
@@ -687,9 +635,8 @@ impl S3Bucket {
             }
         };
         let set_up = cx.provisioning;
-        let Some(created_here) = target
-            .ensure_exists(storage, set_up.adopt_existing, mode, &mut out)
-            .await
+        let Some(created_here) =
+            super::super::cloud::ensure_exists(&target, storage, set_up.adopt_existing, mode, &mut out).await
         else {
             return out;
         };
