@@ -177,6 +177,46 @@ pub struct Removed {
     pub resumed: bool,
 }
 
+/// Implements [`Cloud`] for a type whose `ensure`, `inspect` and `remove` are its own async
+/// functions of those names: they are boxed, so that drivers can hand out `&dyn Cloud`.
+macro_rules! cloud_of_async_fns {
+    ($type:ty, $ensure:ident, $inspect:ident, $remove:ident) => {
+        impl $crate::storage::cloud::Cloud for $type {
+            fn ensure<'a>(
+                &'a self,
+                storage: &'a $crate::api::Storage,
+                cx: $crate::storage::cloud::CloudContext<'a>,
+                mode: $crate::storage::cloud::Mode,
+            ) -> futures::future::BoxFuture<'a, $crate::storage::cloud::Ensured> {
+                Box::pin(self.$ensure(storage, cx, mode))
+            }
+
+            fn inspect<'a>(
+                &'a self,
+                storage: &'a $crate::api::Storage,
+                cx: $crate::storage::cloud::CloudContext<'a>,
+            ) -> futures::future::BoxFuture<
+                'a,
+                Result<$crate::storage::cloud::Inspection, $crate::storage::cloud::CloudError>,
+            > {
+                Box::pin(self.$inspect(storage, cx))
+            }
+
+            fn remove<'a>(
+                &'a self,
+                storage: &'a $crate::api::Storage,
+                cx: $crate::storage::cloud::CloudContext<'a>,
+            ) -> futures::future::BoxFuture<
+                'a,
+                Result<$crate::storage::cloud::Removed, $crate::storage::cloud::CloudError>,
+            > {
+                Box::pin(self.$remove(storage, cx))
+            }
+        }
+    };
+}
+pub(super) use cloud_of_async_fns;
+
 /// A cloud's storage calls for one driver.
 pub trait Cloud: Sync {
     /// Makes the storage exist as configured: adopts it when it exists, creates it when not, and

@@ -57,10 +57,30 @@ pub(super) fn connector(cx: &CloudContext<'_>) -> Result<Connector, CloudError> 
         .build())
 }
 
-/// An HTTP answer: its status and body.
+/// A URL query value, percent-encoded (every byte but the unreserved ones).
+pub(super) fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An HTTP answer: its status, headers and body.
 pub(super) struct Answer {
     pub status: u16,
+    /// The headers, names lower-case.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
 }
 
 /// Sends `request` through `connector` (the storage's CA, the cluster proxy, the timeouts); an
@@ -86,11 +106,16 @@ pub(super) async fn send(
         .await
         .map_err(|e| unreachable(crate::cluster::chain(&e)))?;
     let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+        .collect();
     let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
         .collect()
         .await
         .map_err(|e| unreachable(e.to_string()))?
         .into_bytes()
         .to_vec();
-    Ok(Answer { status, body })
+    Ok(Answer { status, headers, body })
 }

@@ -7,12 +7,11 @@
 
 use super::platform::{IbmCloud, Instance};
 use crate::api::{IbmCosStorage, Storage};
-use crate::storage::cloud::{Cloud, CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition};
+use crate::storage::cloud::{CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition};
 use crate::storage::credentials::{USER_CREDENTIALS, s3_ini, text};
 use crate::storage::s3::bucket::Target;
 use crate::storage::s3::client::{Auth, Endpoint, Shared, profile, with_scheme};
 use crate::storage::{Data, s3::HMAC_KEYS};
-use futures::future::BoxFuture;
 
 pub(crate) struct CosBucket;
 
@@ -326,20 +325,4 @@ impl CosBucket {
     }
 }
 
-impl Cloud for CosBucket {
-    fn ensure<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>, mode: Mode) -> BoxFuture<'a, Ensured> {
-        Box::pin(self.ensure_cos(storage, cx, mode))
-    }
-
-    fn inspect<'a>(
-        &'a self,
-        storage: &'a Storage,
-        cx: CloudContext<'a>,
-    ) -> BoxFuture<'a, Result<Inspection, CloudError>> {
-        Box::pin(self.inspect_cos(storage, cx))
-    }
-
-    fn remove<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>) -> BoxFuture<'a, Result<Removed, CloudError>> {
-        Box::pin(self.remove_cos(storage, cx))
-    }
-}
+super::super::cloud::cloud_of_async_fns!(CosBucket, ensure_cos, inspect_cos, remove_cos);

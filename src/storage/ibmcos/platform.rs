@@ -66,16 +66,6 @@ pub(super) struct IbmCloud {
     token: String,
 }
 
-fn url_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The IBM Cloud error in an answer: its code and message, never the request.
 fn refusal(service: &str, call: &str, answer: &Answer) -> CloudError {
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
@@ -125,8 +115,8 @@ impl IbmCloud {
         };
         let body = format!(
             "grant_type={}&apikey={}",
-            url_encode("urn:ibm:params:oauth:grant-type:apikey"),
-            url_encode(api_key)
+            transport::url_encode("urn:ibm:params:oauth:grant-type:apikey"),
+            transport::url_encode(api_key)
         );
         let request = http::Request::post(format!("{}/identity/token", cloud.url("IAM")))
             .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -202,8 +192,8 @@ impl IbmCloud {
     pub async fn resource_group_id(&self, account: &str, name: &str) -> Result<String, CloudError> {
         let path = format!(
             "/v2/resource_groups?account_id={}&name={}",
-            url_encode(account),
-            url_encode(name)
+            transport::url_encode(account),
+            transport::url_encode(name)
         );
         let found = self
             .call(
@@ -230,7 +220,7 @@ impl IbmCloud {
 
     /// The service instance `crn`, when it exists.
     pub async fn instance(&self, crn: &str) -> Result<Option<Instance>, CloudError> {
-        let path = format!("/v2/resource_instances/{}", url_encode(crn));
+        let path = format!("/v2/resource_instances/{}", transport::url_encode(crn));
         let found = self
             .call(
                 "ResourceController",
@@ -247,8 +237,8 @@ impl IbmCloud {
     pub async fn find_instance(&self, name: &str, group_id: &str) -> Result<Option<Instance>, CloudError> {
         let path = format!(
             "/v2/resource_instances?name={}&resource_group_id={}&resource_plan_id={COS_PLAN}",
-            url_encode(name),
-            url_encode(group_id)
+            transport::url_encode(name),
+            transport::url_encode(group_id)
         );
         let found = self
             .call(
@@ -293,7 +283,7 @@ impl IbmCloud {
 
     /// The resource key `crn`, when it exists.
     pub async fn key(&self, crn: &str) -> Result<Option<ResourceKey>, CloudError> {
-        let path = format!("/v2/resource_keys/{}", url_encode(crn));
+        let path = format!("/v2/resource_keys/{}", transport::url_encode(crn));
         let found = self
             .call(
                 "ResourceController",
@@ -389,6 +379,7 @@ mod tests {
     fn refusals_name_the_service_and_the_fix_never_the_request() {
         let answer = Answer {
             status: 400,
+            headers: Vec::new(),
             body: br#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found."}"#.to_vec(),
         };
         let err = refusal("IAM", "exchanging the API key for a token", &answer);
@@ -396,6 +387,7 @@ mod tests {
         assert!(err.message.contains("REGISTRY_STORAGE_IBMCOS_IAMAPIKEY"), "{err}");
         let answer = Answer {
             status: 500,
+            headers: Vec::new(),
             body: b"oops".to_vec(),
         };
         assert_eq!(refusal("ResourceController", "x", &answer).code, "HTTP500");
@@ -403,7 +395,7 @@ mod tests {
 
     #[test]
     fn values_are_url_encoded() {
-        assert_eq!(url_encode("a b/c:d"), "a%20b%2Fc%3Ad");
-        assert_eq!(url_encode("crn:v1:x"), "crn%3Av1%3Ax");
+        assert_eq!(transport::url_encode("a b/c:d"), "a%20b%2Fc%3Ad");
+        assert_eq!(transport::url_encode("crn:v1:x"), "crn%3Av1%3Ax");
     }
 }

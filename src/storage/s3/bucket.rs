@@ -7,7 +7,7 @@ use super::client::{ENDPOINT_VARIABLE, Endpoint, KMS_ENDPOINT_VARIABLE, Shared, 
 use super::tags;
 use crate::api::{ManagementState, S3Storage, Storage};
 use crate::storage::cloud::{
-    COUNT_LIMIT, Cloud, CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition,
+    COUNT_LIMIT, CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition,
 };
 use aws_sdk_s3::Client;
 use aws_sdk_s3::client::Waiters;
@@ -18,7 +18,6 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging,
 };
-use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -710,23 +709,7 @@ impl S3Bucket {
     }
 }
 
-impl Cloud for S3Bucket {
-    fn ensure<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>, mode: Mode) -> BoxFuture<'a, Ensured> {
-        Box::pin(self.ensure_s3(storage, cx, mode))
-    }
-
-    fn inspect<'a>(
-        &'a self,
-        storage: &'a Storage,
-        cx: CloudContext<'a>,
-    ) -> BoxFuture<'a, Result<Inspection, CloudError>> {
-        Box::pin(self.inspect_s3(storage, cx))
-    }
-
-    fn remove<'a>(&'a self, storage: &'a Storage, cx: CloudContext<'a>) -> BoxFuture<'a, Result<Removed, CloudError>> {
-        Box::pin(self.remove_s3(storage, cx))
-    }
-}
+super::super::cloud::cloud_of_async_fns!(S3Bucket, ensure_s3, inspect_s3, remove_s3);
 
 #[cfg(test)]
 mod tests {
