@@ -30,6 +30,7 @@ mod registry_login;
 mod registry_proof;
 mod safety;
 mod status;
+mod storage_azure;
 mod storage_ibmcos;
 mod storage_s3;
 mod trust;

@@ -1,4 +1,7 @@
-//! Azure Blob Storage.
+//! Azure Blob Storage: the registry's settings, and its container's life cycle.
+
+mod blob;
+mod container;
 
 use super::credentials::{USER_CREDENTIALS, get, text};
 use super::{
@@ -167,8 +170,18 @@ impl Driver for Azure {
         ])
     }
 
-    fn removal(&self, _storage: &Storage) -> Removal {
-        Removal::LeftInPlace
+    fn removal(&self, storage: &Storage) -> Removal {
+        let azure = storage.azure.clone().unwrap_or_default();
+        match (value(&azure.account_name), value(&azure.container)) {
+            (Some(account), Some(container)) => {
+                Removal::Cloud(format!("Azure container {container} (storage account {account})"))
+            }
+            _ => Removal::LeftInPlace,
+        }
+    }
+
+    fn cloud(&self) -> Option<&'static dyn super::cloud::Cloud> {
+        Some(&container::AzureContainer)
     }
 }
 

@@ -191,17 +191,35 @@ impl Running {
 
     /// Runs the product, which must exit 0; its standard output.
     pub async fn oc_registry_ok(&self, args: &[&str]) -> String {
-        let out = self.oc_registry(args).await;
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
+        ok(args, self.oc_registry(args).await)
     }
 
+    /// Runs the product with `env` besides the cluster's; it must exit 0. Its standard output.
+    pub async fn oc_registry_ok_with(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = self
+            .command(OC_REGISTRY)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .await
+            .unwrap();
+        ok(args, out)
+    }
+}
+
+/// The standard output of a run that must have exited 0.
+fn ok(args: &[&str], out: Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+impl Running {
     /// `kubectl get … -o json`, parsed; `None` when the object does not exist.
     pub async fn kubectl_get(&self, args: &[&str]) -> Option<Value> {
         let mut all = vec!["get"];

@@ -88,6 +88,52 @@ fn wait_for_port(service: &mut Service, port: u16, within: Duration) {
     }
 }
 
+/// Where `scripts/setup` installs Azurite (npm), unless `AZURITE_BLOB` names its executable.
+fn azurite_executable() -> std::path::PathBuf {
+    if let Some(given) = std::env::var_os("AZURITE_BLOB") {
+        return given.into();
+    }
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    std::path::Path::new(&home).join(".cache/oc-registry-services/azurite/node_modules/.bin/azurite-blob")
+}
+
+/// The account every Azurite serves, and its well-known key (Azurite's documentation gives it).
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Azurite's Blob service (npm `azurite`), keeping nothing beyond the test; `None` when it is not
+/// installed (outside CI). Its `url` is the account's blob endpoint.
+pub fn azurite(data: &std::path::Path) -> Option<Service> {
+    let executable = azurite_executable();
+    if !executable.exists() {
+        unavailable("Azurite (npm azurite)");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new(&executable)
+        .args([
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--silent",
+            "--skipApiVersionCheck",
+        ])
+        .arg("--location")
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting Azurite");
+    let mut service = Service {
+        child,
+        url: format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"),
+    };
+    wait_for_port(&mut service, port, Duration::from_secs(60));
+    Some(service)
+}
+
 /// moto's server (S3, STS, KMS), or `None` when moto is not installed (outside CI).
 pub fn moto() -> Option<Service> {
     start_moto(None, &[])
