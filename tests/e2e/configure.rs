@@ -1146,4 +1146,35 @@ async fn a_claim_is_made_only_in_a_class_that_offers_its_access_mode() {
         "{stderr}"
     );
     assert_eq!(claims(&running), 1);
+
+    // A claim made for a Config change that then fails is deleted again: nothing is left behind.
+    running.server.inject(Fault::new(
+        Matcher::method("PATCH").and_path("/configs/cluster"),
+        FaultAction::ServerError {
+            code: 403,
+            retry_after_seconds: 0,
+        },
+    ));
+    let (code, _, stderr) = running
+        .outcome(&[
+            "storage",
+            "set",
+            "pvc",
+            "--claim",
+            "more-images",
+            "--storage-class",
+            "efs-sc",
+        ])
+        .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.starts_with("Error from server"), "{stderr}");
+    running.server.clear_faults();
+    // Created, then deleted.
+    assert_eq!(claims(&running), 3);
+    assert!(
+        running
+            .server
+            .object("v1", "PersistentVolumeClaim", "openshift-image-registry", "more-images")
+            .is_none()
+    );
 }
