@@ -422,7 +422,7 @@ impl<'a> Engine<'a> {
     pub async fn plan(&self, state: &ClusterState, config: Config, report: &mut Report) -> Result<Planned> {
         let (inputs, snapshot) = self.inputs(state, &config)?;
         let storage = self.ensure_storage(state, &config, &inputs).await?;
-        Ok(self.plan_with(config, inputs, &snapshot, storage, report))
+        Ok(self.plan_with(config, inputs, &snapshot, storage, None, report))
     }
 
     /// The Config's storage made to exist in its cloud as the storage policy decides (`None`
@@ -456,16 +456,20 @@ impl<'a> Engine<'a> {
     }
 
     /// The plan of a Managed pass from the completed `config`, what it is rendered from, and its
-    /// storage as ensured (what that changed in the Config is named in `report`).
+    /// storage as ensured (what that changed in the Config is named in `report`). `rendered` is
+    /// the plan already made from `inputs` as given: it stands unless ensuring the storage
+    /// changed them.
     fn plan_with(
         &self,
         mut config: Config,
         mut inputs: Inputs,
         snapshot: &Snapshot,
         storage: Option<Ensured>,
+        rendered: Option<Plan>,
         report: &mut Report,
     ) -> Planned {
         let mut storage_change = None;
+        let mut inputs_changed = false;
         if let Some(ensured) = &storage {
             let before = config.spec.storage.clone().unwrap_or_default();
             if ensured.storage != before {
@@ -473,10 +477,12 @@ impl<'a> Engine<'a> {
                 inputs.config = config.clone();
                 report.completed.push("spec.storage (as the storage was found)".into());
                 storage_change = Some((before, ensured.storage.clone()));
+                inputs_changed = true;
             }
             // Keys the cloud issued this pass are what the registry gets.
             if ensured.issued.is_some() {
                 inputs.credentials.issued = ensured.issued.clone();
+                inputs_changed = true;
             }
             if let Some(created) = &ensured.created {
                 report
@@ -484,7 +490,10 @@ impl<'a> Engine<'a> {
                     .push(Applied::storage(created.clone(), Some(Outcome::Created), None));
             }
         }
-        let mut plan = plan::managed(&inputs, snapshot, self.policies);
+        let mut plan = match rendered.filter(|_| !inputs_changed) {
+            Some(plan) => plan,
+            None => plan::managed(&inputs, snapshot, self.policies),
+        };
         if let Some(problem) = storage.as_ref().and_then(provision::missing_storage) {
             plan.storage_ok = false;
             plan.objects.retain(|d| d.kind != Kind::Deployment);
@@ -532,7 +541,7 @@ impl<'a> Engine<'a> {
         // change is applied again below, before the workloads.
         let (inputs, snapshot) = self.inputs(state, &config)?;
         let early = plan::managed(&inputs, &snapshot, self.policies);
-        let (_, early_first) = workloads_apart(early.objects);
+        let (_, early_first) = workloads_apart(early.objects.clone());
         let deletions = early
             .stale
             .iter()
@@ -556,7 +565,7 @@ impl<'a> Engine<'a> {
                 },
             storage,
             storage_change,
-        } = self.plan_with(config, inputs, &snapshot, storage?, report);
+        } = self.plan_with(config, inputs, &snapshot, storage?, Some(early), report);
         let (later, first) = workloads_apart(objects);
         let again: Vec<Desired> = first.into_iter().filter(|d| !early_first.contains(d)).collect();
         if !again.is_empty() {
