@@ -122,7 +122,7 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
     let maps = Api::<ConfigMap>::namespaced(session.client.clone(), NAMESPACE);
 
     let existing = maps.get_opt(&name).await.map_err(describe)?;
-    let verb = if existing.is_none() {
+    let (map, verb) = if existing.is_none() {
         let cm = ConfigMap {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
@@ -147,7 +147,6 @@ async fn add(cx: &Context, args: &AddArgs) -> Result<ExitCode> {
         let verb = if written.changed { "configured" } else { "unchanged" };
         (written.object, verb)
     };
-    let (map, verb) = verb;
     if machine.is_none() {
         println!(
             "configmap/{name} {verb}{} (namespace {NAMESPACE})",

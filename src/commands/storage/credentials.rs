@@ -163,7 +163,7 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
         )));
     }
     let secrets = Api::<Secret>::namespaced(session.client.clone(), REGISTRY_NAMESPACE);
-    let verb = if secrets.get_opt(USER_CREDENTIALS).await.map_err(describe)?.is_none() {
+    let (secret, verb) = if secrets.get_opt(USER_CREDENTIALS).await.map_err(describe)?.is_none() {
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(USER_CREDENTIALS.into()),
@@ -196,7 +196,6 @@ async fn set(cx: &Context, args: &SetArgs) -> Result<ExitCode> {
         let verb = if written.changed { "configured" } else { "unchanged" };
         (written.object, verb)
     };
-    let (secret, verb) = verb;
     if let Some(format) = Format::machine(args.write.output.as_ref()) {
         // The Secret as left, every value masked.
         let object = output::typed(&secret, "v1", "Secret")?;
