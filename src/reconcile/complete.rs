@@ -132,7 +132,8 @@ mod tests {
             (
                 json!({"swift": {"container": "c"}}),
                 json!({"type": "OpenStack"}),
-                json!({"swift": {"container": "c"}, "managementState": "Unmanaged"}),
+                // Whether it is the user's is for Swift to say: adopted when it exists.
+                json!({"swift": {"container": "c"}}),
             ),
             (
                 json!({"ibmcos": {}}),

@@ -62,18 +62,25 @@ pub struct StorageSources<'a> {
 }
 
 impl StorageSources<'_> {
-    /// The hook's input, with whether OpenStack offers Swift asked of its identity service.
+    /// The hook's input, with whether OpenStack offers Swift asked of its identity service with
+    /// the cloud's credentials, as the operator asks it: only while the Config names no storage.
     pub async fn complete_input(&self) -> Result<StorageInput> {
         let mut input = self.input()?;
-        if input.platform.type_ == "OpenStack" {
+        // A storage block with anything but its management state names a driver.
+        let decided = input.current.as_ref().is_some_and(|c| {
+            c.storage
+                .as_object()
+                .is_some_and(|block| block.keys().any(|k| k != "managementState"))
+        });
+        if input.platform.type_ == "OpenStack" && !decided {
             let cloud_name = self
                 .infrastructure
                 .status
                 .as_ref()
                 .and_then(|s| s.platform_status.as_ref()?.openstack.as_ref()?.cloud_name.clone())
                 .unwrap_or_else(|| "openstack".into());
-            let credentials = self.user_credentials.or(self.cloud_credentials);
-            input.facts.swift_available = Some(openstack::offers_object_storage(credentials, &cloud_name).await?);
+            input.facts.swift_available =
+                Some(openstack::offers_object_storage(self.cloud_credentials, &cloud_name).await?);
         }
         Ok(input)
     }

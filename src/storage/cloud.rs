@@ -35,6 +35,12 @@ impl CloudContext<'_> {
             .unwrap_or_default()
     }
 
+    /// The OpenStack cloud the Infrastructure names: its entry in `clouds.yaml`.
+    pub fn cloud_name(&self) -> Option<&str> {
+        let platform = self.infrastructure.status.as_ref()?.platform_status.as_ref()?;
+        platform.openstack.as_ref()?.cloud_name.as_deref()
+    }
+
     /// The URL the Infrastructure's service endpoints give `service`, when they override it.
     pub fn service_endpoint(&self, service: &str) -> Option<&str> {
         let platform = self.infrastructure.status.as_ref()?.platform_status.as_ref()?;

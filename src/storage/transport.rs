@@ -83,9 +83,60 @@ impl Answer {
     }
 }
 
-/// Sends `request` through `connector` (the storage's CA, the cluster proxy, the timeouts); an
-/// unreachable service is `EndpointUnreachable`, naming `service`.
+/// The start of an answer's body, on one line, for a message.
+pub(super) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// Answers that say "slow down" (429; Swift's rate limiter says 498) or "busy" (503).
+fn throttled(status: u16) -> bool {
+    matches!(status, 429 | 498 | 503)
+}
+
+/// Attempts at a throttled request, and the longest wait between two.
+const ATTEMPTS: u32 = 5;
+const LONGEST_WAIT: Duration = Duration::from_secs(10);
+
+/// How long to wait before attempt `attempt + 1`: what `Retry-After` asks (in seconds, up to
+/// [`LONGEST_WAIT`]), else 0.5 s doubled each time.
+fn backoff(attempt: u32, retry_after: Option<&str>) -> Duration {
+    retry_after
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or_else(|| Duration::from_millis(500 << attempt.min(4)))
+        .min(LONGEST_WAIT)
+}
+
+/// Sends `request` through `connector` (the storage's CA, the cluster proxy, the timeouts),
+/// again when the service throttles it; an unreachable service is `EndpointUnreachable`, naming
+/// `service`.
 pub(super) async fn send(
+    connector: &aws_smithy_runtime_api::client::http::SharedHttpConnector,
+    service: &str,
+    request: http::Request<Vec<u8>>,
+) -> Result<Answer, CloudError> {
+    let (parts, body) = request.into_parts();
+    let mut attempt = 0;
+    loop {
+        let mut again = http::Request::new(body.clone());
+        *again.method_mut() = parts.method.clone();
+        *again.uri_mut() = parts.uri.clone();
+        *again.headers_mut() = parts.headers.clone();
+        let answer = send_once(connector, service, again).await?;
+        attempt += 1;
+        if !throttled(answer.status) || attempt == ATTEMPTS {
+            return Ok(answer);
+        }
+        tokio::time::sleep(backoff(attempt - 1, answer.header("retry-after"))).await;
+    }
+}
+
+async fn send_once(
     connector: &aws_smithy_runtime_api::client::http::SharedHttpConnector,
     service: &str,
     request: http::Request<Vec<u8>>,
@@ -118,4 +169,31 @@ pub(super) async fn send(
         .into_bytes()
         .to_vec();
     Ok(Answer { status, headers, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_retry_after_within_bounds() {
+        let cases = [
+            (0, None, 500),
+            (1, None, 1000),
+            (3, None, 4000),
+            (9, None, 8000),
+            (0, Some("2"), 2000),
+            (0, Some("3600"), 10_000),
+            (2, Some("Wed, 21 Oct 2026 07:28:00 GMT"), 2000),
+        ];
+        for (attempt, retry_after, millis) in cases {
+            assert_eq!(
+                backoff(attempt, retry_after),
+                Duration::from_millis(millis),
+                "{attempt} {retry_after:?}"
+            );
+        }
+        assert!(throttled(429) && throttled(498) && throttled(503) && !throttled(500));
+        assert_eq!(excerpt(b"  <html>\n  too\tmany </html>"), "<html> too many </html>");
+    }
 }

@@ -31,6 +31,8 @@ mod registry_proof;
 mod safety;
 mod status;
 mod storage_azure;
+mod storage_gcs;
 mod storage_ibmcos;
 mod storage_s3;
+mod storage_swift;
 mod trust;

@@ -200,6 +200,17 @@ async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
                 assert_eq!(pruner_args(&cronjob), common_args, "{platform}");
                 continue;
             }
+            Platform::OpenStack => {
+                // The simulated cloud's catalog names a Swift that does not exist: nothing is
+                // deployed on storage that cannot be reached, and the message says where it was
+                // looked for. (storage_swift runs the registry on a real one.)
+                assert_eq!(out.status.code(), Some(2), "{platform}: {stdout}{stderr}");
+                assert!(deployment.is_none(), "{platform}");
+                assert!(stderr.contains("Swift at https://swift.sim.example.com"), "{stderr}");
+                assert!(stderr.contains("cannot be reached"), "{stderr}");
+                assert_eq!(condition(&config, "StorageExists")["reason"], "EndpointUnreachable");
+                continue;
+            }
             Platform::Azure => {
                 // Its credentials need the cloud's API; the Config says what to supply.
                 assert_eq!(out.status.code(), Some(2), "{platform}: {stdout}{stderr}");
@@ -304,20 +315,6 @@ async fn every_platform_bootstraps_and_reconciles_to_the_reference() {
                     ["REGISTRY_HTTP_SECRET", "REGISTRY_STORAGE_GCS_KEYFILE"]
                 );
                 assert!(volume_names(&d).contains(&"registry-storage-keyfile".to_string()));
-            }
-            Platform::OpenStack => {
-                assert_eq!(bucket("REGISTRY_STORAGE"), "swift");
-                assert!(bucket("REGISTRY_STORAGE_SWIFT_AUTHURL").ends_with("/v3"));
-                assert_eq!(bucket("REGISTRY_STORAGE_SWIFT_AUTHVERSION"), "3");
-                assert_eq!(bucket("REGISTRY_STORAGE_SWIFT_REGION"), "regionOne");
-                assert_eq!(bucket("REGISTRY_STORAGE_SWIFT_CONTAINER").len(), 62);
-                assert_eq!(
-                    env_secret(&d, "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID")
-                        .map(|s| s.1)
-                        .as_deref(),
-                    Some("REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID")
-                );
-                assert_eq!(secret_keys(&private).len(), 7);
             }
             Platform::OpenStackWithoutSwift => {
                 assert_eq!(replicas, 1);

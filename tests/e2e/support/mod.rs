@@ -2,7 +2,9 @@
 //! a process against it, and the real kubectl reading back what it wrote.
 #![allow(dead_code)]
 
+pub mod google;
 pub mod ibmcloud;
+pub mod openstack;
 pub mod registry;
 pub mod services;
 
@@ -65,6 +67,9 @@ pub struct Running {
     pub s3: Option<services::Service>,
     /// On IBM Cloud, its APIs, which the Infrastructure's service endpoints name.
     pub ibm: Option<ibmcloud::IbmCloud>,
+    /// On GCP, Google's storage and token service, which the cloud credentials' key file and
+    /// the product's environment name.
+    pub google: Option<google::Google>,
 }
 
 pub async fn serve(server: ApiServer) -> Running {
@@ -80,13 +85,45 @@ pub async fn serve(server: ApiServer) -> Running {
         },
         _ => (cloud_storage(&server).await, None),
     };
+    let google = match platform_of(&server).as_deref() {
+        Some("GCP") => google_cloud(&server).await,
+        _ => None,
+    };
     Running {
         server,
         listening,
         dir,
         s3,
         ibm,
+        google,
     }
+}
+
+/// Google's storage for a simulated GCP cluster: the cloud credentials hold a real key whose
+/// token service is the stand-in's, and the bucket the operator created when it installed the
+/// registry exists.
+async fn google_cloud(server: &ApiServer) -> Option<google::Google> {
+    use base64::Engine as _;
+    let pem = google::private_key();
+    let google = google::Google::start(pem).await?;
+    let key = google::key_file(pem, &google.token_uri());
+    server
+        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "installer-cloud-credentials", "namespace": "openshift-image-registry"},
+            "data": {"service_account.json": base64::engine::general_purpose::STANDARD.encode(&key)}}))
+        .unwrap();
+    let config = server.object("imageregistry.operator.openshift.io/v1", "Config", "", "cluster");
+    if let Some(bucket) = config
+        .as_ref()
+        .and_then(|c| c.pointer("/spec/storage/gcs/bucket"))
+        .and_then(Value::as_str)
+    {
+        let body = serde_json::json!({"name": bucket}).to_string();
+        let url = format!("{}/storage/v1/b?project=sim-project", google.emulator);
+        let made = services::http("POST", &url, &[("Content-Type", "application/json")], &body);
+        assert_eq!(made.status, 200, "{}", made.body);
+    }
+    Some(google)
 }
 
 fn platform_of(server: &ApiServer) -> Option<String> {
@@ -162,6 +199,9 @@ impl Running {
             command
                 .env("AWS_ENDPOINT_URL_S3", &s3.url)
                 .env("AWS_ENDPOINT_URL_KMS", &s3.url);
+        }
+        if let Some(google) = &self.google {
+            command.envs(google.env());
         }
         command
             .env("KUBECONFIG", self.kubeconfig())

@@ -1,5 +1,5 @@
 //! Real services the storage tests start on 127.0.0.1 from what `scripts/setup` installs: moto's
-//! S3 server (and, later, the registry). Each is stopped when its handle drops. A service that is
+//! S3 server, Azurite, gcp-storage-emulator. Each is stopped when its handle drops. A service that is
 //! not installed skips the test with a message, except under `CI=true`, where it fails it.
 
 use std::net::TcpListener;
@@ -134,6 +134,43 @@ pub fn azurite(data: &std::path::Path) -> Option<Service> {
     Some(service)
 }
 
+/// gcp-storage-emulator (PyPI), in memory, or `None` when it is not installed (outside CI). Its
+/// `url` is the JSON API's base.
+pub fn gcs_emulator() -> Option<Service> {
+    let installed = Command::new("python3")
+        .args(["-c", "import gcp_storage_emulator"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        unavailable("gcp-storage-emulator (PyPI)");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "gcp_storage_emulator",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--in-memory",
+            "--quiet",
+        ])
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting gcp-storage-emulator");
+    let mut service = Service {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    wait_for(&mut service, "/storage/v1/b/none", Duration::from_secs(60));
+    Some(service)
+}
+
 /// moto's server (S3, STS, KMS), or `None` when moto is not installed (outside CI).
 pub fn moto() -> Option<Service> {
     start_moto(None, &[])
@@ -242,4 +279,50 @@ pub async fn operator_bucket(client: &aws_sdk_s3::Client, bucket: &str, infrastr
         .send()
         .await
         .unwrap();
+}
+
+/// An HTTP answer: status, headers (names lower-case), body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.0 request to `url` (`http://127.0.0.1:PORT/…`): the tests' own look at what the
+/// product did.
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (address, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: body.to_string(),
+    }
 }

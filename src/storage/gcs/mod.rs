@@ -1,4 +1,7 @@
-//! Google Cloud Storage.
+//! Google Cloud Storage: the registry's settings, and its bucket's life cycle.
+
+mod bucket;
+mod token;
 
 use super::credentials::{get, missing, required};
 use super::{Driver, Environment, Platform, Randomness, Removal, Rendering, fill, location, random_name};
@@ -48,22 +51,7 @@ impl Driver for Gcs {
 
     fn render(&self, storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
         let gcs = storage.gcs.clone().unwrap_or_default();
-        let creds = environment.credentials;
-        let keyfile = match (&creds.user, &creds.cloud) {
-            (Some(user), _) => required(user, KEYFILE)?,
-            (None, Some(cloud)) => get(cloud, "service_account.json").map(<[u8]>::to_vec).ok_or_else(|| {
-                Problem::new(
-                    "Error",
-                    "invalid secret for gcs credentials: key \"service_account.json\" is missing",
-                )
-            })?,
-            (None, None) => {
-                return Err(missing(
-                    "gcs",
-                    "create the Secret image-registry-private-configuration-user with key REGISTRY_STORAGE_GCS_KEYFILE",
-                ));
-            }
-        };
+        let keyfile = keyfile(environment.credentials)?;
         let mut out = Rendering::default();
         out.secret_data.insert(KEYFILE.into(), keyfile);
         out.env("REGISTRY_STORAGE", "gcs");
@@ -113,7 +101,32 @@ impl Driver for Gcs {
         ])
     }
 
-    fn removal(&self, _storage: &Storage) -> Removal {
-        Removal::LeftInPlace
+    fn removal(&self, storage: &Storage) -> Removal {
+        match storage.gcs.as_ref().and_then(|g| super::value(&g.bucket)) {
+            Some(bucket) => Removal::Cloud(format!("GCS bucket {bucket}")),
+            None => Removal::LeftInPlace,
+        }
+    }
+
+    fn cloud(&self) -> Option<&'static dyn super::cloud::Cloud> {
+        Some(&bucket::GcsBucket)
+    }
+}
+
+/// The service-account key: the user's (`REGISTRY_STORAGE_GCS_KEYFILE`), else the cloud's
+/// `service_account.json`.
+fn keyfile(creds: &super::Credentials) -> Result<Vec<u8>, Problem> {
+    match (&creds.user, &creds.cloud) {
+        (Some(user), _) => required(user, KEYFILE),
+        (None, Some(cloud)) => get(cloud, "service_account.json").map(<[u8]>::to_vec).ok_or_else(|| {
+            Problem::new(
+                "Error",
+                "invalid secret for gcs credentials: key \"service_account.json\" is missing",
+            )
+        }),
+        (None, None) => Err(missing(
+            "gcs",
+            "store the service account's key with oc-registry storage credentials set gcs keyfile=@FILE",
+        )),
     }
 }

@@ -1,13 +1,17 @@
-//! OpenStack Swift.
+//! OpenStack Swift: the registry's settings, and its container's life cycle through Keystone.
+
+mod container;
+mod keystone;
 
 use super::credentials::{USER_CREDENTIALS, get, missing, text};
 use super::{
     Credentials, Data, Driver, Environment, Platform, Randomness, Removal, Rendering, fill, location, random_name,
-    secret_env,
+    secret_env, value,
 };
-use crate::api::{ConfigSpec, PRIVATE_CONFIGURATION, Storage};
+use crate::api::{ConfigSpec, PRIVATE_CONFIGURATION, Storage, SwiftStorage};
 use crate::state::references::References;
 use crate::validate::{Finding, Problem};
+use keystone::{Identity, Method, Named};
 use serde_json::Value;
 
 pub struct Swift;
@@ -57,7 +61,7 @@ impl Driver for Swift {
 
     fn render(&self, storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
         let swift = storage.swift.clone().unwrap_or_default();
-        let secret = credentials(environment.credentials)?;
+        let secret = credentials(environment.credentials, None)?;
         let auth_url = swift
             .auth_url
             .clone()
@@ -175,8 +179,15 @@ impl Driver for Swift {
         ])
     }
 
-    fn removal(&self, _storage: &Storage) -> Removal {
-        Removal::LeftInPlace
+    fn removal(&self, storage: &Storage) -> Removal {
+        match storage.swift.as_ref().and_then(|s| value(&s.container)) {
+            Some(container) => Removal::Cloud(format!("Swift container {container}")),
+            None => Removal::LeftInPlace,
+        }
+    }
+
+    fn cloud(&self) -> Option<&'static dyn super::cloud::Cloud> {
+        Some(&container::SwiftContainer)
     }
 }
 
@@ -192,7 +203,9 @@ struct SwiftSecret {
     ca: Option<String>,
 }
 
-fn credentials(creds: &Credentials) -> Result<SwiftSecret, Problem> {
+/// The credentials from the user's Secret, else from the cloud's `clouds.yaml` (the entry of
+/// `cloud`, the one the Infrastructure names; else `openstack`; else the first).
+fn credentials(creds: &Credentials, cloud_name: Option<&str>) -> Result<SwiftSecret, Problem> {
     let mut out = SwiftSecret::default();
     if let Some(user) = &creds.user {
         let has = |k: &str| get(user, k).is_some();
@@ -231,8 +244,9 @@ fn credentials(creds: &Credentials) -> Result<SwiftSecret, Problem> {
             format!("invalid clouds.yaml in installer-cloud-credentials: {e}"),
         )
     })?;
-    let cloud_entry = clouds
-        .pointer("/clouds/openstack")
+    let cloud_entry = cloud_name
+        .and_then(|name| clouds.get("clouds")?.get(name))
+        .or_else(|| clouds.pointer("/clouds/openstack"))
         .or_else(|| clouds.get("clouds").and_then(|c| c.as_object()?.values().next()))
         .cloned()
         .unwrap_or(Value::Null);
@@ -256,6 +270,53 @@ fn credentials(creds: &Credentials) -> Result<SwiftSecret, Problem> {
     out.region = field("/region_name");
     out.ca = text(cloud, "cacert");
     Ok(out)
+}
+
+/// The Keystone identity for the registry's credentials; the storage's own settings win over
+/// those that came with `clouds.yaml`.
+fn identity(swift: &SwiftStorage, secret: &SwiftSecret) -> Result<Identity, Problem> {
+    let key = |index: usize| {
+        secret
+            .data
+            .get(SECRET_KEYS[index])
+            .map(|v| String::from_utf8_lossy(v).trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let version = value(&swift.auth_version).unwrap_or("3");
+    let auth_url = value(&swift.auth_url)
+        .map(str::to_string)
+        .or_else(|| secret.auth_url.clone())
+        .unwrap_or_default();
+    let method = match (key(0), key(1), key(4), key(5)) {
+        (Some(user), Some(password), _, _) => Method::Password { user, password },
+        (user, _, Some(credential), _) => Method::ApplicationCredential {
+            id: key(2),
+            name: key(3),
+            user,
+            secret: credential,
+        },
+        (_, _, _, Some(id)) => Method::Token { id },
+        _ => {
+            return Err(missing(
+                "swift",
+                "store a username and password with oc-registry storage credentials set swift username=NAME password=@FILE",
+            ));
+        }
+    };
+    let own = |field: &Option<String>| value(field).map(str::to_string);
+    Ok(Identity {
+        auth_url: normalise_auth_url(&auth_url, version)?,
+        version: version.parse().unwrap_or(3),
+        method,
+        domain: own(&swift.domain_id)
+            .map(Named::Id)
+            .or_else(|| own(&swift.domain).or_else(|| secret.domain.clone()).map(Named::Name)),
+        project: own(&swift.tenant_id)
+            .or_else(|| secret.tenant_id.clone())
+            .map(Named::Id)
+            .or_else(|| own(&swift.tenant).or_else(|| secret.tenant.clone()).map(Named::Name)),
+        region: own(&swift.region_name).or_else(|| secret.region.clone()),
+    })
 }
 
 /// Appends `/v<version>` to an auth URL without a path (one without a scheme is `http://`, as
