@@ -115,6 +115,23 @@ pub struct Ensured {
     pub issued: Option<super::Data>,
 }
 
+impl Ensured {
+    /// Nothing found or done yet about `storage`.
+    pub fn of(storage: &Storage) -> Ensured {
+        Ensured {
+            storage: storage.clone(),
+            ..Ensured::default()
+        }
+    }
+
+    /// Records that the storage does not exist and will not this pass: it cannot be addressed or
+    /// reached, and `err` says why.
+    pub fn cannot_exist(&mut self, err: CloudError) {
+        self.conditions
+            .push(StorageCondition::new("StorageExists", false, err.code, err.message));
+    }
+}
+
 /// Who created the storage, as far as the cloud tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -254,6 +271,27 @@ pub(super) trait Store {
     async fn create(&self) -> Result<(), CloudError>;
 }
 
+/// Addresses the store and makes it exist ([`ensure_exists`]); one that cannot be addressed (no
+/// name, unusable credentials) is `StorageExists` False. With the outcome, the store and whether
+/// it was created here, when it exists, for the steps that configure it.
+pub(super) async fn ensure_store<S: Store>(
+    store: Result<S, CloudError>,
+    storage: &Storage,
+    cx: &CloudContext<'_>,
+    mode: Mode,
+) -> (Ensured, Option<(S, bool)>) {
+    let mut out = Ensured::of(storage);
+    let store = match store {
+        Ok(store) => store,
+        Err(err) => {
+            out.cannot_exist(err);
+            return (out, None);
+        }
+    };
+    let created = ensure_exists(&store, storage, cx.provisioning.adopt_existing, mode, &mut out).await;
+    (out, created.map(|created_here| (store, created_here)))
+}
+
 /// Whether the storage's owner is still to be decided.
 fn undecided(storage: &Storage) -> bool {
     storage.management_state.as_ref().is_none_or(|s| s.as_str().is_empty())
@@ -272,8 +310,7 @@ pub(super) async fn ensure_exists(
 ) -> Option<bool> {
     use crate::api::ManagementState;
     let fail = |out: &mut Ensured, code: String, message: String| {
-        out.conditions
-            .push(StorageCondition::new("StorageExists", false, code, message));
+        out.cannot_exist(CloudError { code, message });
         None
     };
     let creatable = mode == Mode::Apply && storage.management_state != Some(ManagementState::Unmanaged);

@@ -7,7 +7,7 @@
 
 use crate::support::openstack::{self, OpenStack};
 use crate::support::registry;
-use crate::support::{Running, cluster, serve, text};
+use crate::support::{Running, cluster, condition, serve, text};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use test_apiserver::Platform;
@@ -161,13 +161,7 @@ async fn wrong_credentials_and_an_unreachable_keystone_write_nothing_and_say_why
     assert!(said.contains("storage credentials set swift"), "{said}");
     assert!(!said.contains(wrong), "{said}");
     let config = running.config().await;
-    let exists = config["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "StorageExists")
-        .cloned()
-        .unwrap();
+    let exists = condition(&config, "StorageExists");
     assert_eq!(exists["status"], "False");
     assert_eq!(exists["reason"], "Unauthorized");
     assert!(!exists.to_string().contains(wrong));

@@ -4,7 +4,7 @@
 //! without a key, the fix is to store one.
 
 use super::super::cloud::{
-    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, StorageCondition, ensure_exists,
+    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, ensure_store,
 };
 use super::super::credentials::get;
 use super::blob::{CLUSTER_ID, CREATED_BY, Container, THIS_PROGRAM};
@@ -45,19 +45,7 @@ fn container(storage: &Storage, cx: &CloudContext<'_>) -> Result<Container, Clou
 
 impl AzureContainer {
     async fn ensure_azure(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
-        let mut out = Ensured {
-            storage: storage.clone(),
-            ..Ensured::default()
-        };
-        match container(storage, &cx) {
-            Ok(container) => {
-                ensure_exists(&container, storage, cx.provisioning.adopt_existing, mode, &mut out).await;
-            }
-            Err(err) => out
-                .conditions
-                .push(StorageCondition::new("StorageExists", false, err.code, err.message)),
-        }
-        out
+        ensure_store(container(storage, &cx), storage, &cx, mode).await.0
     }
 
     async fn inspect_azure(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {

@@ -5,7 +5,7 @@
 
 use super::super::cloud::{
     COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, StorageCondition, Store,
-    ensure_exists,
+    ensure_store,
 };
 use super::super::transport::{self, Answer, url_encode};
 use super::token::{ServiceAccountKey, access_token};
@@ -379,24 +379,8 @@ impl Store for Bucket {
 
 impl GcsBucket {
     async fn ensure_gcs(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
-        let mut out = Ensured {
-            storage: storage.clone(),
-            ..Ensured::default()
-        };
-        let bucket = match Bucket::new(storage, &cx) {
-            Ok(bucket) => bucket,
-            Err(err) => {
-                out.conditions
-                    .push(StorageCondition::new("StorageExists", false, err.code, err.message));
-                return out;
-            }
-        };
-        if ensure_exists(&bucket, storage, cx.provisioning.adopt_existing, mode, &mut out)
-            .await
-            .is_none()
-        {
-            return out;
-        }
+        let (mut out, found) = ensure_store(Bucket::new(storage, &cx), storage, &cx, mode).await;
+        let Some((bucket, _)) = found else { return out };
         let managed = out.storage.management_state == Some(ManagementState::Managed);
         if managed && mode == Mode::Apply {
             out.conditions.extend(bucket.bind_tags().await);

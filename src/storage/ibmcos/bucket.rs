@@ -7,7 +7,7 @@
 
 use super::platform::{IbmCloud, Instance};
 use crate::api::{IbmCosStorage, Storage};
-use crate::storage::cloud::{CloudContext, CloudError, Ensured, Inspection, Mode, Removed, StorageCondition};
+use crate::storage::cloud::{CloudContext, CloudError, Ensured, Inspection, Mode, Removed};
 use crate::storage::credentials::{USER_CREDENTIALS, s3_ini, text};
 use crate::storage::s3::bucket::Target;
 use crate::storage::s3::client::{Auth, Endpoint, Shared, profile, with_scheme};
@@ -202,10 +202,7 @@ impl CosBucket {
     }
 
     async fn ensure_cos(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
-        let mut out = Ensured {
-            storage: storage.clone(),
-            ..Ensured::default()
-        };
+        let mut out = Ensured::of(storage);
         let Some(cos) = storage.ibmcos.clone() else { return out };
         let mut made = Vec::new();
         let user = user_pair(cx.credentials);
@@ -237,15 +234,10 @@ impl CosBucket {
                         .await;
                         made.extend(out.created.take());
                     }
-                    Err(err) => {
-                        out.conditions
-                            .push(StorageCondition::new("StorageExists", false, err.code, err.message))
-                    }
+                    Err(err) => out.cannot_exist(err),
                 }
             }
-            Err(err) => out
-                .conditions
-                .push(StorageCondition::new("StorageExists", false, err.code, err.message)),
+            Err(err) => out.cannot_exist(err),
         }
         out.created = (!made.is_empty()).then(|| made.join(", "));
         out

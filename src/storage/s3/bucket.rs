@@ -620,25 +620,14 @@ impl super::super::cloud::Store for Target {
 
 impl S3Bucket {
     async fn ensure_s3(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
-        let mut out = Ensured {
-            storage: storage.clone(),
-            ..Ensured::default()
+        let Some(s3) = storage.s3.as_ref() else {
+            return Ensured::of(storage);
         };
-        let Some(s3) = storage.s3.as_ref() else { return out };
-        let target = match Target::of(s3, &cx) {
-            Ok(t) => t,
-            Err(err) => {
-                out.conditions
-                    .push(StorageCondition::new("StorageExists", false, err.code, err.message));
-                return out;
-            }
-        };
-        let set_up = cx.provisioning;
-        let Some(created_here) =
-            super::super::cloud::ensure_exists(&target, storage, set_up.adopt_existing, mode, &mut out).await
-        else {
+        let (mut out, found) = super::super::cloud::ensure_store(Target::of(s3, &cx), storage, &cx, mode).await;
+        let Some((target, created_here)) = found else {
             return out;
         };
+        let set_up = cx.provisioning;
         let managed = out.storage.management_state == Some(ManagementState::Managed);
         if !managed || mode == Mode::DryRun {
             return out;

@@ -4,8 +4,7 @@
 //! expires during a pass is replaced once and the call made again.
 
 use super::super::cloud::{
-    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, StorageCondition, Store,
-    ensure_exists,
+    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, Store, ensure_store,
 };
 use super::super::transport::{self, Answer};
 use super::keystone::{self, Identity, Session};
@@ -264,19 +263,7 @@ impl Store for Container {
 
 impl SwiftContainer {
     async fn ensure_swift(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
-        let mut out = Ensured {
-            storage: storage.clone(),
-            ..Ensured::default()
-        };
-        match Container::new(storage, &cx) {
-            Ok(container) => {
-                ensure_exists(&container, storage, cx.provisioning.adopt_existing, mode, &mut out).await;
-            }
-            Err(err) => out
-                .conditions
-                .push(StorageCondition::new("StorageExists", false, err.code, err.message)),
-        }
-        out
+        ensure_store(Container::new(storage, &cx), storage, &cx, mode).await.0
     }
 
     async fn inspect_swift(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {

@@ -6,11 +6,12 @@
 //! region: the constraint is checked here, then rewritten). Everything about the bucket itself
 //! rests on moto.
 
+use super::stand_in::{forward, reply};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -40,14 +41,6 @@ impl Drop for IbmCloud {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-fn reply(status: u16, body: Value) -> Response<Full<bytes::Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(body.to_string().into()))
-        .unwrap()
 }
 
 fn query(uri: &hyper::Uri) -> BTreeMap<String, String> {
@@ -277,31 +270,7 @@ async fn cos(parts: http::request::Parts, body: bytes::Bytes, moto: &str) -> Res
         }
         body = text.replace(&constraint, &signed_for).into_bytes();
     }
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
-    let mut forward = Request::builder().method(parts.method.clone()).uri(format!(
-        "{moto}{}",
-        parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    ));
-    for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
-            forward = forward.header(name, value);
-        }
-    }
-    let answer = client
-        .request(forward.body(Full::new(body.into())).unwrap())
-        .await
-        .unwrap();
-    let (parts, body) = answer.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let mut out = Response::builder().status(parts.status);
-    for (name, value) in &parts.headers {
-        if name != "content-length" && name != "transfer-encoding" {
-            out = out.header(name, value);
-        }
-    }
-    out.body(Full::new(body)).unwrap()
+    forward(&parts, body.into(), moto).await
 }
 
 fn between(text: &str, start: &str, end: &str) -> Option<String> {

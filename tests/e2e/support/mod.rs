@@ -7,6 +7,7 @@ pub mod ibmcloud;
 pub mod openstack;
 pub mod registry;
 pub mod services;
+pub mod stand_in;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
