@@ -8,12 +8,13 @@
 //! without the issued token is refused. Buckets and objects rest on the emulator.
 
 use super::services::{self, Service};
+use super::stand_in::{forward, reply};
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -36,6 +37,8 @@ struct State {
     /// The public key (PKCS #1 DER) assertions must be signed with.
     public_key: Vec<u8>,
     bindings: Vec<Value>,
+    /// Storage calls still to be answered 429 (Google's rate limit), with `Retry-After: 1`.
+    throttled: u32,
 }
 
 pub struct Google {
@@ -124,6 +127,11 @@ impl Google {
         format!("{}/token", self.url)
     }
 
+    /// Answers the next `calls` storage calls 429, as Google does past a rate limit.
+    pub fn throttle(&self, calls: u32) {
+        self.state.lock().unwrap().throttled = calls;
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
     }
@@ -135,14 +143,6 @@ impl Google {
             ("CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER", self.url.clone()),
         ]
     }
-}
-
-fn reply(status: u16, body: Value) -> Response<Full<bytes::Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(body.to_string().into()))
-        .unwrap()
 }
 
 /// Why an assertion is refused, if it is.
@@ -215,6 +215,20 @@ async fn handle(
             },
         );
     }
+    let throttled = {
+        let mut held = state.lock().unwrap();
+        let now = held.throttled > 0;
+        held.throttled = held.throttled.saturating_sub(1);
+        now
+    };
+    if throttled {
+        let mut answer = reply(
+            429,
+            json!({"error": {"code": 429, "message": "The rate of change requests to the bucket is too high"}}),
+        );
+        answer.headers_mut().insert("retry-after", "1".parse().unwrap());
+        return Ok(answer);
+    }
     let bearer = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
     if bearer != Some(&format!("Bearer {ISSUED}")) {
         return Ok(reply(
@@ -284,29 +298,4 @@ fn decode(value: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-async fn forward(parts: &http::request::Parts, body: bytes::Bytes, emulator: &str) -> Response<Full<bytes::Bytes>> {
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
-    let mut request = Request::builder().method(parts.method.clone()).uri(format!(
-        "{emulator}{}",
-        parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    ));
-    for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
-        }
-    }
-    let answer = client.request(request.body(Full::new(body)).unwrap()).await.unwrap();
-    let (parts, body) = answer.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let mut out = Response::builder().status(parts.status);
-    for (name, value) in &parts.headers {
-        if name != "content-length" && name != "transfer-encoding" {
-            out = out.header(name, value);
-        }
-    }
-    out.body(Full::new(body)).unwrap()
 }
