@@ -6,8 +6,9 @@
 //! Removed; a key Google does not know is a clear condition that writes nothing and prints no
 //! key; a bucket that exists already is adopted and left in place.
 
-use crate::support::google::{self, Call};
+use crate::support::google;
 use crate::support::services::http;
+use crate::support::stand_in::Call;
 use crate::support::{Running, cluster, condition, serve, text};
 use serde_json::{Value, json};
 use test_apiserver::Platform;

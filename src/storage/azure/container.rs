@@ -1,55 +1,219 @@
-//! The life cycle of the registry's Azure container, with the storage account's key: adopted
-//! when it exists (Unmanaged), created private when not (Managed), inspected, and removed with
-//! its blobs. Storage accounts themselves are the Azure management API's, which is not called:
-//! without a key, the fix is to store one.
+//! The life cycle of the registry's Azure storage. With the user's account key, only the
+//! container: adopted when it exists (Unmanaged), created private when not (Managed), inspected,
+//! removed with its blobs. Installer-provisioned (the cloud's service principal), the storage
+//! account too, through Resource Manager as the operator makes it: created when missing, its
+//! first key read for the container calls and given to the registry, and deleted after the
+//! container when this program created it.
 
 use super::super::cloud::{
-    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, ensure_store,
+    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, ensure_exists, ensure_store,
 };
-use super::super::credentials::get;
+use super::super::credentials::{get, text};
+use super::arm::{Arm, Principal};
 use super::blob::{CLUSTER_ID, CREATED_BY, Container, THIS_PROGRAM};
-use super::{ACCOUNT_KEY, realm, value};
-use crate::api::Storage;
+use super::{ACCOUNT_KEY, authority_host, realm, value};
+use crate::api::{ManagementState, Storage};
+use aws_smithy_runtime_api::client::http::SharedHttpConnector;
+use std::collections::BTreeMap;
 
 pub struct AzureContainer;
 
-/// The container the storage names, reached with the user's account key.
-fn container(storage: &Storage, cx: &CloudContext<'_>) -> Result<Container, CloudError> {
+/// The account and container the storage names.
+fn names(storage: &Storage) -> Result<(String, String), CloudError> {
     let azure = storage.azure.clone().unwrap_or_default();
-    let (Some(account), Some(name)) = (value(&azure.account_name), value(&azure.container)) else {
-        return Err(CloudError {
+    match (value(&azure.account_name), value(&azure.container)) {
+        (Some(account), Some(name)) => Ok((account.to_string(), name.to_string())),
+        _ => Err(CloudError {
             code: "StorageNotConfigured".into(),
             message: "spec.storage.azure names no storage account or container: set them with oc-registry storage \
                       set azure --account-name NAME --container NAME"
                 .into(),
-        });
-    };
-    let Some(key) = cx.credentials.user.as_ref().and_then(|u| get(u, ACCOUNT_KEY)) else {
-        return Err(CloudError {
-            code: "NoAccountKey".into(),
-            message: format!(
-                "the key of storage account {account} is needed to reach Azure container {name}: storage accounts \
-                 are made and read through the Azure management API, which is not called here; store the key with \
-                 oc-registry storage credentials set azure account-key=@FILE"
-            ),
-        });
-    };
-    Container::new(
-        account,
-        name,
-        key,
-        realm(value(&azure.cloud_name).unwrap_or_default()),
-        cx,
-    )
+        }),
+    }
+}
+
+fn user_key<'a>(cx: &'a CloudContext<'_>) -> Option<&'a [u8]> {
+    cx.credentials.user.as_ref().and_then(|u| get(u, ACCOUNT_KEY))
+}
+
+fn cloud_name(storage: &Storage) -> String {
+    storage
+        .azure
+        .as_ref()
+        .and_then(|a| value(&a.cloud_name))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The container reached with `key`.
+fn container_with(storage: &Storage, key: &[u8], cx: &CloudContext<'_>) -> Result<Container, CloudError> {
+    let (account, name) = names(storage)?;
+    Container::new(&account, &name, key, realm(&cloud_name(storage)), cx)
+}
+
+/// Resource Manager for the cloud's service principal: the Infrastructure's `armEndpoint` when it
+/// names one (Azure Stack Hub), else the cloud's; tokens from `AZURE_AUTHORITY_HOST` when set, as
+/// Azure's tools take it, else the cloud's authority.
+fn arm(storage: &Storage, cx: &CloudContext<'_>) -> Result<Arm, CloudError> {
+    let cloud = cx.credentials.cloud.as_ref().ok_or_else(|| CloudError {
+        code: "NoAccountKey".into(),
+        message: "no credentials reach Azure: store the storage account's key with oc-registry storage credentials \
+                  set azure account-key=@FILE"
+            .into(),
+    })?;
+    let principal = Principal::from_cloud(cloud)?;
+    let cloud_name = cloud_name(storage);
+    let endpoint = cx
+        .infrastructure
+        .status
+        .as_ref()
+        .and_then(|s| s.platform_status.as_ref()?.azure.as_ref()?.arm_endpoint.clone())
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| resource_manager(&cloud_name).to_string());
+    let authority = std::env::var("AZURE_AUTHORITY_HOST")
+        .ok()
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| authority_host(&cloud_name).to_string());
+    let https = SharedHttpConnector::new(super::super::transport::connector(cx)?);
+    Ok(Arm::new(principal, &endpoint, &authority, https))
+}
+
+/// Resource Manager's endpoint in each Azure cloud.
+fn resource_manager(cloud: &str) -> &'static str {
+    match cloud {
+        "AzureUSGovernmentCloud" => "https://management.usgovcloudapi.net",
+        "AzureChinaCloud" => "https://management.chinacloudapi.cn",
+        "AzureGermanCloud" => "https://management.microsoftazure.de",
+        _ => "https://management.azure.com",
+    }
+}
+
+/// The tags an account created here carries: the cluster's, the platform's, this program's mark.
+fn account_tags(cx: &CloudContext<'_>) -> BTreeMap<String, String> {
+    let mut tags: BTreeMap<String, String> = cx
+        .infrastructure
+        .status
+        .as_ref()
+        .and_then(|s| s.platform_status.as_ref()?.azure.as_ref()?.resource_tags.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+        .collect();
+    tags.insert(
+        format!("kubernetes.io_cluster.{}", cx.infrastructure_name()),
+        "owned".into(),
+    );
+    tags.insert("createdby".into(), THIS_PROGRAM.into());
+    tags
+}
+
+/// Whether the cluster's pods authenticate with a federated token, not the account's key.
+fn workload_identity(cx: &CloudContext<'_>) -> bool {
+    cx.credentials
+        .cloud
+        .as_ref()
+        .is_some_and(|c| text(c, "azure_federated_token_file").is_some_and(|f| !f.is_empty()))
 }
 
 impl AzureContainer {
     async fn ensure_azure(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
-        ensure_store(container(storage, &cx), storage, &cx, mode).await.0
+        match user_key(&cx) {
+            Some(key) => {
+                ensure_store(container_with(storage, key, &cx), storage, &cx, mode)
+                    .await
+                    .0
+            }
+            None => {
+                let mut out = Ensured::of(storage);
+                if let Err(err) = self.through_resource_manager(storage, &cx, mode, &mut out).await {
+                    out.cannot_exist(err);
+                }
+                out
+            }
+        }
+    }
+
+    /// Makes the account exist, reads its key, then makes the container exist with it.
+    async fn through_resource_manager(
+        &self,
+        storage: &Storage,
+        cx: &CloudContext<'_>,
+        mode: Mode,
+        out: &mut Ensured,
+    ) -> Result<(), CloudError> {
+        let (account, _) = names(storage)?;
+        let arm = arm(storage, cx)?;
+        let mut made = Vec::new();
+        if arm.account(&account).await?.is_none() {
+            if storage.management_state == Some(ManagementState::Unmanaged) {
+                return Err(CloudError {
+                    code: "StorageAccountNotFound".into(),
+                    message: format!(
+                        "storage account {account} does not exist in resource group {}, and Unmanaged storage is \
+                         never created here: create it, or let reconcile create it with oc-registry set \
+                         storage-management-state Managed",
+                        arm.principal().resource_group
+                    ),
+                });
+            }
+            if let Some(why) = arm.name_taken(&account).await? {
+                return Err(CloudError {
+                    code: "StorageAccountNameTaken".into(),
+                    message: format!(
+                        "storage account {account} cannot be created: {why}: account names are global; name another \
+                         with oc-registry storage set azure --account-name NAME"
+                    ),
+                });
+            }
+            made.push(format!("Azure storage account {account}"));
+            if mode == Mode::DryRun {
+                let (_, container) = names(storage)?;
+                made.push(format!("Azure container {container}"));
+                out.created = Some(made.join(", "));
+                out.exists = true;
+                out.storage.management_state = Some(ManagementState::Managed);
+                return Ok(());
+            }
+            arm.create_account(&account, &account_tags(cx)).await?;
+        }
+        let key = arm.first_key(&account).await?;
+        let container = container_with(storage, key.as_bytes(), cx)?;
+        ensure_exists(&container, storage, cx.provisioning.adopt_existing, mode, out).await;
+        made.extend(out.created.take());
+        out.created = (!made.is_empty()).then(|| made.join(", "));
+        // The registry gets the key, unless its pods have a federated identity of their own; it
+        // is handed on only when it differs from the one the registry has.
+        let held = cx.credentials.issued.as_ref().and_then(|i| get(i, ACCOUNT_KEY));
+        if !workload_identity(cx) && held != Some(key.as_bytes()) {
+            out.issued = Some([(ACCOUNT_KEY.to_string(), key.into_bytes())].into());
+        }
+        Ok(())
+    }
+
+    /// The container, reached with the user's key, else the account's first key.
+    async fn reach(&self, storage: &Storage, cx: &CloudContext<'_>) -> Result<(Container, Option<Arm>), CloudError> {
+        if let Some(key) = user_key(cx) {
+            return Ok((container_with(storage, key, cx)?, None));
+        }
+        let (account, _) = names(storage)?;
+        let arm = arm(storage, cx)?;
+        let key = arm.first_key(&account).await?;
+        Ok((container_with(storage, key.as_bytes(), cx)?, Some(arm)))
     }
 
     async fn inspect_azure(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {
-        let container = container(storage, &cx)?;
+        if user_key(&cx).is_none() {
+            let (account, _) = names(storage)?;
+            if arm(storage, &cx)?.account(&account).await?.is_none() {
+                return Ok(Inspection {
+                    exists: false,
+                    creator: None,
+                    objects: None,
+                    removal_started: None,
+                });
+            }
+        }
+        let (container, _) = self.reach(storage, &cx).await?;
         let Some(metadata) = container.metadata().await? else {
             return Ok(Inspection {
                 exists: false,
@@ -71,18 +235,48 @@ impl AzureContainer {
         })
     }
 
+    /// Deletes the container with its blobs, then the account when this program created it (an
+    /// account it did not make may hold what is not the registry's).
     async fn remove_azure(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Removed, CloudError> {
-        let container = container(storage, &cx)?;
-        if container.metadata().await?.is_none() {
+        let (account, _) = names(storage)?;
+        if user_key(&cx).is_none() && arm(storage, &cx)?.account(&account).await?.is_none() {
             return Ok(Removed::default());
         }
-        let objects = container.count(u64::MAX).await?;
-        container.delete().await?;
-        Ok(Removed {
-            objects,
-            resumed: false,
-        })
+        let (container, arm) = self.reach(storage, &cx).await?;
+        let mut removed = Removed::default();
+        if container.metadata().await?.is_some() {
+            removed.objects = container.count(u64::MAX).await?;
+            container.delete().await?;
+        }
+        if let Some(arm) = arm {
+            let ours = arm
+                .account(&account)
+                .await?
+                .is_some_and(|a| a.pointer("/tags/createdby").and_then(|v| v.as_str()) == Some(THIS_PROGRAM));
+            if ours {
+                arm.delete_account(&account).await?;
+            }
+        }
+        Ok(removed)
     }
 }
 
 super::super::cloud::cloud_of_async_fns!(AzureContainer, ensure_azure, inspect_azure, remove_azure);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cloud_has_its_resource_manager() {
+        let cases = [
+            ("", "https://management.azure.com"),
+            ("AzurePublicCloud", "https://management.azure.com"),
+            ("AzureUSGovernmentCloud", "https://management.usgovcloudapi.net"),
+            ("AzureChinaCloud", "https://management.chinacloudapi.cn"),
+        ];
+        for (cloud, endpoint) in cases {
+            assert_eq!(resource_manager(cloud), endpoint, "{cloud}");
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Azure Blob Storage: the registry's settings, and its container's life cycle.
 
+mod arm;
 mod blob;
 mod container;
 
@@ -102,16 +103,21 @@ impl Driver for Azure {
                     authority_host(value(&azure.cloud_name).unwrap_or_default()),
                 );
             }
+            // The key reconcile read through Resource Manager with the cloud's service principal.
             (None, _) => {
-                return Err(Problem::new(
-                    "Error",
-                    format!(
-                        "the key of storage account \"{account}\" is needed: the cloud credentials hold a service principal, \
-                         and fetching account keys needs the Azure API; store the key (it goes into {ACCOUNT_KEY} \
-                         of the Secret {USER_CREDENTIALS}) with: oc-registry storage credentials set azure \
-                         account-key=@FILE"
-                    ),
-                ));
+                let key = creds.issued.as_ref().and_then(|i| get(i, ACCOUNT_KEY)).ok_or_else(|| {
+                    Problem::new(
+                        "Error",
+                        format!(
+                            "the key of storage account \"{account}\" is not known yet: reconcile reads it through the \
+                             Azure API with the service principal in installer-cloud-credentials; or store the key \
+                             (it goes into {ACCOUNT_KEY} of the Secret {USER_CREDENTIALS}) with: oc-registry storage \
+                             credentials set azure account-key=@FILE"
+                        ),
+                    )
+                })?;
+                out.secret_data.insert(ACCOUNT_KEY.into(), key.to_vec());
+                out.env.push(secret_env(ACCOUNT_KEY, PRIVATE_CONFIGURATION));
             }
         }
         out.env("REGISTRY_STORAGE", "azure");

@@ -8,7 +8,7 @@
 //! without the issued token is refused. Buckets and objects rest on the emulator.
 
 use super::services::{self, Service};
-use super::stand_in::{forward, reply};
+use super::stand_in::{Call, forward, reply};
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -21,15 +21,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// The service account the simulated cluster's credentials hold.
 pub const CLIENT_EMAIL: &str = "image-registry@sim-project.iam.gserviceaccount.com";
 const ISSUED: &str = "ya29.simulated-access-token";
-
-/// One call as the stand-in saw it.
-#[derive(Clone, Debug)]
-pub struct Call {
-    pub method: String,
-    /// Path and query.
-    pub target: String,
-    pub body: Value,
-}
 
 #[derive(Default)]
 struct State {

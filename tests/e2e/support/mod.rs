@@ -2,6 +2,7 @@
 //! a process against it, and the real kubectl reading back what it wrote.
 #![allow(dead_code)]
 
+pub mod azure;
 pub mod google;
 pub mod ibmcloud;
 pub mod openstack;

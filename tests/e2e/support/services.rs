@@ -105,13 +105,27 @@ pub const AZURITE_KEY: &str =
 /// Azurite's Blob service (npm `azurite`), keeping nothing beyond the test; `None` when it is not
 /// installed (outside CI). Its `url` is the account's blob endpoint.
 pub fn azurite(data: &std::path::Path) -> Option<Service> {
+    azurite_serving(data, AZURITE_ACCOUNT, None)
+}
+
+/// Azurite serving the storage account `account` with `key` (base64) instead of its own; its
+/// `url` is that account's blob endpoint.
+pub fn azurite_with_account(data: &std::path::Path, account: &str, key: &str) -> Option<Service> {
+    azurite_serving(data, account, Some(&format!("{account}:{key}")))
+}
+
+fn azurite_serving(data: &std::path::Path, account: &str, accounts: Option<&str>) -> Option<Service> {
     let executable = azurite_executable();
     if !executable.exists() {
         unavailable("Azurite (npm azurite)");
         return None;
     }
     let port = free_port();
-    let child = Command::new(&executable)
+    let mut command = Command::new(&executable);
+    if let Some(accounts) = accounts {
+        command.env("AZURITE_ACCOUNTS", accounts);
+    }
+    let child = command
         .args([
             "--blobHost",
             "127.0.0.1",
@@ -128,7 +142,7 @@ pub fn azurite(data: &std::path::Path) -> Option<Service> {
         .expect("starting Azurite");
     let mut service = Service {
         child,
-        url: format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"),
+        url: format!("http://127.0.0.1:{port}/{account}"),
     };
     wait_for_port(&mut service, port, Duration::from_secs(60));
     Some(service)

@@ -5,6 +5,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioExecutor;
 
+/// One call as the stand-in saw it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    pub body: serde_json::Value,
+}
+
 /// A JSON answer.
 pub fn reply(status: u16, body: serde_json::Value) -> Response<Full<bytes::Bytes>> {
     Response::builder()
