@@ -68,6 +68,47 @@ pub(super) fn url_encode(value: &str) -> String {
         .collect()
 }
 
+/// A credential (a token, a Keystone session) obtained once for a pass and again, once, when the
+/// service refuses it: a token that expired midway.
+pub(super) struct Renewable<T>(tokio::sync::Mutex<Option<T>>);
+
+impl<T: Clone> Renewable<T> {
+    pub fn new() -> Self {
+        Renewable(tokio::sync::Mutex::new(None))
+    }
+
+    /// Sends the request `build` makes with the credential `obtain` gives; when the service
+    /// answers 401, the credential is obtained anew and the request sent once more.
+    pub async fn send<Obtained: Future<Output = Result<T, CloudError>>>(
+        &self,
+        connector: &aws_smithy_runtime_api::client::http::SharedHttpConnector,
+        service: &str,
+        obtain: impl Fn() -> Obtained,
+        build: impl Fn(&T) -> http::Result<http::Request<Vec<u8>>>,
+    ) -> Result<Answer, CloudError> {
+        let mut renew = false;
+        loop {
+            let credential = {
+                let mut held = self.0.lock().await;
+                if renew || held.is_none() {
+                    *held = Some(obtain().await?);
+                }
+                held.clone().expect("just obtained")
+            };
+            let request = build(&credential).map_err(|e| CloudError {
+                code: "InvalidRequest".into(),
+                message: format!("a request to {service} cannot be made: {e}"),
+            })?;
+            let answer = send(connector, service, request).await?;
+            if answer.status == 401 && !renew {
+                renew = true;
+                continue;
+            }
+            return Ok(answer);
+        }
+    }
+}
+
 /// An HTTP answer: its status, headers and body.
 pub(super) struct Answer {
     pub status: u16,
@@ -174,6 +215,82 @@ async fn send_once(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serves `statuses` in turn, one connection each; the credentials each request carried.
+    async fn serve(statuses: &'static [u16]) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for status in statuses {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = stream.read(&mut buffer).await.unwrap();
+                    request.extend_from_slice(&buffer[..n]);
+                }
+                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                let credential = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("x-credential: "))
+                    .unwrap_or_default();
+                seen.push(credential.trim().to_string());
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                stream.write_all(answer.as_bytes()).await.unwrap();
+            }
+            seen
+        });
+        (url, task)
+    }
+
+    async fn send_twice(statuses: &'static [u16]) -> (Vec<u16>, Vec<String>, usize) {
+        let infrastructure = crate::api::Infrastructure::new("cluster", Default::default());
+        let credentials = super::super::Credentials::default();
+        let cx = CloudContext {
+            infrastructure: &infrastructure,
+            credentials: &credentials,
+            trusted_ca: None,
+            cloud_ca: None,
+            https_proxy: None,
+            no_proxy: None,
+            provisioning: super::super::cloud::default_provisioning(),
+        };
+        let https = aws_smithy_runtime_api::client::http::SharedHttpConnector::new(connector(&cx).unwrap());
+        let (url, server) = serve(statuses).await;
+        let held = Renewable::new();
+        let obtained = std::sync::atomic::AtomicUsize::new(0);
+        let obtain = || async {
+            let n = obtained.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, CloudError>(format!("token-{n}"))
+        };
+        let build = |token: &String| http::Request::get(&url).header("x-credential", token).body(Vec::new());
+        let mut answered = Vec::new();
+        for _ in 0..2 {
+            answered.push(held.send(&https, "test", obtain, build).await.unwrap().status);
+        }
+        (answered, server.await.unwrap(), obtained.into_inner())
+    }
+
+    #[tokio::test]
+    async fn a_refused_credential_is_obtained_again_once() {
+        // Kept across calls while the service takes it.
+        let (answered, seen, obtained) = send_twice(&[200, 200]).await;
+        assert_eq!(
+            (answered, seen, obtained),
+            (vec![200, 200], vec!["token-0".into(), "token-0".into()], 1)
+        );
+        // Expired midway: obtained anew, and the call made again with it.
+        let (answered, seen, obtained) = send_twice(&[200, 401, 200]).await;
+        assert_eq!(answered, [200, 200]);
+        assert_eq!(seen, ["token-0", "token-0", "token-1"]);
+        assert_eq!(obtained, 2);
+        // Refused again: the service's answer stands.
+        let (answered, seen, _) = send_twice(&[401, 401, 200]).await;
+        assert_eq!(answered, [401, 200]);
+        assert_eq!(seen, ["token-0", "token-1", "token-1"]);
+    }
 
     #[test]
     fn backoff_follows_retry_after_within_bounds() {

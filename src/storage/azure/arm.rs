@@ -6,12 +6,11 @@
 use super::super::Data;
 use super::super::cloud::CloudError;
 use super::super::credentials::text;
-use super::super::transport::{self, Answer, url_encode};
+use super::super::transport::{self, Answer, Renewable, url_encode};
 use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
 /// The Storage resource provider's API version the calls speak.
 const API_VERSION: &str = "2023-01-01";
@@ -90,7 +89,7 @@ pub(super) struct Arm {
     /// `https://login.microsoftonline.com/`, or the cloud's.
     authority: String,
     https: SharedHttpConnector,
-    token: Mutex<Option<String>>,
+    token: Renewable<String>,
 }
 
 impl Arm {
@@ -100,7 +99,7 @@ impl Arm {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             authority: format!("{}/", authority.trim_end_matches('/')),
             https,
-            token: Mutex::new(None),
+            token: Renewable::new(),
         }
     }
 
@@ -178,33 +177,18 @@ impl Arm {
     }
 
     async fn call_url(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Answer, CloudError> {
-        let mut renew = false;
-        loop {
-            let token = {
-                let mut held = self.token.lock().await;
-                if renew || held.is_none() {
-                    *held = Some(self.exchange().await?);
-                }
-                held.clone().expect("just set")
-            };
-            let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-            let request = http::Request::builder()
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let build = |token: &String| {
+            http::Request::builder()
                 .method(method)
                 .uri(url)
                 .header("authorization", format!("Bearer {token}"))
                 .header("content-type", "application/json")
-                .body(bytes)
-                .map_err(|e| CloudError {
-                    code: "InvalidRequest".into(),
-                    message: format!("a request to {url} cannot be made: {e}"),
-                })?;
-            let answer = transport::send(&self.https, "Azure Resource Manager", request).await?;
-            if answer.status == 401 && !renew {
-                renew = true;
-                continue;
-            }
-            return Ok(answer);
-        }
+                .body(bytes.clone())
+        };
+        self.token
+            .send(&self.https, "Azure Resource Manager", || self.exchange(), build)
+            .await
     }
 
     fn account_path(&self, account: &str) -> String {

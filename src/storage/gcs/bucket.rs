@@ -7,14 +7,13 @@ use super::super::cloud::{
     COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, StorageCondition, Store,
     ensure_store,
 };
-use super::super::transport::{self, Answer, url_encode};
+use super::super::transport::{self, Answer, Renewable, url_encode};
 use super::token::{ServiceAccountKey, access_token};
 use crate::api::{ManagementState, Storage};
 use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use tokio::sync::Mutex;
 
 pub struct GcsBucket;
 
@@ -91,7 +90,7 @@ struct Bucket {
     key: ServiceAccountKey,
     https: SharedHttpConnector,
     base: String,
-    token: Mutex<Option<String>>,
+    token: Renewable<String>,
 }
 
 impl Bucket {
@@ -136,23 +135,14 @@ impl Bucket {
             key,
             https: SharedHttpConnector::new(transport::connector(cx)?),
             base: storage_base(),
-            token: Mutex::new(None),
+            token: Renewable::new(),
         })
-    }
-
-    async fn token(&self, renew: bool) -> Result<String, CloudError> {
-        let mut held = self.token.lock().await;
-        if renew || held.is_none() {
-            *held = Some(access_token(&self.key, &self.https).await?);
-        }
-        Ok(held.clone().expect("just set"))
     }
 
     /// A call with the service account's token; a token refused as expired is renewed once.
     async fn call(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Answer, CloudError> {
-        let mut renew = false;
-        loop {
-            let token = self.token(renew).await?;
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let build = |token: &String| {
             let mut request = http::Request::builder()
                 .method(method)
                 .uri(url)
@@ -160,18 +150,12 @@ impl Bucket {
             if body.is_some() {
                 request = request.header("content-type", "application/json");
             }
-            let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-            let request = request.body(bytes).map_err(|e| CloudError {
-                code: "InvalidRequest".into(),
-                message: format!("a request to {url} cannot be made: {e}"),
-            })?;
-            let answer = transport::send(&self.https, "Google Cloud Storage", request).await?;
-            if answer.status == 401 && !renew {
-                renew = true;
-                continue;
-            }
-            return Ok(answer);
-        }
+            request.body(bytes.clone())
+        };
+        let obtain = || access_token(&self.key, &self.https);
+        self.token
+            .send(&self.https, "Google Cloud Storage", obtain, build)
+            .await
     }
 
     fn url(&self, rest: &str) -> String {

@@ -6,12 +6,11 @@
 use super::super::cloud::{
     COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, Store, ensure_store,
 };
-use super::super::transport::{self, Answer};
+use super::super::transport::{self, Answer, Renewable};
 use super::keystone::{self, Identity, Session};
 use crate::api::Storage;
 use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use serde_json::Value;
-use tokio::sync::Mutex;
 
 pub struct SwiftContainer;
 
@@ -29,7 +28,7 @@ struct Container {
     identity: Identity,
     infrastructure: String,
     https: SharedHttpConnector,
-    session: Mutex<Option<Session>>,
+    session: Renewable<Session>,
 }
 
 impl Container {
@@ -60,16 +59,8 @@ impl Container {
             identity,
             infrastructure: cx.infrastructure_name().to_string(),
             https: SharedHttpConnector::new(transport::connector(&cx)?),
-            session: Mutex::new(None),
+            session: Renewable::new(),
         })
-    }
-
-    async fn session(&self, renew: bool) -> Result<Session, CloudError> {
-        let mut held = self.session.lock().await;
-        if renew || held.is_none() {
-            *held = Some(keystone::authenticate(&self.identity, &self.https).await?);
-        }
-        Ok(held.clone().expect("just set"))
     }
 
     /// Calls `path` below the account (`""` is the account itself); a token Swift refuses is
@@ -81,9 +72,7 @@ impl Container {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Answer, CloudError> {
-        let mut renew = false;
-        loop {
-            let session = self.session(renew).await?;
+        let build = |session: &Session| {
             let mut request = http::Request::builder()
                 .method(method)
                 .uri(format!("{}{path}", session.storage_url))
@@ -92,17 +81,10 @@ impl Container {
             for (k, v) in headers {
                 request = request.header(*k, *v);
             }
-            let request = request.body(body.clone()).map_err(|e| CloudError {
-                code: "InvalidRequest".into(),
-                message: format!("a request to {} cannot be made: {e}", session.storage_url),
-            })?;
-            let answer = transport::send(&self.https, "Swift", request).await?;
-            if answer.status == 401 && !renew {
-                renew = true;
-                continue;
-            }
-            return Ok(answer);
-        }
+            request.body(body.clone())
+        };
+        let obtain = || keystone::authenticate(&self.identity, &self.https);
+        self.session.send(&self.https, "Swift", obtain, build).await
     }
 
     fn path(&self) -> String {
