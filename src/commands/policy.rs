@@ -224,7 +224,10 @@ struct EvalReport {
 async fn gather(cx: &Context, hook: Hook) -> Result<Value> {
     let session = cx.session().await?;
     let input = match hook {
-        Hook::Storage => serde_json::to_value(crate::state::facts::storage_input(&session.client).await?)?,
+        Hook::Storage => {
+            let state = crate::state::cluster::ClusterState::read(&session.client, &[]).await?;
+            serde_json::to_value(crate::storage::hook_input(&state, state.config()?.as_ref()).await?)?
+        }
         Hook::Pruner => serde_json::to_value(crate::state::facts::pruner_input(&session.client).await?)?,
         Hook::Admission => anyhow::bail!(
             "--from-cluster gathers storage and pruner inputs; an admission input describes a change: pass it with -f"

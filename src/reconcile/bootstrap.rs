@@ -147,7 +147,7 @@ pub async fn decide(state: &ClusterState, policies: &Policies) -> Result<ToCreat
             .unwrap_or_default();
         return Ok(out);
     }
-    let decided = policies.storage(&state.storage_input(None).await?)?;
+    let decided = policies.storage(&crate::storage::hook_input(state, None).await?)?;
     let decision = decided.decision;
     let config = config_from(&decision)?;
     refuse_invalid(None, &config.spec, &decided.module)?;

@@ -390,7 +390,9 @@ impl<'a> Engine<'a> {
             .as_ref()
             .is_none_or(|s| crate::storage::block_names(s).is_empty())
         {
-            let decided = self.policies.storage(&state.storage_input(Some(config)).await?)?;
+            let decided = self
+                .policies
+                .storage(&crate::storage::hook_input(state, Some(config)).await?)?;
             Some(serde_json::from_value::<Storage>(decided.decision.storage).context("the storage decision")?)
         } else {
             None
@@ -440,7 +442,9 @@ impl<'a> Engine<'a> {
         let before = config.spec.storage.clone().unwrap_or_default();
         // The storage policy decides how the bucket is set up; the decision is checked like any
         // input before a single call.
-        let decided = self.policies.storage(&state.storage_input(Some(config)).await?)?;
+        let decided = self
+            .policies
+            .storage(&crate::storage::hook_input(state, Some(config)).await?)?;
         let provisioning = decided
             .decision
             .provisioning

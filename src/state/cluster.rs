@@ -497,8 +497,9 @@ impl ClusterState {
     }
 
     /// The storage hook's input for the cluster with `config` as its Config (the one a pass
-    /// holds, which may be newer than the one read).
-    pub async fn storage_input(&self, config: Option<&Config>) -> Result<StorageInput> {
+    /// holds, which may be newer than the one read); whether OpenStack offers Swift is the
+    /// storage layer's to ask.
+    pub fn storage_input(&self, config: Option<&Config>) -> Result<StorageInput> {
         let infrastructure = self
             .infrastructure()?
             .context("reading infrastructures.config.openshift.io/cluster: it does not exist")?;
@@ -516,8 +517,12 @@ impl ClusterState {
             cloud_credentials: cloud.as_ref(),
             storage_classes: &classes,
         }
-        .complete_input()
-        .await
+        .input()
+    }
+
+    /// `installer-cloud-credentials`, which the cloud-credential operator mints.
+    pub fn cloud_credentials(&self) -> Result<Option<Secret>> {
+        self.in_registry(CLOUD_CREDENTIALS)
     }
 }
 

@@ -2,7 +2,6 @@
 //! names only; values never leave this module except the OpenStack credentials, which go to the
 //! cluster's own identity service to ask whether it offers object storage.
 
-use super::openstack;
 use crate::api::{CLUSTER, Config, DEFAULT_CLAIM, Image, ImagePruner, Infrastructure};
 use crate::policy::sdk::{CurrentConfig, PlatformFacts, PrunerInput, StorageFacts, StorageInput};
 use anyhow::{Result, anyhow};
@@ -36,12 +35,6 @@ pub(crate) fn platform_facts(infra: &Infrastructure) -> Option<PlatformFacts> {
     })
 }
 
-/// The storage hook's input for this cluster.
-pub async fn storage_input(client: &Client) -> Result<StorageInput> {
-    let state = super::cluster::ClusterState::read(client, &[]).await?;
-    state.storage_input(state.config()?.as_ref()).await
-}
-
 /// The claim the storage hook is told about: the Config's, or the one the registry creates.
 pub fn claim_name(config: Option<&Config>) -> String {
     config
@@ -62,29 +55,6 @@ pub struct StorageSources<'a> {
 }
 
 impl StorageSources<'_> {
-    /// The hook's input, with whether OpenStack offers Swift asked of its identity service with
-    /// the cloud's credentials, as the operator asks it: only while the Config names no storage.
-    pub async fn complete_input(&self) -> Result<StorageInput> {
-        let mut input = self.input()?;
-        // A storage block with anything but its management state names a driver.
-        let decided = input.current.as_ref().is_some_and(|c| {
-            c.storage
-                .as_object()
-                .is_some_and(|block| block.keys().any(|k| k != "managementState"))
-        });
-        if input.platform.type_ == "OpenStack" && !decided {
-            let cloud_name = self
-                .infrastructure
-                .status
-                .as_ref()
-                .and_then(|s| s.platform_status.as_ref()?.openstack.as_ref()?.cloud_name.clone())
-                .unwrap_or_else(|| "openstack".into());
-            input.facts.swift_available =
-                Some(openstack::offers_object_storage(self.cloud_credentials, &cloud_name).await?);
-        }
-        Ok(input)
-    }
-
     /// The hook's input; whether OpenStack offers Swift is left unknown (it needs a network call).
     pub fn input(&self) -> Result<StorageInput> {
         let platform = platform_facts(self.infrastructure)

@@ -4,7 +4,6 @@
 pub mod cluster;
 pub mod facts;
 pub mod jobs;
-mod openstack;
 pub mod operator;
 pub mod policies;
 pub mod references;

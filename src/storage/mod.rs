@@ -140,6 +140,32 @@ pub fn service_endpoint<'s>(platform: &'s PlatformStatus, service: &str) -> Opti
         .filter(|u| !u.is_empty())
 }
 
+/// The storage hook's input for the cluster `state` read, with `config` as its Config: what the
+/// cluster says and, on OpenStack while the Config names no storage yet, whether the cloud
+/// offers Swift, asked of its identity service.
+pub async fn hook_input(
+    state: &crate::state::cluster::ClusterState,
+    config: Option<&crate::api::Config>,
+) -> anyhow::Result<oc_registry_policy_sdk::StorageInput> {
+    use anyhow::Context as _;
+    let mut input = state.storage_input(config)?;
+    // A storage block with anything but its management state names a driver.
+    let decided = input.current.as_ref().is_some_and(|c| {
+        c.storage
+            .as_object()
+            .is_some_and(|block| block.keys().any(|k| k != "managementState"))
+    });
+    if input.platform.type_ == "OpenStack" && !decided {
+        let infrastructure = state.infrastructure()?.context("the Infrastructure does not exist")?;
+        let cloud = state.cloud_credentials()?.as_ref().map(secret_data);
+        let offered = swift::offers_object_storage(cloud, &infrastructure)
+            .await
+            .context("cannot tell whether the OpenStack cloud offers Swift")?;
+        input.facts.swift_available = Some(offered);
+    }
+    Ok(input)
+}
+
 /// What removing the registry does to Managed storage, the greatest loss first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Removal {

@@ -3,6 +3,7 @@
 mod container;
 mod keystone;
 
+use super::cloud::CloudError;
 use super::credentials::{USER_CREDENTIALS, get, missing, text};
 use super::{
     Credentials, Data, Driver, Environment, Platform, Randomness, Removal, Rendering, fill, location, random_name,
@@ -270,6 +271,44 @@ fn credentials(creds: &Credentials, cloud_name: Option<&str>) -> Result<SwiftSec
     out.region = field("/region_name");
     out.ca = text(cloud, "cacert");
     Ok(out)
+}
+
+/// Whether the OpenStack cloud offers object storage, asked as the operator asks it: a token for
+/// the cloud's own credentials (the `clouds.yaml` entry the Infrastructure names), whose catalog
+/// lists an object store in the cloud's region.
+pub async fn offers_object_storage(
+    cloud: Option<Data>,
+    infrastructure: &crate::api::Infrastructure,
+) -> Result<bool, CloudError> {
+    let cloud_only = Credentials {
+        cloud,
+        ..Credentials::default()
+    };
+    let cx = super::cloud::CloudContext {
+        infrastructure,
+        credentials: &cloud_only,
+        trusted_ca: None,
+        cloud_ca: None,
+        https_proxy: None,
+        no_proxy: None,
+        provisioning: super::cloud::default_provisioning(),
+    };
+    let unusable = |problem: Problem| CloudError {
+        code: "InvalidCredentials".into(),
+        message: problem.message,
+    };
+    let secret = credentials(&cloud_only, cx.cloud_name()).map_err(unusable)?;
+    let identity = identity(&SwiftStorage::default(), &secret).map_err(unusable)?;
+    let cx = super::cloud::CloudContext {
+        cloud_ca: secret.ca.as_deref(),
+        ..cx
+    };
+    let https = aws_smithy_runtime_api::client::http::SharedHttpConnector::new(super::transport::connector(&cx)?);
+    match keystone::authenticate(&identity, &https).await {
+        Ok(_) => Ok(true),
+        Err(err) if err.code == "EndpointNotFound" => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 /// The Keystone identity for the registry's credentials; the storage's own settings win over
