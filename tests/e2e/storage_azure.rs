@@ -249,6 +249,66 @@ async fn refused_reconcile(running: &Running, arm: &Azure) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_makes_the_account_and_the_pods_use_their_own_identity() {
+    let data = tempfile::tempdir().unwrap();
+    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 64]);
+    let Some(azurite) = services::azurite_with_account(data.path(), ACCOUNT, &key) else {
+        return;
+    };
+    let arm = Azure::start(CLIENT_ID, CLIENT_SECRET).await;
+    arm.key_for(ACCOUNT, &key);
+    let federated = "eyJhbGciOiJSUzI1NiJ9.federated-service-account-token.c2ln";
+    arm.federated(federated);
+    let running = installer_provisioned(&arm).await;
+    // The cloud credentials of a cluster with short-lived credentials: no secret, a token file.
+    let token_file = running.dir.path().join("token");
+    std::fs::write(&token_file, federated).unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    running
+        .server
+        .seed(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "installer-cloud-credentials", "namespace": "openshift-image-registry"},
+            "data": {"azure_client_id": b64(CLIENT_ID), "azure_tenant_id": b64("00000000-0000-0000-0000-000000000003"),
+                "azure_subscription_id": b64("00000000-0000-0000-0000-000000000001"),
+                "azure_resourcegroup": b64("sim-7xk2p-rg"), "azure_region": b64("eastus"),
+                "azure_federated_token_file": b64(&token_file.display().to_string())}}))
+        .unwrap();
+    let env = principal_env(&arm, &azurite.url);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let created = running.oc_registry_ok_with(&["reconcile"], &env).await;
+    assert!(
+        created.contains(&format!("Azure storage account {ACCOUNT}")),
+        "{created}"
+    );
+    let token = arm.calls()[0].body.as_str().unwrap().to_string();
+    assert!(
+        token.contains("client_assertion=") && !token.contains("client_secret"),
+        "{token}"
+    );
+    // The pods exchange their own token; they get no account key.
+    let private = running
+        .kubectl_get(&[
+            "secret",
+            "image-registry-private-configuration",
+            "-n",
+            "openshift-image-registry",
+        ])
+        .await
+        .unwrap();
+    assert!(
+        private["data"].get("REGISTRY_STORAGE_AZURE_ACCOUNTKEY").is_none(),
+        "{private}"
+    );
+    let deployment = running
+        .kubectl_get(&["deployment", "image-registry", "-n", "openshift-image-registry"])
+        .await
+        .unwrap();
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(env.contains("AZURE_FEDERATED_TOKEN_FILE"), "{env}");
+    assert!(env.contains("https://login.microsoftonline.com/"), "{env}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_principal_or_a_taken_account_name_writes_nothing_and_says_why() {
     let arm = Azure::start(CLIENT_ID, "another-secret").await;
     let running = installer_provisioned(&arm).await;

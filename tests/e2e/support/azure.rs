@@ -22,6 +22,8 @@ struct State {
     calls: Vec<Call>,
     client_id: String,
     client_secret: String,
+    /// The federated token (workload identity) accepted in place of the secret.
+    federated_token: Option<String>,
     /// Account name → (its resource, its key).
     accounts: BTreeMap<String, (Value, String)>,
     /// The keys of accounts not yet created, as Azurite knows them.
@@ -70,6 +72,11 @@ impl Azure {
     /// The key a storage account named `account` gets when it is created (Azurite's, for it).
     pub fn key_for(&self, account: &str, key: &str) {
         self.state.lock().unwrap().keys.insert(account.into(), key.into());
+    }
+
+    /// Accepts `token` as the principal's federated credential (a client assertion).
+    pub fn federated(&self, token: &str) {
+        self.state.lock().unwrap().federated_token = Some(token.into());
     }
 
     /// Makes checkNameAvailability say `account` is another subscription's.
@@ -125,7 +132,9 @@ async fn handle(
                 json!({"error": "invalid_request", "error_description": "AADSTS900144: bad request"}),
             ));
         }
-        if field("client_id") != state.client_id || field("client_secret") != state.client_secret {
+        let federated = field("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            && state.federated_token.as_deref() == Some(field("client_assertion").as_str());
+        if field("client_id") != state.client_id || (field("client_secret") != state.client_secret && !federated) {
             return Ok(reply(
                 401,
                 json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
