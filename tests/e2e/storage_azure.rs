@@ -145,15 +145,22 @@ fn principal_env(arm: &Azure, blob: &str) -> [(&'static str, String); 2] {
     ]
 }
 
+/// Azurite serving `ACCOUNT`, and the stand-in that gives the account Azurite's key when it is
+/// created; the key.
+async fn account_in_azurite(data: &std::path::Path) -> Option<(services::Service, Azure, String)> {
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+    let azurite = services::azurite_with_account(data, ACCOUNT, &key)?;
+    let arm = Azure::start(CLIENT_ID, CLIENT_SECRET).await;
+    arm.key_for(ACCOUNT, &key);
+    Some((azurite, arm, key))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_principal_makes_the_account_and_the_registry_gets_its_key() {
     let data = tempfile::tempdir().unwrap();
-    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
-    let Some(azurite) = services::azurite_with_account(data.path(), ACCOUNT, &key) else {
+    let Some((azurite, arm, key)) = account_in_azurite(data.path()).await else {
         return;
     };
-    let arm = Azure::start(CLIENT_ID, CLIENT_SECRET).await;
-    arm.key_for(ACCOUNT, &key);
     let running = installer_provisioned(&arm).await;
     let env = principal_env(&arm, &azurite.url);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -251,12 +258,9 @@ async fn refused_reconcile(running: &Running, arm: &Azure) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workload_identity_makes_the_account_and_the_pods_use_their_own_identity() {
     let data = tempfile::tempdir().unwrap();
-    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 64]);
-    let Some(azurite) = services::azurite_with_account(data.path(), ACCOUNT, &key) else {
+    let Some((azurite, arm, _)) = account_in_azurite(data.path()).await else {
         return;
     };
-    let arm = Azure::start(CLIENT_ID, CLIENT_SECRET).await;
-    arm.key_for(ACCOUNT, &key);
     let federated = "eyJhbGciOiJSUzI1NiJ9.federated-service-account-token.c2ln";
     arm.federated(federated);
     let running = installer_provisioned(&arm).await;
