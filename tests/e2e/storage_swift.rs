@@ -127,12 +127,27 @@ async fn the_container_is_created_used_by_the_registry_and_removed_with_its_obje
         .parse()
         .unwrap();
 
-    // Removed, confirmed: the objects go in bulk, then the container.
+    // Removed, confirmed: the objects go in bulk, then the container. A removal that began
+    // (and marked the container) and was cut off is finished, and said to be.
+    let marked = os.swift_with(
+        "POST",
+        "/images",
+        &[("X-Container-Meta-Removal-Started", "2026-11-30T05:00:00Z")],
+        "",
+    );
+    assert_eq!(marked.status, 204);
     running
         .oc_registry_ok(&["set", "management-state", "Removed", "--yes"])
         .await;
+    let (code, _, err) = running.outcome(&["reconcile"]).await;
+    assert_eq!(code, Some(5), "unconfirmed: {err}");
+    assert!(
+        err.contains("(finishing a removal begun at 2026-11-30T05:00:00Z)"),
+        "{err}"
+    );
     let removed = running.oc_registry_ok(&["reconcile", "--yes"]).await;
     assert!(removed.contains("Swift container images"), "{removed}");
+    assert!(removed.contains("(an interrupted removal finished"), "{removed}");
     assert!(removed.contains("deleted"), "{removed}");
     assert_eq!(os.swift("HEAD", "/images", "").status, 404);
     if pushed {

@@ -18,6 +18,8 @@ pub struct SwiftContainer;
 const CLUSTER_ID: &str = "x-container-meta-openshiftclusterid";
 const NAME: &str = "x-container-meta-name";
 const CREATED_BY: &str = "x-container-meta-createdby";
+/// When a removal began, so that a run after an interruption knows it finishes one.
+const REMOVAL_STARTED: &str = "x-container-meta-removal-started";
 const THIS_PROGRAM: &str = "oc-registry";
 /// Objects listed (and deleted in one bulk request) at a time: Swift's default bulk limit.
 const PAGE: usize = 10_000;
@@ -271,17 +273,27 @@ impl SwiftContainer {
             exists: true,
             creator: Some(creator),
             objects,
-            removal_started: None,
+            removal_started: answer.header(REMOVAL_STARTED).map(str::to_string),
         })
     }
 
     /// Deletes the objects page by page, then the container; gone already is done.
     async fn remove_swift(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Removed, CloudError> {
         let container = Container::new(storage, &cx)?;
-        if container.head().await?.is_none() {
+        let Some(head) = container.head().await? else {
             return Ok(Removed::default());
+        };
+        let mut removed = Removed {
+            objects: 0,
+            resumed: head.header(REMOVAL_STARTED).is_some(),
+        };
+        if !removed.resumed {
+            // Marked first; a container that refuses metadata is still emptied and deleted.
+            let now = jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string());
+            let mark = [(REMOVAL_STARTED, now.unwrap_or_default())];
+            let headers: Vec<(&str, &str)> = mark.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let _ = container.call("POST", &container.path(), &headers, Vec::new()).await;
         }
-        let mut removed = Removed::default();
         // A listing can lag behind deletions and objects can arrive meanwhile: a container that
         // still holds some is emptied again, a few times.
         let mut conflict = None;

@@ -91,12 +91,14 @@ impl OpenStack {
 
     /// A call to the project's Swift account (`path` below it) with the tests' own token.
     pub fn swift(&self, method: &str, path: &str, body: &str) -> Answer {
+        self.swift_with(method, path, &[], body)
+    }
+
+    /// As [`OpenStack::swift`], with `headers`.
+    pub fn swift_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
         let token = self.token();
-        http(
-            method,
-            &format!("{}{path}", self.swift),
-            &[("X-Auth-Token", &token)],
-            body,
-        )
+        let mut all = vec![("X-Auth-Token", token.as_str())];
+        all.extend_from_slice(headers);
+        http(method, &format!("{}{path}", self.swift), &all, body)
     }
 }
