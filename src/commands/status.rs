@@ -832,7 +832,12 @@ impl CloudReport {
             .as_ref()
             .map(|t| format!(", a removal begun at {t} did not finish"))
             .unwrap_or_default();
-        format!("yes{creator}, {}{removal}", i.contents().trim_start_matches("its "))
+        // How much it holds, when the cloud says (Resource Manager does not list blobs).
+        let contents = match i.objects {
+            Some(_) => format!(", {}", i.contents().trim_start_matches("its ")),
+            None => String::new(),
+        };
+        format!("yes{creator}{contents}{removal}")
     }
 }
 

@@ -279,16 +279,34 @@ async fn workload_identity_makes_the_account_and_the_pods_use_their_own_identity
         .unwrap();
     let env = principal_env(&arm, &azurite.url);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let created = running.oc_registry_ok_with(&["reconcile"], &env).await;
+    let created = running.oc_registry_ok_with(&["reconcile", "--wait"], &env).await;
     assert!(
         created.contains(&format!("Azure storage account {ACCOUNT}")),
         "{created}"
     );
-    let token = arm.calls()[0].body.as_str().unwrap().to_string();
+    let calls = arm.calls();
+    let token = calls[0].body.as_str().unwrap().to_string();
     assert!(
         token.contains("client_assertion=") && !token.contains("client_secret"),
         "{token}"
     );
+    // As the operator: the account refuses its keys, and the container is made through Resource
+    // Manager; no key is read.
+    let account = calls
+        .iter()
+        .find(|c| c.method == "PUT" && !c.target.contains("/containers/"))
+        .unwrap();
+    assert_eq!(account.body["properties"]["allowSharedKeyAccess"], false);
+    let made = calls
+        .iter()
+        .find(|c| c.method == "PUT" && c.target.contains("/blobServices/default/containers/images"))
+        .unwrap();
+    assert_eq!(
+        made.body,
+        json!({"properties": {"publicAccess": "None", "metadata": {"createdby": "oc-registry", "openshiftclusterid": "sim-7xk2p"}}})
+    );
+    assert!(calls.iter().all(|c| !c.target.contains("listKeys")), "no key is read");
+    assert_eq!(arm.containers(), [(ACCOUNT.to_string(), "images".to_string())]);
     // The pods exchange their own token; they get no account key.
     let private = running
         .kubectl_get(&[
@@ -310,6 +328,20 @@ async fn workload_identity_makes_the_account_and_the_pods_use_their_own_identity
     let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
     assert!(env.contains("AZURE_FEDERATED_TOKEN_FILE"), "{env}");
     assert!(env.contains("https://login.microsoftonline.com/"), "{env}");
+    let env = principal_env(&arm, &azurite.url);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let status = running.oc_registry_ok_with(&["status"], &env).await;
+    assert!(
+        status.contains("exists:         yes, created by oc-registry"),
+        "{status}"
+    );
+
+    // Removed: the container through Resource Manager, then the cluster's account.
+    running
+        .oc_registry_ok_with(&["set", "management-state", "Removed", "--yes"], &env)
+        .await;
+    running.oc_registry_ok_with(&["reconcile", "--yes"], &env).await;
+    assert!(arm.containers().is_empty() && arm.accounts().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,9 +66,10 @@ impl Principal {
     }
 }
 
-/// The body of the account's creation, with the operator's settings.
-pub fn account_request(region: &str, tags: &BTreeMap<String, String>) -> Value {
-    json!({
+/// The body of the account's creation, with the operator's settings; without `shared_key`
+/// (workload identity), the account refuses its keys.
+pub fn account_request(region: &str, tags: &BTreeMap<String, String>, shared_key: bool) -> Value {
+    let mut request = json!({
         "sku": {"name": "Standard_LRS"},
         "kind": "StorageV2",
         "location": region,
@@ -78,7 +79,11 @@ pub fn account_request(region: &str, tags: &BTreeMap<String, String>) -> Value {
             "allowBlobPublicAccess": false,
             "minimumTlsVersion": "TLS1_2",
         },
-    })
+    });
+    if !shared_key {
+        request["properties"]["allowSharedKeyAccess"] = json!(false);
+    }
+    request
 }
 
 /// Calls to one subscription's Resource Manager.
@@ -259,9 +264,14 @@ impl Arm {
     }
 
     /// Creates the account and waits until Azure says it succeeded.
-    pub async fn create_account(&self, account: &str, tags: &BTreeMap<String, String>) -> Result<(), CloudError> {
+    pub async fn create_account(
+        &self,
+        account: &str,
+        tags: &BTreeMap<String, String>,
+        shared_key: bool,
+    ) -> Result<(), CloudError> {
         let what = format!("creating storage account {account}");
-        let body = account_request(&self.principal.region, tags);
+        let body = account_request(&self.principal.region, tags, shared_key);
         let answer = self.call("PUT", &self.account_path(account), Some(&body)).await?;
         match answer.status {
             200 => return Ok(()),
@@ -320,6 +330,72 @@ impl Arm {
             })
     }
 
+    fn container_path(&self, account: &str, container: &str) -> String {
+        format!(
+            "{}/blobServices/default/containers/{}",
+            self.account_path(account),
+            url_encode(container)
+        )
+    }
+
+    /// A container's metadata through Resource Manager, or `None` when it does not exist: for
+    /// accounts that refuse keys.
+    pub async fn container_metadata(
+        &self,
+        account: &str,
+        container: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, CloudError> {
+        let answer = self.call("GET", &self.container_path(account, container), None).await?;
+        match answer.status {
+            200 => {
+                let reply: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+                let metadata = reply
+                    .pointer("/properties/metadata")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        // Named as the Blob API's headers name them.
+                        m.iter()
+                            .filter_map(|(k, v)| {
+                                Some((format!("x-ms-meta-{}", k.to_ascii_lowercase()), v.as_str()?.to_string()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(Some(metadata))
+            }
+            404 => Ok(None),
+            _ => Err(self.failed(&format!("reading Azure container {container}"), &answer)),
+        }
+    }
+
+    /// Creates a private container with `metadata` through Resource Manager.
+    pub async fn create_container(
+        &self,
+        account: &str,
+        container: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<(), CloudError> {
+        let body = json!({"properties": {"publicAccess": "None", "metadata": metadata}});
+        let answer = self
+            .call("PUT", &self.container_path(account, container), Some(&body))
+            .await?;
+        match answer.status {
+            200 | 201 => Ok(()),
+            _ => Err(self.failed(&format!("creating Azure container {container}"), &answer)),
+        }
+    }
+
+    /// Deletes a container with its blobs through Resource Manager; gone already is done.
+    pub async fn delete_container(&self, account: &str, container: &str) -> Result<(), CloudError> {
+        let answer = self
+            .call("DELETE", &self.container_path(account, container), None)
+            .await?;
+        match answer.status {
+            200 | 202 | 204 | 404 => Ok(()),
+            _ => Err(self.failed(&format!("deleting Azure container {container}"), &answer)),
+        }
+    }
+
     /// Deletes the account; gone already is done.
     pub async fn delete_account(&self, account: &str) -> Result<(), CloudError> {
         let answer = self.call("DELETE", &self.account_path(account), None).await?;
@@ -339,10 +415,14 @@ mod tests {
         let tags: BTreeMap<String, String> =
             [("kubernetes.io_cluster.sim-7xk2p".to_string(), "owned".to_string())].into();
         assert_eq!(
-            account_request("eastus", &tags),
+            account_request("eastus", &tags, true),
             json!({"sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "location": "eastus",
                 "tags": {"kubernetes.io_cluster.sim-7xk2p": "owned"},
                 "properties": {"supportsHttpsTrafficOnly": true, "allowBlobPublicAccess": false, "minimumTlsVersion": "TLS1_2"}})
+        );
+        assert_eq!(
+            account_request("eastus", &tags, false)["properties"]["allowSharedKeyAccess"],
+            json!(false)
         );
     }
 

@@ -2,11 +2,13 @@
 //! container: adopted when it exists (Unmanaged), created private when not (Managed), inspected,
 //! removed with its blobs. Installer-provisioned (the cloud's service principal), the storage
 //! account too, through Resource Manager as the operator makes it: created when missing, its
-//! first key read for the container calls and given to the registry, and deleted after the
-//! container when this program created it.
+//! first key read for the container calls and given to the registry (with workload identity the
+//! account refuses keys, and the container is made through Resource Manager too), and deleted
+//! after the container when it is the cluster's.
 
 use super::super::cloud::{
-    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, ensure_exists, ensure_store,
+    COUNT_LIMIT, CloudContext, CloudError, Creator, Ensured, Inspection, Mode, Removed, Store, ensure_exists,
+    ensure_store,
 };
 use super::super::credentials::{get, text};
 use super::arm::{Arm, Principal};
@@ -115,6 +117,118 @@ fn workload_identity(cx: &CloudContext<'_>) -> bool {
         .is_some_and(|c| text(c, "azure_federated_token_file").is_some_and(|f| !f.is_empty()))
 }
 
+/// A container made and read through Resource Manager, in an account that refuses keys
+/// (workload identity).
+struct ManagedContainer<'a> {
+    arm: &'a Arm,
+    account: String,
+    name: String,
+    infrastructure: String,
+}
+
+impl Store for ManagedContainer<'_> {
+    fn noun(&self) -> &str {
+        "Azure container"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn driver(&self) -> &str {
+        "azure"
+    }
+
+    fn name_flag(&self) -> &str {
+        "--container"
+    }
+
+    async fn exists(&self) -> Result<bool, CloudError> {
+        Ok(self.arm.container_metadata(&self.account, &self.name).await?.is_some())
+    }
+
+    async fn create(&self) -> Result<(), CloudError> {
+        let metadata: BTreeMap<String, String> = [
+            ("createdby".to_string(), THIS_PROGRAM.to_string()),
+            ("openshiftclusterid".to_string(), self.infrastructure.clone()),
+        ]
+        .into();
+        self.arm.create_container(&self.account, &self.name, &metadata).await
+    }
+}
+
+/// The container as this pass reaches it: over the Blob API with a key, or through Resource
+/// Manager when the account refuses keys; with Resource Manager when no user key is given.
+struct Reached {
+    arm: Option<Arm>,
+    blob: Option<Container>,
+    account: String,
+    name: String,
+}
+
+impl Reached {
+    async fn of(storage: &Storage, cx: &CloudContext<'_>) -> Result<Reached, CloudError> {
+        let (account, name) = names(storage)?;
+        if let Some(key) = user_key(cx) {
+            let blob = Some(container_with(storage, key, cx)?);
+            return Ok(Reached {
+                arm: None,
+                blob,
+                account,
+                name,
+            });
+        }
+        let arm = arm(storage, cx)?;
+        let blob = match workload_identity(cx) {
+            true => None,
+            false => Some(container_with(storage, arm.first_key(&account).await?.as_bytes(), cx)?),
+        };
+        Ok(Reached {
+            arm: Some(arm),
+            blob,
+            account,
+            name,
+        })
+    }
+
+    fn arm(&self) -> &Arm {
+        self.arm
+            .as_ref()
+            .expect("a container reached without a key is reached through Resource Manager")
+    }
+
+    async fn metadata(&self) -> Result<Option<BTreeMap<String, String>>, CloudError> {
+        match &self.blob {
+            Some(blob) => blob.metadata().await,
+            None => self.arm().container_metadata(&self.account, &self.name).await,
+        }
+    }
+
+    /// How many blobs it holds; unknown through Resource Manager, which does not list blobs.
+    async fn count(&self, limit: u64) -> Result<Option<u64>, CloudError> {
+        match &self.blob {
+            Some(blob) => blob.count(limit).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete(&self) -> Result<(), CloudError> {
+        match &self.blob {
+            Some(blob) => blob.delete().await,
+            None => self.arm().delete_container(&self.account, &self.name).await,
+        }
+    }
+}
+
+/// Whether the account is the cluster's: tagged as owned by it, as the operator and this program
+/// tag the accounts they create.
+fn cluster_owned(account: &serde_json::Value, infrastructure: &str) -> bool {
+    account
+        .pointer(&format!("/tags/kubernetes.io_cluster.{infrastructure}"))
+        .and_then(|v| v.as_str())
+        == Some("owned")
+}
+
 impl AzureContainer {
     async fn ensure_azure(&self, storage: &Storage, cx: CloudContext<'_>, mode: Mode) -> Ensured {
         match user_key(&cx) {
@@ -133,7 +247,9 @@ impl AzureContainer {
         }
     }
 
-    /// Makes the account exist, reads its key, then makes the container exist with it.
+    /// Makes the account exist, then the container: over the Blob API with the account's first
+    /// key (which the registry gets too), or, with workload identity, through Resource Manager in
+    /// an account that refuses keys.
     async fn through_resource_manager(
         &self,
         storage: &Storage,
@@ -141,8 +257,9 @@ impl AzureContainer {
         mode: Mode,
         out: &mut Ensured,
     ) -> Result<(), CloudError> {
-        let (account, _) = names(storage)?;
+        let (account, name) = names(storage)?;
         let arm = arm(storage, cx)?;
+        let identity = workload_identity(cx);
         let mut made = Vec::new();
         if arm.account(&account).await?.is_none() {
             if storage.management_state == Some(ManagementState::Unmanaged) {
@@ -167,60 +284,54 @@ impl AzureContainer {
             }
             made.push(format!("Azure storage account {account}"));
             if mode == Mode::DryRun {
-                let (_, container) = names(storage)?;
-                made.push(format!("Azure container {container}"));
+                made.push(format!("Azure container {name}"));
                 out.created = Some(made.join(", "));
                 out.exists = true;
                 out.storage.management_state = Some(ManagementState::Managed);
                 return Ok(());
             }
-            arm.create_account(&account, &account_tags(cx)).await?;
+            arm.create_account(&account, &account_tags(cx), !identity).await?;
         }
-        let key = arm.first_key(&account).await?;
-        let container = container_with(storage, key.as_bytes(), cx)?;
-        ensure_exists(&container, storage, cx.provisioning.adopt_existing, mode, out).await;
+        if identity {
+            let container = ManagedContainer {
+                arm: &arm,
+                account,
+                name,
+                infrastructure: cx.infrastructure_name().to_string(),
+            };
+            ensure_exists(&container, storage, cx.provisioning.adopt_existing, mode, out).await;
+        } else {
+            let key = arm.first_key(&account).await?;
+            let container = container_with(storage, key.as_bytes(), cx)?;
+            ensure_exists(&container, storage, cx.provisioning.adopt_existing, mode, out).await;
+            // The registry gets the key; it is handed on only when it differs from the one the
+            // registry has.
+            let held = cx.credentials.issued.as_ref().and_then(|i| get(i, ACCOUNT_KEY));
+            if held != Some(key.as_bytes()) {
+                out.issued = Some([(ACCOUNT_KEY.to_string(), key.into_bytes())].into());
+            }
+        }
         made.extend(out.created.take());
         out.created = (!made.is_empty()).then(|| made.join(", "));
-        // The registry gets the key, unless its pods have a federated identity of their own; it
-        // is handed on only when it differs from the one the registry has.
-        let held = cx.credentials.issued.as_ref().and_then(|i| get(i, ACCOUNT_KEY));
-        if !workload_identity(cx) && held != Some(key.as_bytes()) {
-            out.issued = Some([(ACCOUNT_KEY.to_string(), key.into_bytes())].into());
-        }
         Ok(())
     }
 
-    /// The container, reached with the user's key, else the account's first key.
-    async fn reach(&self, storage: &Storage, cx: &CloudContext<'_>) -> Result<(Container, Option<Arm>), CloudError> {
-        if let Some(key) = user_key(cx) {
-            return Ok((container_with(storage, key, cx)?, None));
-        }
-        let (account, _) = names(storage)?;
-        let arm = arm(storage, cx)?;
-        let key = arm.first_key(&account).await?;
-        Ok((container_with(storage, key.as_bytes(), cx)?, Some(arm)))
-    }
-
     async fn inspect_azure(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {
+        let gone = Inspection {
+            exists: false,
+            creator: None,
+            objects: None,
+            removal_started: None,
+        };
         if user_key(&cx).is_none() {
             let (account, _) = names(storage)?;
             if arm(storage, &cx)?.account(&account).await?.is_none() {
-                return Ok(Inspection {
-                    exists: false,
-                    creator: None,
-                    objects: None,
-                    removal_started: None,
-                });
+                return Ok(gone);
             }
         }
-        let (container, _) = self.reach(storage, &cx).await?;
-        let Some(metadata) = container.metadata().await? else {
-            return Ok(Inspection {
-                exists: false,
-                creator: None,
-                objects: None,
-                removal_started: None,
-            });
+        let reached = Reached::of(storage, &cx).await?;
+        let Some(metadata) = reached.metadata().await? else {
+            return Ok(gone);
         };
         let creator = match (metadata.get(CREATED_BY), metadata.get(CLUSTER_ID)) {
             (Some(by), _) if by == THIS_PROGRAM => Creator::ThisProgram,
@@ -230,32 +341,31 @@ impl AzureContainer {
         Ok(Inspection {
             exists: true,
             creator: Some(creator),
-            objects: container.count(COUNT_LIMIT).await.ok(),
+            objects: reached.count(COUNT_LIMIT).await.ok().flatten(),
             removal_started: None,
         })
     }
 
-    /// Deletes the container with its blobs, then the account when this program created it (an
-    /// account it did not make may hold what is not the registry's).
+    /// Deletes the container with its blobs, then, as the operator does, the account when it is
+    /// the cluster's (an account the user made may hold what is not the registry's).
     async fn remove_azure(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Removed, CloudError> {
         let (account, _) = names(storage)?;
         if user_key(&cx).is_none() && arm(storage, &cx)?.account(&account).await?.is_none() {
             return Ok(Removed::default());
         }
-        let (container, arm) = self.reach(storage, &cx).await?;
+        let reached = Reached::of(storage, &cx).await?;
         let mut removed = Removed::default();
-        if container.metadata().await?.is_some() {
-            removed.objects = container.count(u64::MAX).await?;
-            container.delete().await?;
+        if reached.metadata().await?.is_some() {
+            removed.objects = reached.count(u64::MAX).await?.unwrap_or_default();
+            reached.delete().await?;
         }
-        if let Some(arm) = arm {
-            let ours = arm
+        if let Some(arm) = &reached.arm
+            && arm
                 .account(&account)
                 .await?
-                .is_some_and(|a| a.pointer("/tags/createdby").and_then(|v| v.as_str()) == Some(THIS_PROGRAM));
-            if ours {
-                arm.delete_account(&account).await?;
-            }
+                .is_some_and(|a| cluster_owned(&a, cx.infrastructure_name()))
+        {
+            arm.delete_account(&account).await?;
         }
         Ok(removed)
     }

@@ -28,6 +28,8 @@ struct State {
     accounts: BTreeMap<String, (Value, String)>,
     /// The keys of accounts not yet created, as Azurite knows them.
     keys: BTreeMap<String, String>,
+    /// Containers made through Resource Manager: (account, name) → resource.
+    containers: BTreeMap<(String, String), Value>,
     /// Names checkNameAvailability says are taken.
     taken: Vec<String>,
 }
@@ -82,6 +84,10 @@ impl Azure {
     /// Makes checkNameAvailability say `account` is another subscription's.
     pub fn taken(&self, account: &str) {
         self.state.lock().unwrap().taken.push(account.into());
+    }
+
+    pub fn containers(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().containers.keys().cloned().collect()
     }
 
     pub fn accounts(&self) -> Vec<String> {
@@ -179,6 +185,34 @@ async fn handle(
     };
     let (account, action) = rest.split_once('/').unwrap_or((rest, ""));
     let account = account.to_string();
+    if let Some(container) = action.strip_prefix("blobServices/default/containers/") {
+        let key = (account.clone(), container.to_string());
+        if !state.accounts.contains_key(&account) {
+            return Ok(reply(
+                404,
+                json!({"error": {"code": "ResourceNotFound", "message": account}}),
+            ));
+        }
+        return Ok(match method.as_str() {
+            "GET" => match state.containers.get(&key) {
+                Some(resource) => reply(200, resource.clone()),
+                None => reply(
+                    404,
+                    json!({"error": {"code": "ContainerNotFound", "message": "The specified container does not exist."}}),
+                ),
+            },
+            "PUT" => {
+                let resource = json!({"name": container, "properties": recorded["properties"]});
+                let created = state.containers.insert(key, resource.clone()).is_none();
+                reply(if created { 201 } else { 200 }, resource)
+            }
+            "DELETE" => {
+                state.containers.remove(&key);
+                reply(200, json!({}))
+            }
+            _ => reply(405, json!({"error": {"code": "MethodNotAllowed", "message": target}})),
+        });
+    }
     Ok(match (method.as_str(), action) {
         ("GET", "") => match state.accounts.get(&account) {
             Some((resource, _)) => reply(200, resource.clone()),
