@@ -168,6 +168,27 @@ async fn a_key_google_does_not_know_writes_nothing_and_is_never_printed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_another_project_holds_is_named_with_the_fix() {
+    let Some(running) = gcp().await else { return };
+    let google = running.google.as_ref().unwrap();
+    google.taken("images");
+    running
+        .oc_registry_ok(&["storage", "set", "gcs", "--bucket", "images"])
+        .await;
+    let (code, out, err) = running.outcome(&["reconcile"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains("GCS bucket images: the name is taken"), "{err}");
+    assert!(err.contains("storage set gcs --bucket NAME"), "{err}");
+    let config = running.config().await;
+    assert_eq!(condition(&config, "StorageExists")["reason"], "BucketNameUnavailable");
+    assert!(
+        !running
+            .exists(&["deployment", "image-registry", "-n", "openshift-image-registry"])
+            .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bucket_that_exists_is_adopted_and_left_in_place() {
     let Some(running) = gcp().await else { return };
     let google = running.google.as_ref().unwrap();

@@ -195,6 +195,35 @@ async fn wrong_credentials_and_an_unreachable_keystone_write_nothing_and_say_why
     assert!(said.contains("cannot be reached"), "{said}");
     assert!(!said.contains(&os.password), "{said}");
     assert!(containers(&os).is_empty(), "nothing created");
+
+    // A token alone is used while Keystone honours it, and named as the fault once revoked.
+    running
+        .oc_registry_ok(&["storage", "set", "swift", "--auth-url", &os.keystone])
+        .await;
+    running.oc_registry_ok(&["storage", "credentials", "unset"]).await;
+    let token = os.token();
+    running
+        .oc_registry_ok_with(
+            &["storage", "credentials", "set", "swift", "token-id=env:TOKEN"],
+            &[("TOKEN", &token)],
+        )
+        .await;
+    let made = running.oc_registry_ok(&["reconcile"]).await;
+    assert!(made.contains("Swift container refused created"), "{made}");
+    let revoked = crate::support::services::http(
+        "DELETE",
+        &format!("{}/v3/auth/tokens", os.keystone),
+        &[("X-Auth-Token", &os.token()), ("X-Subject-Token", &token)],
+        "",
+    );
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    let out = running.oc_registry(&["status"]).await;
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        said.contains("tokens expire: store a password or an application credential"),
+        "{said}"
+    );
+    assert!(!said.contains(&token), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -185,12 +185,30 @@ fn refused(identity: &Identity, answer: &Answer) -> CloudError {
     };
     let fix = "store working ones with oc-registry storage credentials set swift username=NAME password=@FILE \
                (or application-credential-id=… application-credential-secret=@FILE)";
-    match answer.status {
-        401 => CloudError {
+    // Keystone's own 404 (a JSON error) means what the credentials name was not found: a revoked
+    // or expired token, a project or a domain. Its message is not shown for a token, which it
+    // quotes.
+    let keystone_said = serde_json::from_slice::<Value>(&answer.body)
+        .ok()
+        .and_then(|b| b.pointer("/error/message").and_then(Value::as_str).map(str::to_string));
+    match (answer.status, keystone_said) {
+        (404, Some(_)) if matches!(identity.method, Method::Token { .. }) => CloudError {
+            code: "Unauthorized".into(),
+            message: format!("Keystone at {} no longer knows {who}: {fix}", identity.auth_url),
+        },
+        (404, Some(said)) => CloudError {
+            code: "NotFound".into(),
+            message: format!(
+                "Keystone at {}: {said}: check the project and domain (oc-registry storage set swift --tenant NAME \
+                 --domain NAME)",
+                identity.auth_url
+            ),
+        },
+        (401, _) => CloudError {
             code: "Unauthorized".into(),
             message: format!("Keystone at {} refused {who}: {fix}", identity.auth_url),
         },
-        403 => CloudError {
+        (403, _) => CloudError {
             code: "Forbidden".into(),
             message: format!(
                 "Keystone at {} does not let {who} into the project: give the user a role on it, or name another \
@@ -198,14 +216,14 @@ fn refused(identity: &Identity, answer: &Answer) -> CloudError {
                 identity.auth_url
             ),
         },
-        404 => CloudError {
+        (404, None) => CloudError {
             code: "IdentityNotFound".into(),
             message: format!(
                 "{} serves no Keystone v{}: check spec.storage.swift.authURL and authVersion",
                 identity.auth_url, identity.version
             ),
         },
-        status => CloudError {
+        (status, _) => CloudError {
             code: format!("Keystone{status}"),
             message: format!(
                 "Keystone at {} answered {status}: {}",

@@ -28,6 +28,8 @@ struct State {
     /// The public key (PKCS #1 DER) assertions must be signed with.
     public_key: Vec<u8>,
     bindings: Vec<Value>,
+    /// Bucket names another project holds: reading one is forbidden, creating it a conflict.
+    taken: Vec<String>,
     /// Storage calls still to be answered 429 (Google's rate limit), with `Retry-After: 1`.
     throttled: u32,
 }
@@ -116,6 +118,11 @@ impl Google {
     /// The token service's URL, for key files.
     pub fn token_uri(&self) -> String {
         format!("{}/token", self.url)
+    }
+
+    /// Makes `bucket` another project's, as Google answers for it.
+    pub fn taken(&self, bucket: &str) {
+        self.state.lock().unwrap().taken.push(bucket.into());
     }
 
     /// Answers the next `calls` storage calls 429, as Google does past a rate limit.
@@ -226,6 +233,18 @@ async fn handle(
             401,
             json!({"error": {"code": 401, "message": "Invalid Credentials", "errors": [{"reason": "authError"}]}}),
         ));
+    }
+    let taken = state.lock().unwrap().taken.clone();
+    let names_taken = |name: Option<&str>| name.is_some_and(|n| taken.iter().any(|t| t == n));
+    if parts.uri.path().starts_with("/storage/v1/b/") && names_taken(parts.uri.path().split('/').nth(4)) {
+        let message =
+            format!("{CLIENT_EMAIL} does not have storage.buckets.get access to the Google Cloud Storage bucket.");
+        return Ok(reply(403, json!({"error": {"code": 403, "message": message}})));
+    }
+    if method == "POST" && parts.uri.path() == "/storage/v1/b" && names_taken(recorded["name"].as_str()) {
+        let message = "The requested bucket name is not available. The bucket namespace is shared by all users of \
+                       the system. Please select a different name and try again.";
+        return Ok(reply(409, json!({"error": {"code": 409, "message": message}})));
     }
     if parts.uri.path() == "/v3/tagBindings" {
         return Ok(tag_bindings(&state, &method, &target, &recorded));
