@@ -308,6 +308,7 @@ fn render_storage(inputs: &Inputs) -> Result<crate::storage::Rendering, Problem>
         storage_ca: inputs.storage_ca.as_deref(),
         cloud_ca: inputs.cloud_ca.as_deref(),
         cos_endpoint: platform.and_then(|p| crate::storage::service_endpoint(p, "COS")),
+        openstack_cloud: platform.and_then(|p| p.openstack.as_ref()?.cloud_name.as_deref()),
     };
     crate::storage::render(&inputs.config.spec.storage.clone().unwrap_or_default(), &environment)
 }

@@ -122,6 +122,8 @@ pub struct Environment<'a> {
     pub cloud_ca: Option<&'a str>,
     /// The platform's override of the IBM COS endpoint (`serviceEndpoints[name=COS]`).
     pub cos_endpoint: Option<&'a str>,
+    /// The OpenStack cloud the Infrastructure names: its entry in `clouds.yaml`.
+    pub openstack_cloud: Option<&'a str>,
 }
 
 /// The URL a platform's service endpoints give `service` (`COS`, `s3`), when they override it.
@@ -389,6 +391,7 @@ mod tests {
                     storage_ca: None,
                     cloud_ca: None,
                     cos_endpoint: None,
+                    openstack_cloud: None,
                 }
             )
             .is_err()

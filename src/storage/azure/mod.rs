@@ -230,6 +230,7 @@ mod tests {
             storage_ca: None,
             cloud_ca: None,
             cos_endpoint: None,
+            openstack_cloud: None,
         };
         Azure.render(&storage, &environment)
     }

@@ -242,6 +242,7 @@ mod tests {
             storage_ca: None,
             cloud_ca: None,
             cos_endpoint: overridden,
+            openstack_cloud: None,
         };
         let out = IbmCos.render(&storage, &environment)?;
         Ok(out

@@ -433,6 +433,7 @@ mod tests {
                 storage_ca: None,
                 cloud_ca: None,
                 cos_endpoint: None,
+                openstack_cloud: None,
             };
             let rendered = S3.render(&storage(block.clone()), &environment).unwrap();
             let env = env_of(&rendered);
@@ -454,6 +455,7 @@ mod tests {
                 storage_ca: None,
                 cloud_ca: None,
                 cos_endpoint: None,
+                openstack_cloud: None,
             };
             let err = S3
                 .render(&storage(json!({"bucket": "b", "region": region})), &environment)
@@ -474,6 +476,7 @@ mod tests {
                 storage_ca: None,
                 cloud_ca: None,
                 cos_endpoint: None,
+                openstack_cloud: None,
             };
             S3.render(&storage(json!({"bucket": "b"})), &environment)
                 .map(|r| r.secret_data["credentials"].clone())
@@ -523,6 +526,7 @@ mod tests {
                 storage_ca: None,
                 cloud_ca: None,
                 cos_endpoint: None,
+                openstack_cloud: None,
             },
         );
         assert!(missing.unwrap_err().message.contains("openshift-config/rgw-ca"));
@@ -534,6 +538,7 @@ mod tests {
                     storage_ca: Some("PEM"),
                     cloud_ca: None,
                     cos_endpoint: None,
+                    openstack_cloud: None,
                 },
             )
             .unwrap();

@@ -62,7 +62,7 @@ impl Driver for Swift {
 
     fn render(&self, storage: &Storage, environment: &Environment<'_>) -> Result<Rendering, Problem> {
         let swift = storage.swift.clone().unwrap_or_default();
-        let secret = credentials(environment.credentials, None)?;
+        let secret = credentials(environment.credentials, environment.openstack_cloud)?;
         let auth_url = swift
             .auth_url
             .clone()
@@ -388,6 +388,27 @@ fn normalise_auth_url(url: &str, version: &str) -> Result<String, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clouds_yaml_gives_the_entry_the_infrastructure_names() {
+        let yaml = "clouds:\n  openstack:\n    auth: {auth_url: https://a:5000, username: a, password: x}\n  \
+                    shiftstack:\n    auth: {auth_url: https://b:5000, username: b, password: y}\n    region_name: r2\n";
+        let creds = Credentials {
+            cloud: Some([("clouds.yaml".to_string(), yaml.as_bytes().to_vec())].into()),
+            ..Credentials::default()
+        };
+        let cases = [
+            (Some("shiftstack"), "https://b:5000", Some("r2")),
+            (Some("openstack"), "https://a:5000", None),
+            (None, "https://a:5000", None),
+            (Some("missing"), "https://a:5000", None),
+        ];
+        for (cloud, url, region) in cases {
+            let secret = credentials(&creds, cloud).unwrap();
+            assert_eq!(secret.auth_url.as_deref(), Some(url), "{cloud:?}");
+            assert_eq!(secret.region.as_deref(), region, "{cloud:?}");
+        }
+    }
 
     #[test]
     fn auth_urls() {
