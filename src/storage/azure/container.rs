@@ -158,43 +158,50 @@ impl Store for ManagedContainer<'_> {
 }
 
 /// The container as this pass reaches it: over the Blob API with a key, or through Resource
-/// Manager when the account refuses keys; with Resource Manager when no user key is given.
+/// Manager when the account refuses keys; with Resource Manager (and the account as it read it)
+/// when no user key is given.
 struct Reached {
-    arm: Option<Arm>,
+    arm: Option<(Arm, serde_json::Value)>,
     blob: Option<Container>,
     account: String,
     name: String,
 }
 
 impl Reached {
-    async fn of(storage: &Storage, cx: &CloudContext<'_>) -> Result<Reached, CloudError> {
+    /// `None` when the account does not exist.
+    async fn of(storage: &Storage, cx: &CloudContext<'_>) -> Result<Option<Reached>, CloudError> {
         let (account, name) = names(storage)?;
         if let Some(key) = user_key(cx) {
             let blob = Some(container_with(storage, key, cx)?);
-            return Ok(Reached {
+            return Ok(Some(Reached {
                 arm: None,
                 blob,
                 account,
                 name,
-            });
+            }));
         }
         let arm = arm(storage, cx)?;
+        let Some(resource) = arm.account(&account).await? else {
+            return Ok(None);
+        };
         let blob = match workload_identity(cx) {
             true => None,
             false => Some(container_with(storage, arm.first_key(&account).await?.as_bytes(), cx)?),
         };
-        Ok(Reached {
-            arm: Some(arm),
+        Ok(Some(Reached {
+            arm: Some((arm, resource)),
             blob,
             account,
             name,
-        })
+        }))
     }
 
     fn arm(&self) -> &Arm {
-        self.arm
+        let (arm, _) = self
+            .arm
             .as_ref()
-            .expect("a container reached without a key is reached through Resource Manager")
+            .expect("a container reached without a key is reached through Resource Manager");
+        arm
     }
 
     async fn metadata(&self) -> Result<Option<BTreeMap<String, String>>, CloudError> {
@@ -323,13 +330,9 @@ impl AzureContainer {
             objects: None,
             removal_started: None,
         };
-        if user_key(&cx).is_none() {
-            let (account, _) = names(storage)?;
-            if arm(storage, &cx)?.account(&account).await?.is_none() {
-                return Ok(gone);
-            }
-        }
-        let reached = Reached::of(storage, &cx).await?;
+        let Some(reached) = Reached::of(storage, &cx).await? else {
+            return Ok(gone);
+        };
         let Some(metadata) = reached.metadata().await? else {
             return Ok(gone);
         };
@@ -349,23 +352,18 @@ impl AzureContainer {
     /// Deletes the container with its blobs, then, as the operator does, the account when it is
     /// the cluster's (an account the user made may hold what is not the registry's).
     async fn remove_azure(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Removed, CloudError> {
-        let (account, _) = names(storage)?;
-        if user_key(&cx).is_none() && arm(storage, &cx)?.account(&account).await?.is_none() {
+        let Some(reached) = Reached::of(storage, &cx).await? else {
             return Ok(Removed::default());
-        }
-        let reached = Reached::of(storage, &cx).await?;
+        };
         let mut removed = Removed::default();
         if reached.metadata().await?.is_some() {
             removed.objects = reached.count(u64::MAX).await?.unwrap_or_default();
             reached.delete().await?;
         }
-        if let Some(arm) = &reached.arm
-            && arm
-                .account(&account)
-                .await?
-                .is_some_and(|a| cluster_owned(&a, cx.infrastructure_name()))
+        if let Some((arm, account)) = &reached.arm
+            && cluster_owned(account, cx.infrastructure_name())
         {
-            arm.delete_account(&account).await?;
+            arm.delete_account(&reached.account).await?;
         }
         Ok(removed)
     }
