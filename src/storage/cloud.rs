@@ -159,6 +159,18 @@ pub struct Inspection {
     pub removal_started: Option<String>,
 }
 
+impl Inspection {
+    /// Storage that does not exist.
+    pub fn absent() -> Inspection {
+        Inspection {
+            exists: false,
+            creator: None,
+            objects: None,
+            removal_started: None,
+        }
+    }
+}
+
 /// Objects are counted up to this many: enough to say what a deletion loses.
 pub const COUNT_LIMIT: u64 = 100_000;
 

@@ -324,17 +324,11 @@ impl AzureContainer {
     }
 
     async fn inspect_azure(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {
-        let gone = Inspection {
-            exists: false,
-            creator: None,
-            objects: None,
-            removal_started: None,
-        };
         let Some(reached) = Reached::of(storage, &cx).await? else {
-            return Ok(gone);
+            return Ok(Inspection::absent());
         };
         let Some(metadata) = reached.metadata().await? else {
-            return Ok(gone);
+            return Ok(Inspection::absent());
         };
         let creator = match (metadata.get(CREATED_BY), metadata.get(CLUSTER_ID)) {
             (Some(by), _) if by == THIS_PROGRAM => Creator::ThisProgram,

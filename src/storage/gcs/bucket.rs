@@ -375,12 +375,7 @@ impl GcsBucket {
     async fn inspect_gcs(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {
         let bucket = Bucket::new(storage, &cx)?;
         let Some(resource) = bucket.get().await? else {
-            return Ok(Inspection {
-                exists: false,
-                creator: None,
-                objects: None,
-                removal_started: None,
-            });
+            return Ok(Inspection::absent());
         };
         let label = |k: &str| resource.pointer(&format!("/labels/{k}")).and_then(Value::as_str);
         let owner = format!("kubernetes-io-cluster-{}", bucket.infrastructure);

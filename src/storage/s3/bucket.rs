@@ -659,12 +659,7 @@ impl S3Bucket {
         let s3 = storage.s3.clone().unwrap_or_default();
         let target = Target::of(&s3, &cx)?;
         if !target.exists().await? {
-            return Ok(Inspection {
-                exists: false,
-                creator: None,
-                objects: None,
-                removal_started: None,
-            });
+            return Ok(Inspection::absent());
         }
         let infra = cx.infrastructure_name();
         let (tags, objects) = tokio::join!(target.tags(), target.count());

@@ -253,12 +253,7 @@ impl SwiftContainer {
     async fn inspect_swift(&self, storage: &Storage, cx: CloudContext<'_>) -> Result<Inspection, CloudError> {
         let container = Container::new(storage, &cx)?;
         let Some(answer) = container.head().await? else {
-            return Ok(Inspection {
-                exists: false,
-                creator: None,
-                objects: None,
-                removal_started: None,
-            });
+            return Ok(Inspection::absent());
         };
         let creator = match (answer.header(CREATED_BY), answer.header(CLUSTER_ID)) {
             (Some(THIS_PROGRAM), _) => Creator::ThisProgram,
