@@ -302,4 +302,33 @@ async fn the_clouds_application_credential_alone_reaches_swift() {
         .unwrap();
     let stored = base64::engine::general_purpose::STANDARD.decode(stored).unwrap();
     assert_eq!(String::from_utf8(stored).unwrap(), os.credential_id);
+
+    // The same credential stored by the user: its ID and secret are enough.
+    running
+        .oc_registry_ok_with(
+            &[
+                "storage",
+                "credentials",
+                "set",
+                "swift",
+                "application-credential-id=env:ID",
+                "application-credential-secret=env:SECRET",
+            ],
+            &[("ID", &os.credential_id), ("SECRET", &os.credential_secret)],
+        )
+        .await;
+    running
+        .oc_registry_ok(&[
+            "storage",
+            "set",
+            "swift",
+            "--auth-url",
+            &os.keystone,
+            "--container",
+            "from-the-user",
+        ])
+        .await;
+    let created = running.oc_registry_ok(&["reconcile"]).await;
+    assert!(created.contains("Swift container from-the-user created"), "{created}");
+    assert_eq!(os.swift("HEAD", "/from-the-user", "").status, 204);
 }

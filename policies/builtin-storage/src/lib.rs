@@ -35,10 +35,15 @@ fn required_user_keys(driver: &str) -> &'static [&'static [&'static str]] {
         "azure" => &[&["REGISTRY_STORAGE_AZURE_ACCOUNTKEY"]],
         "swift" => &[
             &["REGISTRY_STORAGE_SWIFT_USERNAME", "REGISTRY_STORAGE_SWIFT_PASSWORD"],
+            // An application credential by ID, or by name with the user it belongs to.
             &[
                 "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID",
+                "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALSECRET",
+            ],
+            &[
                 "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALNAME",
                 "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALSECRET",
+                "REGISTRY_STORAGE_SWIFT_USERNAME",
             ],
             &["REGISTRY_STORAGE_SWIFT_TOKENID"],
         ],

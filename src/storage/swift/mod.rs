@@ -158,12 +158,15 @@ impl Driver for Swift {
     }
 
     fn credential_sets(&self) -> &'static [&'static [&'static str]] {
+        // An application credential by ID, or by name with the user it belongs to, as Keystone
+        // takes one.
         &[
             &["username", "password"],
+            &["application-credential-id", "application-credential-secret"],
             &[
-                "application-credential-id",
                 "application-credential-name",
                 "application-credential-secret",
+                "username",
             ],
             &["token-id"],
         ]
@@ -211,14 +214,16 @@ fn credentials(creds: &Credentials, cloud_name: Option<&str>) -> Result<SwiftSec
     if let Some(user) = &creds.user {
         let has = |k: &str| get(user, k).is_some();
         let complete = (has(SECRET_KEYS[0]) && has(SECRET_KEYS[1]))
-            || (has(SECRET_KEYS[2]) && has(SECRET_KEYS[3]) && has(SECRET_KEYS[4]))
+            || (has(SECRET_KEYS[2]) && has(SECRET_KEYS[4]))
+            || (has(SECRET_KEYS[3]) && has(SECRET_KEYS[4]) && has(SECRET_KEYS[0]))
             || has(SECRET_KEYS[5]);
         if !complete {
             return Err(Problem::new(
                 "Error",
                 format!(
                     "secret \"openshift-image-registry/{USER_CREDENTIALS}\" must contain \
-                     REGISTRY_STORAGE_SWIFT_USERNAME and _PASSWORD, or _APPLICATIONCREDENTIALID, _NAME and _SECRET, or _TOKENID"
+                     REGISTRY_STORAGE_SWIFT_USERNAME and _PASSWORD, or _APPLICATIONCREDENTIALID and _SECRET, or \
+                     _APPLICATIONCREDENTIALNAME, _SECRET and _USERNAME, or _TOKENID"
                 ),
             ));
         }
