@@ -3,42 +3,10 @@
 //! configuration Secret), and skopeo pushes a small image to it and pulls it back — on a claim, on
 //! emptyDir, and on S3 (moto), where the image's objects are in the bucket, encrypted.
 
-use crate::support::registry::{self, Place};
+use crate::support::registry;
 use crate::support::services::s3_client;
-use crate::support::{Running, cluster, serve};
-use serde_json::Value;
+use crate::support::{cluster, serve};
 use test_apiserver::Platform;
-
-const NS: &str = "openshift-image-registry";
-
-/// What reconcile applied for the registry: its Deployment and private configuration.
-async fn applied(running: &Running) -> (Value, Value) {
-    let deployment = running
-        .kubectl_get(&["deployment", "image-registry", "-n", NS])
-        .await
-        .expect("the registry Deployment");
-    let secret = running
-        .kubectl_get(&["secret", "image-registry-private-configuration", "-n", NS])
-        .await
-        .expect("the private configuration");
-    (deployment, secret)
-}
-
-/// Pushes an image to a registry started from what `running` applied, pulls it back, and checks
-/// the digest; returns the place the registry ran in.
-fn push_and_pull(deployment: &Value, secret: &Value, s3: Option<&str>, dir: &std::path::Path) -> Place {
-    let place = registry::place(dir);
-    let env = registry::environment(deployment, secret, &place, s3);
-    let _registry = registry::start(&env, &place);
-    let image = dir.join("image");
-    let digest = registry::oci_image(&image);
-    let remote = format!("docker://127.0.0.1:{}/demo/hello:v1", place.port);
-    registry::skopeo_copy(&place, &format!("oci:{}:v1", image.display()), &remote);
-    let back = dir.join("back");
-    registry::skopeo_copy(&place, &remote, &format!("oci:{}:v1", back.display()));
-    assert_eq!(registry::layout_digest(&back), digest, "the same image back");
-    place
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_round_trip_on_a_claim_and_on_empty_dir() {
@@ -54,9 +22,9 @@ async fn images_round_trip_on_a_claim_and_on_empty_dir() {
         running.oc_registry_ok(storage).await;
         running.oc_registry_ok(&["set", "management-state", "Managed"]).await;
         running.oc_registry_ok(&["reconcile"]).await;
-        let (deployment, secret) = applied(&running).await;
+        let (deployment, secret) = running.applied_registry().await;
         let dir = tempfile::tempdir().unwrap();
-        let place = push_and_pull(&deployment, &secret, None, dir.path());
+        let place = registry::push_and_pull(&deployment, &secret, None, dir.path());
         // The layer is on the filesystem the Deployment names.
         let blobs = place.dir.join("storage/docker/registry/v2/blobs/sha256");
         assert!(blobs.is_dir(), "{storage:?}: {}", registry::log_of(&place));
@@ -71,9 +39,9 @@ async fn images_round_trip_on_s3_encrypted_in_the_bucket() {
     let running = serve(cluster(Platform::Aws, false)).await;
     let Some(moto) = running.s3.as_ref() else { return };
     running.oc_registry_ok(&["reconcile"]).await;
-    let (deployment, secret) = applied(&running).await;
+    let (deployment, secret) = running.applied_registry().await;
     let dir = tempfile::tempdir().unwrap();
-    push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());
+    registry::push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());
 
     let client = s3_client(&moto.url);
     let bucket = "sim-7xk2p-image-registry-us-east-1";
@@ -109,9 +77,9 @@ async fn a_bucket_named_like_a_number_reaches_the_registry_as_its_name() {
         .oc_registry_ok(&["storage", "set", "s3", "--bucket", "0123456"])
         .await;
     running.oc_registry_ok(&["reconcile"]).await;
-    let (deployment, secret) = applied(&running).await;
+    let (deployment, secret) = running.applied_registry().await;
     let dir = tempfile::tempdir().unwrap();
-    push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());
+    registry::push_and_pull(&deployment, &secret, Some(&moto.url), dir.path());
     let listed = s3_client(&moto.url)
         .list_objects_v2()
         .bucket("0123456")

@@ -93,26 +93,8 @@ async fn the_container_is_created_used_by_the_registry_and_removed_with_its_obje
     // the container, authenticating with Keystone itself.
     let pushed = registry::available();
     if pushed {
-        let deployment = running
-            .kubectl_get(&["deployment", "image-registry", "-n", NS])
-            .await
-            .unwrap();
-        let secret = running
-            .kubectl_get(&["secret", "image-registry-private-configuration", "-n", NS])
-            .await
-            .unwrap();
-        let at = dir.path().join("registry");
-        std::fs::create_dir_all(&at).unwrap();
-        let place = registry::place(&at);
-        let env = registry::environment(&deployment, &secret, &place, None);
-        let _registry = registry::start(&env, &place);
-        let image = dir.path().join("image");
-        let digest = registry::oci_image(&image);
-        let remote = format!("docker://127.0.0.1:{}/demo/hello:v1", place.port);
-        registry::skopeo_copy(&place, &format!("oci:{}:v1", image.display()), &remote);
-        let back = dir.path().join("back");
-        registry::skopeo_copy(&place, &remote, &format!("oci:{}:v1", back.display()));
-        assert_eq!(registry::layout_digest(&back), digest, "the same image back");
+        let (deployment, secret) = running.applied_registry().await;
+        let place = registry::push_and_pull(&deployment, &secret, None, dir.path());
         let listing = os.swift(
             "GET",
             "/images?prefix=files/docker/registry/v2/repositories/demo/hello/",
@@ -260,10 +242,7 @@ async fn the_clouds_application_credential_alone_reaches_swift() {
 
     // The registry gets the same: the auth URL with its version, the region, and the credential
     // through the private configuration.
-    let deployment = running
-        .kubectl_get(&["deployment", "image-registry", "-n", NS])
-        .await
-        .unwrap();
+    let (deployment, private) = running.applied_registry().await;
     let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
         .as_array()
         .unwrap()
@@ -293,10 +272,6 @@ async fn the_clouds_application_credential_alone_reaches_swift() {
         reference["valueFrom"]["secretKeyRef"],
         json!({"name": "image-registry-private-configuration", "key": "REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID"})
     );
-    let private = running
-        .kubectl_get(&["secret", "image-registry-private-configuration", "-n", NS])
-        .await
-        .unwrap();
     let stored = private["data"]["REGISTRY_STORAGE_SWIFT_APPLICATIONCREDENTIALID"]
         .as_str()
         .unwrap();

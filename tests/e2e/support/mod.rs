@@ -262,6 +262,20 @@ fn ok(args: &[&str], out: Output) -> String {
 }
 
 impl Running {
+    /// What reconcile applied for the registry: its Deployment and private configuration.
+    pub async fn applied_registry(&self) -> (Value, Value) {
+        let ns = "openshift-image-registry";
+        let deployment = self
+            .kubectl_get(&["deployment", "image-registry", "-n", ns])
+            .await
+            .expect("the registry Deployment");
+        let secret = self
+            .kubectl_get(&["secret", "image-registry-private-configuration", "-n", ns])
+            .await
+            .expect("the private configuration");
+        (deployment, secret)
+    }
+
     /// `kubectl get … -o json`, parsed; `None` when the object does not exist.
     pub async fn kubectl_get(&self, args: &[&str]) -> Option<Value> {
         let mut all = vec!["get"];

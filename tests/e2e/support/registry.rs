@@ -160,6 +160,22 @@ pub fn start(env: &[(String, String)], place: &Place) -> Service {
     service
 }
 
+/// Pushes an image to a registry started from `deployment`'s environment and `secret` (the
+/// private configuration) in `dir`, pulls it back, and checks the digest; where it ran.
+pub fn push_and_pull(deployment: &Value, secret: &Value, s3: Option<&str>, dir: &Path) -> Place {
+    let place = place(dir);
+    let env = environment(deployment, secret, &place, s3);
+    let _registry = start(&env, &place);
+    let image = dir.join("image");
+    let digest = oci_image(&image);
+    let remote = format!("docker://127.0.0.1:{}/demo/hello:v1", place.port);
+    skopeo_copy(&place, &format!("oci:{}:v1", image.display()), &remote);
+    let back = dir.join("back");
+    skopeo_copy(&place, &remote, &format!("oci:{}:v1", back.display()));
+    assert_eq!(layout_digest(&back), digest, "the same image back");
+    place
+}
+
 pub fn log_of(place: &Place) -> String {
     std::fs::read_to_string(place.dir.join("registry.log")).unwrap_or_default()
 }
