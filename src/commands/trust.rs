@@ -65,7 +65,6 @@ pub async fn run(cx: &Context, command: &TrustCommand) -> Result<ExitCode> {
     }
 }
 
-/// The ConfigMap the Image config names, if it names one.
 /// The registries trusted now: the hosts of the keys of the ConfigMap the Image config names.
 pub(crate) async fn trusted_hosts(session: &Session) -> Result<Vec<String>> {
     let Some(name) = configured_name(session).await? else {
@@ -83,6 +82,7 @@ pub(crate) async fn trusted_hosts(session: &Session) -> Result<Vec<String>> {
     Ok(keys.unwrap_or_default().iter().map(|k| trust::key_host(k)).collect())
 }
 
+/// The ConfigMap the Image config names, if it names one.
 async fn configured_name(session: &Session) -> Result<Option<String>> {
     let images = Api::<Image>::all(session.client.clone());
     let image = images
